@@ -1,0 +1,160 @@
+package broker
+
+import (
+	"context"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+// CreateTicketInput is what a requester asks for.
+type CreateTicketInput struct {
+	AccountID     string
+	PermissionSet string
+	// Beneficiaries defaults to the caller.
+	Beneficiaries []string
+	// Start defaults to now.
+	Start  time.Time
+	End    time.Time
+	Reason string
+}
+
+var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+
+// CreateTicket validates and stores a new ticket, and schedules its
+// activation when no approval is needed. Nothing is stored or scheduled when
+// it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN.
+func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	t, ps, err := s.validate(ctx, u, in, now)
+	if err != nil {
+		return nil, err
+	}
+	if ps.ApprovalRequired {
+		if t.Stages, err = s.cfg.Approvals.Plan(ctx, t); err != nil {
+			return nil, err
+		}
+	}
+	stages := t.Stages
+	if len(stages) == 0 {
+		t.move(StateApproved, u.Email, "request", t.Reason, now)
+	} else {
+		t.move(StatePending, u.Email, "request", t.Reason, now)
+		t.PendingApprovers = stages[0].Approvers
+	}
+	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
+		return nil, err
+	}
+	if t.State == StateApproved {
+		if err := s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start); err != nil {
+			// Nothing half-done: take the ticket back.
+			if derr := s.cfg.Store.DeleteTicket(context.WithoutCancel(ctx), t.ID); derr != nil {
+				s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", derr)
+			}
+			return nil, err
+		}
+	}
+	return t, nil
+}
+
+// validate checks the request and returns the ticket it describes, not yet
+// stored and without an approval plan.
+func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, now time.Time) (*Ticket, PermissionSet, error) {
+	if !accountIDPattern.MatchString(in.AccountID) {
+		return nil, PermissionSet{}, Errorf(EINVALID, "account_id %q must be 12 digits", in.AccountID)
+	}
+	if in.PermissionSet == "" {
+		return nil, PermissionSet{}, Errorf(EINVALID, "permission_set is required")
+	}
+	acct, err := s.cfg.Registry.Account(ctx, in.AccountID)
+	if err != nil {
+		return nil, PermissionSet{}, err
+	}
+	ps, err := s.cfg.Registry.PermissionSet(ctx, in.PermissionSet)
+	if err != nil {
+		return nil, PermissionSet{}, err
+	}
+	beneficiaries, err := normalizeBeneficiaries(in.Beneficiaries, u.Email)
+	if err != nil {
+		return nil, PermissionSet{}, err
+	}
+	// Times are whole seconds: session policies and AWS compare at that precision.
+	start := in.Start.UTC().Truncate(time.Second)
+	if in.Start.IsZero() {
+		start = now.Truncate(time.Second)
+	}
+	if start.Before(now.Add(-s.cfg.StartSkew)) {
+		return nil, PermissionSet{}, Errorf(EINVALID, "start %s is in the past", start.Format(time.RFC3339))
+	}
+	if start.Before(now) {
+		start = now.Truncate(time.Second)
+	}
+	end := in.End.UTC().Truncate(time.Second)
+	switch {
+	case in.End.IsZero():
+		return nil, PermissionSet{}, Errorf(EINVALID, "end is required")
+	case !end.After(start):
+		return nil, PermissionSet{}, Errorf(EINVALID, "end %s must be after start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
+	case ps.MaxDuration > 0 && end.Sub(start) > ps.MaxDuration:
+		return nil, PermissionSet{}, Errorf(EINVALID, "duration %s exceeds the maximum of %s for permission set %s", end.Sub(start).Round(time.Second), ps.MaxDuration, ps.Name)
+	}
+	reason := strings.TrimSpace(in.Reason)
+	if reason == "" {
+		return nil, PermissionSet{}, Errorf(EINVALID, "reason is required")
+	} else if len(reason) > maxReasonLength {
+		return nil, PermissionSet{}, Errorf(EINVALID, "reason is longer than %d characters", maxReasonLength)
+	}
+	if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActRequest, acct.ID, ps.Name); err != nil {
+		return nil, PermissionSet{}, err
+	} else if !ok {
+		return nil, PermissionSet{}, Errorf(EFORBIDDEN, "%s may not request %s in account %s", u.Email, ps.Name, acct.ID)
+	}
+	if !slices.Equal(beneficiaries, []string{u.Email}) {
+		if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActRequestForOthers, acct.ID, ps.Name); err != nil {
+			return nil, PermissionSet{}, err
+		} else if !ok {
+			return nil, PermissionSet{}, Errorf(EFORBIDDEN, "%s may not request access for other people", u.Email)
+		}
+	}
+	return &Ticket{
+		ID:            s.cfg.NewID(),
+		Revision:      1,
+		Requester:     u.Email,
+		Beneficiaries: beneficiaries,
+		AccountID:     acct.ID,
+		PermissionSet: ps.Name,
+		Start:         start,
+		End:           end,
+		Reason:        reason,
+		Approvals:     []Decision{},
+		CreatedAt:     now,
+		UpdatedAt:     now,
+	}, ps, nil
+}
+
+// normalizeBeneficiaries lower-cases, checks and de-duplicates emails.
+func normalizeBeneficiaries(in []string, me string) ([]string, error) {
+	if len(in) == 0 {
+		return []string{me}, nil
+	}
+	if len(in) > maxBeneficiaries {
+		return nil, Errorf(EINVALID, "at most %d beneficiaries per ticket", maxBeneficiaries)
+	}
+	var out []string
+	for _, b := range in {
+		b = strings.ToLower(strings.TrimSpace(b))
+		if a, err := mail.ParseAddress(b); err != nil || a.Address != b {
+			return nil, Errorf(EINVALID, "beneficiary %q is not an email address", b)
+		}
+		if !slices.Contains(out, b) {
+			out = append(out, b)
+		}
+	}
+	return out, nil
+}

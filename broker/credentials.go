@@ -1,0 +1,68 @@
+package broker
+
+import (
+	"context"
+	"time"
+)
+
+// Credentials issues an AWS session for the caller, who must be a
+// beneficiary of the active ticket. The session stops working at the
+// ticket's end, and its AccessKeyID is recorded on the ticket. Errors:
+// EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT (not active).
+func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return Credentials{}, err
+	}
+	t, err := s.Ticket(ctx, id)
+	if err != nil {
+		return Credentials{}, err
+	}
+	if !t.IsBeneficiary(u.Email) {
+		return Credentials{}, Errorf(EFORBIDDEN, "%s is not a beneficiary of ticket %s", u.Email, t.ID)
+	}
+	if err := usable(t, s.now()); err != nil {
+		return Credentials{}, err
+	}
+	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
+	if err != nil {
+		return Credentials{}, err
+	}
+	creds, err := s.cfg.Minter.Mint(ctx, MintRequest{
+		TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName,
+		Requester: t.Requester, Beneficiary: u.Email, End: t.End,
+	})
+	if err != nil {
+		return Credentials{}, err
+	}
+	_, err = s.transition(ctx, id, func(t *Ticket) error {
+		if err := usable(t, s.now()); err != nil {
+			return err
+		}
+		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration})
+		return nil
+	})
+	if err != nil {
+		// The ticket ended while the session was minted: cut it too.
+		if t, gerr := s.cfg.Store.Ticket(ctx, id); gerr == nil && t.State == StateTerminated {
+			if rerr := s.revoke(ctx, t); rerr != nil {
+				s.cfg.Logger.Error("revoke session minted during termination", "ticket", id, "err", rerr)
+			}
+		}
+		return Credentials{}, err
+	}
+	return creds, nil
+}
+
+// usable returns why new sessions for t cannot be issued now, or nil.
+func usable(t *Ticket, now time.Time) error {
+	switch {
+	case t.State == StateApproved && now.Before(t.Start):
+		return Errorf(ECONFLICT, "ticket %s starts at %s", t.ID, t.Start.Format(time.RFC3339))
+	case t.State != StateActive:
+		return stateError(t, "used")
+	case !now.Before(t.End):
+		return Errorf(ECONFLICT, "ticket %s ended at %s; it cannot be used", t.ID, t.End.Format(time.RFC3339))
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package broker
+
+import (
+	"context"
+	"time"
+)
+
+// TicketStore keeps tickets. Every change is a compare-and-set on the
+// ticket's Version, so concurrent writers can never both win.
+type TicketStore interface {
+	// CreateTicket stores a new ticket with Version 1. ECONFLICT if the id exists.
+	CreateTicket(ctx context.Context, t *Ticket) error
+	// Ticket returns the ticket with the given id. ENOTFOUND if there is none.
+	Ticket(ctx context.Context, id string) (*Ticket, error)
+	// Tickets returns the tickets matching f, newest first.
+	Tickets(ctx context.Context, f TicketFilter) ([]*Ticket, error)
+	// UpdateTicket replaces the stored ticket if its version is still
+	// t.Version, and sets t.Version to the new version. ECONFLICT if another
+	// writer got there first; ENOTFOUND if the ticket is gone.
+	UpdateTicket(ctx context.Context, t *Ticket) error
+	// DeleteTicket removes a ticket and its index entries (used to undo a
+	// create whose follow-up failed). Deleting a missing ticket is not an error.
+	DeleteTicket(ctx context.Context, id string) error
+}
+
+// TicketFilter selects tickets; empty fields match everything. The fields
+// that are set are combined with AND.
+type TicketFilter struct {
+	State           State
+	Requester       string
+	Beneficiary     string
+	PendingApprover string
+	Limit           int
+}
+
+// TaskKind names a scheduled job about one ticket.
+type TaskKind string
+
+// Scheduled job kinds.
+const (
+	TaskActivate TaskKind = "ticket:activate"
+	TaskExpire   TaskKind = "ticket:expire"
+	TaskRevoke   TaskKind = "ticket:revoke"
+)
+
+// Scheduler runs ticket jobs at a given time. Scheduling is idempotent: the
+// same kind, ticket and time scheduled twice runs once.
+type Scheduler interface {
+	// Schedule arranges for kind to run for the ticket at the given time.
+	Schedule(ctx context.Context, kind TaskKind, ticketID string, at time.Time) error
+	// Unschedule removes a job that has not run yet; a missing job is not an error.
+	Unschedule(ctx context.Context, kind TaskKind, ticketID string) error
+}
+
+// Account is an AWS account JIT grants access to.
+type Account struct {
+	ID   string `json:"id" yaml:"id"`
+	Name string `json:"name" yaml:"name"`
+}
+
+// PermissionSet is what access a ticket grants and how.
+type PermissionSet struct {
+	Name             string        `json:"name" yaml:"name"`
+	RoleName         string        `json:"role_name" yaml:"role_name"`
+	MaxDuration      time.Duration `json:"max_duration" yaml:"max_duration"`
+	ApprovalRequired bool          `json:"approval_required" yaml:"approval_required"`
+}
+
+// Registry answers which accounts and permission sets are registered.
+type Registry interface {
+	// Account returns a registered account. ENOTFOUND otherwise.
+	Account(ctx context.Context, id string) (Account, error)
+	// PermissionSet returns a registered permission set. ENOTFOUND otherwise.
+	PermissionSet(ctx context.Context, name string) (PermissionSet, error)
+}
+
+// Action is something a user asks to do, as the Authorizer sees it.
+type Action string
+
+// Authorizer actions.
+const (
+	ActRequest          Action = "request"
+	ActRequestForOthers Action = "request_for_others"
+	ActAdminister       Action = "administer"
+)
+
+// Authorizer decides what a user may do in an account with a permission set.
+type Authorizer interface {
+	// Allowed reports whether u may perform act on the account and
+	// permission set ("" for either means any).
+	Allowed(ctx context.Context, u User, act Action, accountID, permissionSet string) (bool, error)
+}
+
+// ApprovalEngine plans and counts approvals.
+type ApprovalEngine interface {
+	// Plan returns the approval stages for a new ticket; none means no approval is needed.
+	Plan(ctx context.Context, t *Ticket) ([]Stage, error)
+	// Approve records u's approval on t (stage, quorum, separation of duties)
+	// and reports whether every stage is now complete. EFORBIDDEN if u may not
+	// decide the current stage, ECONFLICT if u already approved.
+	Approve(t *Ticket, u User, comment string, at time.Time) (done bool, err error)
+	// MayDecide reports whether u may approve or reject t's current stage.
+	MayDecide(t *Ticket, u User) bool
+}
+
+// Credentials are temporary AWS credentials.
+type Credentials struct {
+	AccessKeyID     string    `json:"access_key_id"`
+	SecretAccessKey string    `json:"secret_access_key"`
+	SessionToken    string    `json:"session_token"`
+	Expiration      time.Time `json:"expiration"`
+}
+
+// MintRequest asks for a session for one beneficiary of an active ticket.
+type MintRequest struct {
+	TicketID    string
+	AccountID   string
+	RoleName    string
+	Requester   string
+	Beneficiary string
+	End         time.Time
+}
+
+// SessionMinter issues AWS sessions for tickets.
+type SessionMinter interface {
+	// Mint returns credentials that stop working at r.End.
+	Mint(ctx context.Context, r MintRequest) (Credentials, error)
+}
+
+// RevokeRequest asks to cut every session issued for a ticket.
+type RevokeRequest struct {
+	TicketID  string
+	AccountID string
+	RoleName  string
+	// Until is when the last session issued for the ticket expires; the
+	// deny entry may be removed after it.
+	Until time.Time
+}
+
+// Revoker cuts sessions that were already handed out.
+type Revoker interface {
+	// Revoke makes every session of the ticket fail from now on.
+	Revoke(ctx context.Context, r RevokeRequest) error
+}
+
+// Clock tells the time. Tests inject a fake one.
+type Clock interface {
+	Now() time.Time
+}
+
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }

@@ -1,0 +1,144 @@
+package broker
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// Defaults for ServiceConfig fields left zero.
+const (
+	DefaultStartSkew = 2 * time.Minute
+	maxReasonLength  = 1000
+	maxBeneficiaries = 20
+	casRetries       = 20
+)
+
+// ServiceConfig holds what Service needs; the zero value of optional fields
+// means the default.
+type ServiceConfig struct {
+	Store      TicketStore
+	Scheduler  Scheduler
+	Registry   Registry
+	Authorizer Authorizer
+	Approvals  ApprovalEngine
+	Minter     SessionMinter
+	Revoker    Revoker
+	Clock      Clock        // default SystemClock
+	Logger     *slog.Logger // default slog.Default()
+	// StartSkew is how far in the past a requested start may lie.
+	StartSkew time.Duration
+	// NewID returns a fresh ticket id; default: random base32.
+	NewID func() string
+}
+
+// Service runs every ticket use case. Its methods take the caller from the
+// context (WithUser), except the scheduled ones (Activate, Expire, Revoke),
+// which the system runs.
+type Service struct {
+	cfg ServiceConfig
+}
+
+// NewService checks cfg and fills in defaults.
+func NewService(cfg ServiceConfig) (*Service, error) {
+	switch {
+	case cfg.Store == nil:
+		return nil, errors.New("broker: Store is required")
+	case cfg.Scheduler == nil:
+		return nil, errors.New("broker: Scheduler is required")
+	case cfg.Registry == nil:
+		return nil, errors.New("broker: Registry is required")
+	case cfg.Authorizer == nil:
+		return nil, errors.New("broker: Authorizer is required")
+	case cfg.Approvals == nil:
+		return nil, errors.New("broker: Approvals is required")
+	case cfg.Minter == nil:
+		return nil, errors.New("broker: Minter is required")
+	case cfg.Revoker == nil:
+		return nil, errors.New("broker: Revoker is required")
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = SystemClock{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.StartSkew == 0 {
+		cfg.StartSkew = DefaultStartSkew
+	}
+	if cfg.NewID == nil {
+		cfg.NewID = NewTicketID
+	}
+	return &Service{cfg: cfg}, nil
+}
+
+// NewTicketID returns a random, URL- and session-name-safe ticket id.
+func NewTicketID() string {
+	b := make([]byte, 10)
+	rand.Read(b)
+	return strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func (s *Service) now() time.Time { return s.cfg.Clock.Now().UTC() }
+
+// caller returns the authenticated user or EUNAUTHENTICATED.
+func caller(ctx context.Context) (User, error) {
+	u, ok := UserFrom(ctx)
+	if !ok {
+		return User{}, Errorf(EUNAUTHENTICATED, "authentication required")
+	}
+	return u, nil
+}
+
+// transition applies fn to the freshest copy of the ticket and stores it
+// with a compare-and-set, retrying when another writer got there first. fn
+// sees the current state each time and returns an error to give up.
+func (s *Service) transition(ctx context.Context, id string, fn func(t *Ticket) error) (*Ticket, error) {
+	for range casRetries {
+		t, err := s.cfg.Store.Ticket(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if err := fn(t); err != nil {
+			return nil, err
+		}
+		t.UpdatedAt = s.now()
+		err = s.cfg.Store.UpdateTicket(ctx, t)
+		if ErrorCode(err) == ECONFLICT {
+			continue
+		} else if err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	return nil, Errorf(ECONFLICT, "ticket %s is changing too often; try again", id)
+}
+
+// move records a state change in the ticket's history.
+func (t *Ticket) move(to State, actor, action, comment string, at time.Time) {
+	t.History = append(t.History, Event{At: at, Actor: actor, Action: action, From: t.State, To: to, Comment: comment})
+	t.State = to
+}
+
+// stateError explains why a ticket in its current state cannot take an action.
+func stateError(t *Ticket, action string) error {
+	switch t.State {
+	case StateTerminated:
+		return Errorf(ECONFLICT, "ticket %s was terminated%s; it cannot be %s", t.ID, closedBy(t), action)
+	case StateExpired:
+		return Errorf(ECONFLICT, "ticket %s expired at %s; it cannot be %s", t.ID, t.End.Format(time.RFC3339), action)
+	}
+	return Errorf(ECONFLICT, "ticket %s is %s; it cannot be %s", t.ID, t.State, action)
+}
+
+func closedBy(t *Ticket) string {
+	if t.Closed == nil {
+		return ""
+	}
+	return fmt.Sprintf(" by %s at %s", t.Closed.By, t.Closed.At.Format(time.RFC3339))
+}
