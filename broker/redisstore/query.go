@@ -1,0 +1,134 @@
+package redisstore
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/redis/go-redis/v9"
+)
+
+// Tickets returns the tickets matching f, newest first: at most f.Limit, or
+// at most 1000 when f.Limit is 0 (or more than 1000). It reads the most
+// selective index among the fields set in f (pending approver, beneficiary,
+// requester, state, else all tickets) and checks every field of f on the
+// tickets themselves. Index entries whose ticket has vanished are skipped.
+func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
+	limit := f.Limit
+	if limit <= 0 || limit > maxLimit {
+		limit = maxLimit
+	}
+	if f.PendingApprover != "" && f.State != "" && f.State != broker.StatePending {
+		return []*broker.Ticket{}, nil // the approver index only holds pending tickets
+	}
+	key, exact := s.pickIndex(f)
+	// An exact index needs only as many entries as the limit (plus any whose
+	// ticket vanished); otherwise read pages and filter in Go.
+	page := limit
+	if !exact {
+		page = s.pageSize
+	}
+
+	out := make([]*broker.Ticket, 0, min(limit, 64))
+	seen := make(map[string]bool)
+	// Page by score rather than by rank, so tickets created or deleted
+	// meanwhile do not shift the window: each page starts at the lowest
+	// score of the previous one, skipping the members already read there.
+	upper, offset := "+inf", int64(0)
+	for len(out) < limit {
+		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
+			Key: key, Start: upper, Stop: "-inf", ByScore: true, Rev: true,
+			Offset: offset, Count: int64(page),
+		}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("read index %s: %w", key, err)
+		}
+		if len(zs) == 0 {
+			break
+		}
+		ids := make([]string, 0, len(zs))
+		for _, z := range zs {
+			if id, ok := z.Member.(string); ok && !seen[id] {
+				seen[id] = true
+				ids = append(ids, id)
+			}
+		}
+		ts, err := s.load(ctx, ids)
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range ts {
+			if matches(t, f) && len(out) < limit {
+				out = append(out, t)
+			}
+		}
+		if len(zs) < page {
+			break
+		}
+		last := zs[len(zs)-1].Score
+		if lastStr := strconv.FormatFloat(last, 'f', -1, 64); lastStr == upper {
+			offset += int64(len(zs))
+		} else {
+			upper, offset = lastStr, 0
+			for _, z := range zs {
+				if z.Score == last {
+					offset++
+				}
+			}
+		}
+	}
+	return out, nil
+}
+
+// pickIndex returns the index to read for f, and whether that index alone
+// decides the match (no other field of f is set).
+func (s *Store) pickIndex(f broker.TicketFilter) (key string, exact bool) {
+	set := 0
+	for _, v := range []string{string(f.State), f.Requester, f.Beneficiary, f.PendingApprover} {
+		if v != "" {
+			set++
+		}
+	}
+	switch {
+	case f.PendingApprover != "":
+		// The approver index holds pending tickets only, so it covers State too.
+		return s.approverKey(f.PendingApprover), set == 1 || (set == 2 && f.State == broker.StatePending)
+	case f.Beneficiary != "":
+		return s.beneficiaryKey(f.Beneficiary), set == 1
+	case f.Requester != "":
+		return s.requesterKey(f.Requester), set == 1
+	case f.State != "":
+		return s.stateKey(f.State), true
+	}
+	return s.allKey(), true
+}
+
+// load fetches the tickets with the given ids in order, skipping the ones
+// that no longer exist.
+func (s *Store) load(ctx context.Context, ids []string) ([]*broker.Ticket, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = s.ticketKey(id)
+	}
+	vals, err := s.rdb.MGet(ctx, keys...).Result()
+	if err != nil {
+		return nil, fmt.Errorf("get tickets: %w", err)
+	}
+	ts := make([]*broker.Ticket, 0, len(vals))
+	for i, v := range vals {
+		raw, ok := v.(string)
+		if !ok {
+			continue // deleted since the index was read
+		}
+		t, err := decode(ids[i], []byte(raw))
+		if err != nil {
+			return nil, err
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}

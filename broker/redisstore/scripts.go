@@ -1,0 +1,85 @@
+package redisstore
+
+import "github.com/redis/go-redis/v9"
+
+// Script results.
+const (
+	resNotFound = -1
+	resConflict = 0
+	resOK       = 1
+)
+
+// createScript stores a new ticket and adds it to its indexes.
+//
+//	KEYS[1]     the ticket key
+//	KEYS[2..]   the indexes to add the ticket to
+//	ARGV[1]     the ticket JSON
+//	ARGV[2]     the index score
+//	ARGV[3]     the ticket id
+var createScript = redis.NewScript(`
+if redis.call('EXISTS', KEYS[1]) == 1 then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[1])
+for i = 2, #KEYS do
+	redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
+end
+return 1
+`)
+
+// updateScript replaces a ticket if it is still at the expected version and
+// is exactly the copy the caller read, then moves its index entries.
+//
+//	KEYS[1]              the ticket key
+//	KEYS[2..1+ARGV[6]]   stale indexes to remove the ticket from
+//	KEYS[2+ARGV[6]..]    indexes that should hold the ticket
+//	ARGV[1]              the expected stored version
+//	ARGV[2]              SHA-1 (hex) of the stored JSON the caller read
+//	ARGV[3]              the new ticket JSON
+//	ARGV[4]              the index score
+//	ARGV[5]              the ticket id
+//	ARGV[6]              how many stale indexes follow KEYS[1]
+var updateScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+	return -1
+end
+local ok, old = pcall(cjson.decode, cur)
+if not ok or type(old) ~= 'table' or tonumber(old['version']) ~= tonumber(ARGV[1]) then
+	return 0
+end
+if redis.sha1hex(cur) ~= ARGV[2] then
+	return 0
+end
+redis.call('SET', KEYS[1], ARGV[3])
+local nstale = tonumber(ARGV[6])
+for i = 2, 1 + nstale do
+	redis.call('ZREM', KEYS[i], ARGV[5])
+end
+for i = 2 + nstale, #KEYS do
+	redis.call('ZADD', KEYS[i], ARGV[4], ARGV[5])
+end
+return 1
+`)
+
+// deleteScript removes a ticket and its index entries if it is exactly the
+// copy the caller read. A missing ticket counts as deleted.
+//
+//	KEYS[1]     the ticket key
+//	KEYS[2..]   the indexes that hold the ticket
+//	ARGV[1]     SHA-1 (hex) of the stored JSON the caller read
+//	ARGV[2]     the ticket id
+var deleteScript = redis.NewScript(`
+local cur = redis.call('GET', KEYS[1])
+if not cur then
+	return 1
+end
+if redis.sha1hex(cur) ~= ARGV[1] then
+	return 0
+end
+redis.call('DEL', KEYS[1])
+for i = 2, #KEYS do
+	redis.call('ZREM', KEYS[i], ARGV[2])
+end
+return 1
+`)

@@ -1,0 +1,107 @@
+package redisstore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/redis/go-redis/v9"
+)
+
+// DefaultPrefix is the key prefix used when Options.Prefix is empty.
+const DefaultPrefix = "jit"
+
+// maxLimit caps how many tickets one Tickets call returns.
+const maxLimit = 1000
+
+// defaultPageSize is how many index entries Tickets reads at a time when
+// filters beyond the chosen index are applied in Go.
+const defaultPageSize = 200
+
+// Options configures a Store. The zero value means the defaults.
+type Options struct {
+	// Prefix starts every key; default "jit". It must not contain '{' or
+	// '}', which would change the keys' hash tag.
+	Prefix string
+}
+
+// Store is a broker.TicketStore in Redis. It is safe for concurrent use.
+type Store struct {
+	rdb      redis.UniversalClient
+	base     string // "<prefix>:{tickets}:"
+	pageSize int
+}
+
+var _ broker.TicketStore = (*Store)(nil)
+
+// New returns a Store that keeps tickets in rdb, which may be a single
+// server, a failover or a cluster client. It panics if opts.Prefix contains
+// '{' or '}'.
+func New(rdb redis.UniversalClient, opts Options) *Store {
+	if opts.Prefix == "" {
+		opts.Prefix = DefaultPrefix
+	}
+	if strings.ContainsAny(opts.Prefix, "{}") {
+		panic("redisstore: Prefix must not contain '{' or '}'")
+	}
+	return &Store{rdb: rdb, base: opts.Prefix + ":{tickets}:", pageSize: defaultPageSize}
+}
+
+func (s *Store) ticketKey(id string) string { return s.base + "t:" + id }
+
+func (s *Store) allKey() string { return s.base + "idx:all" }
+
+func (s *Store) stateKey(st broker.State) string { return s.base + "idx:state:" + string(st) }
+
+func (s *Store) requesterKey(email string) string { return s.base + "idx:requester:" + email }
+
+func (s *Store) beneficiaryKey(email string) string { return s.base + "idx:beneficiary:" + email }
+
+func (s *Store) approverKey(email string) string { return s.base + "idx:approver:" + email }
+
+// indexKeys returns every index that should hold t, without duplicates.
+func (s *Store) indexKeys(t *broker.Ticket) []string {
+	keys := []string{s.allKey()}
+	add := func(k string) {
+		if !slices.Contains(keys, k) {
+			keys = append(keys, k)
+		}
+	}
+	if t.State != "" {
+		add(s.stateKey(t.State))
+	}
+	if t.Requester != "" {
+		add(s.requesterKey(t.Requester))
+	}
+	for _, b := range t.Beneficiaries {
+		if b != "" {
+			add(s.beneficiaryKey(b))
+		}
+	}
+	if t.State == broker.StatePending {
+		for _, a := range t.PendingApprovers {
+			if a != "" {
+				add(s.approverKey(a))
+			}
+		}
+	}
+	return keys
+}
+
+// score orders index entries: CreatedAt in unix microseconds.
+func score(t *broker.Ticket) float64 { return float64(t.CreatedAt.UnixMicro()) }
+
+// matches reports whether t satisfies every field set in f.
+func matches(t *broker.Ticket, f broker.TicketFilter) bool {
+	switch {
+	case f.State != "" && t.State != f.State:
+		return false
+	case f.Requester != "" && t.Requester != f.Requester:
+		return false
+	case f.Beneficiary != "" && !t.IsBeneficiary(f.Beneficiary):
+		return false
+	case f.PendingApprover != "" && (t.State != broker.StatePending || !slices.Contains(t.PendingApprovers, f.PendingApprover)):
+		return false
+	}
+	return true
+}
