@@ -1,0 +1,240 @@
+package sandbox
+
+import (
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+)
+
+const (
+	iamVersion = "2010-05-08"
+	iamXMLNS   = "https://iam.amazonaws.com/doc/2010-05-08/"
+	// protectedRolePrefix marks IAM Identity Center roles, which only AWS
+	// may change.
+	protectedRolePrefix = "AWSReservedSSO_"
+)
+
+var (
+	iamRoleNameRe   = modelRe(`[\w+=,.@-]+`)
+	iamPolicyNameRe = modelRe(`[\w+=,.@-]+`)
+	iamPolicyDocRe  = modelRe(`[\x{0009}\x{000A}\x{000D}\x{0020}-\x{00FF}]+`)
+	iamMarkerRe     = modelRe(`[\x{0020}-\x{00FF}]+`)
+)
+
+// iamGlobalRegion is the region IAM requests are signed for, by partition.
+var iamGlobalRegion = map[string]string{"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+// IAM is account-scoped: every action works on the caller's own account,
+// so a caller reaches another account's roles through AssumeRole first.
+func (s *Sandbox) iamService() *service {
+	actions := map[string]queryHandler{
+		"GetRole":          s.getRole,
+		"PutRolePolicy":    s.putRolePolicy,
+		"GetRolePolicy":    s.getRolePolicy,
+		"DeleteRolePolicy": s.deleteRolePolicy,
+		"ListRolePolicies": s.listRolePolicies,
+	}
+	return &service{
+		name:         "iam",
+		proto:        queryProtocol{xmlns: iamXMLNS},
+		globalRegion: iamGlobalRegion[s.partition],
+		serve:        func(c *call) *apiError { return c.dispatchQuery(iamVersion, actions) },
+	}
+}
+
+// iamRole validates the RoleName member (plus the extra checks in v),
+// authorizes iam:<Action> on the role and finds it in the caller's
+// account, in that order, as IAM does.
+func (s *Sandbox) iamRole(c *call, v *validation) (*role, *apiError) {
+	name, ok := formValue(c.form, "RoleName")
+	v.str(name, ok, true, "roleName", 1, 64, iamRoleNameRe)
+	if e := v.err(); e != nil {
+		return nil, e
+	}
+	acct := c.caller.account
+	rs := s.roles[roleKey(acct, name)]
+	arn := fmt.Sprintf("arn:%s:iam::%s:role/%s", s.partition, acct, name)
+	if rs != nil {
+		arn = rs.arn
+	}
+	action := "iam:" + c.action
+	if d := c.authorize(action, arn); !d.allowed {
+		return nil, errorf(403, "AccessDenied", "User: %s is not authorized to perform: %s on resource: role %s %s",
+			c.caller.arn, action, name, d.reason(action))
+	}
+	if rs == nil {
+		return nil, errorf(404, "NoSuchEntity", "The role with name %s cannot be found.", name)
+	}
+	return rs, nil
+}
+
+func protectedRole(c *call, rs *role) *apiError {
+	if strings.HasPrefix(rs.Name, protectedRolePrefix) {
+		return errorf(400, "UnmodifiableEntity", "Cannot perform the operation on the protected role '%s' - this role is only modifiable by AWS", rs.Name)
+	}
+	return nil
+}
+
+type iamRoleXML struct {
+	Path                     string
+	RoleName                 string
+	RoleId                   string
+	Arn                      string
+	CreateDate               string
+	AssumeRolePolicyDocument string
+	MaxSessionDuration       int
+}
+
+func (s *Sandbox) getRole(c *call) *apiError {
+	rs, e := s.iamRole(c, &validation{})
+	if e != nil {
+		return e
+	}
+	return c.writeQuery(iamXMLNS, "GetRole", struct{ Role iamRoleXML }{iamRoleXML{
+		Path: rs.Path, RoleName: rs.Name, RoleId: rs.id, Arn: rs.arn,
+		CreateDate:               rs.created.UTC().Format(time.RFC3339),
+		AssumeRolePolicyDocument: uriEncode(s.trustPolicy(rs), true),
+		MaxSessionDuration:       rs.MaxSessionDuration,
+	}})
+}
+
+// trustPolicy renders the role's trust as the JSON document IAM returns.
+func (s *Sandbox) trustPolicy(rs *role) string {
+	principals := rs.TrustedPrincipals
+	if len(principals) == 0 {
+		for id := range s.accounts {
+			principals = append(principals, fmt.Sprintf("arn:%s:iam::%s:root", s.partition, id))
+		}
+		sort.Strings(principals)
+	}
+	doc := map[string]any{
+		"Version": "2012-10-17",
+		"Statement": []any{map[string]any{
+			"Effect":    "Allow",
+			"Principal": map[string]any{"AWS": principals},
+			"Action":    []string{"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"},
+		}},
+	}
+	b, _ := json.Marshal(doc)
+	return string(b)
+}
+
+func (s *Sandbox) putRolePolicy(c *call) *apiError {
+	var v validation
+	name, nok := formValue(c.form, "PolicyName")
+	v.str(name, nok, true, "policyName", 1, 128, iamPolicyNameRe)
+	doc, dok := formValue(c.form, "PolicyDocument")
+	v.str(doc, dok, true, "policyDocument", 1, 131072, iamPolicyDocRe)
+	rs, e := s.iamRole(c, &v)
+	if e != nil {
+		return e
+	}
+	if e := protectedRole(c, rs); e != nil {
+		return e
+	}
+	p, err := parsePolicy(doc, false)
+	if err != nil {
+		return errorf(400, "MalformedPolicyDocument", "%s", err.Error())
+	}
+	total := policySize(doc)
+	for other, d := range rs.policies {
+		if other != name {
+			total += policySize(d)
+		}
+	}
+	if total > maxRolePolicyBytes {
+		return errorf(409, "LimitExceeded", "Maximum policy size of %d bytes exceeded for role %s", maxRolePolicyBytes, rs.Name)
+	}
+	if e := c.writeQuery(iamXMLNS, "PutRolePolicy", nil); e != nil {
+		return e
+	}
+	// Takes effect at once on every session of the role: sessions look
+	// the role's policies up on each call.
+	rs.policies[name], rs.parsed[name] = doc, p
+	return nil
+}
+
+// rolePolicy validates PolicyName and finds the role's inline policy.
+func (s *Sandbox) rolePolicy(c *call) (*role, string, *apiError) {
+	var v validation
+	name, ok := formValue(c.form, "PolicyName")
+	v.str(name, ok, true, "policyName", 1, 128, iamPolicyNameRe)
+	rs, e := s.iamRole(c, &v)
+	if e != nil {
+		return nil, "", e
+	}
+	if _, ok := rs.policies[name]; !ok {
+		return nil, "", errorf(404, "NoSuchEntity", "The role policy with name %s cannot be found.", name)
+	}
+	return rs, name, nil
+}
+
+func (s *Sandbox) getRolePolicy(c *call) *apiError {
+	rs, name, e := s.rolePolicy(c)
+	if e != nil {
+		return e
+	}
+	// IAM returns the document URL-encoded (RFC 3986).
+	return c.writeQuery(iamXMLNS, "GetRolePolicy", struct {
+		RoleName, PolicyName, PolicyDocument string
+	}{rs.Name, name, uriEncode(rs.policies[name], true)})
+}
+
+func (s *Sandbox) deleteRolePolicy(c *call) *apiError {
+	rs, name, e := s.rolePolicy(c)
+	if e != nil {
+		return e
+	}
+	if e := protectedRole(c, rs); e != nil {
+		return e
+	}
+	if e := c.writeQuery(iamXMLNS, "DeleteRolePolicy", nil); e != nil {
+		return e
+	}
+	delete(rs.policies, name)
+	delete(rs.parsed, name)
+	return nil
+}
+
+type listRolePoliciesResult struct {
+	PolicyNames []string `xml:"PolicyNames>member"`
+	IsTruncated bool
+	Marker      string `xml:",omitempty"`
+}
+
+func (s *Sandbox) listRolePolicies(c *call) *apiError {
+	var v validation
+	marker, mok := formValue(c.form, "Marker")
+	v.str(marker, mok, false, "marker", 1, 320, iamMarkerRe)
+	raw, iok := formValue(c.form, "MaxItems")
+	maxItems, _ := v.intRange(raw, iok, "maxItems", 1, 1000, 100)
+	rs, e := s.iamRole(c, &v)
+	if e != nil {
+		return e
+	}
+	names := make([]string, 0, len(rs.policies))
+	for n := range rs.policies {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	start := 0
+	if mok {
+		n, err := strconv.Atoi(marker)
+		if err != nil || n < 0 || n > len(names) {
+			return errorf(400, "ValidationError", "Invalid Marker.")
+		}
+		start = n
+	}
+	res := listRolePoliciesResult{PolicyNames: names[start:]}
+	if len(res.PolicyNames) > maxItems {
+		res.PolicyNames, res.IsTruncated = res.PolicyNames[:maxItems], true
+		res.Marker = strconv.Itoa(start + maxItems)
+	}
+	if res.PolicyNames == nil {
+		res.PolicyNames = []string{}
+	}
+	return c.writeQuery(iamXMLNS, "ListRolePolicies", res)
+}
