@@ -1,0 +1,248 @@
+package federation_test
+
+import (
+	"context"
+	"errors"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/federation/sandbox"
+)
+
+// clock is a fake clock shared by the sandbox and the code under test.
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.now = t; c.mu.Unlock() }
+func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
+
+type env struct {
+	clock *clock
+	url   string
+	sts   *sts.Client
+	iam   *iam.Client
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Now: c.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	cfg := awsConfig(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "", c)
+	return &env{
+		clock: c,
+		url:   srv.URL,
+		sts:   sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+		iam:   iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
+	}
+}
+
+func awsConfig(akid, secret, token string, c *clock) aws.Config {
+	return aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token),
+		// Sign with the fake time so the sandbox's skew check agrees.
+		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
+	}
+}
+
+// s3For returns an S3 client using the minted credentials.
+func (e *env) s3For(c broker.Credentials) *s3.Client {
+	cfg := awsConfig(c.AccessKeyID, c.SecretAccessKey, c.SessionToken, e.clock)
+	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(e.url); o.UsePathStyle = true })
+}
+
+func (e *env) minter() *federation.Minter {
+	return &federation.Minter{STS: e.sts, Clock: e.clock}
+}
+
+func (e *env) revoker() *federation.Revoker {
+	return &federation.Revoker{IAM: func(string) federation.RolePolicyAPI { return e.iam }, Clock: e.clock}
+}
+
+func code(err error) string {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return ""
+}
+
+func mintReq(ticket string, end time.Time) broker.MintRequest {
+	return broker.MintRequest{TicketID: ticket, AccountID: "111111111111", RoleName: "ReadOnlyAccess",
+		Requester: "alice@example.com", Beneficiary: "alice@example.com", End: end}
+}
+
+func TestMintedSessionIdentity(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	creds, err := e.minter().Mint(ctx, mintReq("tkt1", e.clock.Now().Add(2*time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(creds.AccessKeyID, "ASIA") {
+		t.Errorf("access key %q does not start with ASIA", creds.AccessKeyID)
+	}
+	if want := e.clock.Now().Add(2 * time.Hour); !creds.Expiration.Equal(want) {
+		t.Errorf("expiration %s, want %s (the ticket's end)", creds.Expiration, want)
+	}
+	cfg := awsConfig(creds.AccessKeyID, creds.SecretAccessKey, creds.SessionToken, e.clock)
+	id, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(e.url) }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := aws.ToString(id.Arn), "arn:aws:sts::111111111111:assumed-role/ReadOnlyAccess/jit-tkt1-alice@example.com"; got != want {
+		t.Errorf("caller ARN %s, want %s", got, want)
+	}
+}
+
+// A session minted 10 minutes before the ticket's end lives 15 minutes at
+// STS, but the session policy refuses it once the end has passed.
+func TestSessionPolicyCapsAtTicketEnd(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	end := e.clock.Now().Add(10 * time.Minute)
+	creds, err := e.minter().Mint(ctx, mintReq("tkt2", end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := creds.Expiration, e.clock.Now().Add(15*time.Minute); !got.Equal(want) {
+		t.Fatalf("STS expiration %s, want the 15-minute minimum %s", got, want)
+	}
+	s3c := e.s3For(creds)
+	e.clock.Set(end.Add(-time.Second))
+	if _, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("before the end: %v", err)
+	}
+	e.clock.Set(end.Add(time.Second))
+	if _, err := s3c.ListBuckets(ctx, &s3.ListBucketsInput{}); code(err) != "AccessDenied" {
+		t.Fatalf("after the end: got %v, want AccessDenied", err)
+	}
+}
+
+func TestRevokeCutsOpenSessionOnly(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	end := e.clock.Now().Add(time.Hour)
+	cut, err := e.minter().Mint(ctx, mintReq("cut", end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kept, err := e.minter().Mint(ctx, mintReq("kept", end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3For(cut).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("before revocation: %v", err)
+	}
+	req := broker.RevokeRequest{TicketID: "cut", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: end}
+	if err := e.revoker().Revoke(ctx, req); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.revoker().Revoke(ctx, req); err != nil { // repeating is harmless
+		t.Fatal(err)
+	}
+	if _, err := e.s3For(cut).ListBuckets(ctx, &s3.ListBucketsInput{}); code(err) != "AccessDenied" {
+		t.Fatalf("revoked session: got %v, want AccessDenied", err)
+	}
+	if _, err := e.s3For(kept).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("another ticket's session was cut too: %v", err)
+	}
+	// GetCallerIdentity is never denied by policy.
+	cfg := awsConfig(cut.AccessKeyID, cut.SecretAccessKey, cut.SessionToken, e.clock)
+	if _, err := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(e.url) }).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+		t.Fatalf("GetCallerIdentity of a revoked session: %v", err)
+	}
+	doc := e.denyEntry(t)
+	if strings.Count(doc, `"cut"`) != 1 || strings.Contains(doc, "kept") {
+		t.Errorf("deny entry %s: want exactly the revoked ticket once", doc)
+	}
+}
+
+func TestDenyEntriesPruned(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	start := e.clock.Now()
+	for i, id := range []string{"old1", "old2"} {
+		r := broker.RevokeRequest{TicketID: id, AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: start.Add(time.Duration(i+1) * time.Minute)}
+		if err := e.revoker().Revoke(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Three hours later (for the revoker; the sandbox keeps the real time
+	// so the SDK's signatures stay within its clock-skew window).
+	later := &clock{now: start.Add(3 * time.Hour)}
+	rev := e.revoker()
+	rev.Clock = later
+	r := broker.RevokeRequest{TicketID: "new", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: later.Now().Add(time.Hour)}
+	if err := rev.Revoke(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	doc := e.denyEntry(t)
+	if strings.Contains(doc, "old1") || strings.Contains(doc, "old2") || !strings.Contains(doc, `"new"`) {
+		t.Errorf("deny entry after pruning: %s", doc)
+	}
+}
+
+func (e *env) denyEntry(t *testing.T) string {
+	t.Helper()
+	out, err := e.iam.GetRolePolicy(context.Background(), &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := url.QueryUnescape(aws.ToString(out.PolicyDocument))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return doc
+}
+
+// Deny entries in other accounts are written through the management role
+// there, on that account's role only.
+func TestRevokeThroughManagementRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	req := mintReq("prod1", e.clock.Now().Add(time.Hour))
+	req.AccountID = "333333333333"
+	creds, err := e.minter().Mint(ctx, req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clients := &federation.IAMClients{Config: awsConfig(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "", e.clock),
+		STS: e.sts, ManagementRole: sandbox.DemoManagementRole, Endpoint: e.url}
+	rev := &federation.Revoker{IAM: clients.For, Clock: e.clock}
+	if err := rev.Revoke(ctx, broker.RevokeRequest{TicketID: "prod1", AccountID: "333333333333", RoleName: "ReadOnlyAccess", Until: req.End}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3For(creds).ListBuckets(ctx, &s3.ListBucketsInput{}); code(err) != "AccessDenied" {
+		t.Fatalf("revoked prod session: got %v, want AccessDenied", err)
+	}
+	// The broker's own account holds no deny entry.
+	_, err = e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})
+	if code(err) != "NoSuchEntity" {
+		t.Fatalf("deny entry in the broker's account: got %v, want NoSuchEntity", err)
+	}
+}
