@@ -1,0 +1,140 @@
+package console
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/middleware/recover"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// DefaultBodyLimit is the largest request body accepted when
+// Config.BodyLimit is zero.
+const DefaultBodyLimit = 64 << 10
+
+// readyTimeout bounds one readiness check.
+const readyTimeout = 2 * time.Second
+
+// TicketService is the part of broker.Service the API calls. Every method
+// takes the caller from the context (broker.WithUser) and returns
+// *broker.Error values with the codes documented on broker.Service.
+type TicketService interface {
+	// CreateTicket files a ticket. EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN.
+	CreateTicket(ctx context.Context, in broker.CreateTicketInput) (*broker.Ticket, error)
+	// Ticket returns one ticket the caller may see. EUNAUTHENTICATED, ENOTFOUND.
+	Ticket(ctx context.Context, id string) (*broker.Ticket, error)
+	// Tickets lists tickets the caller may see. EUNAUTHENTICATED, EINVALID.
+	Tickets(ctx context.Context, in broker.ListInput) ([]*broker.Ticket, error)
+	// Approve approves the ticket's current stage. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Approve(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// Reject rejects a pending ticket. EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Reject(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// Terminate ends an approved or active ticket now. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Terminate(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// Credentials issues an AWS session for an active ticket. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Credentials(ctx context.Context, id string) (broker.Credentials, error)
+}
+
+var _ TicketService = (*broker.Service)(nil)
+
+// TokenVerifier turns a bearer token into the user it was issued to.
+type TokenVerifier interface {
+	// Verify checks rawToken and returns its user. EUNAUTHENTICATED when the
+	// token is malformed, expired, badly signed or for another audience;
+	// EUNAVAILABLE when the identity provider cannot be reached. Messages
+	// never contain the token.
+	Verify(ctx context.Context, rawToken string) (broker.User, error)
+}
+
+// Config holds what the API needs; zero optional fields mean the default.
+type Config struct {
+	// Service runs the ticket use cases. Required.
+	Service TicketService
+	// Verifier authenticates bearer tokens. Required.
+	Verifier TokenVerifier
+	// Logger receives internal errors; default slog.Default().
+	Logger *slog.Logger
+	// BodyLimit is the largest request body in bytes; default DefaultBodyLimit.
+	BodyLimit int
+	// Ready reports whether the server can take traffic (for example a Redis
+	// ping); nil means always ready.
+	Ready func(ctx context.Context) error
+	// Extra, if set, is called last with the app to mount more routes (such
+	// as development-only endpoints). Routes it adds under /api/v1 require a
+	// bearer token like the others.
+	Extra func(app *fiber.App)
+	// Now tells the time, used to turn a duration into an end; default time.Now.
+	Now func() time.Time
+}
+
+// server holds the configuration the handlers share.
+type server struct {
+	cfg Config
+}
+
+// New returns the Fiber app serving the API. It panics if Service or
+// Verifier is nil, since no request could be served without them.
+func New(cfg Config) *fiber.App {
+	if cfg.Service == nil || cfg.Verifier == nil {
+		panic("console: Config.Service and Config.Verifier are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.BodyLimit <= 0 {
+		cfg.BodyLimit = DefaultBodyLimit
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	s := &server{cfg: cfg}
+	app := fiber.New(fiber.Config{
+		AppName:               "jit",
+		BodyLimit:             cfg.BodyLimit,
+		ErrorHandler:          s.handleError,
+		DisableStartupMessage: true,
+		ReadTimeout:           30 * time.Second,
+		WriteTimeout:          30 * time.Second,
+		IdleTimeout:           2 * time.Minute,
+	})
+	app.Use(recover.New())
+
+	app.Get("/healthz", s.healthz)
+	app.Get("/readyz", s.readyz)
+
+	api := app.Group("/api/v1", s.authenticate)
+	api.Get("/me", s.me)
+	api.Post("/tickets", s.createTicket)
+	api.Get("/tickets", s.listTickets)
+	api.Get("/tickets/:id", s.getTicket)
+	api.Post("/tickets/:id/approve", s.approve)
+	api.Post("/tickets/:id/reject", s.reject)
+	api.Post("/tickets/:id/terminate", s.terminate)
+	api.Post("/tickets/:id/credentials", s.credentials)
+
+	if cfg.Extra != nil {
+		cfg.Extra(app)
+	}
+	return app
+}
+
+// healthz answers as long as the process serves HTTP.
+func (s *server) healthz(c *fiber.Ctx) error {
+	return c.JSON(fiber.Map{"status": "ok"})
+}
+
+// readyz answers 200 when Ready passes and 503 unavailable otherwise. The
+// reason is not shown: it may name internal hosts.
+func (s *server) readyz(c *fiber.Ctx) error {
+	if s.cfg.Ready != nil {
+		ctx, cancel := context.WithTimeout(c.UserContext(), readyTimeout)
+		defer cancel()
+		if err := s.cfg.Ready(ctx); err != nil {
+			return broker.Errorf(broker.EUNAVAILABLE, "not ready")
+		}
+	}
+	return c.JSON(fiber.Map{"status": "ok"})
+}
