@@ -1,0 +1,103 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+)
+
+// clientFlags are the settings every client command takes.
+type clientFlags struct {
+	url, token, output string
+}
+
+func (c *clientFlags) bind(fs *flag.FlagSet, output bool) {
+	fs.StringVar(&c.url, "url", envOr("JIT_URL", "http://127.0.0.1:8080"), "JIT server URL (env JIT_URL)")
+	fs.StringVar(&c.token, "token", os.Getenv("JIT_TOKEN"), "bearer token (env JIT_TOKEN)")
+	if output {
+		fs.StringVar(&c.output, "output", "text", "output format: text or json")
+	}
+}
+
+func (c *clientFlags) check() error {
+	if c.output != "" && c.output != "text" && c.output != "json" {
+		return fmt.Errorf("--output must be text or json, not %q", c.output)
+	}
+	if c.token == "" {
+		return errors.New("no token: set JIT_TOKEN or pass --token (in dev mode: export JIT_TOKEN=$(jit dev token --user alice))")
+	}
+	return nil
+}
+
+func envOr(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// apiError is an error answer from the server.
+type apiError struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (e *apiError) Error() string { return e.Message + " (" + e.Code + ")" }
+
+// call sends a JSON request to the API and decodes a JSON answer into out.
+func (c *clientFlags) call(ctx context.Context, method, path string, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+path, body)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.token)
+	req.Header.Set("Accept", "application/json")
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	hc := &http.Client{Timeout: 30 * time.Second}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("cannot reach JIT at %s: %w", c.url, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode >= 300 {
+		e := &apiError{Status: resp.StatusCode}
+		if json.Unmarshal(data, e) != nil || e.Message == "" {
+			return fmt.Errorf("server answered %s", resp.Status)
+		}
+		return e
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+// printJSON writes v as indented JSON.
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}

@@ -1,0 +1,184 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/jitaccess/jit/approvals"
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/policies"
+)
+
+// Config is the server's configuration file. Environment variables
+// override some fields (see applyEnv); flags override both.
+type Config struct {
+	Listen  string      `yaml:"listen"`
+	BaseURL string      `yaml:"base_url"`
+	Redis   RedisConfig `yaml:"redis"`
+	OIDC    OIDCConfig  `yaml:"oidc"`
+	AWS     AWSConfig   `yaml:"aws"`
+	Worker  struct {
+		Concurrency int `yaml:"concurrency"`
+	} `yaml:"worker"`
+	Registry      broker.StaticRegistry `yaml:"registry"`
+	ApprovalRules []approvals.Rule      `yaml:"approval_rules"`
+	Authorization policies.Config       `yaml:"authorization"`
+}
+
+// RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
+type RedisConfig struct {
+	URL          string   `yaml:"url"`
+	ClusterAddrs []string `yaml:"cluster_addrs"`
+	Sentinel     struct {
+		MasterName string   `yaml:"master_name"`
+		Addrs      []string `yaml:"addrs"`
+	} `yaml:"sentinel"`
+	Password string `yaml:"password"`
+}
+
+// OIDCConfig says which identity provider's tokens JIT accepts.
+type OIDCConfig struct {
+	Issuer      string   `yaml:"issuer"`
+	ClientIDs   []string `yaml:"client_ids"`
+	GroupsClaim string   `yaml:"groups_claim"`
+}
+
+// AWSConfig says how JIT reaches AWS. Credentials come from the standard
+// AWS chain (environment, shared config, instance role).
+type AWSConfig struct {
+	Region    string `yaml:"region"`
+	Partition string `yaml:"partition"`
+	// Endpoint overrides every service's endpoint (the AWS sandbox).
+	Endpoint string `yaml:"endpoint"`
+	// ManagementRole is the role JIT assumes in each account to write deny
+	// entries; empty means JIT's own credentials act in every account.
+	ManagementRole string `yaml:"management_role"`
+}
+
+// loadConfig reads a YAML file strictly (unknown keys are errors), applies
+// environment overrides and validates the result.
+func loadConfig(path string) (*Config, error) {
+	cfg := &Config{}
+	if path != "" {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("config: %w", err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(cfg); err != nil {
+			return nil, fmt.Errorf("config %s: %w", path, err)
+		}
+	}
+	cfg.applyEnv()
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("config %s: %w", path, err)
+	}
+	return cfg, nil
+}
+
+// applyEnv applies JIT_* environment overrides.
+func (c *Config) applyEnv() {
+	for env, field := range map[string]*string{
+		"JIT_LISTEN":            &c.Listen,
+		"JIT_BASE_URL":          &c.BaseURL,
+		"JIT_REDIS_URL":         &c.Redis.URL,
+		"JIT_OIDC_ISSUER":       &c.OIDC.Issuer,
+		"JIT_OIDC_GROUPS_CLAIM": &c.OIDC.GroupsClaim,
+		"JIT_AWS_REGION":        &c.AWS.Region,
+		"JIT_AWS_ENDPOINT":      &c.AWS.Endpoint,
+	} {
+		if v, ok := os.LookupEnv(env); ok {
+			*field = v
+		}
+	}
+	if v, ok := os.LookupEnv("JIT_OIDC_CLIENT_IDS"); ok {
+		c.OIDC.ClientIDs = strings.Split(v, ",")
+	}
+}
+
+// validate fills defaults and names the first bad field.
+func (c *Config) validate() error {
+	if c.Listen == "" {
+		c.Listen = "127.0.0.1:8080"
+	}
+	if c.BaseURL == "" {
+		c.BaseURL = "http://" + c.Listen
+	}
+	if u, err := url.Parse(c.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("base_url %q must be an http(s) URL", c.BaseURL)
+	}
+	n := 0
+	if c.Redis.URL != "" {
+		n++
+		if _, err := url.Parse(c.Redis.URL); err != nil || !strings.HasPrefix(c.Redis.URL, "redis") {
+			return fmt.Errorf("redis.url %q must be a redis:// or rediss:// URL", c.Redis.URL)
+		}
+	}
+	if len(c.Redis.ClusterAddrs) > 0 {
+		n++
+	}
+	if c.Redis.Sentinel.MasterName != "" || len(c.Redis.Sentinel.Addrs) > 0 {
+		n++
+		if c.Redis.Sentinel.MasterName == "" || len(c.Redis.Sentinel.Addrs) == 0 {
+			return errors.New("redis.sentinel needs both master_name and addrs")
+		}
+	}
+	if n == 0 {
+		return errors.New("redis: set url, cluster_addrs or sentinel")
+	} else if n > 1 {
+		return errors.New("redis: set only one of url, cluster_addrs and sentinel")
+	}
+	if u, err := url.Parse(c.OIDC.Issuer); c.OIDC.Issuer == "" || err != nil || u.Host == "" {
+		return fmt.Errorf("oidc.issuer %q must be the issuer URL of your identity provider", c.OIDC.Issuer)
+	}
+	if len(c.OIDC.ClientIDs) == 0 || c.OIDC.ClientIDs[0] == "" {
+		return errors.New("oidc.client_ids: at least one client id (token audience) is required")
+	}
+	if c.AWS.Region == "" {
+		c.AWS.Region = "us-east-1"
+	}
+	switch c.AWS.Partition {
+	case "":
+		c.AWS.Partition = "aws"
+	case "aws", "aws-cn", "aws-us-gov":
+	default:
+		return fmt.Errorf("aws.partition %q must be aws, aws-cn or aws-us-gov", c.AWS.Partition)
+	}
+	if c.AWS.Endpoint != "" {
+		if u, err := url.Parse(c.AWS.Endpoint); err != nil || u.Host == "" {
+			return fmt.Errorf("aws.endpoint %q must be a URL", c.AWS.Endpoint)
+		}
+	}
+	if c.Worker.Concurrency < 0 {
+		return fmt.Errorf("worker.concurrency %d must not be negative", c.Worker.Concurrency)
+	}
+	for i, a := range c.Registry.Accounts {
+		if len(a.ID) != 12 || strings.Trim(a.ID, "0123456789") != "" {
+			return fmt.Errorf("registry.accounts[%d].id %q must be 12 digits", i, a.ID)
+		}
+	}
+	for i, p := range c.Registry.PermissionSets {
+		switch {
+		case p.Name == "":
+			return fmt.Errorf("registry.permission_sets[%d].name is required", i)
+		case p.RoleName == "":
+			return fmt.Errorf("registry.permission_sets[%d].role_name is required", i)
+		case p.MaxDuration < 0:
+			return fmt.Errorf("registry.permission_sets[%d].max_duration must not be negative", i)
+		}
+	}
+	if _, err := approvals.New(c.ApprovalRules); err != nil {
+		return err
+	}
+	if _, err := policies.New(c.Authorization); err != nil {
+		return fmt.Errorf("authorization: %w", err)
+	}
+	return nil
+}

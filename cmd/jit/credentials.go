@@ -1,0 +1,123 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"time"
+)
+
+// cacheMargin is how long before its expiry a cached session is replaced
+// (aws-vault keeps sessions until 5 minutes remain).
+const cacheMargin = 5 * time.Minute
+
+// processCredentials is the credential_process document (aws-facts.md section 3).
+type processCredentials struct {
+	Version         int    `json:"Version"`
+	AccessKeyID     string `json:"AccessKeyId"`
+	SecretAccessKey string `json:"SecretAccessKey"`
+	SessionToken    string `json:"SessionToken"`
+	Expiration      string `json:"Expiration"`
+}
+
+// runCredentials is a credential_process helper: stdout gets exactly the
+// JSON document the AWS CLI and SDKs read, and nothing else. The AWS CLI
+// does not cache process credentials, so this does: a session is reused
+// until 5 minutes before it expires, from a file only the user can read
+// (JIT_CACHE_DIR, default the user cache directory), unless --no-cache.
+func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	fs := newFlagSet("credentials", stderr)
+	c.bind(fs, false)
+	ticket := fs.String("ticket", "", "ticket id")
+	noCache := fs.Bool("no-cache", false, "always ask the server for a new session")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if *ticket == "" {
+		return errors.New("--ticket is required")
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	path := cachePath(c.url, *ticket, c.token)
+	if !*noCache && path != "" {
+		if doc, ok := readCached(path); ok {
+			return writeDoc(stdout, doc)
+		}
+	}
+	var doc processCredentials
+	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(*ticket)+"/credentials", nil, &doc); err != nil {
+		if path != "" {
+			os.Remove(path)
+		}
+		return fmt.Errorf("no credentials for ticket %s: %w", *ticket, err)
+	}
+	if _, err := time.Parse(time.RFC3339, doc.Expiration); doc.Version != 1 || doc.AccessKeyID == "" || err != nil {
+		return errors.New("the server's answer is not a credential_process document")
+	}
+	if path != "" {
+		writeCached(path, doc)
+	}
+	return writeDoc(stdout, doc)
+}
+
+func writeDoc(w io.Writer, doc processCredentials) error {
+	b, err := json.Marshal(doc)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(w, "%s\n", b)
+	return err
+}
+
+// cachePath names the cache file for a server, ticket and token; "" when
+// there is no cache directory.
+func cachePath(server, ticket, token string) string {
+	dir := os.Getenv("JIT_CACHE_DIR")
+	if dir == "" {
+		base, err := os.UserCacheDir()
+		if err != nil {
+			return ""
+		}
+		dir = filepath.Join(base, "jit", "credentials")
+	}
+	sum := sha256.Sum256([]byte(server + "\x00" + ticket + "\x00" + token))
+	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".json")
+}
+
+func readCached(path string) (processCredentials, bool) {
+	var doc processCredentials
+	b, err := os.ReadFile(path)
+	if err != nil || json.Unmarshal(b, &doc) != nil {
+		return doc, false
+	}
+	exp, err := time.Parse(time.RFC3339, doc.Expiration)
+	if err != nil || time.Until(exp) < cacheMargin {
+		os.Remove(path)
+		return doc, false
+	}
+	return doc, true
+}
+
+// writeCached stores the session readable by the user only; failing to
+// cache is not an error.
+func writeCached(path string, doc processCredentials) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return
+	}
+	b, _ := json.Marshal(doc)
+	tmp := path + ".tmp"
+	if os.WriteFile(tmp, b, 0o600) == nil {
+		os.Rename(tmp, path)
+	}
+}

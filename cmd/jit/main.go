@@ -1,0 +1,109 @@
+// Command jit is JIT's server and command-line client.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+const usage = `jit: just-in-time access to AWS accounts
+
+Server commands:
+  jit serve     --config FILE [--no-worker]   run the API (and the worker)
+  jit worker    --config FILE                 run only the worker
+  jit dev       [--addr HOST:PORT] [--sandbox-addr HOST:PORT]
+                                              the whole system on this machine, for development
+  jit dev token --user alice                  print a token for a demo user (dev mode only)
+  jit sandbox   [--fixture FILE] [--addr HOST:PORT]
+                                              the AWS sandbox on its own
+
+Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
+  jit request --account ID --permission-set NAME [--for EMAIL]... [--start now|RFC3339]
+              (--duration 1h | --end RFC3339) --reason TEXT
+  jit tickets list [--state S] [--mine] [--pending-for-me]
+  jit tickets get ID
+  jit approve ID [--comment TEXT]
+  jit reject ID --comment TEXT
+  jit terminate ID [--comment TEXT]
+  jit credentials --ticket ID              credential_process for the AWS CLI
+
+Commands that print data take --output json.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0)
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "jit:", err)
+		os.Exit(1)
+	}
+}
+
+// run dispatches a command line; it is what main does, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	cmd, rest := args[0], args[1:]
+	switch cmd {
+	case "serve":
+		return runServe(ctx, rest, stderr)
+	case "worker":
+		return runWorker(ctx, rest, stderr)
+	case "dev":
+		if len(rest) > 0 && rest[0] == "token" {
+			return runDevToken(ctx, rest[1:], stdout, stderr)
+		}
+		return runDev(ctx, rest, stdout, stderr)
+	case "sandbox":
+		return runSandbox(ctx, rest, stdout, stderr)
+	case "request":
+		return runRequest(ctx, rest, stdout, stderr)
+	case "tickets":
+		return runTickets(ctx, rest, stdout, stderr)
+	case "approve", "reject", "terminate":
+		return runDecide(ctx, cmd, rest, stdout, stderr)
+	case "credentials":
+		return runCredentials(ctx, rest, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stderr, usage)
+	return fmt.Errorf("unknown command %q", cmd)
+}
+
+// newFlagSet returns a flag set that reports errors instead of exiting.
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("jit "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+// parseFlags parses args allowing flags after positional arguments
+// ("jit approve ID --comment x"), and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}

@@ -1,0 +1,98 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// stringList is a repeatable string flag.
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+// requestInput is the body of POST /api/v1/tickets.
+type requestInput struct {
+	AccountID     string   `json:"account_id"`
+	PermissionSet string   `json:"permission_set"`
+	Beneficiaries []string `json:"beneficiaries,omitempty"`
+	Start         string   `json:"start,omitempty"`
+	End           string   `json:"end,omitempty"`
+	Duration      string   `json:"duration,omitempty"`
+	Reason        string   `json:"reason"`
+}
+
+func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	var in requestInput
+	var forList stringList
+	fs := newFlagSet("request", stderr)
+	c.bind(fs, true)
+	fs.StringVar(&in.AccountID, "account", "", "12-digit AWS account id")
+	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
+	fs.Var(&forList, "for", "beneficiary email (repeatable; default: me)")
+	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
+	fs.StringVar(&in.Duration, "duration", "", "how long, e.g. 1h or 30m")
+	fs.StringVar(&in.End, "end", "", "end, RFC 3339 (instead of --duration)")
+	fs.StringVar(&in.Reason, "reason", "", "why you need access")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	in.Beneficiaries = forList
+	switch {
+	case in.AccountID == "":
+		return errors.New("--account is required")
+	case in.PermissionSet == "":
+		return errors.New("--permission-set is required")
+	case in.Reason == "":
+		return errors.New("--reason is required")
+	case in.Duration == "" && in.End == "":
+		return errors.New("give --duration or --end")
+	case in.Duration != "" && in.End != "":
+		return errors.New("give --duration or --end, not both")
+	}
+	if in.Start == "now" {
+		in.Start = ""
+	}
+	var t broker.Ticket
+	if err := c.call(ctx, "POST", "/api/v1/tickets", in, &t); err != nil {
+		return err
+	}
+	return printTicket(stdout, c.output, &t)
+}
+
+// printTicket writes one ticket for a person or, with --output json, a script.
+func printTicket(w io.Writer, output string, t *broker.Ticket) error {
+	if output == "json" {
+		return printJSON(w, t)
+	}
+	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", t.ID, t.Revision)
+	fmt.Fprintf(w, "State:           %s\n", t.State)
+	fmt.Fprintf(w, "Account:         %s\n", t.AccountID)
+	fmt.Fprintf(w, "Permission set:  %s\n", t.PermissionSet)
+	fmt.Fprintf(w, "Requester:       %s\n", t.Requester)
+	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(t.Beneficiaries, ", "))
+	fmt.Fprintf(w, "Window:          %s to %s (%s)\n", t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), t.End.Sub(t.Start))
+	fmt.Fprintf(w, "Reason:          %s\n", t.Reason)
+	if len(t.PendingApprovers) > 0 {
+		fmt.Fprintf(w, "Waiting for:     %s\n", strings.Join(t.PendingApprovers, ", "))
+	}
+	for _, a := range t.Approvals {
+		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", a.By, a.At.Format(time.RFC3339), a.Comment)
+	}
+	if t.Closed != nil {
+		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", t.Closed.By, t.Closed.At.Format(time.RFC3339), t.Closed.Comment)
+	}
+	return nil
+}

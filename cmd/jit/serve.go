@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"strings"
+
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console"
+)
+
+// runServe runs the API and, unless --no-worker, the task worker.
+func runServe(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	path := fs.String("config", os.Getenv("JIT_CONFIG"), "config file (env JIT_CONFIG)")
+	noWorker := fs.Bool("no-worker", false, "serve only the API; run `jit worker` elsewhere")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, *path, !*noWorker, true, stderr)
+}
+
+// runWorker runs only the task worker.
+func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
+	fs := newFlagSet("worker", stderr)
+	path := fs.String("config", os.Getenv("JIT_CONFIG"), "config file (env JIT_CONFIG)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	return serve(ctx, *path, true, false, stderr)
+}
+
+func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer) error {
+	logger := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return err
+	}
+	redisOpt, err := redisConnOpt(cfg.Redis)
+	if err != nil {
+		return err
+	}
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region))
+	if err != nil {
+		return fmt.Errorf("aws config: %w", err)
+	}
+	d := deps{cfg: cfg, redisOpt: redisOpt, aws: awsCfg, logger: logger, worker: worker}
+	if api {
+		if d.verifier, err = oidcVerifier(ctx, cfg.OIDC); err != nil {
+			return err
+		}
+	}
+	sys, err := startSystem(ctx, d)
+	if err != nil {
+		return err
+	}
+	defer sys.close()
+	if !api {
+		logger.Info("jit worker running")
+		<-ctx.Done()
+		return nil
+	}
+	l, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return fmt.Errorf("listen %s: %w", cfg.Listen, err)
+	}
+	logger.Info("jit serving", "addr", l.Addr().String(), "base_url", cfg.BaseURL, "worker", worker)
+	return sys.serveAPI(ctx, l)
+}
+
+// oidcVerifier accepts tokens of the issuer for any of the client ids.
+func oidcVerifier(ctx context.Context, c OIDCConfig) (console.TokenVerifier, error) {
+	var vs anyVerifier
+	for _, id := range c.ClientIDs {
+		v, err := console.NewOIDCVerifier(ctx, c.Issuer, strings.TrimSpace(id), c.GroupsClaim)
+		if err != nil {
+			return nil, fmt.Errorf("oidc issuer %s: %w", c.Issuer, err)
+		}
+		vs = append(vs, v)
+	}
+	return vs, nil
+}
+
+// anyVerifier accepts a token any of its verifiers accepts.
+type anyVerifier []console.TokenVerifier
+
+func (vs anyVerifier) Verify(ctx context.Context, raw string) (broker.User, error) {
+	err := error(broker.Errorf(broker.EUNAUTHENTICATED, "no verifier"))
+	for _, v := range vs {
+		var u broker.User
+		if u, err = v.Verify(ctx, raw); err == nil {
+			return u, nil
+		}
+	}
+	return broker.User{}, err
+}

@@ -1,0 +1,102 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: jit tickets list|get ID")
+	}
+	var c clientFlags
+	fs := newFlagSet("tickets "+args[0], stderr)
+	c.bind(fs, true)
+	switch args[0] {
+	case "list":
+		state := fs.String("state", "", "only tickets in this state")
+		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
+		pending := fs.Bool("pending-for-me", false, "only tickets waiting for my decision")
+		if pos, err := parseFlags(fs, args[1:]); err != nil {
+			return err
+		} else if len(pos) > 0 {
+			return fmt.Errorf("unexpected argument %q", pos[0])
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		q := url.Values{}
+		if *state != "" {
+			q.Set("state", *state)
+		}
+		if *mine {
+			q.Set("mine", "true")
+		}
+		if *pending {
+			q.Set("pending_for_me", "true")
+		}
+		var out struct {
+			Tickets []*broker.Ticket `json:"tickets"`
+		}
+		if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &out); err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return printJSON(stdout, out)
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND")
+		for _, t := range out.Tickets {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.State, t.AccountID, t.PermissionSet, t.Requester, t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339))
+		}
+		return tw.Flush()
+	case "get":
+		pos, err := parseFlags(fs, args[1:])
+		if err != nil {
+			return err
+		} else if len(pos) != 1 {
+			return errors.New("usage: jit tickets get ID")
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		var t broker.Ticket
+		if err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(pos[0]), nil, &t); err != nil {
+			return err
+		}
+		return printTicket(stdout, c.output, &t)
+	}
+	return fmt.Errorf("unknown tickets command %q: use list or get", args[0])
+}
+
+// runDecide runs approve, reject and terminate, which share their shape.
+func runDecide(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	fs := newFlagSet(verb, stderr)
+	c.bind(fs, true)
+	comment := fs.String("comment", "", "comment for the record")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	} else if len(pos) != 1 {
+		return fmt.Errorf("usage: jit %s ID [--comment TEXT]", verb)
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	if verb == "reject" && *comment == "" {
+		return errors.New("--comment is required to reject")
+	}
+	var t broker.Ticket
+	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/"+verb, map[string]string{"comment": *comment}, &t); err != nil {
+		return err
+	}
+	return printTicket(stdout, c.output, &t)
+}
