@@ -18,8 +18,9 @@ test: build
 	$(GO) test -race -count=1 -timeout 30m ./...
 
 ## bench: expiry lateness and other figures (see docs/benchmarks.md).
+JIT_BENCH_TICKETS ?= 1000
 bench:
-	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./...
+	JIT_BENCH_TICKETS=$(JIT_BENCH_TICKETS) $(GO) test -run '^$$' -bench . -benchmem -timeout 30m ./...
 
 lint:
 	@test -z "$$(gofmt -l .)" || (gofmt -l . && exit 1)

@@ -316,3 +316,9 @@ func (h *harness) awsCLI(env []string, args ...string) (string, error) {
 	out, err := cmd.CombinedOutput()
 	return string(out), err
 }
+
+// newForger returns an issuer with the same URL but its own key, whose
+// tokens must not verify.
+func newForger(issuer string) (*devoidc.Issuer, error) {
+	return devoidc.New(issuer, testAudience, devUsers)
+}

@@ -165,7 +165,12 @@ func New(f Fixture, opt Options) (*Sandbox, error) {
 		s.users[u.AccessKeyID] = &user{User: u, arn: arn, id: stableID("AIDA", arn)}
 	}
 	s.services = map[string]*service{}
-	for _, svc := range []*service{s.stsService(), s.iamService(), s.s3Service(), s.ec2Service()} {
+	for _, svc := range []*service{
+		s.stsService(),
+		s.iamService(),
+		s.s3Service(),
+		s.ec2Service(),
+	} {
 		s.services[svc.name] = svc
 	}
 	return s, nil
@@ -173,6 +178,10 @@ func New(f Fixture, opt Options) (*Sandbox, error) {
 
 // ServeHTTP answers one AWS API call.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if route, ok := unsignedRoutes[r.URL.Path]; ok && !hasAuth(r) {
+		route(s, w, r)
+		return
+	}
 	c := &call{s: s, w: w, r: r, reqID: newRequestID(), now: s.now().UTC()}
 	// The SDKs correct their clock skew from the Date header, so it
 	// follows the sandbox's clock, not the wall clock.
