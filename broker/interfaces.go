@@ -58,12 +58,18 @@ type Account struct {
 	Name string `json:"name" yaml:"name"`
 }
 
-// PermissionSet is what access a ticket grants and how.
+// PermissionSet is what access a ticket grants and how, with its access scope.
 type PermissionSet struct {
-	Name             string        `json:"name" yaml:"name"`
-	RoleName         string        `json:"role_name" yaml:"role_name"`
+	Name string `json:"name" yaml:"name"`
+	// ARN is the Identity Center permission set ARN (identity_center path).
+	ARN string `json:"arn,omitempty" yaml:"arn,omitempty"`
+	// RoleName is the IAM role assumed in each account (role path).
+	RoleName         string        `json:"role_name,omitempty" yaml:"role_name,omitempty"`
 	MaxDuration      time.Duration `json:"max_duration" yaml:"max_duration"`
 	ApprovalRequired bool          `json:"approval_required" yaml:"approval_required"`
+	// GrantPath defaults to GrantRole.
+	GrantPath GrantPath `json:"grant_path,omitempty" yaml:"grant_path,omitempty"`
+	Scope     Scope     `json:"scope" yaml:"scope"`
 }
 
 // Registry answers which accounts and permission sets are registered.

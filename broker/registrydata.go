@@ -1,0 +1,74 @@
+package broker
+
+import "time"
+
+// GrantPath says how a permission set's access is granted.
+type GrantPath string
+
+// Grant paths.
+const (
+	GrantIdentityCenter GrantPath = "identity_center"
+	GrantRole           GrantPath = "role"
+	GrantBoth           GrantPath = "both"
+)
+
+// Scope says who may request a permission set, where, and for how long.
+type Scope struct {
+	// Accounts the set may be requested in: account ids, or "*" for all.
+	Accounts []string `json:"accounts" yaml:"accounts"`
+	// RequesterGroups may request it: group names, or "*" for everyone.
+	RequesterGroups []string `json:"requester_groups" yaml:"requester_groups"`
+}
+
+// PermissionSetGroup is a named set of permission sets that scopes and
+// rules can name ("group:<name>") instead of single sets.
+type PermissionSetGroup struct {
+	Name           string   `json:"name" yaml:"name"`
+	PermissionSets []string `json:"permission_sets" yaml:"permission_sets"`
+}
+
+// LatePolicy says what happens to a window when approval comes after the
+// requested start.
+type LatePolicy string
+
+// Late approval policies.
+const (
+	LateKeepEnd    LatePolicy = "keep_end"    // the window shrinks (default)
+	LateKeepLength LatePolicy = "keep_length" // the window moves
+)
+
+// RuleStage is one ordered stage of an approval rule: approvers are emails
+// or "group:<name>", and Required approvals complete it.
+type RuleStage struct {
+	Approvers []string `json:"approvers" yaml:"approvers"`
+	Required  int      `json:"required" yaml:"required"`
+}
+
+// ApprovalRule says who approves tickets for an account ("*" for all) and
+// optionally a permission set or "group:<permission set group>" ("" for
+// any). The most specific rule wins.
+type ApprovalRule struct {
+	Account       string      `json:"account" yaml:"account"`
+	PermissionSet string      `json:"permission_set,omitempty" yaml:"permission_set,omitempty"`
+	Stages        []RuleStage `json:"stages" yaml:"stages"`
+	// LateApproval defaults to LateKeepEnd.
+	LateApproval LatePolicy `json:"late_approval,omitempty" yaml:"late_approval,omitempty"`
+	// Deadline, when set, expires a pending ticket this long after it was
+	// filed (it always expires at its end).
+	Deadline time.Duration `json:"deadline,omitempty" yaml:"deadline,omitempty"`
+	// RemindEvery, when set, reminds approvers who have not acted.
+	RemindEvery time.Duration `json:"remind_every,omitempty" yaml:"remind_every,omitempty"`
+}
+
+// RegistryData is the whole registry as data: what `jit admin apply`
+// reads and `jit admin export` writes, and what the authorizer compiles.
+type RegistryData struct {
+	Accounts            []Account            `json:"accounts" yaml:"accounts"`
+	PermissionSets      []PermissionSet      `json:"permission_sets" yaml:"permission_sets"`
+	PermissionSetGroups []PermissionSetGroup `json:"permission_set_groups,omitempty" yaml:"permission_set_groups,omitempty"`
+	ApprovalRules       []ApprovalRule       `json:"approval_rules" yaml:"approval_rules"`
+	// Admins administer everything: emails or "group:<name>".
+	Admins []string `json:"admins" yaml:"admins"`
+	// RequestForOthers may file tickets for other people: emails or "group:<name>".
+	RequestForOthers []string `json:"request_for_others,omitempty" yaml:"request_for_others,omitempty"`
+}
