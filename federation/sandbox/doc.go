@@ -10,6 +10,14 @@
 //     DeleteRolePolicy, ListRolePolicies.
 //   - S3 (REST-XML): ListBuckets, as a work action that policy governs.
 //   - EC2 (EC2 Query, 2016-11-15): DescribeRegions, likewise.
+//   - SSO Admin (JSON 1.1, SWBExternalService): instances, permission sets,
+//     their inline policies and provisioning, and asynchronous account
+//     assignments (IN_PROGRESS before SUCCEEDED; ssoadmin.go).
+//   - Identity Store (JSON 1.1): GetUserId, DescribeUser,
+//     ListGroupMembershipsForMember (identitystore.go).
+//   - Organizations (JSON 1.1): ListAccounts, DescribeAccount.
+//   - The access portal's GetRoleCredentials (GET /federation/credentials,
+//     bearer token from Sandbox.PortalToken; portal.go).
 //
 // The service is picked from the SigV4 credential scope, and every call is
 // authenticated: the sandbox recomputes the SigV4 signature with the secret

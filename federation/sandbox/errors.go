@@ -17,6 +17,9 @@ type apiError struct {
 	Status  int
 	Code    string
 	Message string
+	// Fields are extra members of a JSON error body, e.g. Organizations'
+	// "Reason" or Identity Store's "ResourceType".
+	Fields map[string]string
 }
 
 func (e *apiError) Error() string { return e.Code + ": " + e.Message }
@@ -168,7 +171,11 @@ func (s3Protocol) authError(a *authError) *apiError {
 type jsonProtocol struct{}
 
 func (jsonProtocol) writeError(w http.ResponseWriter, reqID string, e *apiError) {
-	body, _ := json.Marshal(map[string]string{"__type": e.Code, "message": e.Message})
+	m := map[string]string{"__type": e.Code, "message": e.Message}
+	for k, v := range e.Fields {
+		m[k] = v
+	}
+	body, _ := json.Marshal(m)
 	w.Header().Set("x-amzn-RequestId", reqID)
 	w.Header().Set("Content-Type", "application/x-amz-json-1.1")
 	w.WriteHeader(e.Status)

@@ -20,12 +20,23 @@ type Fixture struct {
 	Accounts  []Account `yaml:"accounts"`
 	Roles     []Role    `yaml:"roles"`
 	Users     []User    `yaml:"users"` // long-term IAM users (AKIA keys), e.g. the broker's own identity
+	// OrgDenyPolicies are organization-level policy documents, like SCPs,
+	// evaluated on every call made with a minted session: their Deny
+	// statements win over any Allow, and their Allow statements never
+	// grant anything.
+	OrgDenyPolicies []string `yaml:"org_deny_policies"`
+	// IdentityCenter is the organization's IAM Identity Center instance
+	// with its Identity Store (identitycenter.go); nil means none.
+	IdentityCenter *IdentityCenter `yaml:"identity_center"`
 }
 
 // Account is an AWS account of the sandbox.
 type Account struct {
 	ID   string `yaml:"id"`   // 12 digits
 	Name string `yaml:"name"` // display name, also the S3 owner's DisplayName
+	// Email is the account's root email in Organizations; default
+	// "aws+<id>@example.com".
+	Email string `yaml:"email"`
 }
 
 // Role is an IAM role that sessions can be minted for with AssumeRole.
@@ -96,7 +107,11 @@ const DemoManagementRole = "jit-broker"
 // 222222222222 (staging) and 333333333333 (prod), each with the roles
 // ReadOnlyAccess, PowerUserAccess and AdministratorAccess (12 h sessions)
 // and DemoManagementRole, and the admin user "jit-broker" in 111111111111
-// with the key DemoBrokerAccessKeyID / DemoBrokerSecretAccessKey.
+// with the key DemoBrokerAccessKeyID / DemoBrokerSecretAccessKey. Its
+// Identity Center (see demoIdentityCenter) has the permission sets
+// ReadOnlyAccess, PowerUserAccess and AdministratorAccess, the users
+// alice, bob, carol and dave @example.com and the groups engineers
+// (alice, dave), approvers (bob) and admins (carol).
 func DemoFixture() Fixture {
 	f := Fixture{
 		Partition: "aws",
@@ -130,9 +145,10 @@ func DemoFixture() Fixture {
 			Account: a.ID, Name: DemoManagementRole, Path: "/", MaxSessionDuration: 3600,
 			TrustedPrincipals: []string{"arn:aws:iam::111111111111:user/jit-broker"},
 			Policies: map[string]string{"jit-broker": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-				`"Action":["iam:GetRole","iam:GetRolePolicy","iam:PutRolePolicy","iam:DeleteRolePolicy","iam:ListRolePolicies"],"Resource":"*"}]}`},
+				`"Action":["iam:GetRole","iam:GetRolePolicy","iam:PutRolePolicy","iam:DeleteRolePolicy","iam:ListRolePolicies","cloudtrail:LookupEvents"],"Resource":"*"}]}`},
 		})
 	}
+	f.IdentityCenter = demoIdentityCenter(policies)
 	return f
 }
 
@@ -218,6 +234,11 @@ func (f Fixture) validate() error {
 			return fmt.Errorf("%s.policies: %d bytes (whitespace not counted) exceed the role budget of %d", field, total, maxRolePolicyBytes)
 		}
 	}
+	for i, doc := range f.OrgDenyPolicies {
+		if _, err := parsePolicy(doc, false); err != nil {
+			return fmt.Errorf("org_deny_policies[%d]: %v", i, err)
+		}
+	}
 	keys := map[string]bool{}
 	for i, u := range f.Users {
 		field := fmt.Sprintf("users[%d]", i)
@@ -238,5 +259,5 @@ func (f Fixture) validate() error {
 			return fmt.Errorf("%s.secret_access_key: must be at least 16 characters", field)
 		}
 	}
-	return nil
+	return f.validateIdentityCenter(accounts)
 }

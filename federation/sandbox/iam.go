@@ -151,8 +151,10 @@ func (s *Sandbox) putRolePolicy(c *call) *apiError {
 	if e := c.writeQuery(iamXMLNS, "PutRolePolicy", nil); e != nil {
 		return e
 	}
-	// Takes effect at once on every session of the role: sessions look
-	// the role's policies up on each call.
+	// Takes effect on every session of the role, after the propagation
+	// delay (faults.go; none by default): sessions look the role's
+	// policies up on each call.
+	s.keepPolicies(rs, c.now)
 	rs.policies[name], rs.parsed[name] = doc, p
 	return nil
 }
@@ -194,6 +196,7 @@ func (s *Sandbox) deleteRolePolicy(c *call) *apiError {
 	if e := c.writeQuery(iamXMLNS, "DeleteRolePolicy", nil); e != nil {
 		return e
 	}
+	s.keepPolicies(rs, c.now)
 	delete(rs.policies, name)
 	delete(rs.parsed, name)
 	return nil

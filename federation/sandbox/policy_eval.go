@@ -30,7 +30,20 @@ type decision struct {
 const (
 	inIdentityPolicy = "identity-based policy"
 	inSessionPolicy  = "session policy"
+	inSCP            = "service control policy"
 )
+
+// orgDenies applies organization-level policies (SCPs) to req: a matching
+// Deny statement denies; their Allow statements never grant, so when none
+// denies the caller's own policies decide.
+func orgDenies(org []*policy, req evalRequest) (decision, bool) {
+	for _, p := range org {
+		if _, deny := p.match(req); deny {
+			return decision{explicit: true, where: inSCP}, true
+		}
+	}
+	return decision{}, false
+}
 
 // evaluate applies AWS's logic for a role session: an explicit Deny in any
 // policy wins; otherwise the identity policies must allow and, if there is
@@ -65,7 +78,7 @@ func evaluate(identity []*policy, session *policy, req evalRequest) decision {
 func (d decision) reason(action string) string {
 	if d.explicit {
 		article := "an"
-		if d.where == inSessionPolicy {
+		if d.where == inSessionPolicy || d.where == inSCP {
 			article = "a"
 		}
 		return "with an explicit deny in " + article + " " + d.where

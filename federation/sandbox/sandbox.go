@@ -26,6 +26,20 @@ type Options struct {
 	// Logger receives one debug line per call (never secrets); nil
 	// discards.
 	Logger *slog.Logger
+	// Seed seeds the random source of injected faults (faults.go), so
+	// that runs are repeatable.
+	Seed int64
+	// Admin serves the admin endpoint under /_sandbox/ (admin.go); off,
+	// those paths answer like any unknown route.
+	Admin bool
+	// TrailDelay is how long a CloudTrail event takes to become visible
+	// to LookupEvents (trail.go); 0 means at once (AWS: ~5 min average).
+	TrailDelay time.Duration
+	// AssignmentDelay is how long, on the sandbox clock, Identity Center
+	// assignment and provisioning operations stay IN_PROGRESS
+	// (identitycenter.go). Zero means IN_PROGRESS for the first Describe
+	// call and SUCCEEDED after it, so that callers always poll.
+	AssignmentDelay time.Duration
 }
 
 // Sandbox is an in-process AWS: an http.Handler serving STS, IAM, S3 and
@@ -44,6 +58,13 @@ type Sandbox struct {
 	roles    map[string]*role    // by roleKey(account, name)
 	users    map[string]*user    // by access key id
 	sessions map[string]*session // by access key id
+
+	trail    *trail          // CloudTrail events (trail.go)
+	faults   *faults         // injected faults and propagation delay (faults.go)
+	consoles *consoles       // console federation sign-ins (signin.go)
+	orgDeny  []*policy       // the fixture's org_deny_policies, as SCPs
+	admin    bool            // serve /_sandbox/ (admin.go)
+	ic       *identityCenter // Identity Center, Identity Store, Organizations (identitycenter.go)
 }
 
 // role is the live state of a fixture role.
@@ -81,6 +102,9 @@ type session struct {
 	policy         *policy // nil when no session policy was given
 	issued         time.Time
 	expires        time.Time
+	// identityStoreUserID is set for access portal sessions: the
+	// Identity Store user the session was issued to.
+	identityStoreUserID string
 }
 
 type tag struct{ key, value string }
@@ -118,7 +142,8 @@ type call struct {
 	now    time.Time
 	auth   *sigv4
 	caller *principal
-	action string // for logging
+	action string   // for logging
+	minted *session // the session AssumeRole minted, for the trail
 }
 
 const maxBody = 10 << 20
@@ -164,12 +189,18 @@ func New(f Fixture, opt Options) (*Sandbox, error) {
 		arn := fmt.Sprintf("arn:%s:iam::%s:user/%s", s.partition, u.Account, u.Name)
 		s.users[u.AccessKeyID] = &user{User: u, arn: arn, id: stableID("AIDA", arn)}
 	}
+	s.initOperations(f, opt)
+	s.ic = s.newIdentityCenter(f, opt)
 	s.services = map[string]*service{}
 	for _, svc := range []*service{
 		s.stsService(),
 		s.iamService(),
 		s.s3Service(),
 		s.ec2Service(),
+		s.cloudTrailService(),
+		s.ssoAdminService(),
+		s.identityStoreService(),
+		s.organizationsService(),
 	} {
 		s.services[svc.name] = svc
 	}
@@ -208,16 +239,21 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 
+	fault := s.drawFault(c) // sleeps for injected latency, outside the lock
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.settle(c.now) // complete Identity Center operations that are due (identitycenter.go)
 	if authErr == nil {
 		authErr = s.authenticate(c)
 	}
 	var apiErr *apiError
 	if authErr != nil {
 		apiErr = c.svc.proto.authError(authErr)
-	} else {
+	} else if apiErr = fault.apply(c); apiErr == nil {
 		apiErr = c.svc.serve(c)
+	}
+	if c.caller != nil {
+		s.recordCall(c, apiErr) // CloudTrail, success or failure
 	}
 	caller := ""
 	if c.caller != nil {
@@ -342,16 +378,21 @@ func (c *call) authorize(action, resource string) decision {
 		return decision{where: inIdentityPolicy}
 	}
 	rs := c.s.roles[p.session.roleKey]
-	names := make([]string, 0, len(rs.parsed))
-	for name := range rs.parsed {
+	parsed := c.s.effectivePolicies(rs, c.now) // after any propagation delay
+	names := make([]string, 0, len(parsed))
+	for name := range parsed {
 		names = append(names, name)
 	}
 	sort.Strings(names)
 	identity := make([]*policy, len(names))
 	for i, name := range names {
-		identity[i] = rs.parsed[name]
+		identity[i] = parsed[name]
 	}
-	return evaluate(identity, p.session.policy, evalRequest{action: action, resource: resource, context: c.context()})
+	req := evalRequest{action: action, resource: resource, context: c.context()}
+	if d, denied := orgDenies(c.s.orgDeny, req); denied {
+		return d
+	}
+	return evaluate(identity, p.session.policy, req)
 }
 
 // context is the request context for condition keys, keyed lower-case.
@@ -386,6 +427,9 @@ func (c *call) context() map[string][]string {
 	}
 	for _, t := range se.tags {
 		m["aws:principaltag/"+strings.ToLower(t.key)] = []string{t.value}
+	}
+	if se.identityStoreUserID != "" {
+		m["identitystore:userid"] = []string{se.identityStoreUserID}
 	}
 	return m
 }

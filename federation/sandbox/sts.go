@@ -268,6 +268,7 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 		return e
 	}
 	s.sessions[se.accessKeyID] = se
+	c.minted = se
 	return nil
 }
 
