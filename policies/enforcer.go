@@ -2,108 +2,149 @@ package policies
 
 import (
 	"context"
-	_ "embed"
 	"fmt"
-	"strings"
+	"log/slog"
+	"slices"
 	"sync"
-
-	"github.com/casbin/casbin/v2"
-	"github.com/casbin/casbin/v2/model"
+	"sync/atomic"
 
 	"github.com/jitaccess/jit/broker"
 )
 
-//go:embed model.conf
-var modelText string
+// actApprove is the model's action for approver decisions (MayApprove).
+const actApprove = "approve"
 
-// Grant lets someone request access: who ("*", an email, or "group:<name>"),
-// to which accounts and permission sets ("*" for all).
-type Grant struct {
-	Who            string   `yaml:"who"`
-	Accounts       []string `yaml:"accounts"`
-	PermissionSets []string `yaml:"permission_sets"`
-}
-
-// Config is the authorization part of the registry.
-type Config struct {
-	// Admins administer everything: view, terminate, register.
-	Admins []string `yaml:"admins"`
-	// Requesters may request access within their grants.
-	Requesters []Grant `yaml:"requesters"`
-	// RequestForOthers may file tickets whose beneficiaries include others.
-	RequestForOthers []string `yaml:"request_for_others"`
-}
-
-// Enforcer implements broker.Authorizer with Casbin.
+// Enforcer makes every authorization decision through one Casbin enforcer
+// compiled from the registry. It is safe for concurrent use: decisions read
+// the current compiled enforcer without locking, and Reload swaps in a new
+// one atomically.
 type Enforcer struct {
-	mu sync.Mutex // casbin's enforcer caches g() results; keep calls serial
-	e  *casbin.Enforcer
+	cur atomic.Pointer[snapshot]
+
+	mu      sync.Mutex // guards gen, applied and w
+	gen     uint64     // reloads started
+	applied uint64     // the newest reload swapped in
+	w       *watch
+
+	logger atomic.Pointer[slog.Logger]
 }
 
 var _ broker.Authorizer = (*Enforcer)(nil)
 
-// New compiles cfg into a Casbin enforcer.
-func New(cfg Config) (*Enforcer, error) {
-	m, err := model.NewModelFromString(modelText)
+// Compile validates r (see Validate) and compiles it into an Enforcer.
+// Errors have code EINVALID.
+func Compile(r broker.RegistryData) (*Enforcer, error) {
+	s, err := compile(r)
 	if err != nil {
-		return nil, fmt.Errorf("casbin model: %w", err)
+		return nil, err
 	}
-	e, err := casbin.NewEnforcer(m)
+	e := &Enforcer{}
+	e.cur.Store(s)
+	return e, nil
+}
+
+// Reload compiles r off to the side and then swaps it in; decisions keep
+// using the previous registry until the swap. If r is invalid, Reload
+// returns the error (code EINVALID) and keeps the previous registry. When
+// reloads overlap, the one started last wins.
+func (e *Enforcer) Reload(r broker.RegistryData) error {
+	e.mu.Lock()
+	e.gen++
+	gen := e.gen
+	e.mu.Unlock()
+	s, err := compile(r)
 	if err != nil {
-		return nil, fmt.Errorf("casbin enforcer: %w", err)
-	}
-	add := func(sub string, act broker.Action, acct, ps string) error {
-		_, err := e.AddPolicy(strings.ToLower(sub), string(act), acct, ps)
 		return err
 	}
-	for _, a := range cfg.Admins {
-		if err := add(a, "*", "*", "*"); err != nil {
-			return nil, err
-		}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if gen > e.applied {
+		e.cur.Store(s)
+		e.applied = gen
 	}
-	for i, g := range cfg.Requesters {
-		if g.Who == "" {
-			return nil, fmt.Errorf("requesters[%d].who is required", i)
-		}
-		for _, acct := range orAll(g.Accounts) {
-			for _, ps := range orAll(g.PermissionSets) {
-				if err := add(g.Who, broker.ActRequest, acct, ps); err != nil {
-					return nil, err
-				}
-			}
-		}
-	}
-	for _, w := range cfg.RequestForOthers {
-		if err := add(w, broker.ActRequestForOthers, "*", "*"); err != nil {
-			return nil, err
-		}
-	}
-	return &Enforcer{e: e}, nil
+	return nil
 }
 
-func orAll(xs []string) []string {
-	if len(xs) == 0 {
-		return []string{"*"}
+// SetLogger sets where background reload failures (see Watch) are logged;
+// by default they are not.
+func (e *Enforcer) SetLogger(l *slog.Logger) { e.logger.Store(l) }
+
+func (e *Enforcer) log() *slog.Logger {
+	if l := e.logger.Load(); l != nil {
+		return l
 	}
-	return xs
+	return slog.New(slog.DiscardHandler)
 }
 
-// Allowed reports whether u may perform act on the account and permission
-// set. An empty account or permission set matches only policies for "*".
-func (en *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, accountID, permissionSet string) (bool, error) {
-	subjects := []string{strings.ToLower(u.Email), "*"}
-	for _, g := range u.Groups {
-		subjects = append(subjects, "group:"+strings.ToLower(g))
+// Allowed reports whether u may perform act:
+//   - ActRequest: u may request permissionSet in accountID: the set's scope
+//     lists the account (or "*") and one of u's groups (or "*").
+//     permissionSet may also be "group:<permission set group>" (some set in
+//     the group is allowed) or "" (some set is); accountID "" means some
+//     account. Administering does not put anyone in scope.
+//   - ActRequestForOthers: u is listed in request_for_others, by email or
+//     through a group. The account and permission set are not used.
+//   - ActAdminister: u is an admin, by email or through a group. Admins
+//     administer everything, so accountID "" asks "admin of everything" and
+//     gets the same answer as any account.
+//
+// Any other action is not allowed. Errors are internal.
+func (e *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, accountID, permissionSet string) (bool, error) {
+	s := e.cur.Load()
+	if s.legacy != nil {
+		return s.legacyAllowed(u, act, accountID, permissionSet)
 	}
-	en.mu.Lock()
-	defer en.mu.Unlock()
-	for _, sub := range subjects {
-		ok, err := en.e.Enforce(sub, string(act), accountID, permissionSet)
-		if err != nil {
-			return false, fmt.Errorf("enforce: %w", err)
-		} else if ok {
-			return true, nil
-		}
+	switch act {
+	case broker.ActRequest, broker.ActRequestForOthers, broker.ActAdminister:
+	default:
+		return false, nil
 	}
-	return false, nil
+	ok, err := s.ce.Enforce(subjectOf(u), string(act), accountID, permissionSet, 0)
+	if err != nil {
+		return false, fmt.Errorf("enforce %s: %w", act, err)
+	}
+	return ok, nil
+}
+
+// MayApprove reports whether u, by email or through one of u.Groups, is an
+// approver of stage stage (0-based) of the most specific approval rule
+// covering accountID and permissionSet (see Rule). It is false when no rule
+// covers them or the rule has no such stage. Separation of duties and
+// delegation are the approval engine's business. Errors are internal.
+func (e *Enforcer) MayApprove(_ context.Context, u broker.User, accountID, permissionSet string, stage int) (bool, error) {
+	s := e.cur.Load()
+	if s.legacy != nil || stage < 0 {
+		return false, nil
+	}
+	ok, err := s.ce.Enforce(subjectOf(u), actApprove, accountID, permissionSet, stage)
+	if err != nil {
+		return false, fmt.Errorf("enforce approve: %w", err)
+	}
+	return ok, nil
+}
+
+// Rule returns the most specific approval rule covering accountID and
+// permissionSet: a rule for the exact account beats one for "*"; then a rule
+// naming the permission set beats one naming a permission set group that
+// holds it, which beats one for any permission set (""). Validate rejects
+// registries where two rules would tie. permissionSet may also be
+// "group:<name>", which only rules for that group or for any set cover.
+func (e *Enforcer) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
+	s := e.cur.Load()
+	if s.legacy != nil {
+		return broker.ApprovalRule{}, false
+	}
+	i, _, ok := s.resolve(accountID, permissionSet)
+	if !ok {
+		return broker.ApprovalRule{}, false
+	}
+	return cloneRule(s.rules[i]), true
+}
+
+func cloneRule(r broker.ApprovalRule) broker.ApprovalRule {
+	r.Stages = slices.Clone(r.Stages)
+	for i := range r.Stages {
+		r.Stages[i].Approvers = slices.Clone(r.Stages[i].Approvers)
+	}
+	return r
 }

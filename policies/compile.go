@@ -1,0 +1,354 @@
+package policies
+
+import (
+	_ "embed"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"github.com/casbin/casbin/v2"
+	"github.com/casbin/casbin/v2/model"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+//go:embed model.conf
+var modelText string
+
+const groupPrefix = "group:"
+
+// Node names. Subjects are "*", "user:<email>" and "group:<name>" (both
+// lowercased), so no subject can ever equal a registry node.
+const (
+	everyone      = "*"
+	roleAdmin     = "role:admin"
+	roleForOthers = "role:request_for_others"
+)
+
+func userNode(email string) string { return "user:" + strings.ToLower(strings.TrimSpace(email)) }
+
+func groupNode(name string) string { return groupPrefix + strings.ToLower(strings.TrimSpace(name)) }
+
+// principalNode names an admin, approver or request_for_others entry.
+func principalNode(p string) string {
+	if name, ok := strings.CutPrefix(p, groupPrefix); ok {
+		return groupNode(name)
+	}
+	return userNode(p)
+}
+
+// normPrincipal is how Validate tells approvers apart.
+func normPrincipal(p string) string { return principalNode(p) }
+
+func psNode(name string) string { return "ps:" + name }
+
+func psgNode(name string) string { return "psg:" + name }
+
+func acctNode(id string) string { return "acct:" + id }
+
+func grantNode(ps string) string { return "grant|" + psNode(ps) }
+
+// ruleKey is "<account or *>|<ps:set, psg:group or *>".
+func ruleKey(account, permissionSet string) string {
+	switch name, isGroup := strings.CutPrefix(permissionSet, groupPrefix); {
+	case permissionSet == "":
+		return account + "|*"
+	case isGroup:
+		return account + "|" + psgNode(name)
+	default:
+		return account + "|" + psNode(permissionSet)
+	}
+}
+
+func stageNode(key string, stage int) string { return "appr|" + key + "|stage:" + strconv.Itoa(stage) }
+
+// subject is a request's r.sub: the nodes the caller stands for.
+type subject struct{ nodes []string }
+
+func subjectOf(u broker.User) *subject {
+	s := &subject{nodes: make([]string, 0, len(u.Groups)+2)}
+	if u.Email != "" {
+		s.nodes = append(s.nodes, userNode(u.Email))
+	}
+	for _, g := range u.Groups {
+		if g != "" {
+			s.nodes = append(s.nodes, groupNode(g))
+		}
+	}
+	s.nodes = append(s.nodes, everyone)
+	return s
+}
+
+// snapshot is one compiled registry. It is never changed after compile.
+type snapshot struct {
+	ce *casbin.Enforcer
+	// the role managers of g .. g5 (see model.conf), read without copying
+	psGroups, scopeAccounts, grants, holders, ruleIndex *linkGraph
+	rules                                               []broker.ApprovalRule
+	psNames                                             []string
+	nLinks                                              int
+	legacy                                              *casbin.Enforcer // set only by the deprecated New
+}
+
+// gTypes are the model's role definitions, in the order compile fills them.
+var gTypes = [5]string{"g", "g2", "g3", "g4", "g5"}
+
+// compile validates r and builds its enforcer.
+func compile(r broker.RegistryData) (*snapshot, error) {
+	if err := Validate(r); err != nil {
+		return nil, err
+	}
+	// Count the links first so each g type's rows share one backing array.
+	var n [5]int // g .. g5
+	for _, p := range r.PermissionSets {
+		n[1] += len(p.Scope.Accounts)
+		n[2] += len(p.Scope.RequesterGroups)
+	}
+	for _, g := range r.PermissionSetGroups {
+		n[0] += len(g.PermissionSets)
+	}
+	n[3] = len(r.Admins) + len(r.RequestForOthers)
+	for _, rule := range r.ApprovalRules {
+		n[4]++
+		for _, st := range rule.Stages {
+			n[3] += len(st.Approvers)
+		}
+	}
+	var links [5][][]string
+	var flat [5][]string
+	for i := range links {
+		links[i] = make([][]string, 0, n[i])
+		flat[i] = make([]string, 0, 2*n[i])
+	}
+	add := func(g int, a, b string) {
+		flat[g] = append(flat[g], a, b)
+		links[g] = append(links[g], flat[g][len(flat[g])-2:len(flat[g]):len(flat[g])])
+	}
+	// Principals recur in thousands of links; share their strings.
+	interned := map[string]string{}
+	principal := func(p string) string {
+		if node, ok := interned[p]; ok {
+			return node
+		}
+		node := principalNode(p)
+		interned[p] = node
+		return node
+	}
+	s := &snapshot{}
+	for _, p := range r.PermissionSets {
+		s.psNames = append(s.psNames, p.Name)
+		ps, grant := psNode(p.Name), grantNode(p.Name)
+		for _, a := range p.Scope.Accounts {
+			add(1, acctNode(a), ps)
+		}
+		for _, g := range p.Scope.RequesterGroups {
+			if g == everyone {
+				add(2, everyone, grant)
+			} else {
+				add(2, groupNode(strings.TrimPrefix(g, groupPrefix)), grant)
+			}
+		}
+	}
+	for _, g := range r.PermissionSetGroups {
+		psg := psgNode(g.Name)
+		for _, p := range g.PermissionSets {
+			add(0, psNode(p), psg)
+		}
+	}
+	for _, a := range r.Admins {
+		add(3, roleAdmin, principal(a))
+	}
+	for _, a := range r.RequestForOthers {
+		add(3, roleForOthers, principal(a))
+	}
+	s.rules = make([]broker.ApprovalRule, len(r.ApprovalRules))
+	for i, rule := range r.ApprovalRules {
+		s.rules[i] = cloneRule(rule)
+		key := ruleKey(rule.Account, rule.PermissionSet)
+		add(4, "rule|"+key, "rule#"+strconv.Itoa(i))
+		for j, st := range rule.Stages {
+			node := stageNode(key, j)
+			for _, a := range st.Approvers {
+				add(3, node, principal(a))
+			}
+		}
+	}
+
+	m, err := model.NewModelFromString(modelText)
+	if err != nil {
+		return nil, fmt.Errorf("casbin model: %w", err)
+	}
+	ce, err := casbin.NewEnforcer(m)
+	if err != nil {
+		return nil, fmt.Errorf("casbin enforcer: %w", err)
+	}
+	ce.EnableAutoNotifyWatcher(false)
+	s.psGroups, s.scopeAccounts, s.grants, s.holders, s.ruleIndex =
+		newLinkGraph(n[0]), newLinkGraph(n[1]), newLinkGraph(n[2]), newLinkGraph(n[3]), newLinkGraph(n[4])
+	ce.SetNamedRoleManager("g", s.psGroups)
+	ce.SetNamedRoleManager("g2", s.scopeAccounts)
+	ce.SetNamedRoleManager("g3", s.grants)
+	ce.SetNamedRoleManager("g4", s.holders)
+	ce.SetNamedRoleManager("g5", s.ruleIndex)
+	ce.AddFunction("mayRequest", s.mayRequestFunc)
+	ce.AddFunction("ruleStage", s.ruleStageFunc)
+	ce.AddFunction("holds", s.holdsFunc)
+	for i, ls := range links {
+		g := gTypes[i]
+		if err := m.AddPolicies("g", g, ls); err != nil {
+			return nil, fmt.Errorf("casbin links %s: %w", g, err)
+		}
+		s.nLinks += len(ls)
+	}
+	if err := ce.BuildRoleLinks(); err != nil {
+		return nil, fmt.Errorf("casbin role links: %w", err)
+	}
+	// The first decision parses the matcher; do it here, before the swap.
+	if _, err := ce.Enforce(&subject{nodes: []string{everyone}}, actApprove, "", "", 0); err != nil {
+		return nil, fmt.Errorf("casbin warm-up: %w", err)
+	}
+	s.ce = ce
+	return s, nil
+}
+
+func has(g *linkGraph, a, b string) bool {
+	ok, _ := g.HasLink(a, b)
+	return ok
+}
+
+// mayRequest(r.sub, r.acct, r.ps): the scope join.
+func (s *snapshot) mayRequestFunc(args ...any) (any, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("mayRequest: want 3 arguments, got %d", len(args))
+	}
+	sub, ok1 := args[0].(*subject)
+	acct, ok2 := args[1].(string)
+	ps, ok3 := args[2].(string)
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("mayRequest: bad argument types %T, %T, %T", args...)
+	}
+	return s.mayRequest(sub, acct, ps), nil
+}
+
+func (s *snapshot) mayRequest(sub *subject, acct, ps string) bool {
+	var sets []string
+	switch name, isGroup := strings.CutPrefix(ps, groupPrefix); {
+	case ps == "":
+		sets = s.psNames
+	case isGroup:
+		for _, m := range s.psGroups.users[psgNode(name)] {
+			sets = append(sets, strings.TrimPrefix(m, "ps:"))
+		}
+	default:
+		sets = []string{ps}
+	}
+	for _, p := range sets {
+		if s.requestable(sub, acct, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// requestable: acct:<account or *> -> ps:<set>, and one of the subject's
+// nodes -> grant|ps:<set>.
+func (s *snapshot) requestable(sub *subject, acct, ps string) bool {
+	node := psNode(ps)
+	if acct == "" {
+		if len(s.scopeAccounts.users[node]) == 0 {
+			return false
+		}
+	} else if !has(s.scopeAccounts, acctNode(acct), node) && !has(s.scopeAccounts, acctNode(everyone), node) {
+		return false
+	}
+	grant := grantNode(ps)
+	for _, n := range sub.nodes {
+		if has(s.grants, n, grant) {
+			return true
+		}
+	}
+	return false
+}
+
+// ruleStage(r.acct, r.ps, r.stage): the stage node of the winning rule, or
+// "" if there is none.
+func (s *snapshot) ruleStageFunc(args ...any) (any, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("ruleStage: want 3 arguments, got %d", len(args))
+	}
+	acct, ok1 := args[0].(string)
+	ps, ok2 := args[1].(string)
+	var stage int
+	ok3 := true
+	switch n := args[2].(type) { // govaluate hands numbers over as float64
+	case float64:
+		stage = int(n)
+	case int:
+		stage = n
+	default:
+		ok3 = false
+	}
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("ruleStage: bad argument types %T, %T, %T", args...)
+	}
+	i, key, ok := s.resolve(acct, ps)
+	if !ok || stage < 0 || stage >= len(s.rules[i].Stages) {
+		return "", nil
+	}
+	return stageNode(key, stage), nil
+}
+
+// holds(r.sub, node): node -> one of the subject's nodes.
+func (s *snapshot) holdsFunc(args ...any) (any, error) {
+	if len(args) != 2 {
+		return nil, fmt.Errorf("holds: want 2 arguments, got %d", len(args))
+	}
+	sub, ok1 := args[0].(*subject)
+	node, ok2 := args[1].(string)
+	if !ok1 || !ok2 {
+		return nil, fmt.Errorf("holds: bad argument types %T, %T", args...)
+	}
+	if node == "" {
+		return false, nil
+	}
+	for _, n := range sub.nodes {
+		if has(s.holders, node, n) {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// resolve finds the most specific rule for (acct, ps) by probing rule nodes:
+// exact account, then "*"; within each, the set, then its groups, then any.
+func (s *snapshot) resolve(acct, ps string) (index int, key string, ok bool) {
+	var refs []string
+	switch name, isGroup := strings.CutPrefix(ps, groupPrefix); {
+	case ps == "":
+	case isGroup:
+		refs = append(refs, psgNode(name))
+	default:
+		refs = append(refs, psNode(ps))
+		refs = append(refs, s.psGroups.roles[psNode(ps)]...)
+	}
+	refs = append(refs, everyone)
+	accounts := []string{acct, everyone}
+	if acct == "" || acct == everyone {
+		accounts = accounts[1:]
+	}
+	for _, a := range accounts {
+		for _, ref := range refs {
+			k := a + "|" + ref
+			idx := s.ruleIndex.roles["rule|"+k]
+			if len(idx) == 0 {
+				continue
+			}
+			i, err := strconv.Atoi(strings.TrimPrefix(idx[0], "rule#"))
+			if err != nil || i < 0 || i >= len(s.rules) {
+				continue
+			}
+			return i, k, true
+		}
+	}
+	return 0, "", false
+}
