@@ -58,6 +58,9 @@ type ApprovalRule struct {
 	Deadline time.Duration `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 	// RemindEvery, when set, reminds approvers who have not acted.
 	RemindEvery time.Duration `json:"remind_every,omitempty" yaml:"remind_every,omitempty"`
+	// ExtensionStages, when set, approve extensions of active tickets
+	// instead of Stages.
+	ExtensionStages []RuleStage `json:"extension_stages,omitempty" yaml:"extension_stages,omitempty"`
 }
 
 // RegistryData is the whole registry as data: what `jit admin apply`

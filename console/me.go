@@ -16,11 +16,22 @@ func (s *server) me(c *fiber.Ctx) error {
 	if groups == nil {
 		groups = []string{}
 	}
-	return c.JSON(meResponse{Email: u.Email, Groups: groups})
+	out := meResponse{Email: u.Email, Groups: groups}
+	if a, ok := s.cfg.Service.(AdminService); ok {
+		access, err := a.Access(c.UserContext())
+		if err != nil {
+			return err
+		}
+		out.Access = &access
+	}
+	return c.JSON(out)
 }
 
 // meResponse is the body of GET /api/v1/me.
 type meResponse struct {
 	Email  string   `json:"email"`
 	Groups []string `json:"groups"`
+	// Access (admin, may_request, approves, ...) is there when the service
+	// can answer it (see AdminService).
+	*broker.Access
 }

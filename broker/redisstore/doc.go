@@ -1,5 +1,7 @@
 // Package redisstore keeps JIT's tickets in Redis through go-redis. It
-// implements broker.TicketStore.
+// implements broker.TicketStore. The registry is kept apart, as one
+// versioned document under the hash tag {registry} (see Registry, which
+// implements broker.Registry and broker.RegistryStore).
 //
 // # Key layout
 //

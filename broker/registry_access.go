@@ -1,0 +1,97 @@
+package broker
+
+import (
+	"context"
+	"slices"
+	"strings"
+)
+
+// maxAccessChecks bounds the authorizer calls one Access makes; past it the
+// answer is marked Truncated.
+const maxAccessChecks = 2000
+
+// Access is what the caller may do, for GET /me.
+type Access struct {
+	Admin            bool `json:"admin"`
+	RequestForOthers bool `json:"request_for_others"`
+	// MayRequest lists, per permission set, the accounts the caller may
+	// request it in.
+	MayRequest []Requestable `json:"may_request"`
+	// Approves lists the approval rules ("<account>/<permission set>") with
+	// a stage naming the caller or one of their groups.
+	Approves []string `json:"approves"`
+	// Truncated is set when MayRequest was cut short on a large registry.
+	Truncated bool `json:"truncated,omitempty"`
+}
+
+// Requestable is a permission set and the accounts it may be requested in.
+type Requestable struct {
+	PermissionSet string   `json:"permission_set"`
+	Accounts      []string `json:"accounts"`
+}
+
+// Access answers what the caller may request and approve. The scopes only
+// narrow down the candidates; every answer comes from the Authorizer.
+// Errors: EUNAUTHENTICATED.
+func (s *Service) Access(ctx context.Context) (Access, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return Access{}, err
+	}
+	out := Access{MayRequest: []Requestable{}, Approves: []string{}}
+	if out.Admin, err = s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
+		return Access{}, err
+	}
+	if out.RequestForOthers, err = s.cfg.Authorizer.Allowed(ctx, u, ActRequestForOthers, "", ""); err != nil {
+		return Access{}, err
+	}
+	if s.cfg.RegistryStore == nil {
+		return out, nil
+	}
+	r, _, err := s.cfg.RegistryStore.Registry(ctx)
+	if err != nil {
+		return Access{}, err
+	}
+	checks := 0
+	for _, p := range r.PermissionSets {
+		if !out.Admin && !slices.Contains(p.Scope.RequesterGroups, "*") && !slices.ContainsFunc(u.Groups, func(g string) bool { return containsFold(p.Scope.RequesterGroups, g) }) {
+			continue
+		}
+		req := Requestable{PermissionSet: p.Name, Accounts: []string{}}
+		for _, a := range r.Accounts {
+			if !out.Admin && !slices.Contains(p.Scope.Accounts, "*") && !slices.Contains(p.Scope.Accounts, a.ID) {
+				continue
+			}
+			if checks++; checks > maxAccessChecks {
+				out.Truncated = true
+				break
+			}
+			ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActRequest, a.ID, p.Name)
+			if err != nil {
+				return Access{}, err
+			} else if ok {
+				req.Accounts = append(req.Accounts, a.ID)
+			}
+		}
+		if len(req.Accounts) > 0 {
+			out.MayRequest = append(out.MayRequest, req)
+		}
+	}
+	for _, rule := range r.ApprovalRules {
+		for _, st := range rule.Stages {
+			if slices.ContainsFunc(st.Approvers, func(a string) bool {
+				return strings.EqualFold(a, u.Email) || slices.ContainsFunc(u.Groups, func(g string) bool { return strings.EqualFold(a, GroupPrefix+g) })
+			}) {
+				out.Approves = append(out.Approves, RuleKey(rule))
+				break
+			}
+		}
+	}
+	return out, nil
+}
+
+// containsFold reports whether xs holds s, ignoring case (group names from
+// identity providers vary in case; the authorizer decides in the end).
+func containsFold(xs []string, s string) bool {
+	return slices.ContainsFunc(xs, func(x string) bool { return strings.EqualFold(x, s) })
+}

@@ -1,0 +1,304 @@
+package broker
+
+import (
+	"fmt"
+	"net/mail"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+)
+
+var (
+	// permissionSetNamePattern is Identity Center's rule for permission set names.
+	permissionSetNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
+	// roleNamePattern is IAM's rule for role names.
+	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	// permissionSetARNPattern is Identity Center's rule for permission set ARNs.
+	permissionSetARNPattern = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	// groupNamePattern bounds permission set group and user group names.
+	groupNamePattern = regexp.MustCompile(`^[^\s*:,]{1,128}$`)
+)
+
+// minMaxDuration is the shortest max_duration accepted. It catches a
+// number written without its unit, which would otherwise mean nanoseconds.
+const minMaxDuration = time.Minute
+
+// GroupPrefix marks a group where a list takes emails or groups
+// ("group:oncall"), and a permission set group where a rule takes a
+// permission set ("group:readonly").
+const GroupPrefix = "group:"
+
+// NormalizeRegistry fills defaults and canonical forms in place, so that
+// equal registries compare equal: grant_path defaults to role, a stage's
+// required count to 1, emails are lower-cased and trimmed.
+func NormalizeRegistry(r *RegistryData) {
+	for i := range r.Accounts {
+		r.Accounts[i].ID = strings.TrimSpace(r.Accounts[i].ID)
+		r.Accounts[i].Name = strings.TrimSpace(r.Accounts[i].Name)
+	}
+	for i := range r.PermissionSets {
+		p := &r.PermissionSets[i]
+		p.Name = strings.TrimSpace(p.Name)
+		if p.GrantPath == "" {
+			p.GrantPath = GrantRole
+		}
+	}
+	for i := range r.ApprovalRules {
+		rule := &r.ApprovalRules[i]
+		rule.Account = strings.TrimSpace(rule.Account)
+		if rule.Account == "" {
+			rule.Account = "*"
+		}
+		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
+			for j := range stages {
+				st := &stages[j]
+				if st.Required == 0 {
+					st.Required = 1
+				}
+				normalizePrincipals(st.Approvers)
+			}
+		}
+	}
+	normalizePrincipals(r.Admins)
+	normalizePrincipals(r.RequestForOthers)
+	canonicalEmpties(r)
+}
+
+// canonicalEmpties makes every empty list nil, so that a registry read back
+// from JSON or YAML (where an empty list may come back as [] or as nothing)
+// compares equal to the one written.
+func canonicalEmpties(r *RegistryData) {
+	r.Accounts = nilIfEmpty(r.Accounts)
+	r.PermissionSets = nilIfEmpty(r.PermissionSets)
+	r.PermissionSetGroups = nilIfEmpty(r.PermissionSetGroups)
+	r.ApprovalRules = nilIfEmpty(r.ApprovalRules)
+	r.Admins = nilIfEmpty(r.Admins)
+	r.RequestForOthers = nilIfEmpty(r.RequestForOthers)
+	for i := range r.PermissionSets {
+		sc := &r.PermissionSets[i].Scope
+		sc.Accounts, sc.RequesterGroups = nilIfEmpty(sc.Accounts), nilIfEmpty(sc.RequesterGroups)
+	}
+	for i := range r.PermissionSetGroups {
+		r.PermissionSetGroups[i].PermissionSets = nilIfEmpty(r.PermissionSetGroups[i].PermissionSets)
+	}
+	for i := range r.ApprovalRules {
+		rule := &r.ApprovalRules[i]
+		rule.Stages, rule.ExtensionStages = nilIfEmpty(rule.Stages), nilIfEmpty(rule.ExtensionStages)
+		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
+			for j := range stages {
+				stages[j].Approvers = nilIfEmpty(stages[j].Approvers)
+			}
+		}
+	}
+}
+
+func nilIfEmpty[T any](xs []T) []T {
+	if len(xs) == 0 {
+		return nil
+	}
+	return xs
+}
+
+// normalizePrincipals lower-cases and trims emails; groups keep their case.
+func normalizePrincipals(xs []string) {
+	for i, x := range xs {
+		x = strings.TrimSpace(x)
+		if !strings.HasPrefix(x, GroupPrefix) {
+			x = strings.ToLower(x)
+		}
+		xs[i] = x
+	}
+}
+
+// CheckRegistry reports the first problem in r as an EINVALID error whose
+// message starts with the path of the bad field
+// ("approval_rules[1].stages[0].required: ..."). It checks what the broker
+// relies on; the authorizer's own validator (ServiceConfig.ValidateRegistry)
+// runs after it. r should be normalized first (NormalizeRegistry).
+func CheckRegistry(r RegistryData) error {
+	bad := func(path, format string, args ...any) error {
+		return Errorf(EINVALID, "%s: %s", path, fmt.Sprintf(format, args...))
+	}
+	accounts := map[string]bool{}
+	accountNames := map[string]string{}
+	for i, a := range r.Accounts {
+		path := fmt.Sprintf("accounts[%d]", i)
+		switch {
+		case !accountIDPattern.MatchString(a.ID):
+			return bad(path+".id", "%q must be 12 digits", a.ID)
+		case accounts[a.ID]:
+			return bad(path+".id", "account %s is listed twice", a.ID)
+		case a.Name == "":
+			return bad(path+".name", "is required")
+		case accountNames[a.Name] != "":
+			return bad(path+".name", "%q is also the name of account %s; names must be unique", a.Name, accountNames[a.Name])
+		}
+		accounts[a.ID], accountNames[a.Name] = true, a.ID
+	}
+	sets := map[string]bool{}
+	for i, p := range r.PermissionSets {
+		path := fmt.Sprintf("permission_sets[%d]", i)
+		if err := checkPermissionSet(path, p, accounts); err != nil {
+			return err
+		}
+		if sets[p.Name] {
+			return bad(path+".name", "permission set %s is listed twice", p.Name)
+		}
+		sets[p.Name] = true
+	}
+	groups := map[string]bool{}
+	for i, g := range r.PermissionSetGroups {
+		path := fmt.Sprintf("permission_set_groups[%d]", i)
+		switch {
+		case !groupNamePattern.MatchString(g.Name):
+			return bad(path+".name", "%q must be 1 to 128 characters without spaces, '*', ':' or ','", g.Name)
+		case groups[g.Name]:
+			return bad(path+".name", "group %s is listed twice", g.Name)
+		case len(g.PermissionSets) == 0:
+			return bad(path+".permission_sets", "at least one permission set is required")
+		}
+		for j, ps := range g.PermissionSets {
+			if !sets[ps] {
+				return bad(fmt.Sprintf("%s.permission_sets[%d]", path, j), "permission set %q is not registered", ps)
+			}
+			if slices.Index(g.PermissionSets, ps) != j {
+				return bad(fmt.Sprintf("%s.permission_sets[%d]", path, j), "permission set %s is listed twice", ps)
+			}
+		}
+		groups[g.Name] = true
+	}
+	type ruleKey struct{ account, ps string }
+	rules := map[ruleKey]int{}
+	for i, rule := range r.ApprovalRules {
+		path := fmt.Sprintf("approval_rules[%d]", i)
+		if rule.Account != "*" && !accounts[rule.Account] {
+			return bad(path+".account", "account %q is not registered (use \"*\" for every account)", rule.Account)
+		}
+		if ps := rule.PermissionSet; ps != "" {
+			if g, ok := strings.CutPrefix(ps, GroupPrefix); ok {
+				if !groups[g] {
+					return bad(path+".permission_set", "permission set group %q is not defined", g)
+				}
+			} else if !sets[ps] {
+				return bad(path+".permission_set", "permission set %q is not registered", ps)
+			}
+		}
+		k := ruleKey{rule.Account, rule.PermissionSet}
+		if j, dup := rules[k]; dup {
+			return bad(path, "approval_rules[%d] already covers account %q and permission set %q", j, rule.Account, rule.PermissionSet)
+		}
+		rules[k] = i
+		if len(rule.Stages) == 0 {
+			return bad(path+".stages", "at least one stage is required")
+		}
+		if err := checkStages(path+".stages", rule.Stages); err != nil {
+			return err
+		}
+		if err := checkStages(path+".extension_stages", rule.ExtensionStages); err != nil {
+			return err
+		}
+		switch rule.LateApproval {
+		case "", LateKeepEnd, LateKeepLength:
+		default:
+			return bad(path+".late_approval", "%q must be %s or %s", rule.LateApproval, LateKeepEnd, LateKeepLength)
+		}
+		if rule.Deadline < 0 {
+			return bad(path+".deadline", "must not be negative")
+		}
+		if rule.RemindEvery < 0 {
+			return bad(path+".remind_every", "must not be negative")
+		}
+	}
+	if len(r.Admins) == 0 {
+		return bad("admins", "at least one admin is required, or nobody could change the registry again")
+	}
+	if err := checkPrincipals("admins", r.Admins); err != nil {
+		return err
+	}
+	return checkPrincipals("request_for_others", r.RequestForOthers)
+}
+
+// checkStages checks a rule's ordered stages.
+func checkStages(path string, stages []RuleStage) error {
+	for j, st := range stages {
+		spath := fmt.Sprintf("%s[%d]", path, j)
+		if len(st.Approvers) == 0 {
+			return Errorf(EINVALID, "%s.approvers: at least one approver is required", spath)
+		}
+		if err := checkPrincipals(spath+".approvers", st.Approvers); err != nil {
+			return err
+		}
+		hasGroup := slices.ContainsFunc(st.Approvers, func(a string) bool { return strings.HasPrefix(a, GroupPrefix) })
+		switch {
+		case st.Required < 1:
+			return Errorf(EINVALID, "%s.required: %d must be at least 1", spath, st.Required)
+		case !hasGroup && st.Required > len(st.Approvers):
+			return Errorf(EINVALID, "%s.required: needs %d approvals but the stage names only %d approvers", spath, st.Required, len(st.Approvers))
+		}
+	}
+	return nil
+}
+
+func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) error {
+	bad := func(field, format string, args ...any) error {
+		return Errorf(EINVALID, "%s.%s: %s", path, field, fmt.Sprintf(format, args...))
+	}
+	if !permissionSetNamePattern.MatchString(p.Name) {
+		return bad("name", "%q must be 1 to 32 letters, digits or +=,.@_-", p.Name)
+	}
+	switch {
+	case p.MaxDuration <= 0:
+		return bad("max_duration", "must be positive (a duration such as 8h)")
+	case p.MaxDuration < minMaxDuration:
+		return bad("max_duration", "%s is less than a minute; write a duration such as 8h", p.MaxDuration)
+	}
+	switch p.GrantPath {
+	case GrantRole, GrantIdentityCenter, GrantBoth:
+	default:
+		return bad("grant_path", "%q must be %s, %s or %s", p.GrantPath, GrantRole, GrantIdentityCenter, GrantBoth)
+	}
+	if p.GrantPath == GrantRole || p.GrantPath == GrantBoth {
+		if p.RoleName == "" {
+			return bad("role_name", "is required for grant_path %s", p.GrantPath)
+		} else if !roleNamePattern.MatchString(p.RoleName) {
+			return bad("role_name", "%q is not a valid IAM role name", p.RoleName)
+		}
+	}
+	if p.GrantPath == GrantIdentityCenter || p.GrantPath == GrantBoth {
+		if p.ARN == "" {
+			return bad("arn", "is required for grant_path %s", p.GrantPath)
+		}
+	}
+	if p.ARN != "" && !permissionSetARNPattern.MatchString(p.ARN) {
+		return bad("arn", "%q is not an Identity Center permission set ARN", p.ARN)
+	}
+	for i, a := range p.Scope.Accounts {
+		if a != "*" && !accounts[a] {
+			return bad(fmt.Sprintf("scope.accounts[%d]", i), "account %q is not registered (use \"*\" for every account)", a)
+		}
+	}
+	for i, g := range p.Scope.RequesterGroups {
+		if g != "*" && !groupNamePattern.MatchString(g) {
+			return bad(fmt.Sprintf("scope.requester_groups[%d]", i), "%q is not a group name (a plain name without \"group:\", or \"*\" for everyone)", g)
+		}
+	}
+	return nil
+}
+
+// checkPrincipals checks a list of emails and "group:<name>" entries.
+func checkPrincipals(path string, xs []string) error {
+	for i, x := range xs {
+		if g, ok := strings.CutPrefix(x, GroupPrefix); ok {
+			if !groupNamePattern.MatchString(g) {
+				return Errorf(EINVALID, "%s[%d]: %q is not a valid group", path, i, x)
+			}
+		} else if a, err := mail.ParseAddress(x); err != nil || a.Address != x {
+			return Errorf(EINVALID, "%s[%d]: %q is neither an email address nor group:<name>", path, i, x)
+		}
+		if slices.Index(xs, x) != i {
+			return Errorf(EINVALID, "%s[%d]: %s is listed twice", path, i, x)
+		}
+	}
+	return nil
+}
