@@ -2,146 +2,154 @@ package approvals
 
 import (
 	"context"
-	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
 )
 
-// Rule says who approves tickets for an account ("*" for every account)
-// and, optionally, one permission set ("" for every set).
-type Rule struct {
-	Account       string  `yaml:"account"`
-	PermissionSet string  `yaml:"permission_set"`
-	Stages        []Stage `yaml:"stages"`
+// RuleSource picks the approval rule that covers an account and a
+// permission set. The policies enforcer implements it over the registry;
+// StaticRules over a list from the configuration.
+type RuleSource interface {
+	// Rule returns the most specific rule for the account and permission
+	// set, and false when none covers them.
+	Rule(accountID, permissionSet string) (broker.ApprovalRule, bool)
 }
 
-// Stage is one ordered step of a rule.
-type Stage struct {
-	Approvers []string `yaml:"approvers"`
-	// Required is how many approvals the stage needs; default 1.
-	Required int `yaml:"required"`
-}
-
-// Engine implements broker.ApprovalEngine over a fixed set of rules.
+// Engine implements broker.ApprovalEngine: it plans a ticket's stages
+// from the rule that covers it and counts decisions per stage, with
+// separation of duties and delegation.
 type Engine struct {
-	rules []Rule
+	rules RuleSource
 }
 
 var _ broker.ApprovalEngine = (*Engine)(nil)
 
-// New checks the rules and returns an engine for them.
+// New checks the rules and returns an engine that takes them from the list.
 func New(rules []Rule) (*Engine, error) {
-	for i := range rules {
-		r := &rules[i]
-		if r.Account == "" {
-			r.Account = "*"
-		}
-		if len(r.Stages) == 0 {
-			return nil, fmt.Errorf("approval_rules[%d]: at least one stage is required", i)
-		}
-		for j := range r.Stages {
-			st := &r.Stages[j]
-			if st.Required == 0 {
-				st.Required = 1
-			}
-			for k, a := range st.Approvers {
-				st.Approvers[k] = strings.ToLower(strings.TrimSpace(a))
-			}
-			if st.Required < 1 || st.Required > len(st.Approvers) {
-				return nil, fmt.Errorf("approval_rules[%d].stages[%d]: required %d must be between 1 and the number of approvers (%d)", i, j, st.Required, len(st.Approvers))
-			}
-		}
-		for _, o := range rules[:i] {
-			if o.Account == r.Account && o.PermissionSet == r.PermissionSet {
-				return nil, fmt.Errorf("approval_rules[%d]: another rule already covers account %q and permission set %q", i, r.Account, r.PermissionSet)
-			}
-		}
+	st, err := NewStaticRules(rules)
+	if err != nil {
+		return nil, err
 	}
-	return &Engine{rules: rules}, nil
+	return &Engine{rules: st}, nil
 }
 
-// rule returns the most specific rule for the ticket: an exact account beats
-// "*", and a named permission set beats any.
-func (e *Engine) rule(t *broker.Ticket) (Rule, bool) {
-	best, score := Rule{}, -1
-	for _, r := range e.rules {
-		if (r.Account != "*" && r.Account != t.AccountID) || (r.PermissionSet != "" && r.PermissionSet != t.PermissionSet) {
-			continue
-		}
-		s := 0
-		if r.Account != "*" {
-			s += 2
-		}
-		if r.PermissionSet != "" {
-			s++
-		}
-		if s > score {
-			best, score = r, s
-		}
-	}
-	return best, score >= 0
-}
+// NewFrom returns an engine that takes rules from src (such as the
+// policies enforcer, which compiles them from the registry).
+func NewFrom(src RuleSource) *Engine { return &Engine{rules: src} }
 
-// Plan returns the stages of the rule that covers t, without the
+// Plan returns the plan of the rule that covers t: its stages (its
+// extension stages for an extension, when it has any) without the
 // requester and beneficiaries, who never approve their own ticket.
-func (e *Engine) Plan(_ context.Context, t *broker.Ticket) ([]broker.Stage, error) {
-	r, ok := e.rule(t)
+// EINVALID if no rule covers t, or a stage of named approvers cannot reach
+// its quorum without them.
+func (e *Engine) Plan(_ context.Context, t *broker.Ticket, extension bool) (broker.Plan, error) {
+	r, ok := e.rules.Rule(t.AccountID, t.PermissionSet)
 	if !ok {
-		return nil, broker.Errorf(broker.EINVALID, "no approval rule covers %s in account %s", t.PermissionSet, t.AccountID)
+		return broker.Plan{}, broker.Errorf(broker.EINVALID, "no approval rule covers %s in account %s", t.PermissionSet, t.AccountID)
+	}
+	src := r.Stages
+	if extension && len(r.ExtensionStages) > 0 {
+		src = r.ExtensionStages
 	}
 	var stages []broker.Stage
-	for i, st := range r.Stages {
+	for i, st := range src {
 		var approvers []string
+		groups := false
 		for _, a := range st.Approvers {
-			if !t.Involves(a) {
+			a = normalize(a)
+			if isGroup(a) {
+				groups = true
+			} else if t.Involves(a) {
+				continue
+			}
+			if !slices.Contains(approvers, a) {
 				approvers = append(approvers, a)
 			}
 		}
-		if len(approvers) < st.Required {
-			return nil, broker.Errorf(broker.EINVALID, "stage %d needs %d approvals but only %d approvers are not part of this ticket", i+1, st.Required, len(approvers))
+		required := max(st.Required, 1)
+		if !groups && len(approvers) < required {
+			return broker.Plan{}, broker.Errorf(broker.EINVALID, "stage %d needs %d approvals but only %d approvers are not part of this ticket", i+1, required, len(approvers))
 		}
-		stages = append(stages, broker.Stage{Approvers: approvers, Required: st.Required})
+		stages = append(stages, broker.Stage{Approvers: approvers, Required: required})
 	}
-	return stages, nil
+	late := r.LateApproval
+	if late == "" {
+		late = broker.LateKeepEnd
+	}
+	return broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}, nil
 }
 
-// MayDecide reports whether u may approve or reject t's current stage.
-func (e *Engine) MayDecide(t *broker.Ticket, u broker.User) bool {
-	if t.State != broker.StatePending || t.Stage >= len(t.Stages) || t.Involves(u.Email) {
-		return false
+// Decide returns the decision u would make on t's open round at the given
+// time. u decides as themself when the current stage names them or one of
+// their groups; otherwise as the delegate of an approver of the stage,
+// through one of dels that is to u and active at that time. Delegations are
+// not followed further: what was delegated to the delegator does not pass
+// on. Nobody decides a ticket they requested or benefit from, not for
+// themself and not for anyone else, and nobody acts for someone who is
+// part of the ticket. One person counts at most once per round: neither u
+// nor the one u acts for may have approved it already.
+func (e *Engine) Decide(t *broker.Ticket, u broker.User, dels []broker.Delegation, at time.Time) (broker.Decision, error) {
+	r, ok := t.OpenRound()
+	if !ok {
+		return broker.Decision{}, broker.Errorf(broker.ECONFLICT, "ticket %s is %s; nothing waits for a decision", t.ID, t.State)
 	}
-	return slices.Contains(t.Stages[t.Stage].Approvers, u.Email)
-}
-
-// Approve records u's approval on t's current stage and moves to the next
-// stage when its quorum is met.
-func (e *Engine) Approve(t *broker.Ticket, u broker.User, comment string, at time.Time) (bool, error) {
 	if t.Involves(u.Email) {
-		return false, broker.Errorf(broker.EFORBIDDEN, "%s may not approve a ticket they requested or benefit from", u.Email)
+		return broker.Decision{}, broker.Errorf(broker.EFORBIDDEN, "%s may not decide a ticket they requested or benefit from", u.Email)
 	}
-	if slices.ContainsFunc(t.Approvals, func(d broker.Decision) bool { return d.By == u.Email }) {
-		return false, broker.Errorf(broker.ECONFLICT, "%s already approved ticket %s", u.Email, t.ID)
+	stage := r.Stages[*r.Stage]
+	decided := func(email string) bool {
+		return slices.ContainsFunc(*r.Approvals, func(d broker.Decision) bool { return d.By == email || d.For == email })
 	}
-	if !e.MayDecide(t, u) {
-		return false, broker.Errorf(broker.EFORBIDDEN, "%s is not an approver of stage %d of ticket %s", u.Email, t.Stage+1, t.ID)
+	if decided(u.Email) {
+		return broker.Decision{}, broker.Errorf(broker.ECONFLICT, "%s already approved ticket %s", u.Email, t.ID)
 	}
-	t.Approvals = append(t.Approvals, broker.Decision{Stage: t.Stage, By: u.Email, Comment: comment, At: at})
+	if stage.Includes(u) {
+		return broker.Decision{Stage: *r.Stage, By: u.Email, At: at}, nil
+	}
+	var already string
+	for _, d := range dels {
+		if d.To != u.Email || !d.ActiveAt(at) || t.Involves(d.From) || !stage.Includes(d.Delegator()) {
+			continue
+		}
+		if decided(d.From) {
+			already = d.From
+			continue
+		}
+		return broker.Decision{Stage: *r.Stage, By: u.Email, For: d.From, At: at}, nil
+	}
+	if already != "" {
+		return broker.Decision{}, broker.Errorf(broker.ECONFLICT, "%s already approved ticket %s", already, t.ID)
+	}
+	return broker.Decision{}, broker.Errorf(broker.EFORBIDDEN, "%s is not an approver of stage %d of ticket %s", u.Email, *r.Stage+1, t.ID)
+}
+
+// Approve records u's approval on t's open round and moves to the next
+// stage when the current one has its quorum. It reports whether the last
+// stage is complete.
+func (e *Engine) Approve(t *broker.Ticket, u broker.User, dels []broker.Delegation, comment string, at time.Time) (bool, error) {
+	d, err := e.Decide(t, u, dels, at)
+	if err != nil {
+		return false, err
+	}
+	r, _ := t.OpenRound()
+	d.Comment = comment
+	*r.Approvals = append(*r.Approvals, d)
 	n := 0
-	for _, d := range t.Approvals {
-		if d.Stage == t.Stage {
+	for _, a := range *r.Approvals {
+		if a.Stage == *r.Stage {
 			n++
 		}
 	}
-	if n < t.Stages[t.Stage].Required {
+	if n < r.Stages[*r.Stage].Required {
 		return false, nil
 	}
-	t.Stage++
-	if t.Stage == len(t.Stages) {
+	*r.Stage++
+	if *r.Stage == len(r.Stages) {
+		*r.PendingApprovers = nil
 		return true, nil
 	}
-	t.PendingApprovers = slices.Clone(t.Stages[t.Stage].Approvers)
+	*r.PendingApprovers = slices.Clone(r.Stages[*r.Stage].Approvers)
 	return false, nil
 }

@@ -12,15 +12,37 @@ func ticket(requester string, beneficiaries ...string) *broker.Ticket {
 	return &broker.Ticket{ID: "t1", State: broker.StatePending, Requester: requester, Beneficiaries: beneficiaries, AccountID: "111111111111", PermissionSet: "ReadOnlyAccess"}
 }
 
-func TestMostSpecificRuleWins(t *testing.T) {
-	e, err := New([]Rule{
-		{Account: "*", Stages: []Stage{{Approvers: []string{"any@x.com"}}}},
-		{Account: "111111111111", Stages: []Stage{{Approvers: []string{"acct@x.com"}}}},
-		{Account: "111111111111", PermissionSet: "ReadOnlyAccess", Stages: []Stage{{Approvers: []string{"exact@x.com"}}}},
-	})
+func mustEngine(t *testing.T, rules ...Rule) *Engine {
+	t.Helper()
+	e, err := New(rules)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return e
+}
+
+// planned returns a pending ticket of alice's with the engine's plan on it.
+func planned(t *testing.T, e *Engine) *broker.Ticket {
+	t.Helper()
+	tk := ticket("alice@x.com", "alice@x.com")
+	p, err := e.Plan(context.Background(), tk, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Stages, tk.Approvals, tk.PendingApprovers = p.Stages, []broker.Decision{}, p.Stages[0].Approvers
+	return tk
+}
+
+func user(email string, groups ...string) broker.User {
+	return broker.User{Email: email, Groups: groups}
+}
+
+func TestMostSpecificRuleWins(t *testing.T) {
+	e := mustEngine(t,
+		Rule{Account: "*", Stages: []Stage{{Approvers: []string{"any@x.com"}}}},
+		Rule{Account: "111111111111", Stages: []Stage{{Approvers: []string{"acct@x.com"}}}},
+		Rule{Account: "111111111111", PermissionSet: "ReadOnlyAccess", Stages: []Stage{{Approvers: []string{"Exact@X.com"}}}},
+	)
 	for _, tc := range []struct{ acct, ps, want string }{
 		{"111111111111", "ReadOnlyAccess", "exact@x.com"},
 		{"111111111111", "PowerUserAccess", "acct@x.com"},
@@ -28,72 +50,227 @@ func TestMostSpecificRuleWins(t *testing.T) {
 	} {
 		tk := ticket("alice@x.com", "alice@x.com")
 		tk.AccountID, tk.PermissionSet = tc.acct, tc.ps
-		stages, err := e.Plan(context.Background(), tk)
+		p, err := e.Plan(context.Background(), tk, false)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := stages[0].Approvers[0]; got != tc.want {
+		if got := p.Stages[0].Approvers[0]; got != tc.want {
 			t.Errorf("%s/%s: got approver %s, want %s", tc.acct, tc.ps, got, tc.want)
 		}
+		if p.LateApproval != broker.LateKeepEnd {
+			t.Errorf("late approval default: got %q, want keep_end", p.LateApproval)
+		}
+	}
+}
+
+func TestNoRule(t *testing.T) {
+	e := mustEngine(t, Rule{Account: "222222222222", Stages: []Stage{{Approvers: []string{"a@x.com"}}}})
+	if _, err := e.Plan(context.Background(), ticket("alice@x.com", "alice@x.com"), false); broker.ErrorCode(err) != broker.EINVALID {
+		t.Fatalf("plan without a rule: got %v, want invalid", err)
 	}
 }
 
 func TestBadRules(t *testing.T) {
 	for name, rules := range map[string][]Rule{
 		"no stages":       {{Account: "*"}},
+		"no approvers":    {{Account: "*", Stages: []Stage{{Required: 1}}}},
 		"quorum too high": {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}, Required: 2}}}},
 		"duplicate":       {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}}}}, {Stages: []Stage{{Approvers: []string{"b@x.com"}}}}},
+		"late policy":     {{Account: "*", LateApproval: "whenever", Stages: []Stage{{Approvers: []string{"a@x.com"}}}}},
+		"empty group":     {{Account: "*", Stages: []Stage{{Approvers: []string{"group:"}}}}},
+		"extension stage": {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}}}, ExtensionStages: []Stage{{Approvers: []string{"a@x.com"}, Required: 3}}}},
 	} {
 		if _, err := New(rules); err == nil {
 			t.Errorf("%s: New accepted bad rules", name)
 		}
 	}
+	// A group can supply any number of approvers.
+	if _, err := New([]Rule{{Account: "*", Stages: []Stage{{Approvers: []string{"group:sre"}, Required: 3}}}}); err != nil {
+		t.Errorf("group stage with quorum 3: %v", err)
+	}
 }
 
+// Two stages, 2 of 3 then 1 of 1: order enforced, the quorum counted
+// exactly, nobody counted twice, nobody approving their own ticket.
 func TestTwoStagesQuorum(t *testing.T) {
-	e, err := New([]Rule{{Account: "*", Stages: []Stage{
+	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{
 		{Approvers: []string{"a@x.com", "b@x.com", "c@x.com"}, Required: 2},
 		{Approvers: []string{"d@x.com"}},
-	}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	tk := ticket("alice@x.com", "alice@x.com")
-	if tk.Stages, err = e.Plan(context.Background(), tk); err != nil {
-		t.Fatal(err)
-	}
+	}})
+	tk := planned(t, e)
 	now := time.Now()
-	approve := func(who string) (bool, error) { return e.Approve(tk, broker.User{Email: who}, "", now) }
-
-	if _, err := approve("d@x.com"); broker.ErrorCode(err) != broker.EFORBIDDEN {
-		t.Fatalf("stage 2 approver in stage 1: got %v, want forbidden", err)
+	approve := func(who string) (bool, error) { return e.Approve(tk, user(who), nil, "", now) }
+	type step struct {
+		who       string
+		wantCode  string
+		wantDone  bool
+		wantStage int
+		wantN     int // approvals recorded
 	}
-	if done, err := approve("a@x.com"); err != nil || done {
-		t.Fatalf("first approval: done=%v err=%v", done, err)
-	}
-	if _, err := approve("a@x.com"); broker.ErrorCode(err) != broker.ECONFLICT {
-		t.Fatalf("same approver twice: got %v, want conflict", err)
-	}
-	if done, err := approve("b@x.com"); err != nil || done || tk.Stage != 1 {
-		t.Fatalf("quorum of stage 1: done=%v err=%v stage=%d", done, err, tk.Stage)
-	}
-	if done, err := approve("d@x.com"); err != nil || !done {
-		t.Fatalf("stage 2: done=%v err=%v", done, err)
+	for i, s := range []step{
+		{"d@x.com", broker.EFORBIDDEN, false, 0, 0}, // stage 2 approver in stage 1
+		{"alice@x.com", broker.EFORBIDDEN, false, 0, 0},
+		{"a@x.com", "", false, 0, 1},
+		{"a@x.com", broker.ECONFLICT, false, 0, 1}, // same person twice
+		{"d@x.com", broker.EFORBIDDEN, false, 0, 1},
+		{"b@x.com", "", false, 1, 2}, // quorum of stage 1
+		{"c@x.com", broker.EFORBIDDEN, false, 1, 2},
+		{"a@x.com", broker.ECONFLICT, false, 1, 2},
+		{"d@x.com", "", true, 2, 3},
+		{"d@x.com", broker.ECONFLICT, false, 2, 3},
+	} {
+		done, err := approve(s.who)
+		if got := broker.ErrorCode(err); got != s.wantCode || done != s.wantDone || tk.Stage != s.wantStage || len(tk.Approvals) != s.wantN {
+			t.Fatalf("step %d (%s): code %q done %v stage %d approvals %d; want %q %v %d %d",
+				i, s.who, got, done, tk.Stage, len(tk.Approvals), s.wantCode, s.wantDone, s.wantStage, s.wantN)
+		}
+		if s.wantStage == 1 && s.wantCode == "" && (len(tk.PendingApprovers) != 1 || tk.PendingApprovers[0] != "d@x.com") {
+			t.Fatalf("pending approvers after stage 1: %v", tk.PendingApprovers)
+		}
 	}
 }
 
 func TestNoSelfApproval(t *testing.T) {
-	e, err := New([]Rule{{Account: "*", Stages: []Stage{{Approvers: []string{"bob@x.com"}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{{Approvers: []string{"bob@x.com"}}}})
 	tk := ticket("bob@x.com", "bob@x.com")
-	if _, err := e.Plan(context.Background(), tk); broker.ErrorCode(err) != broker.EINVALID {
+	if _, err := e.Plan(context.Background(), tk, false); broker.ErrorCode(err) != broker.EINVALID {
 		t.Fatalf("plan for the only approver's own ticket: got %v, want invalid", err)
 	}
 	tk = ticket("carol@x.com", "bob@x.com")
 	tk.Stages = []broker.Stage{{Approvers: []string{"bob@x.com"}, Required: 1}}
-	if _, err := e.Approve(tk, broker.User{Email: "bob@x.com"}, "", time.Now()); broker.ErrorCode(err) != broker.EFORBIDDEN {
+	if _, err := e.Approve(tk, user("bob@x.com"), nil, "", time.Now()); broker.ErrorCode(err) != broker.EFORBIDDEN {
 		t.Fatalf("beneficiary approving: got %v, want forbidden", err)
+	}
+}
+
+func TestGroupApprovers(t *testing.T) {
+	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{{Approvers: []string{"Group:SRE", "lead@x.com"}, Required: 2}}})
+	tk := ticket("alice@x.com", "alice@x.com", "sam@x.com")
+	p, err := e.Plan(context.Background(), tk, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tk.Stages, tk.Approvals = p.Stages, []broker.Decision{}
+	now := time.Now()
+	for i, s := range []struct {
+		u        broker.User
+		wantCode string
+		wantDone bool
+	}{
+		{user("eve@x.com", "dev"), broker.EFORBIDDEN, false},
+		{user("sam@x.com", "sre"), broker.EFORBIDDEN, false}, // a beneficiary in the group
+		{user("alice@x.com", "sre"), broker.EFORBIDDEN, false},
+		{user("sue@x.com", "SRE"), "", false},
+		{user("sue@x.com", "sre"), broker.ECONFLICT, false},
+		{user("tom@x.com", "ops", "sre"), "", true},
+	} {
+		done, err := e.Approve(tk, s.u, nil, "", now)
+		if got := broker.ErrorCode(err); got != s.wantCode || done != s.wantDone {
+			t.Fatalf("step %d (%s): code %q done %v, want %q %v", i, s.u.Email, got, done, s.wantCode, s.wantDone)
+		}
+	}
+}
+
+func TestDelegation(t *testing.T) {
+	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{
+		{Approvers: []string{"bob@x.com", "group:leads"}, Required: 2},
+	}})
+	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	bobToDan := broker.Delegation{From: "bob@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
+	leadToDan := broker.Delegation{From: "lee@x.com", FromGroups: []string{"leads"}, To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
+	danToEve := broker.Delegation{From: "dan@x.com", To: "eve@x.com", Start: t0, End: t0.Add(time.Hour)}
+	bobToAlice := broker.Delegation{From: "bob@x.com", To: "alice@x.com", Start: t0, End: t0.Add(time.Hour)}
+	for _, tc := range []struct {
+		name     string
+		u        string
+		dels     []broker.Delegation
+		at       time.Time
+		wantCode string
+		wantFor  string
+	}{
+		{"before the window", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(-time.Second), broker.EFORBIDDEN, ""},
+		{"at the start", "dan@x.com", []broker.Delegation{bobToDan}, t0, "", "bob@x.com"},
+		{"inside the window", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(30 * time.Minute), "", "bob@x.com"},
+		{"at the end", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(time.Hour), broker.EFORBIDDEN, ""},
+		{"through a group", "dan@x.com", []broker.Delegation{leadToDan}, t0, "", "lee@x.com"},
+		{"no re-delegation", "eve@x.com", []broker.Delegation{danToEve}, t0, broker.EFORBIDDEN, ""},
+		{"to the requester", "alice@x.com", []broker.Delegation{bobToAlice}, t0, broker.EFORBIDDEN, ""},
+		{"someone else's delegation", "eve@x.com", []broker.Delegation{bobToDan}, t0, broker.EFORBIDDEN, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tk := planned(t, e)
+			d, err := e.Decide(tk, user(tc.u), tc.dels, tc.at)
+			if got := broker.ErrorCode(err); got != tc.wantCode {
+				t.Fatalf("got code %q (%v), want %q", got, err, tc.wantCode)
+			}
+			if err == nil && (d.By != tc.u || d.For != tc.wantFor) {
+				t.Fatalf("decision %s for %s, want %s for %s", d.By, d.For, tc.u, tc.wantFor)
+			}
+		})
+	}
+
+	t.Run("one count per person", func(t *testing.T) {
+		tk := planned(t, e)
+		if _, err := e.Approve(tk, user("bob@x.com"), nil, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		// bob approved himself; dan cannot count him again.
+		if _, err := e.Approve(tk, user("dan@x.com"), []broker.Delegation{bobToDan}, "", t0); broker.ErrorCode(err) != broker.ECONFLICT {
+			t.Fatalf("delegate of an approver who approved: got %v, want conflict", err)
+		}
+		done, err := e.Approve(tk, user("dan@x.com"), []broker.Delegation{bobToDan, leadToDan}, "", t0)
+		if err != nil || !done {
+			t.Fatalf("delegate for the lead: done=%v err=%v", done, err)
+		}
+		if got := tk.Approvals[1]; got.By != "dan@x.com" || got.For != "lee@x.com" || got.Actor() != "dan@x.com for lee@x.com" {
+			t.Fatalf("recorded %+v, want dan for lee", got)
+		}
+	})
+
+	t.Run("delegate cannot count for two", func(t *testing.T) {
+		tk := planned(t, e)
+		if _, err := e.Approve(tk, user("dan@x.com"), []broker.Delegation{bobToDan, leadToDan}, "", t0); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.Approve(tk, user("dan@x.com"), []broker.Delegation{bobToDan, leadToDan}, "", t0); broker.ErrorCode(err) != broker.ECONFLICT {
+			t.Fatalf("second approval by the same delegate: got %v, want conflict", err)
+		}
+		if _, err := e.Approve(tk, user("bob@x.com"), nil, "", t0); broker.ErrorCode(err) != broker.ECONFLICT {
+			t.Fatalf("delegator after the delegate acted for him: got %v, want conflict", err)
+		}
+	})
+}
+
+func TestExtensionRound(t *testing.T) {
+	e := mustEngine(t, Rule{Account: "*",
+		Stages:          []Stage{{Approvers: []string{"bob@x.com"}}},
+		ExtensionStages: []Stage{{Approvers: []string{"carol@x.com"}}},
+		LateApproval:    broker.LateKeepLength, Deadline: time.Hour, RemindEvery: time.Minute,
+	})
+	tk := planned(t, e)
+	p, err := e.Plan(context.Background(), tk, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Stages[0].Approvers[0] != "carol@x.com" || p.LateApproval != broker.LateKeepLength || p.Deadline != time.Hour || p.RemindEvery != time.Minute {
+		t.Fatalf("extension plan %+v", p)
+	}
+	now := time.Now()
+	if _, err := e.Approve(tk, user("bob@x.com"), nil, "", now); err != nil {
+		t.Fatal(err)
+	}
+	tk.State = broker.StateActive
+	if _, err := e.Decide(tk, user("carol@x.com"), nil, now); broker.ErrorCode(err) != broker.ECONFLICT {
+		t.Fatalf("active ticket without an extension: got %v, want conflict", err)
+	}
+	tk.Extension = &broker.Extension{State: broker.ExtensionPending, Stages: p.Stages, Approvals: []broker.Decision{}}
+	if _, err := e.Approve(tk, user("bob@x.com"), nil, "", now); broker.ErrorCode(err) != broker.EFORBIDDEN {
+		t.Fatalf("ticket approver on the extension round: got %v, want forbidden", err)
+	}
+	if done, err := e.Approve(tk, user("carol@x.com"), nil, "", now); err != nil || !done {
+		t.Fatalf("extension approval: done=%v err=%v", done, err)
+	}
+	if len(tk.Approvals) != 1 || len(tk.Extension.Approvals) != 1 {
+		t.Fatalf("approvals: ticket %d extension %d, want 1 and 1", len(tk.Approvals), len(tk.Extension.Approvals))
 	}
 }

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"regexp"
 	"slices"
@@ -36,29 +37,42 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	if err != nil {
 		return nil, err
 	}
+	plan := Plan{}
 	if ps.ApprovalRequired {
-		if t.Stages, err = s.cfg.Approvals.Plan(ctx, t); err != nil {
+		if plan, err = s.cfg.Approvals.Plan(ctx, t, false); err != nil {
 			return nil, err
 		}
 	}
-	stages := t.Stages
-	if len(stages) == 0 {
+	plan.apply(t, now)
+	if len(t.Stages) == 0 {
 		t.move(StateApproved, u.Email, "request", t.Reason, now)
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
-		t.PendingApprovers = stages[0].Approvers
 	}
 	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
 		return nil, err
 	}
+	var serr error
 	if t.State == StateApproved {
-		if err := s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start); err != nil {
-			// Nothing half-done: take the ticket back.
-			if derr := s.cfg.Store.DeleteTicket(context.WithoutCancel(ctx), t.ID); derr != nil {
-				s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", derr)
-			}
-			return nil, err
+		serr = s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start)
+	} else {
+		serr = s.scheduleRound(ctx, t)
+	}
+	if serr != nil {
+		// Nothing half-done: take the ticket and its tasks back.
+		undo := context.WithoutCancel(ctx)
+		s.unscheduleRound(undo, t.ID)
+		if err := s.cfg.Scheduler.Unschedule(undo, TaskActivate, t.ID); err != nil {
+			s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", err)
 		}
+		if derr := s.cfg.Store.DeleteTicket(undo, t.ID); derr != nil {
+			s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", derr)
+		}
+		return nil, serr
+	}
+	if t.State == StatePending {
+		s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, now),
+			Message: fmt.Sprintf("%s asks for %s in %s: %s", t.Requester, t.PermissionSet, t.AccountID, t.Reason)})
 	}
 	return t, nil
 }
@@ -122,6 +136,9 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 			return nil, PermissionSet{}, Errorf(EFORBIDDEN, "%s may not request access for other people", u.Email)
 		}
 	}
+	if err := s.resolveBeneficiaries(ctx, beneficiaries); err != nil {
+		return nil, PermissionSet{}, err
+	}
 	return &Ticket{
 		ID:            s.cfg.NewID(),
 		Revision:      1,
@@ -157,4 +174,23 @@ func normalizeBeneficiaries(in []string, me string) ([]string, error) {
 		}
 	}
 	return out, nil
+}
+
+// resolveBeneficiaries checks that every beneficiary is a user of the
+// Identity Store, when a Directory is configured.
+func (s *Service) resolveBeneficiaries(ctx context.Context, emails []string) error {
+	if s.cfg.Directory == nil {
+		return nil
+	}
+	for _, b := range emails {
+		_, err := s.cfg.Directory.ResolveUser(ctx, b)
+		switch ErrorCode(err) {
+		case "":
+		case ENOTFOUND, EINVALID:
+			return Errorf(EINVALID, "beneficiary %s is not a user in the Identity Store", b)
+		default:
+			return fmt.Errorf("resolve beneficiary %s: %w", b, err)
+		}
+	}
+	return nil
 }

@@ -2,53 +2,121 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"time"
 )
 
-// Approve records the caller's approval of the ticket's current stage. When
-// the last stage completes, the ticket is approved and its activation is
-// scheduled at its start. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN,
-// ECONFLICT (not pending, or already approved by the caller).
+// Approve records the caller's approval of the current stage of the
+// ticket's open round: the ticket's own while it is pending, or its pending
+// extension's while it is active. The caller may act for a delegator inside
+// a delegation's window. When the last stage of a ticket completes, the
+// ticket is approved and its activation is scheduled at its start (moved
+// to now by a late approval, keeping its end or its length as the rule
+// says). When the last stage of an extension completes, the end moves and
+// the expiry is rescheduled. Errors: EUNAUTHENTICATED, ENOTFOUND,
+// EFORBIDDEN, ECONFLICT (nothing to decide, or already approved).
 func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
 		return nil, err
 	}
-	var approved bool
+	comment = strings.TrimSpace(comment)
+	dels, err := s.delegationsTo(ctx, u.Email, s.now())
+	if err != nil {
+		return nil, err
+	}
+	var done, extension bool
+	var stage int
+	var oldEnd time.Time
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		if err := s.visible(ctx, t, u); err != nil {
 			return err
 		}
-		if t.State != StatePending {
+		r, ok := t.OpenRound()
+		if !ok {
 			return stateError(t, "approved")
 		}
 		now := s.now()
-		done, err := s.cfg.Approvals.Approve(t, u, strings.TrimSpace(comment), now)
+		if r.Extension && !now.Before(t.End) {
+			return Errorf(ECONFLICT, "ticket %s ended at %s; its extension can no longer be approved", t.ID, t.End.Format(time.RFC3339))
+		}
+		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
 		if err != nil {
 			return err
 		}
-		approved = done
-		if done {
+		extension, stage, oldEnd = r.Extension, *r.Stage, t.End
+		if done, err = s.cfg.Approvals.Approve(t, u, dels, comment, now); err != nil {
+			return err
+		}
+		switch {
+		case !done && extension:
+			t.History = append(t.History, Event{At: now, Actor: d.Actor(), Action: "approve extension", Comment: comment})
+		case !done:
+			t.History = append(t.History, Event{At: now, Actor: d.Actor(), Action: "approve", Comment: comment})
+		case extension:
+			e := t.Extension
+			e.State, e.PendingApprovers = ExtensionApproved, nil
+			t.End = e.End
+			t.History = append(t.History, Event{At: now, Actor: d.Actor(), Action: "extend",
+				Comment: fmt.Sprintf("end moved from %s to %s: %s", oldEnd.Format(time.RFC3339), e.End.Format(time.RFC3339), comment)})
+		default:
+			if err := lateApproval(t, now); err != nil {
+				return err
+			}
 			t.PendingApprovers = nil
-			t.move(StateApproved, u.Email, "approve", comment, now)
-		} else {
-			t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "approve", Comment: comment})
+			t.move(StateApproved, d.Actor(), "approve", comment, now)
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	if approved {
+	switch {
+	case done && extension:
+		if err := s.reschedule(ctx, TaskExpire, t.ID, oldEnd, t.End); err != nil {
+			return nil, err
+		}
+		s.unscheduleRound(ctx, t.ID)
+	case done:
 		if err := s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start); err != nil {
 			return nil, err
+		}
+		s.unscheduleRound(ctx, t.ID)
+		s.notify(ctx, Notification{Kind: NotifyApproved, TicketID: t.ID, To: []string{t.Requester}, Message: fmt.Sprintf("ticket %s is approved", t.ID)})
+	default:
+		if r, ok := t.OpenRound(); ok && *r.Stage != stage {
+			s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, s.now()),
+				Message: fmt.Sprintf("ticket %s of %s reached stage %d", t.ID, t.Requester, *r.Stage+1)})
 		}
 	}
 	return t, nil
 }
 
-// Reject rejects a pending ticket with the caller's comment, which is
-// required. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+// lateApproval moves the window of a ticket approved after its start: to
+// start now, keeping its end (LateKeepEnd) or its length (LateKeepLength).
+func lateApproval(t *Ticket, now time.Time) error {
+	now = now.Truncate(time.Second)
+	if !now.After(t.Start) {
+		return nil
+	}
+	if t.LateApproval == LateKeepLength {
+		length := t.End.Sub(t.Start)
+		t.Start, t.End = now, now.Add(length)
+		return nil
+	}
+	if !now.Before(t.End) {
+		return Errorf(ECONFLICT, "ticket %s ended at %s, before it was approved", t.ID, t.End.Format(time.RFC3339))
+	}
+	t.Start = now
+	return nil
+}
+
+// Reject rejects the ticket's open round with the caller's comment, which
+// is required: a pending ticket becomes rejected (its requester may edit
+// and resend it), a pending extension is refused and the ticket stays
+// active with its end. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
+// EFORBIDDEN, ECONFLICT.
 func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -58,20 +126,39 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 	if comment == "" {
 		return nil, Errorf(EINVALID, "a comment is required to reject a ticket")
 	}
-	return s.transition(ctx, id, func(t *Ticket) error {
+	dels, err := s.delegationsTo(ctx, u.Email, s.now())
+	if err != nil {
+		return nil, err
+	}
+	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		if err := s.visible(ctx, t, u); err != nil {
 			return err
 		}
-		if t.State != StatePending {
+		r, ok := t.OpenRound()
+		if !ok {
 			return stateError(t, "rejected")
 		}
-		if !s.cfg.Approvals.MayDecide(t, u) {
-			return Errorf(EFORBIDDEN, "%s may not decide ticket %s", u.Email, t.ID)
-		}
 		now := s.now()
-		t.Closed = &Decision{Stage: t.Stage, By: u.Email, Comment: comment, At: now}
+		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
+		if err != nil {
+			return err
+		}
+		d.Comment, d.At, d.Stage = comment, now, *r.Stage
+		if r.Extension {
+			e := t.Extension
+			e.State, e.PendingApprovers, e.Closed = ExtensionRejected, nil, &d
+			t.History = append(t.History, Event{At: now, Actor: d.Actor(), Action: "reject extension", Comment: comment})
+			return nil
+		}
+		t.Closed = &d
 		t.PendingApprovers = nil
-		t.move(StateRejected, u.Email, "reject", comment, now)
+		t.move(StateRejected, d.Actor(), "reject", comment, now)
 		return nil
 	})
+	if err != nil {
+		return nil, err
+	}
+	s.unscheduleRound(ctx, t.ID)
+	s.notify(ctx, Notification{Kind: NotifyRejected, TicketID: t.ID, To: []string{t.Requester}, Message: fmt.Sprintf("ticket %s was rejected: %s", t.ID, comment)})
+	return t, nil
 }

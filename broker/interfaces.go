@@ -97,16 +97,22 @@ type Authorizer interface {
 	Allowed(ctx context.Context, u User, act Action, accountID, permissionSet string) (bool, error)
 }
 
-// ApprovalEngine plans and counts approvals.
+// ApprovalEngine plans and counts approvals (see Plan, Round, Delegation).
 type ApprovalEngine interface {
-	// Plan returns the approval stages for a new ticket; none means no approval is needed.
-	Plan(ctx context.Context, t *Ticket) ([]Stage, error)
-	// Approve records u's approval on t (stage, quorum, separation of duties)
-	// and reports whether every stage is now complete. EFORBIDDEN if u may not
-	// decide the current stage, ECONFLICT if u already approved.
-	Approve(t *Ticket, u User, comment string, at time.Time) (done bool, err error)
-	// MayDecide reports whether u may approve or reject t's current stage.
-	MayDecide(t *Ticket, u User) bool
+	// Plan returns the approval plan for t, or for an extension of t when
+	// extension is true; a plan without stages means no approval is
+	// needed. EINVALID if no rule covers t or a stage cannot be met.
+	Plan(ctx context.Context, t *Ticket, extension bool) (Plan, error)
+	// Decide returns the decision u would make on t's open round at the
+	// given time: By u, and For the delegator when u acts through one of
+	// dels. EFORBIDDEN if u may not decide the current stage; ECONFLICT if
+	// nothing waits for a decision or u (or the one u acts for) already
+	// approved.
+	Decide(t *Ticket, u User, dels []Delegation, at time.Time) (Decision, error)
+	// Approve records u's approval on t's open round (stage, quorum,
+	// separation of duties, delegation) and reports whether every stage is
+	// now complete. Errors as Decide.
+	Approve(t *Ticket, u User, dels []Delegation, comment string, at time.Time) (done bool, err error)
 }
 
 // Credentials are temporary AWS credentials.
@@ -159,3 +165,13 @@ type SystemClock struct{}
 
 // Now returns the current time.
 func (SystemClock) Now() time.Time { return time.Now() }
+
+// ConsoleSigner turns session credentials into an AWS console sign-in URL.
+type ConsoleSigner interface {
+	// CheckDestination validates a region and destination before any
+	// session is issued. EINVALID when they are not acceptable.
+	CheckDestination(region, destination string) error
+	// SigninURL returns a sign-in URL opening destination (default: the
+	// console home of region). EINVALID for a destination outside the console.
+	SigninURL(ctx context.Context, c Credentials, region, destination string) (string, error)
+}

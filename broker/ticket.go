@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"encoding/json"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -10,7 +12,8 @@ type State string
 
 // Ticket states. pending -> approved -> active -> expired is the happy path;
 // pending -> rejected, pending|approved -> cancelled and
-// approved|active -> terminated end it early.
+// approved|active -> terminated end it early; a rejected ticket can be
+// edited and resent as a new revision (pending again).
 const (
 	StatePending    State = "pending"
 	StateApproved   State = "approved"
@@ -27,7 +30,9 @@ var States = []State{StatePending, StateApproved, StateActive, StateExpired, Sta
 // Valid reports whether s is a known state.
 func (s State) Valid() bool { return slices.Contains(States, s) }
 
-// Final reports whether no further transition can leave s.
+// Final reports whether no further transition can leave s. A rejected
+// ticket is final for the lifecycle; only its requester's edit (a new
+// revision) brings it back to pending.
 func (s State) Final() bool {
 	return s == StateExpired || s == StateRejected || s == StateCancelled || s == StateTerminated
 }
@@ -47,38 +52,141 @@ type Ticket struct {
 	End           time.Time `json:"end"`
 	Reason        string    `json:"reason"`
 
-	// Stages is the approval plan chosen when the ticket was filed; Stage is
-	// the index of the stage waiting for decisions while pending.
+	// Stages is the approval plan chosen when the ticket (revision) was
+	// filed; Stage is the index of the stage waiting for decisions while
+	// pending.
 	Stages    []Stage    `json:"stages,omitempty"`
 	Stage     int        `json:"stage"`
 	Approvals []Decision `json:"approvals"`
-	// PendingApprovers are those who may decide the current stage now; the
-	// store indexes them.
+	// PendingApprovers are those who may decide the current stage now
+	// (emails and "group:<name>"); the store indexes them while pending.
 	PendingApprovers []string `json:"pending_approvers,omitempty"`
+	// LateApproval, ApprovalDeadline and RemindEvery come from the rule that
+	// planned the ticket. PlannedAt is when the current plan started, the
+	// anchor of the reminders.
+	LateApproval     LatePolicy `json:"late_approval,omitempty"`
+	ApprovalDeadline time.Time  `json:"approval_deadline,omitzero"`
+	RemindEvery      Duration   `json:"remind_every,omitempty"`
+	PlannedAt        time.Time  `json:"planned_at,omitzero"`
 
 	// Closed records who ended the ticket early (reject, terminate, cancel).
 	Closed *Decision `json:"closed,omitempty"`
 
+	// Extension is the latest request to move the end of the active ticket.
+	Extension *Extension `json:"extension,omitempty"`
+	// Revisions are the earlier revisions of an edited ticket, oldest first.
+	Revisions []Revision `json:"revisions,omitempty"`
+
 	Sessions []Session `json:"sessions,omitempty"`
-	History  []Event   `json:"history"`
+	// Grants is what JIT did in AWS for the ticket, in order (see Grant).
+	Grants  []Grant `json:"grants,omitempty"`
+	History []Event `json:"history"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
 }
 
-// Stage is one step of an approval plan: who may approve and how many
-// approvals it needs.
+// Stage is one step of an approval plan: who may approve (emails and
+// "group:<name>") and how many approvals it needs.
 type Stage struct {
 	Approvers []string `json:"approvers"`
 	Required  int      `json:"required"`
 }
 
-// Decision is one person's approval, rejection or termination.
+// Includes reports whether u is one of the stage's approvers, by email or
+// through one of their groups.
+func (s Stage) Includes(u User) bool {
+	for _, a := range s.Approvers {
+		if a == u.Email {
+			return true
+		}
+		if g, ok := strings.CutPrefix(a, "group:"); ok && slices.ContainsFunc(u.Groups, func(ug string) bool { return strings.EqualFold(ug, g) }) {
+			return true
+		}
+	}
+	return false
+}
+
+// Decision is one person's approval, rejection or termination. For names
+// the delegator when the person acted as their delegate ("bob for alice").
 type Decision struct {
 	Stage   int       `json:"stage"`
 	By      string    `json:"by"`
+	For     string    `json:"for,omitempty"`
 	Comment string    `json:"comment,omitempty"`
 	At      time.Time `json:"at"`
+}
+
+// Actor returns who decided, as the audit shows it: "bob" or "bob for alice".
+func (d Decision) Actor() string {
+	if d.For != "" {
+		return d.By + " for " + d.For
+	}
+	return d.By
+}
+
+// ExtensionState is where an extension request is.
+type ExtensionState string
+
+// Extension states.
+const (
+	ExtensionPending  ExtensionState = "pending"
+	ExtensionApproved ExtensionState = "approved"
+	ExtensionRejected ExtensionState = "rejected"
+)
+
+// Extension is a request to move the end of an active ticket later. It has
+// its own approval round; the ticket stays active meanwhile.
+type Extension struct {
+	End         time.Time      `json:"end"`
+	PreviousEnd time.Time      `json:"previous_end"`
+	Reason      string         `json:"reason"`
+	RequestedBy string         `json:"requested_by"`
+	RequestedAt time.Time      `json:"requested_at"`
+	State       ExtensionState `json:"state"`
+
+	Stages           []Stage    `json:"stages,omitempty"`
+	Stage            int        `json:"stage"`
+	Approvals        []Decision `json:"approvals"`
+	PendingApprovers []string   `json:"pending_approvers,omitempty"`
+	Closed           *Decision  `json:"closed,omitempty"`
+}
+
+// Revision is a snapshot of an earlier revision of an edited ticket: what
+// was asked and how it was decided.
+type Revision struct {
+	Revision      int        `json:"revision"`
+	Beneficiaries []string   `json:"beneficiaries"`
+	PermissionSet string     `json:"permission_set"`
+	Start         time.Time  `json:"start"`
+	End           time.Time  `json:"end"`
+	Reason        string     `json:"reason"`
+	Stages        []Stage    `json:"stages,omitempty"`
+	Approvals     []Decision `json:"approvals"`
+	Closed        *Decision  `json:"closed,omitempty"`
+}
+
+// Round is the approval round of a ticket that is waiting for decisions:
+// the ticket's own while pending, or its extension's while it is active
+// with an extension pending. Its fields point into the ticket.
+type Round struct {
+	Extension        bool
+	Stages           []Stage
+	Stage            *int
+	Approvals        *[]Decision
+	PendingApprovers *[]string
+}
+
+// OpenRound returns the round waiting for decisions, if any.
+func (t *Ticket) OpenRound() (Round, bool) {
+	switch {
+	case t.State == StatePending && t.Stage < len(t.Stages):
+		return Round{Stages: t.Stages, Stage: &t.Stage, Approvals: &t.Approvals, PendingApprovers: &t.PendingApprovers}, true
+	case t.State == StateActive && t.Extension != nil && t.Extension.State == ExtensionPending && t.Extension.Stage < len(t.Extension.Stages):
+		e := t.Extension
+		return Round{Extension: true, Stages: e.Stages, Stage: &e.Stage, Approvals: &e.Approvals, PendingApprovers: &e.PendingApprovers}, true
+	}
+	return Round{}, false
 }
 
 // Session is a credential JIT issued for the ticket; its AccessKeyID ties
@@ -100,20 +208,76 @@ type Event struct {
 	Comment string    `json:"comment,omitempty"`
 }
 
+// Duration is a time.Duration written in JSON as a Go duration string ("1h30m0s").
+type Duration time.Duration
+
+// MarshalJSON writes d as a duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return err
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
+
 // IsBeneficiary reports whether email is one of the ticket's beneficiaries.
 func (t *Ticket) IsBeneficiary(email string) bool { return slices.Contains(t.Beneficiaries, email) }
 
 // Involves reports whether email requested or benefits from the ticket.
 func (t *Ticket) Involves(email string) bool { return t.Requester == email || t.IsBeneficiary(email) }
 
-// IsApprover reports whether email appears in any stage of the plan.
+// IsApprover reports whether email appears by name in any stage of the
+// plan (or of the extension's plan), or decided the ticket (also as a
+// delegate). Group membership is not known from an email alone; see
+// ApproverOf.
 func (t *Ticket) IsApprover(email string) bool {
 	for _, s := range t.Stages {
 		if slices.Contains(s.Approvers, email) {
 			return true
 		}
 	}
+	decided := func(d Decision) bool { return d.By == email || d.For == email }
+	if slices.ContainsFunc(t.Approvals, decided) {
+		return true
+	}
+	if e := t.Extension; e != nil {
+		for _, s := range e.Stages {
+			if slices.Contains(s.Approvers, email) {
+				return true
+			}
+		}
+		if slices.ContainsFunc(e.Approvals, decided) {
+			return true
+		}
+	}
 	return false
+}
+
+// ApproverOf reports whether u approves the ticket: by email, through a
+// group in any stage of its plan or its extension's plan, or because u
+// decided it.
+func (t *Ticket) ApproverOf(u User) bool {
+	if t.IsApprover(u.Email) {
+		return true
+	}
+	stages := t.Stages
+	if t.Extension != nil {
+		stages = append(slices.Clone(stages), t.Extension.Stages...)
+	}
+	return slices.ContainsFunc(stages, func(s Stage) bool { return s.Includes(u) })
 }
 
 // SessionsExpireBy returns when the last session issued for the ticket
@@ -128,21 +292,56 @@ func (t *Ticket) SessionsExpireBy() time.Time {
 	return last
 }
 
+func cloneStages(in []Stage) []Stage {
+	if in == nil {
+		return nil
+	}
+	out := make([]Stage, len(in))
+	for i, s := range in {
+		out[i] = Stage{Approvers: slices.Clone(s.Approvers), Required: s.Required}
+	}
+	return out
+}
+
+func cloneDecision(d *Decision) *Decision {
+	if d == nil {
+		return nil
+	}
+	c := *d
+	return &c
+}
+
 // Clone returns a deep copy of t.
 func (t *Ticket) Clone() *Ticket {
 	c := *t
 	c.Beneficiaries = slices.Clone(t.Beneficiaries)
-	c.Stages = make([]Stage, len(t.Stages))
-	for i, s := range t.Stages {
-		c.Stages[i] = Stage{Approvers: slices.Clone(s.Approvers), Required: s.Required}
+	c.Stages = cloneStages(t.Stages)
+	if c.Stages == nil {
+		c.Stages = []Stage{}
 	}
 	c.Approvals = slices.Clone(t.Approvals)
 	c.PendingApprovers = slices.Clone(t.PendingApprovers)
-	if t.Closed != nil {
-		d := *t.Closed
-		c.Closed = &d
+	c.Closed = cloneDecision(t.Closed)
+	if t.Extension != nil {
+		e := *t.Extension
+		e.Stages = cloneStages(e.Stages)
+		e.Approvals = slices.Clone(e.Approvals)
+		e.PendingApprovers = slices.Clone(e.PendingApprovers)
+		e.Closed = cloneDecision(e.Closed)
+		c.Extension = &e
+	}
+	if t.Revisions != nil {
+		c.Revisions = make([]Revision, len(t.Revisions))
+		for i, r := range t.Revisions {
+			r.Beneficiaries = slices.Clone(r.Beneficiaries)
+			r.Stages = cloneStages(r.Stages)
+			r.Approvals = slices.Clone(r.Approvals)
+			r.Closed = cloneDecision(r.Closed)
+			c.Revisions[i] = r
+		}
 	}
 	c.Sessions = slices.Clone(t.Sessions)
+	c.Grants = slices.Clone(t.Grants)
 	c.History = slices.Clone(t.History)
 	return &c
 }

@@ -200,5 +200,176 @@ func utcTicket(t *broker.Ticket) *broker.Ticket {
 	for i := range c.History {
 		c.History[i].At = c.History[i].At.UTC()
 	}
+	c.ApprovalDeadline, c.PlannedAt = c.ApprovalDeadline.UTC(), c.PlannedAt.UTC()
+	if e := c.Extension; e != nil {
+		e.End, e.PreviousEnd, e.RequestedAt = e.End.UTC(), e.PreviousEnd.UTC(), e.RequestedAt.UTC()
+		for i := range e.Approvals {
+			e.Approvals[i].At = e.Approvals[i].At.UTC()
+		}
+		if e.Closed != nil {
+			e.Closed.At = e.Closed.At.UTC()
+		}
+	}
+	for i := range c.Revisions {
+		r := &c.Revisions[i]
+		r.Start, r.End = r.Start.UTC(), r.End.UTC()
+		for j := range r.Approvals {
+			r.Approvals[j].At = r.Approvals[j].At.UTC()
+		}
+		if r.Closed != nil {
+			r.Closed.At = r.Closed.At.UTC()
+		}
+	}
 	return c
+}
+
+// WorkflowService is the part of broker.Service behind the approval
+// workflow's routes. Config.Service serves them when it implements it;
+// otherwise they answer 404.
+type WorkflowService interface {
+	// Cancel withdraws a pending or approved ticket. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Cancel(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// Done ends a ticket for its requester or a beneficiary. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Done(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// Extend asks for a later end. EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Extend(ctx context.Context, id string, in broker.ExtendInput) (*broker.Ticket, error)
+	// Edit changes a rejected ticket and resends it. EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	Edit(ctx context.Context, id string, in broker.EditInput) (*broker.Ticket, error)
+	// Delegate delegates the caller's approvals. EUNAUTHENTICATED, EINVALID, ECONFLICT.
+	Delegate(ctx context.Context, in broker.DelegateInput) (*broker.Delegation, error)
+	// Delegations lists the caller's delegations. EUNAUTHENTICATED.
+	Delegations(ctx context.Context) ([]broker.Delegation, error)
+	// DeleteDelegation ends a delegation. EUNAUTHENTICATED, ENOTFOUND.
+	DeleteDelegation(ctx context.Context, id string) error
+}
+
+var _ WorkflowService = (*broker.Service)(nil)
+
+// workflowRoutes mounts cancel, done, extend, edit and the delegations.
+func (s *server) workflowRoutes(api fiber.Router) {
+	api.Post("/tickets/:id/cancel", s.workflow(s.cancel))
+	api.Post("/tickets/:id/done", s.workflow(s.done))
+	api.Post("/tickets/:id/extend", s.workflow(s.extend))
+	api.Put("/tickets/:id", s.workflow(s.edit))
+	api.Post("/delegations", s.workflow(s.createDelegation))
+	api.Get("/delegations", s.workflow(s.listDelegations))
+	api.Delete("/delegations/:id", s.workflow(s.deleteDelegation))
+}
+
+// workflow adapts a handler that needs the WorkflowService.
+func (s *server) workflow(h func(c *fiber.Ctx, w WorkflowService) error) fiber.Handler {
+	return func(c *fiber.Ctx) error {
+		w, ok := s.cfg.Service.(WorkflowService)
+		if !ok {
+			return broker.Errorf(broker.ENOTFOUND, "not found")
+		}
+		return h(c, w)
+	}
+}
+
+// cancel answers POST /api/v1/tickets/:id/cancel; the body is optional.
+func (s *server) cancel(c *fiber.Ctx, w WorkflowService) error {
+	return s.decide(c, false, w.Cancel)
+}
+
+// done answers POST /api/v1/tickets/:id/done; the body is optional.
+func (s *server) done(c *fiber.Ctx, w WorkflowService) error {
+	return s.decide(c, false, w.Done)
+}
+
+// extendRequest is the body of POST /api/v1/tickets/:id/extend.
+type extendRequest struct {
+	// End is an RFC 3339 time; exactly one of End and Duration is required.
+	End string `json:"end"`
+	// Duration is counted from the ticket's current end.
+	Duration string `json:"duration"`
+	Reason   string `json:"reason"`
+}
+
+// extend answers POST /api/v1/tickets/:id/extend.
+func (s *server) extend(c *fiber.Ctx, w WorkflowService) error {
+	var req extendRequest
+	if err := decodeBody(c, &req, true); err != nil {
+		return err
+	}
+	in := broker.ExtendInput{Reason: req.Reason}
+	end, dur := strings.TrimSpace(req.End), strings.TrimSpace(req.Duration)
+	switch {
+	case end != "" && dur != "":
+		return broker.Errorf(broker.EINVALID, "give either end or duration, not both")
+	case end == "" && dur == "":
+		return broker.Errorf(broker.EINVALID, "end or duration is required")
+	case end != "":
+		t, err := time.Parse(time.RFC3339, end)
+		if err != nil {
+			return broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
+		}
+		in.End = t.UTC()
+	default:
+		d, err := time.ParseDuration(dur)
+		if err != nil || d <= 0 {
+			return broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
+		}
+		in.By = d
+	}
+	t, err := w.Extend(c.UserContext(), ticketID(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(utcTicket(t))
+}
+
+// editRequest is the body of PUT /api/v1/tickets/:id: every field is
+// optional and keeps the ticket's value when left out.
+type editRequest struct {
+	PermissionSet string   `json:"permission_set"`
+	Beneficiaries []string `json:"beneficiaries"`
+	Start         string   `json:"start"`
+	End           string   `json:"end"`
+	Duration      string   `json:"duration"`
+	Reason        string   `json:"reason"`
+}
+
+// edit answers PUT /api/v1/tickets/:id: the edited ticket, resent.
+func (s *server) edit(c *fiber.Ctx, w WorkflowService) error {
+	var req editRequest
+	if err := decodeBody(c, &req, false); err != nil {
+		return err
+	}
+	in := broker.EditInput{PermissionSet: req.PermissionSet, Beneficiaries: req.Beneficiaries, Reason: req.Reason}
+	if v := strings.TrimSpace(req.Start); v != "" && v != "now" {
+		t, err := time.Parse(time.RFC3339, v)
+		if err != nil {
+			return broker.Errorf(broker.EINVALID, `start must be an RFC 3339 time (2006-01-02T15:04:05Z) or "now"`)
+		}
+		in.Start = t.UTC()
+	} else if v == "now" {
+		in.Start = s.cfg.Now().UTC()
+	}
+	end, dur := strings.TrimSpace(req.End), strings.TrimSpace(req.Duration)
+	switch {
+	case end != "" && dur != "":
+		return broker.Errorf(broker.EINVALID, "give either end or duration, not both")
+	case end != "":
+		t, err := time.Parse(time.RFC3339, end)
+		if err != nil {
+			return broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
+		}
+		in.End = t.UTC()
+	case dur != "":
+		d, err := time.ParseDuration(dur)
+		if err != nil || d <= 0 {
+			return broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
+		}
+		from := in.Start
+		if from.IsZero() {
+			from = s.cfg.Now().UTC()
+		}
+		in.End = from.Add(d)
+	}
+	t, err := w.Edit(c.UserContext(), ticketID(c), in)
+	if err != nil {
+		return err
+	}
+	return c.JSON(utcTicket(t))
 }

@@ -16,6 +16,8 @@ type Lifecycle interface {
 	Activator
 	Expirer
 	Revoker
+	Reminder
+	DeadlineKeeper
 }
 
 var _ Lifecycle = (*broker.Service)(nil)

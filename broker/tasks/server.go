@@ -44,6 +44,9 @@ type ServerConfig struct {
 	// Clock is the clock Worker's handlers wait on; default
 	// broker.SystemClock. NewServer does not use it.
 	Clock broker.Clock
+	// ReconcileEvery is how often Worker runs the reconciler; default
+	// DefaultReconcileEvery, negative never.
+	ReconcileEvery time.Duration
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -67,6 +70,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.Clock == nil {
 		c.Clock = broker.SystemClock{}
+	}
+	if c.ReconcileEvery == 0 {
+		c.ReconcileEvery = DefaultReconcileEvery
 	}
 	return c
 }
@@ -116,6 +122,8 @@ func NewMux(l Lifecycle, clock broker.Clock, logger *slog.Logger) *asynq.ServeMu
 	mux.Handle(string(broker.TaskActivate), NewActivateHandler(l, clock))
 	mux.Handle(string(broker.TaskExpire), NewExpireHandler(l, clock))
 	mux.Handle(string(broker.TaskRevoke), NewRevokeHandler(l, clock))
+	mux.Handle(string(broker.TaskRemind), NewRemindHandler(l, clock))
+	mux.Handle(string(broker.TaskDeadline), NewDeadlineHandler(l, clock))
 	mux.Use(logDone(logger))
 	return mux
 }

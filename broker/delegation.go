@@ -1,0 +1,188 @@
+package broker
+
+import (
+	"context"
+	"net/mail"
+	"slices"
+	"strings"
+	"time"
+)
+
+// maxDelegation is the longest window a delegation may cover.
+const maxDelegation = 366 * 24 * time.Hour
+
+// Delegation lets To decide, inside [Start, End), the tickets that From
+// approves. It is not transitive: a delegate cannot pass on what was
+// delegated to them, and nobody decides a ticket they requested or benefit
+// from, also not as a delegate.
+type Delegation struct {
+	ID   string `json:"id"`
+	From string `json:"from"`
+	// FromGroups are From's groups when the delegation was made, so the
+	// delegate can act for approver groups From belongs to.
+	FromGroups []string  `json:"from_groups,omitempty"`
+	To         string    `json:"to"`
+	Start      time.Time `json:"start"`
+	End        time.Time `json:"end"`
+	CreatedAt  time.Time `json:"created_at"`
+}
+
+// ActiveAt reports whether at lies inside the delegation's window.
+func (d Delegation) ActiveAt(at time.Time) bool { return !at.Before(d.Start) && at.Before(d.End) }
+
+// Overlaps reports whether the windows of d and o share a moment.
+func (d Delegation) Overlaps(o Delegation) bool {
+	return d.Start.Before(o.End) && o.Start.Before(d.End)
+}
+
+// Delegator returns From as a user, with the groups it had when delegating.
+func (d Delegation) Delegator() User { return User{Email: d.From, Groups: d.FromGroups} }
+
+// DelegationFilter selects delegations from or to a user; empty fields
+// match everything, set fields are combined with OR.
+type DelegationFilter struct {
+	From string
+	To   string
+}
+
+// DelegationStore keeps delegations.
+type DelegationStore interface {
+	// CreateDelegation stores d if check, given every stored delegation from
+	// or to d.From or d.To, returns nil; the check and the write are one
+	// atomic step. check's error is returned as is.
+	CreateDelegation(ctx context.Context, d *Delegation, check func(existing []Delegation) error) error
+	// Delegations returns the delegations matching f, by start.
+	Delegations(ctx context.Context, f DelegationFilter) ([]Delegation, error)
+	// Delegation returns one delegation. ENOTFOUND if there is none.
+	Delegation(ctx context.Context, id string) (Delegation, error)
+	// DeleteDelegation removes a delegation. ENOTFOUND if there is none.
+	DeleteDelegation(ctx context.Context, id string) error
+}
+
+// DelegateInput is a delegation the caller makes of their own approvals.
+type DelegateInput struct {
+	To string
+	// Start defaults to now.
+	Start time.Time
+	End   time.Time
+}
+
+// Delegate lets in.To decide the caller's tickets inside the window.
+// Errors: EUNAUTHENTICATED, EINVALID (bad window, a window in the past, to
+// oneself, or a chain: the caller is a delegate in that window, or in.To
+// has delegated away in it), ECONFLICT (the same delegation exists),
+// EUNAVAILABLE (no delegation store).
+func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Delegations == nil {
+		return nil, Errorf(EUNAVAILABLE, "delegations are not enabled on this server")
+	}
+	now := s.now()
+	to := strings.ToLower(strings.TrimSpace(in.To))
+	if a, err := mail.ParseAddress(to); err != nil || a.Address != to {
+		return nil, Errorf(EINVALID, "to %q is not an email address", in.To)
+	}
+	if to == u.Email {
+		return nil, Errorf(EINVALID, "you cannot delegate to yourself")
+	}
+	start := in.Start.UTC().Truncate(time.Second)
+	if in.Start.IsZero() || (start.Before(now) && !start.Before(now.Add(-s.cfg.StartSkew))) {
+		start = now.Truncate(time.Second)
+	}
+	end := in.End.UTC().Truncate(time.Second)
+	switch {
+	case start.Before(now.Add(-s.cfg.StartSkew)):
+		return nil, Errorf(EINVALID, "start %s is in the past", start.Format(time.RFC3339))
+	case in.End.IsZero():
+		return nil, Errorf(EINVALID, "end is required")
+	case !end.After(now):
+		return nil, Errorf(EINVALID, "end %s is in the past", end.Format(time.RFC3339))
+	case !end.After(start):
+		return nil, Errorf(EINVALID, "end %s must be after start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
+	case end.Sub(start) > maxDelegation:
+		return nil, Errorf(EINVALID, "a delegation may last at most %s", maxDelegation)
+	}
+	d := &Delegation{ID: s.cfg.NewID(), From: u.Email, FromGroups: slices.Clone(u.Groups), To: to, Start: start, End: end, CreatedAt: now}
+	err = s.cfg.Delegations.CreateDelegation(ctx, d, func(existing []Delegation) error {
+		for _, e := range existing {
+			if !e.Overlaps(*d) || !e.End.After(now) {
+				continue
+			}
+			switch {
+			case e.From == d.From && e.To == d.To:
+				return Errorf(ECONFLICT, "%s already delegates to %s from %s to %s", e.From, e.To, e.Start.Format(time.RFC3339), e.End.Format(time.RFC3339))
+			case e.To == d.From:
+				return Errorf(EINVALID, "%s acts as delegate of %s in this window; what was delegated to you cannot be delegated again", d.From, e.From)
+			case e.From == d.To:
+				return Errorf(EINVALID, "%s has delegated their approvals to %s in this window; delegations cannot form a chain", d.To, e.To)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return d, nil
+}
+
+// Delegations lists the delegations the caller made or received, with
+// those that ended. Errors: EUNAUTHENTICATED.
+func (s *Service) Delegations(ctx context.Context) ([]Delegation, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Delegations == nil {
+		return []Delegation{}, nil
+	}
+	ds, err := s.cfg.Delegations.Delegations(ctx, DelegationFilter{From: u.Email, To: u.Email})
+	if ds == nil {
+		ds = []Delegation{}
+	}
+	return ds, err
+}
+
+// DeleteDelegation ends a delegation early. Its delegator and
+// administrators may; others get ENOTFOUND. Errors: EUNAUTHENTICATED, ENOTFOUND.
+func (s *Service) DeleteDelegation(ctx context.Context, id string) error {
+	u, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if s.cfg.Delegations == nil {
+		return Errorf(ENOTFOUND, "delegation %s not found", id)
+	}
+	d, err := s.cfg.Delegations.Delegation(ctx, id)
+	if err != nil {
+		return err
+	}
+	if d.From != u.Email {
+		if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
+			return err
+		} else if !ok {
+			return Errorf(ENOTFOUND, "delegation %s not found", id)
+		}
+	}
+	return s.cfg.Delegations.DeleteDelegation(ctx, id)
+}
+
+// delegationsTo returns the delegations to email active at now.
+func (s *Service) delegationsTo(ctx context.Context, email string, now time.Time) ([]Delegation, error) {
+	if s.cfg.Delegations == nil {
+		return nil, nil
+	}
+	ds, err := s.cfg.Delegations.Delegations(ctx, DelegationFilter{To: email})
+	if err != nil {
+		return nil, err
+	}
+	var out []Delegation
+	for _, d := range ds {
+		if d.To == email && d.ActiveAt(now) {
+			out = append(out, d)
+		}
+	}
+	return out, nil
+}

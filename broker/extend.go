@@ -1,0 +1,129 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Rescheduler is a Scheduler that can move one job to a later time without
+// a moment when neither is scheduled. Service.cfg.Scheduler may implement it.
+type Rescheduler interface {
+	// Reschedule schedules kind for the ticket at to, then removes the job
+	// that was due at from.
+	Reschedule(ctx context.Context, kind TaskKind, ticketID string, from, to time.Time) error
+}
+
+// reschedule moves a ticket's job from one time to another.
+func (s *Service) reschedule(ctx context.Context, kind TaskKind, id string, from, to time.Time) error {
+	if r, ok := s.cfg.Scheduler.(Rescheduler); ok {
+		return r.Reschedule(ctx, kind, id, from, to)
+	}
+	// The old job does nothing once the ticket has moved on, so a failed
+	// Unschedule only leaves a no-op behind; the new job must exist.
+	if err := s.cfg.Scheduler.Unschedule(ctx, kind, id); err != nil {
+		s.cfg.Logger.Warn("unschedule", "ticket", id, "task", kind, "err", err)
+	}
+	return s.cfg.Scheduler.Schedule(ctx, kind, id, to)
+}
+
+// ExtendInput asks for a later end of an active ticket.
+type ExtendInput struct {
+	// End is the new end; when zero, By is added to the current end.
+	End    time.Time
+	By     time.Duration
+	Reason string
+}
+
+// Extend asks to move the end of an active ticket later. The caller must
+// be its requester or a beneficiary. The extension goes through the
+// ticket's approval rule (its extension stages, if the rule has them) as a
+// fresh round while the ticket stays active; with no approval needed the
+// end moves at once. The whole window may not exceed the permission set's
+// maximum duration. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
+// EFORBIDDEN, ECONFLICT (not active, or an extension is already pending).
+func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticket, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	reason := strings.TrimSpace(in.Reason)
+	switch {
+	case reason == "":
+		return nil, Errorf(EINVALID, "reason is required")
+	case len(reason) > maxReasonLength:
+		return nil, Errorf(EINVALID, "reason is longer than %d characters", maxReasonLength)
+	case in.End.IsZero() && in.By <= 0:
+		return nil, Errorf(EINVALID, "end is required")
+	}
+	cur, err := s.Ticket(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !cur.Involves(u.Email) {
+		return nil, Errorf(EFORBIDDEN, "only the requester or a beneficiary may extend ticket %s", id)
+	}
+	ps, err := s.cfg.Registry.PermissionSet(ctx, cur.PermissionSet)
+	if err != nil {
+		return nil, err
+	}
+	plan := Plan{}
+	if ps.ApprovalRequired {
+		if plan, err = s.cfg.Approvals.Plan(ctx, cur, true); err != nil {
+			return nil, err
+		}
+	}
+	var oldEnd time.Time
+	t, err := s.transition(ctx, id, func(t *Ticket) error {
+		now := s.now()
+		end := in.End.UTC().Truncate(time.Second)
+		if in.End.IsZero() {
+			end = t.End.Add(in.By).Truncate(time.Second)
+		}
+		switch {
+		case t.State != StateActive:
+			return stateError(t, "extended")
+		case t.Extension != nil && t.Extension.State == ExtensionPending:
+			return Errorf(ECONFLICT, "ticket %s already has an extension to %s waiting for approval", t.ID, t.Extension.End.Format(time.RFC3339))
+		case !end.After(t.End):
+			return Errorf(EINVALID, "end %s must be after the current end %s", end.Format(time.RFC3339), t.End.Format(time.RFC3339))
+		case ps.MaxDuration > 0 && end.Sub(t.Start) > ps.MaxDuration:
+			return Errorf(EINVALID, "the window %s to %s (%s) would exceed the maximum of %s for permission set %s",
+				t.Start.Format(time.RFC3339), end.Format(time.RFC3339), end.Sub(t.Start), ps.MaxDuration, ps.Name)
+		}
+		oldEnd = t.End
+		e := &Extension{End: end, PreviousEnd: t.End, Reason: reason, RequestedBy: u.Email, RequestedAt: now,
+			State: ExtensionPending, Stages: plan.Stages, Approvals: []Decision{}}
+		t.Extension = e
+		if len(plan.Stages) == 0 {
+			e.State = ExtensionApproved
+			t.End = end
+			t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "extend",
+				Comment: fmt.Sprintf("end moved from %s to %s: %s", oldEnd.Format(time.RFC3339), end.Format(time.RFC3339), reason)})
+			return nil
+		}
+		e.PendingApprovers = append([]string(nil), plan.Stages[0].Approvers...)
+		if plan.RemindEvery > 0 {
+			t.RemindEvery = Duration(plan.RemindEvery)
+		}
+		t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "request extension",
+			Comment: fmt.Sprintf("to %s: %s", end.Format(time.RFC3339), reason)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if t.Extension.State == ExtensionApproved {
+		if err := s.reschedule(ctx, TaskExpire, t.ID, oldEnd, t.End); err != nil {
+			return nil, err
+		}
+		return t, nil
+	}
+	if err := s.scheduleRound(ctx, t); err != nil {
+		s.cfg.Logger.Warn("schedule extension reminders", "ticket", t.ID, "err", err)
+	}
+	s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, s.now()),
+		Message: fmt.Sprintf("%s asks to extend ticket %s to %s: %s", u.Email, t.ID, t.Extension.End.Format(time.RFC3339), reason)})
+	return t, nil
+}

@@ -1,0 +1,24 @@
+package tasks
+
+import (
+	"context"
+
+	"github.com/hibiken/asynq"
+	"github.com/jitaccess/jit/broker"
+)
+
+// Reminder reminds the approvers of a ticket who have not acted.
+type Reminder interface {
+	// Remind is safe to repeat and does nothing once nobody waits for a
+	// decision. ENOTFOUND, EINVALID and EFORBIDDEN are permanent; other
+	// errors are retried.
+	Remind(ctx context.Context, id string) error
+}
+
+// NewRemindHandler returns the handler of broker.TaskRemind tasks: it
+// waits until the reminder's time by clock, then calls r.Remind.
+func NewRemindHandler(r Reminder, clock broker.Clock) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		return handle(ctx, clock, t, r.Remind)
+	})
+}

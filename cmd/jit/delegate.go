@@ -1,0 +1,127 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// delegateInput is the body of POST /api/v1/delegations.
+type delegateInput struct {
+	To    string `json:"to"`
+	Start string `json:"start,omitempty"`
+	End   string `json:"end"`
+}
+
+// runDelegate runs `jit delegate --to EMAIL [--start T] (--end T | --duration D)`:
+// let someone decide my tickets for a while.
+func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	var in delegateInput
+	fs := newFlagSet("delegate", stderr)
+	c.bind(fs, true)
+	fs.StringVar(&in.To, "to", "", "delegate's email")
+	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
+	fs.StringVar(&in.End, "end", "", "end, RFC 3339")
+	dur := fs.Duration("duration", 0, "how long (instead of --end), e.g. 168h")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	switch {
+	case in.To == "":
+		return errors.New("--to is required")
+	case in.End == "" && *dur <= 0:
+		return errors.New("give --end or --duration")
+	case in.End != "" && *dur > 0:
+		return errors.New("give --end or --duration, not both")
+	}
+	if *dur > 0 {
+		from := time.Now().UTC()
+		if in.Start != "now" {
+			t, err := time.Parse(time.RFC3339, in.Start)
+			if err != nil {
+				return errors.New("--start must be now or an RFC 3339 time")
+			}
+			from = t
+		}
+		in.End = from.Add(*dur).Format(time.RFC3339)
+	}
+	if in.Start == "now" {
+		in.Start = ""
+	}
+	var d broker.Delegation
+	if err := c.call(ctx, "POST", "/api/v1/delegations", in, &d); err != nil {
+		return err
+	}
+	return printDelegations(stdout, c.output, &d, []broker.Delegation{d})
+}
+
+// runDelegations runs `jit delegations list` and `jit delegations delete ID`.
+func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: jit delegations list|delete ID")
+	}
+	var c clientFlags
+	fs := newFlagSet("delegations "+args[0], stderr)
+	c.bind(fs, true)
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "list":
+		if len(pos) > 0 {
+			return fmt.Errorf("unexpected argument %q", pos[0])
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		var out struct {
+			Delegations []broker.Delegation `json:"delegations"`
+		}
+		if err := c.call(ctx, "GET", "/api/v1/delegations", nil, &out); err != nil {
+			return err
+		}
+		return printDelegations(stdout, c.output, out, out.Delegations)
+	case "delete":
+		if len(pos) != 1 {
+			return errors.New("usage: jit delegations delete ID")
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		if err := c.call(ctx, "DELETE", "/api/v1/delegations/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return printJSON(stdout, map[string]string{"deleted": pos[0]})
+		}
+		fmt.Fprintf(stdout, "Deleted delegation %s\n", pos[0])
+		return nil
+	}
+	return fmt.Errorf("unknown delegations command %q: use list or delete", args[0])
+}
+
+// printDelegations writes delegations as a table, or v as JSON.
+func printDelegations(w io.Writer, output string, v any, ds []broker.Delegation) error {
+	if output == "json" {
+		return printJSON(w, v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tFROM\tTO\tSTART\tEND")
+	for _, d := range ds {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.From, d.To, d.Start.Format(time.RFC3339), d.End.Format(time.RFC3339))
+	}
+	return tw.Flush()
+}
