@@ -45,13 +45,37 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	if err != nil {
 		// The ticket ended while the session was minted: cut it too.
 		if t, gerr := s.cfg.Store.Ticket(ctx, id); gerr == nil && t.State == StateTerminated {
-			if rerr := s.revoke(ctx, t); rerr != nil {
+			if rerr := s.denyRole(ctx, t); rerr != nil {
 				s.cfg.Logger.Error("revoke session minted during termination", "ticket", id, "err", rerr)
 			}
 		}
 		return Credentials{}, err
 	}
+	// The session is useless after the ticket's end (its session policy),
+	// so tell the AWS CLI and SDKs to refresh by then: after an extension
+	// they get a session with the new end, without a gap.
+	if creds.Expiration.After(t.End) {
+		creds.Expiration = t.End
+	}
 	return creds, nil
+}
+
+// ConsoleURL issues a session for the caller, as Credentials does, and
+// turns it into an AWS console sign-in URL opening destination (default:
+// the console home of region). Errors: as Credentials, and EUNAVAILABLE
+// when no console signer is configured.
+func (s *Service) ConsoleURL(ctx context.Context, id, region, destination string) (string, error) {
+	if s.cfg.Signer == nil {
+		return "", Errorf(EUNAVAILABLE, "console sign-in is not configured")
+	}
+	if err := s.cfg.Signer.CheckDestination(region, destination); err != nil {
+		return "", err
+	}
+	creds, err := s.Credentials(ctx, id)
+	if err != nil {
+		return "", err
+	}
+	return s.cfg.Signer.SigninURL(ctx, creds, region, destination)
 }
 
 // usable returns why new sessions for t cannot be issued now, or nil.

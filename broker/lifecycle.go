@@ -10,38 +10,79 @@ import (
 // errNoop stops a transition that has nothing to do.
 var errNoop = errors.New("no-op")
 
-// Activate makes an approved ticket active once its start has come, and
-// schedules its expiry. It is run by the scheduler and is safe to repeat.
+// Activate makes an approved ticket active once its start has come: on the
+// Identity Center path it first creates each beneficiary's assignment
+// (intent recorded before, confirmed after). Then it schedules the expiry.
+// It is run by the scheduler and is safe to repeat.
 func (s *Service) Activate(ctx context.Context, id string) error {
-	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		now := s.now()
-		switch {
-		case t.State != StateApproved:
-			return errNoop
-		case now.Before(t.Start):
-			return Errorf(ECONFLICT, "ticket %s starts at %s", t.ID, t.Start.Format(time.RFC3339Nano))
-		case !now.Before(t.End):
-			t.move(StateExpired, "jit", "expire", "ended before it was activated", now)
-		default:
-			t.move(StateActive, "jit", "activate", "", now)
+	t, err := s.cfg.Store.Ticket(ctx, id)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	switch t.State {
+	case StateActive:
+		return s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
+	case StateApproved:
+	default:
+		return nil
+	}
+	now := s.now()
+	if now.Before(t.Start) {
+		return Errorf(ECONFLICT, "ticket %s starts at %s", t.ID, t.Start.Format(time.RFC3339Nano))
+	}
+	if !now.Before(t.End) {
+		return s.Expire(ctx, id)
+	}
+	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
+	if err != nil {
+		return err
+	}
+	if usesIdentityCenter(ps) {
+		if err := s.assign(ctx, t, ps); err != nil {
+			if c := ErrorCode(err); c == EINVALID || c == ENOTFOUND || c == EUNAVAILABLE {
+				return s.failActivation(ctx, id, err)
+			}
+			return err
 		}
+	}
+	t, err = s.transition(ctx, id, func(t *Ticket) error {
+		if t.State != StateApproved {
+			return errNoop
+		}
+		t.move(StateActive, "jit", "activate", "", s.now())
 		return nil
 	})
 	if errors.Is(err, errNoop) {
-		if t, err = s.cfg.Store.Ticket(ctx, id); err != nil || t.State != StateActive {
-			return ignoreNotFound(err)
-		}
+		// Ended while the grants were made: take them back.
+		return s.cleanup(ctx, id)
 	} else if err != nil {
 		return ignoreNotFound(err)
-	}
-	if t.State != StateActive {
-		return nil
 	}
 	return s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
 }
 
-// Expire ends a ticket whose end has come. It is run by the scheduler and is
-// safe to repeat; a ticket whose end moved later is left alone.
+// failActivation ends a ticket whose access could not be granted, and
+// takes back what was granted.
+func (s *Service) failActivation(ctx context.Context, id string, cause error) error {
+	_, err := s.transition(ctx, id, func(t *Ticket) error {
+		if t.State.Final() {
+			return errNoop
+		}
+		now := s.now()
+		msg := "activation failed: " + ErrorMessage(cause)
+		t.Closed = &Decision{By: "jit", Comment: msg, At: now}
+		t.move(StateTerminated, "jit", "activation failed", msg, now)
+		return nil
+	})
+	if err != nil && !errors.Is(err, errNoop) {
+		return err
+	}
+	return s.cleanup(ctx, id)
+}
+
+// Expire ends a ticket whose end has come and takes back its grants. It is
+// run by the scheduler and is safe to repeat; a ticket whose end moved
+// later is left alone.
 func (s *Service) Expire(ctx context.Context, id string) error {
 	_, err := s.transition(ctx, id, func(t *Ticket) error {
 		now := s.now()
@@ -52,15 +93,17 @@ func (s *Service) Expire(ctx context.Context, id string) error {
 		t.move(StateExpired, "jit", "expire", "", now)
 		return nil
 	})
-	if errors.Is(err, errNoop) {
-		return nil
+	if err != nil && !errors.Is(err, errNoop) {
+		return ignoreNotFound(err)
 	}
-	return ignoreNotFound(err)
+	return s.cleanup(ctx, id)
 }
 
 // Terminate ends an approved or active ticket now and cuts every session
-// already issued for it. Approvers of the ticket and administrators may
-// terminate. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+// already issued for it: the role path's deny entry is written before it
+// returns; the rest (Identity Center) runs in the revoke task at once.
+// Approvers of the ticket and administrators may terminate. Errors:
+// EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
 func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -78,53 +121,84 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 				return Errorf(EFORBIDDEN, "%s may not terminate ticket %s", u.Email, t.ID)
 			}
 		}
-		if t.State != StateApproved && t.State != StateActive {
-			return stateError(t, "terminated")
-		}
-		now := s.now()
-		t.Closed = &Decision{Stage: t.Stage, By: u.Email, Comment: comment, At: now}
-		t.move(StateTerminated, u.Email, "terminate", comment, now)
-		return nil
+		return s.end(t, u.Email, comment)
 	})
 	if err != nil {
 		return nil, err
 	}
+	return t, s.afterEnd(ctx, t)
+}
+
+// end moves an approved or active ticket to terminated.
+func (s *Service) end(t *Ticket, by, comment string) error {
+	if t.State != StateApproved && t.State != StateActive {
+		return stateError(t, "terminated")
+	}
+	now := s.now()
+	t.Closed = &Decision{Stage: t.Stage, By: by, Comment: comment, At: now}
+	t.move(StateTerminated, by, "terminate", comment, now)
+	return nil
+}
+
+// afterEnd cuts a ticket that was just terminated: its tasks are
+// unscheduled, the role deny entry is written now, and the revoke task
+// takes back everything else at once (and retries the deny if it failed).
+func (s *Service) afterEnd(ctx context.Context, t *Ticket) error {
 	for _, k := range []TaskKind{TaskActivate, TaskExpire} {
 		if err := s.cfg.Scheduler.Unschedule(ctx, k, t.ID); err != nil {
 			s.cfg.Logger.Warn("unschedule", "ticket", t.ID, "task", k, "err", err)
 		}
 	}
-	if err := s.revoke(ctx, t); err != nil {
-		s.cfg.Logger.Error("revoke failed; retrying in the background", "ticket", t.ID, "err", err)
-		if err := s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, s.now()); err != nil {
-			return nil, err
-		}
+	if err := s.denyRole(ctx, t); err != nil {
+		s.cfg.Logger.Error("deny entry failed; retrying in the background", "ticket", t.ID, "err", err)
 	}
-	return t, nil
+	return s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, s.now())
 }
 
-// Revoke cuts the sessions of a terminated ticket. It is run by the
-// scheduler when the cut made by Terminate failed, and is safe to repeat.
+// Revoke takes back everything a terminated or expired ticket was granted:
+// the role deny entry, and on the Identity Center path the portal deny and
+// the assignments no other ticket needs. Run by the scheduler; safe to repeat.
 func (s *Service) Revoke(ctx context.Context, id string) error {
+	return s.cleanup(ctx, id)
+}
+
+// cleanup takes back the grants of an ended ticket (see Revoke).
+func (s *Service) cleanup(ctx context.Context, id string) error {
 	t, err := s.cfg.Store.Ticket(ctx, id)
 	if err != nil {
 		return ignoreNotFound(err)
 	}
-	if t.State != StateTerminated {
+	if t.State != StateTerminated && t.State != StateExpired {
 		return nil
 	}
-	return s.revoke(ctx, t)
+	if t.State == StateTerminated || len(t.Sessions) > 0 {
+		if err := s.denyRole(ctx, t); err != nil {
+			return err
+		}
+	}
+	return s.release(ctx, t)
 }
 
-// revoke adds the ticket to the deny entry of its role. Every session of
+// denyRole adds the ticket to the deny entry of its role, when the
+// permission set grants through a role, and records it. Every session of
 // the ticket already dies at its end (the session policy), so the entry is
 // needed only until then.
-func (s *Service) revoke(ctx context.Context, t *Ticket) error {
+func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
 		return err
 	}
-	return s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName, Until: t.End})
+	if !usesRole(ps) {
+		return nil
+	}
+	key := t.AccountID + "/" + ps.RoleName
+	if g := t.grant(GrantRoleDeny, key); g != nil && g.State == GrantDone {
+		return nil
+	}
+	if err := s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName, Until: t.End}); err != nil {
+		return err
+	}
+	return s.recordGrant(ctx, t.ID, Grant{Kind: GrantRoleDeny, Key: key, State: GrantDone, Until: t.End})
 }
 
 func ignoreNotFound(err error) error {
@@ -132,4 +206,12 @@ func ignoreNotFound(err error) error {
 		return nil
 	}
 	return err
+}
+
+func usesIdentityCenter(ps PermissionSet) bool {
+	return ps.GrantPath == GrantIdentityCenter || ps.GrantPath == GrantBoth
+}
+
+func usesRole(ps PermissionSet) bool {
+	return ps.GrantPath == "" || ps.GrantPath == GrantRole || ps.GrantPath == GrantBoth
 }

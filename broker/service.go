@@ -29,10 +29,40 @@ type ServiceConfig struct {
 	Approvals  ApprovalEngine
 	Minter     SessionMinter
 	Revoker    Revoker
-	Clock      Clock        // default SystemClock
-	Logger     *slog.Logger // default slog.Default()
+	// Delegations keeps approval delegations; nil means none can be made.
+	Delegations DelegationStore
+	// Directory resolves beneficiaries in the Identity Store; nil skips the check.
+	Directory Directory
+	// Notifier tells approvers about tickets waiting for them; nil means none are sent.
+	Notifier Notifier
+	Signer   ConsoleSigner // optional: console sign-in links
+	// Activity looks up CloudTrail activity of tickets; nil makes Activity EUNAVAILABLE.
+	Activity ActivitySource
+	// Identity Center path (optional; needed by permission sets that use it).
+	Assigner      Assigner
+	PortalRevoker PortalRevoker
+	Holds         Holds
+	Locker        Locker
+	// Cleaner and AssignmentLister serve the reconciler (optional).
+	Cleaner          Cleaner
+	AssignmentLister AssignmentLister
+	// Audit receives an event for every AWS grant and reconciler action.
+	Audit  AuditLog
+	Clock  Clock        // default SystemClock
+	Logger *slog.Logger // default slog.Default()
 	// StartSkew is how far in the past a requested start may lie.
 	StartSkew time.Duration
+	// RegistryStore keeps the registry document; nil disables the
+	// administration use cases (registry_admin.go).
+	RegistryStore RegistryStore
+	// ValidateRegistry, if set, checks a registry after the broker's own
+	// checks (cmd wires the authorizer's validator); EINVALID naming the field.
+	ValidateRegistry func(RegistryData) error
+	// OnRegistryChange, if set, is called after every successful registry
+	// change (cmd wires the authorizer's reload across replicas).
+	OnRegistryChange func(ctx context.Context) error
+	// Importer reads accounts and permission sets from AWS; nil disables import.
+	Importer RegistryImporter
 	// NewID returns a fresh ticket id; default: random base32.
 	NewID func() string
 }

@@ -36,6 +36,8 @@ type TicketService interface {
 	Terminate(ctx context.Context, id, comment string) (*broker.Ticket, error)
 	// Credentials issues an AWS session for an active ticket. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
 	Credentials(ctx context.Context, id string) (broker.Credentials, error)
+	// ConsoleURL issues a session and returns a console sign-in URL. As Credentials, plus EUNAVAILABLE.
+	ConsoleURL(ctx context.Context, id, region, destination string) (string, error)
 }
 
 var _ TicketService = (*broker.Service)(nil)
@@ -114,6 +116,11 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/reject", s.reject)
 	api.Post("/tickets/:id/terminate", s.terminate)
 	api.Post("/tickets/:id/credentials", s.credentials)
+	api.Get("/tickets/:id/console", s.consoleLink)
+	api.Get("/tickets/:id/activity", s.activity)
+	api.Post("/reconcile", s.reconcile)
+	s.workflowRoutes(api)
+	s.adminRoutes(api)
 
 	if cfg.Extra != nil {
 		cfg.Extra(app)

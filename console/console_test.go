@@ -76,6 +76,7 @@ type fakeService struct {
 	RejectFn       func(ctx context.Context, id, comment string) (*broker.Ticket, error)
 	TerminateFn    func(ctx context.Context, id, comment string) (*broker.Ticket, error)
 	CredentialsFn  func(ctx context.Context, id string) (broker.Credentials, error)
+	ConsoleURLFn   func(ctx context.Context, id, region, destination string) (string, error)
 }
 
 var _ console.TicketService = (*fakeService)(nil)
@@ -138,6 +139,13 @@ func (f *fakeService) Credentials(ctx context.Context, id string) (broker.Creden
 		return broker.Credentials{}, errUnexpected
 	}
 	return f.CredentialsFn(ctx, id)
+}
+
+func (f *fakeService) ConsoleURL(ctx context.Context, id, region, destination string) (string, error) {
+	if !f.called("ConsoleURL", f.ConsoleURLFn) {
+		return "", errUnexpected
+	}
+	return f.ConsoleURLFn(ctx, id, region, destination)
 }
 
 // syncBuffer is a log sink safe for the handler goroutines.

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
 )
 
 // credentialProcess is the AWS CLI credential_process document. Its field
@@ -36,4 +37,16 @@ func (s *server) credentials(c *fiber.Ctx) error {
 		SessionToken:    cr.SessionToken,
 		Expiration:      cr.Expiration.UTC().Format(time.RFC3339),
 	})
+}
+
+// consoleLink answers GET /api/v1/tickets/:id/console[?region=&destination=]
+// with a redirect to a fresh AWS console sign-in URL for the caller.
+func (s *server) consoleLink(c *fiber.Ctx) error {
+	region, dest := utils.CopyString(c.Query("region")), utils.CopyString(c.Query("destination"))
+	u, err := s.cfg.Service.ConsoleURL(c.UserContext(), ticketID(c), region, dest)
+	if err != nil {
+		return err
+	}
+	c.Set(fiber.HeaderCacheControl, "no-store")
+	return c.Redirect(u, fiber.StatusFound)
 }

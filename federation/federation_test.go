@@ -3,6 +3,7 @@ package federation_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"net/url"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
@@ -34,12 +36,13 @@ func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
 
 type env struct {
 	clock *clock
+	sb    *sandbox.Sandbox
 	url   string
 	sts   *sts.Client
 	iam   *iam.Client
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
 	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Now: c.Now})
@@ -50,6 +53,7 @@ func newEnv(t *testing.T) *env {
 	t.Cleanup(srv.Close)
 	cfg := awsConfig(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "", c)
 	return &env{
+		sb:    sb,
 		clock: c,
 		url:   srv.URL,
 		sts:   sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(srv.URL) }),
@@ -61,8 +65,9 @@ func awsConfig(akid, secret, token string, c *clock) aws.Config {
 	return aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token),
-		// Sign with the fake time so the sandbox's skew check agrees.
-		Retryer: func() aws.Retryer { return aws.NopRetryer{} },
+		// The SDK's standard retryer, as production uses: it also retries
+		// a connection dropped mid-answer.
+		Retryer: func() aws.Retryer { return retry.NewStandard() },
 	}
 }
 
@@ -244,5 +249,86 @@ func TestRevokeThroughManagementRole(t *testing.T) {
 	_, err = e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})
 	if code(err) != "NoSuchEntity" {
 		t.Fatalf("deny entry in the broker's account: got %v, want NoSuchEntity", err)
+	}
+}
+
+// 500 revoked tickets never push the role's inline policies past IAM's
+// budget, and every revoked session stays refused.
+func TestDenyListWithinBudget(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	end := e.clock.Now().Add(time.Hour)
+	first, err := e.minter().Mint(ctx, mintReq("tfirst00000000000", end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rev := e.revoker()
+	for i := range 500 {
+		id := fmt.Sprintf("t%016d", i)
+		if i == 0 {
+			id = "tfirst00000000000"
+		}
+		// Spread the tickets over many hours, as real ones are.
+		until := end.Add(time.Duration(i%12) * time.Hour)
+		if err := rev.Revoke(ctx, broker.RevokeRequest{TicketID: id, AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: until}); err != nil {
+			t.Fatalf("revoke %d: %v", i, err)
+		}
+		if n := len(e.denyEntry(t)); n > 10240 {
+			t.Fatalf("deny entry is %d characters after %d tickets", n, i+1)
+		}
+	}
+	if _, err := e.s3For(first).ListBuckets(ctx, &s3.ListBucketsInput{}); code(err) != "AccessDenied" {
+		t.Fatalf("the first revoked session after compaction: got %v, want AccessDenied", err)
+	}
+	e.clock.Advance(2 * time.Second) // issued strictly after the cut (whole seconds)
+	later, err := e.minter().Mint(ctx, mintReq("tlater", end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.s3For(later).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("a session issued after the compaction is refused: %v", err)
+	}
+}
+
+// PruneRole removes the deny list once its sessions have all expired.
+func TestPruneRole(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	rev := e.revoker()
+	if err := rev.Revoke(ctx, broker.RevokeRequest{TicketID: "gone", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: e.clock.Now().Add(time.Minute)}); err != nil {
+		t.Fatal(err)
+	}
+	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
+	if err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})
+	if code(err) != "NoSuchEntity" {
+		t.Fatalf("after pruning: %v, want the policy gone", err)
+	}
+}
+
+// With IAM's propagation delay set, the deny entry is in place at once and
+// takes effect after the delay.
+func TestRevokeWithPropagationDelay(t *testing.T) {
+	e := newEnv(t)
+	e.sb.SetPropagationDelay(30 * time.Second)
+	ctx := context.Background()
+	creds, err := e.minter().Mint(ctx, mintReq("slow", e.clock.Now().Add(time.Hour)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := e.revoker().Revoke(ctx, broker.RevokeRequest{TicketID: "slow", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: e.clock.Now().Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if doc := e.denyEntry(t); !strings.Contains(doc, `"slow"`) {
+		t.Fatalf("deny entry not in place: %s", doc)
+	}
+	if _, err := e.s3For(creds).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("the deny took effect before the propagation delay passed: %v", err)
+	}
+	e.clock.Advance(31 * time.Second)
+	if _, err := e.s3For(creds).ListBuckets(ctx, &s3.ListBucketsInput{}); code(err) != "AccessDenied" {
+		t.Fatalf("after the delay: %v, want AccessDenied", err)
 	}
 }

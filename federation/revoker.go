@@ -30,20 +30,26 @@ type RolePolicyAPI interface {
 	GetRolePolicy(ctx context.Context, in *iam.GetRolePolicyInput, optFns ...func(*iam.Options)) (*iam.GetRolePolicyOutput, error)
 	PutRolePolicy(ctx context.Context, in *iam.PutRolePolicyInput, optFns ...func(*iam.Options)) (*iam.PutRolePolicyOutput, error)
 	DeleteRolePolicy(ctx context.Context, in *iam.DeleteRolePolicyInput, optFns ...func(*iam.Options)) (*iam.DeleteRolePolicyOutput, error)
+	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 }
+
+// roleInlineBudget is what all inline policies of a role may hold together,
+// whitespace not counted (aws-facts.md section 4).
+const roleInlineBudget = 10240
 
 // Revoker cuts open sessions of a ticket by adding the ticket to a deny
 // entry on its role: Deny everything when aws:PrincipalTag/jit-ticket is one
 // of the revoked tickets. Entries are grouped by the hour their sessions
 // expire and pruned once that hour has passed.
 //
-// IAM has no compare-and-set, so changes to one role are serialized; for
-// now within this process only (a single worker).
+// IAM has no compare-and-set, so changes to one role are serialized
+// through Lock across every JIT process (in-process only when Lock is nil).
 type Revoker struct {
 	// IAM returns the IAM client for an account (the broker's own, or one
 	// that assumes an admin role there).
 	IAM   func(accountID string) RolePolicyAPI
 	Clock broker.Clock
+	Lock  broker.Locker
 
 	mu    sync.Mutex
 	roles map[string]*sync.Mutex
@@ -53,10 +59,29 @@ var _ broker.Revoker = (*Revoker)(nil)
 
 // Revoke adds the ticket to the role's deny entry; repeating it is harmless.
 func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
-	unlock := r.lock(req.AccountID + "/" + req.RoleName)
+	return r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
+		addDeny(doc, req.TicketID, req.Until)
+		return true
+	})
+}
+
+// PruneRole removes the role's deny entries whose sessions have all
+// expired, and the whole policy when none is left (broker.Cleaner).
+func (r *Revoker) PruneRole(ctx context.Context, accountID, roleName string) error {
+	return r.change(ctx, accountID, roleName, func(*PolicyDocument) bool { return false })
+}
+
+// change reads the role's deny list under the role's lock, lets edit
+// change it, prunes expired entries and writes it back when anything
+// changed. IAM has no compare-and-set, hence the lock.
+func (r *Revoker) change(ctx context.Context, accountID, roleName string, edit func(*PolicyDocument) bool) error {
+	unlock, err := r.lockRole(ctx, accountID+"/"+roleName)
+	if err != nil {
+		return err
+	}
 	defer unlock()
-	api := r.IAM(req.AccountID)
-	doc, err := r.get(ctx, api, req.RoleName)
+	api := r.IAM(accountID)
+	doc, err := r.get(ctx, api, roleName)
 	if err != nil {
 		return err
 	}
@@ -64,25 +89,80 @@ func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
 	if r.Clock != nil {
 		now = r.Clock.Now()
 	}
-	addDeny(doc, req.TicketID, req.Until)
-	pruneDeny(doc, now)
+	changed := edit(doc)
+	if pruneDeny(doc, now) {
+		changed = true
+	}
+	if !changed {
+		return nil
+	}
 	if len(doc.Statement) == 0 {
-		_, err = api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(req.RoleName), PolicyName: aws.String(RevocationPolicyName)})
+		_, err = api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(RevocationPolicyName)})
+		var nse *iamtypes.NoSuchEntityException
+		if errors.As(err, &nse) {
+			return nil
+		}
 		return err
 	}
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
 	}
+	if others, err := r.otherPoliciesSize(ctx, api, roleName); err != nil {
+		return err
+	} else if len(b)+others > roleInlineBudget {
+		// The deny list no longer fits: deny every session issued before
+		// now instead. It also cuts other tickets' open sessions of this
+		// role; their users get new ones from JIT on the next call.
+		compactDeny(doc, now)
+		if b, err = json.Marshal(doc); err != nil {
+			return err
+		}
+	}
 	_, err = api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName:       aws.String(req.RoleName),
+		RoleName:       aws.String(roleName),
 		PolicyName:     aws.String(RevocationPolicyName),
 		PolicyDocument: aws.String(string(b)),
 	})
 	if err != nil {
-		return fmt.Errorf("put deny entry on %s in %s: %w", req.RoleName, req.AccountID, err)
+		return fmt.Errorf("put deny entry on %s in %s: %w", roleName, accountID, err)
 	}
 	return nil
+}
+
+// otherPoliciesSize adds up the whitespace-free size of the role's other
+// inline policies.
+func (r *Revoker) otherPoliciesSize(ctx context.Context, api RolePolicyAPI, roleName string) (int, error) {
+	total := 0
+	var marker *string
+	for {
+		out, err := api.ListRolePolicies(ctx, &iam.ListRolePoliciesInput{RoleName: aws.String(roleName), Marker: marker})
+		if err != nil {
+			return 0, fmt.Errorf("list policies of %s: %w", roleName, err)
+		}
+		for _, name := range out.PolicyNames {
+			if name == RevocationPolicyName {
+				continue
+			}
+			p, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(name)})
+			if err != nil {
+				return 0, fmt.Errorf("get policy %s of %s: %w", name, roleName, err)
+			}
+			text, _ := url.QueryUnescape(aws.ToString(p.PolicyDocument))
+			total += len(strings.Join(strings.Fields(text), ""))
+		}
+		if !out.IsTruncated {
+			return total, nil
+		}
+		marker = out.Marker
+	}
+}
+
+func (r *Revoker) lockRole(ctx context.Context, key string) (func(), error) {
+	if r.Lock != nil {
+		return r.Lock.Lock(ctx, "role:"+key)
+	}
+	return r.lock(key), nil
 }
 
 func (r *Revoker) lock(key string) func() {
@@ -146,16 +226,21 @@ func addDeny(doc *PolicyDocument, ticketID string, until time.Time) {
 	doc.Statement = append(doc.Statement, DenyStatement(sid, []string{ticketID}))
 }
 
-// pruneDeny drops statements whose hour has passed: their sessions have all expired.
-func pruneDeny(doc *PolicyDocument, now time.Time) {
+// pruneDeny drops statements whose hour has passed: their sessions have
+// all expired. It reports whether it dropped any.
+func pruneDeny(doc *PolicyDocument, now time.Time) bool {
+	n := len(doc.Statement)
 	doc.Statement = slices.DeleteFunc(doc.Statement, func(st Statement) bool {
 		hour, ok := strings.CutPrefix(st.Sid, sidPrefix)
 		if !ok {
-			return false
+			if hour, ok = strings.CutPrefix(st.Sid, issuedBeforeSid); !ok {
+				return false
+			}
 		}
 		t, err := time.Parse("2006010215", hour)
 		return err == nil && now.After(t.Add(time.Hour))
 	})
+	return len(doc.Statement) != n
 }
 
 // denyTickets returns the ticket ids a deny statement names.
@@ -174,4 +259,28 @@ func denyTickets(st Statement) []string {
 		out = append(out, v...)
 	}
 	return out
+}
+
+// issuedBeforeSid names the fallback statement: deny sessions issued
+// before a time; the suffix is the hour after which it may go.
+const issuedBeforeSid = "JitIssuedBeforeUntil"
+
+// compactDeny replaces every per-ticket entry with one statement denying
+// sessions issued before now, kept until the latest of their hours.
+func compactDeny(doc *PolicyDocument, now time.Time) {
+	until := ""
+	doc.Statement = slices.DeleteFunc(doc.Statement, func(st Statement) bool {
+		hour, ok := strings.CutPrefix(st.Sid, sidPrefix)
+		if !ok {
+			hour, ok = strings.CutPrefix(st.Sid, issuedBeforeSid)
+		}
+		if ok && hour > until {
+			until = hour
+		}
+		return ok
+	})
+	doc.Statement = append(doc.Statement, Statement{Sid: issuedBeforeSid + until, Effect: "Deny", Action: "*", Resource: "*",
+		// Token issue times have whole seconds: the next second covers
+		// every session issued up to now.
+		Condition: map[string]map[string]any{"DateLessThan": {"aws:TokenIssueTime": now.UTC().Truncate(time.Second).Add(time.Second).Format(time.RFC3339)}}})
 }

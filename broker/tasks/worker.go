@@ -10,25 +10,50 @@ import (
 // handlers from NewMux. Tasks live in Redis, so a job scheduled while no
 // worker runs is run by the next one that starts.
 type Worker struct {
-	srv *asynq.Server
-	mux *asynq.ServeMux
+	srv   *asynq.Server
+	mux   *asynq.ServeMux
+	opt   asynq.RedisConnOpt
+	cfg   ServerConfig
+	sched *asynq.Scheduler
 }
 
 // NewWorker returns a Worker for the Redis described by opt that calls l
-// when tasks are due.
+// when tasks are due. When l is also a Reconciler, the worker runs it
+// every cfg.ReconcileEvery (default DefaultReconcileEvery; negative: never).
 func NewWorker(opt asynq.RedisConnOpt, l Lifecycle, cfg ServerConfig) *Worker {
 	cfg = cfg.withDefaults()
-	return &Worker{srv: NewServer(opt, cfg), mux: NewMux(l, cfg.Clock, cfg.Logger)}
+	w := &Worker{srv: NewServer(opt, cfg), mux: NewMux(l, cfg.Clock, cfg.Logger), opt: opt, cfg: cfg}
+	if r, ok := l.(Reconciler); ok {
+		w.mux.Handle(TypeReconcile, NewReconcileHandler(r, cfg.Logger))
+	}
+	return w
 }
 
-// Start starts processing tasks in the background.
+// Start starts processing tasks, and the reconciler's schedule, in the background.
 func (w *Worker) Start() error {
 	if err := w.srv.Start(w.mux); err != nil {
 		return fmt.Errorf("start task worker: %w", err)
+	}
+	if w.cfg.ReconcileEvery > 0 {
+		s, err := newReconcileScheduler(w.opt, w.cfg.Queue, w.cfg.ReconcileEvery, w.cfg.Logger)
+		if err != nil {
+			w.srv.Shutdown()
+			return err
+		}
+		if err := s.Start(); err != nil {
+			w.srv.Shutdown()
+			return fmt.Errorf("start reconciler schedule: %w", err)
+		}
+		w.sched = s
 	}
 	return nil
 }
 
 // Shutdown stops taking tasks, waits up to the configured ShutdownTimeout
 // for running ones and puts the rest back in the queue for another worker.
-func (w *Worker) Shutdown() { w.srv.Shutdown() }
+func (w *Worker) Shutdown() {
+	if w.sched != nil {
+		w.sched.Shutdown()
+	}
+	w.srv.Shutdown()
+}

@@ -83,11 +83,7 @@ func (c *clientFlags) call(ctx context.Context, method, path string, in, out any
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		e := &apiError{Status: resp.StatusCode}
-		if json.Unmarshal(data, e) != nil || e.Message == "" {
-			return fmt.Errorf("server answered %s", resp.Status)
-		}
-		return e
+		return apiErrorFrom(resp.StatusCode, resp.Status, data)
 	}
 	if out == nil {
 		return nil
@@ -100,4 +96,18 @@ func printJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// decodeAPIError reads an error answer.
+func decodeAPIError(resp *http.Response) error {
+	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	return apiErrorFrom(resp.StatusCode, resp.Status, data)
+}
+
+func apiErrorFrom(status int, statusText string, data []byte) error {
+	e := &apiError{Status: status}
+	if json.Unmarshal(data, e) != nil || e.Message == "" {
+		return fmt.Errorf("server answered %s", statusText)
+	}
+	return e
 }

@@ -10,9 +10,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/policies"
 )
 
 // Config is the server's configuration file. Environment variables
@@ -26,9 +24,15 @@ type Config struct {
 	Worker  struct {
 		Concurrency int `yaml:"concurrency"`
 	} `yaml:"worker"`
-	Registry      broker.StaticRegistry `yaml:"registry"`
-	ApprovalRules []approvals.Rule      `yaml:"approval_rules"`
-	Authorization policies.Config       `yaml:"authorization"`
+	// Registry is the SEED: stored in Redis at startup only when Redis
+	// holds no registry yet; after that `jit admin apply` changes it (see
+	// docs/registry.md).
+	Registry broker.RegistryData `yaml:"registry"`
+	// ApprovalRules and Authorization are the old top-level sections,
+	// folded into the seed (see Config.seed); new files put everything
+	// under registry.
+	ApprovalRules []broker.ApprovalRule `yaml:"approval_rules"`
+	Authorization legacyAuthorization   `yaml:"authorization"`
 }
 
 // RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
@@ -59,6 +63,11 @@ type AWSConfig struct {
 	// ManagementRole is the role JIT assumes in each account to write deny
 	// entries; empty means JIT's own credentials act in every account.
 	ManagementRole string `yaml:"management_role"`
+	// SSOInstanceARN is the IAM Identity Center instance permission sets
+	// are imported from; empty means the only one there is.
+	SSOInstanceARN string `yaml:"sso_instance_arn"`
+	// IdentityCenter is the instance for the identity_center grant path.
+	IdentityCenter IdentityCenterConfig `yaml:"identity_center"`
 }
 
 // loadConfig reads a YAML file strictly (unknown keys are errors), applies
@@ -156,29 +165,20 @@ func (c *Config) validate() error {
 			return fmt.Errorf("aws.endpoint %q must be a URL", c.AWS.Endpoint)
 		}
 	}
+	if ic := c.AWS.IdentityCenter; (ic.InstanceARN == "") != (ic.IdentityStoreID == "") {
+		return errors.New("aws.identity_center needs both instance_arn and identity_store_id")
+	} else if ic.InstanceARN != "" && !strings.HasPrefix(ic.InstanceARN, "arn:") {
+		return fmt.Errorf("aws.identity_center.instance_arn %q is not an ARN", ic.InstanceARN)
+	}
 	if c.Worker.Concurrency < 0 {
 		return fmt.Errorf("worker.concurrency %d must not be negative", c.Worker.Concurrency)
 	}
-	for i, a := range c.Registry.Accounts {
-		if len(a.ID) != 12 || strings.Trim(a.ID, "0123456789") != "" {
-			return fmt.Errorf("registry.accounts[%d].id %q must be 12 digits", i, a.ID)
-		}
-	}
-	for i, p := range c.Registry.PermissionSets {
-		switch {
-		case p.Name == "":
-			return fmt.Errorf("registry.permission_sets[%d].name is required", i)
-		case p.RoleName == "":
-			return fmt.Errorf("registry.permission_sets[%d].role_name is required", i)
-		case p.MaxDuration < 0:
-			return fmt.Errorf("registry.permission_sets[%d].max_duration must not be negative", i)
-		}
-	}
-	if _, err := approvals.New(c.ApprovalRules); err != nil {
+	seed, err := c.seed()
+	if err != nil {
 		return err
 	}
-	if _, err := policies.New(c.Authorization); err != nil {
-		return fmt.Errorf("authorization: %w", err)
+	if err := checkSeed(seed); err != nil {
+		return err
 	}
 	return nil
 }

@@ -75,7 +75,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		*redisURL = "redis://" + mr.Addr()
 	}
 
-	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Logger: logger})
+	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Logger: logger, Admin: true})
 	if err != nil {
 		return err
 	}

@@ -69,6 +69,13 @@ type harness struct {
 
 func newHarness(t *testing.T) *harness {
 	t.Helper()
+	return newHarnessWith(t, string(devConfig))
+}
+
+// newHarnessWith is newHarness with registry (the registry, approval_rules
+// and authorization part of a config file) in place of dev.yaml.
+func newHarnessWith(t *testing.T, registry string) *harness {
+	t.Helper()
 	h := &harness{t: t, db: int(nextDB.Add(1)), logs: &bytes.Buffer{}, cache: t.TempDir()}
 	if h.db > 15 {
 		t.Fatal("out of Redis databases; give tests fewer harnesses")
@@ -90,7 +97,7 @@ func newHarness(t *testing.T) *harness {
 	mux.Handle("/", h.idp.Handler())
 
 	h.apiURL = "http://" + freeAddr(t)
-	cfg := string(devConfig) + fmt.Sprintf(`
+	cfg := registry + fmt.Sprintf(`
 listen: %s
 redis:
   url: redis://%s/%d

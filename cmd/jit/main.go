@@ -31,7 +31,24 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
   jit approve ID [--comment TEXT]
   jit reject ID --comment TEXT
   jit terminate ID [--comment TEXT]
+  jit cancel ID [--comment TEXT]           withdraw my pending or approved ticket
+  jit done ID [--comment TEXT]             end my active ticket now ("I'm done")
+  jit extend ID (--end RFC3339 | --duration D) --reason TEXT
+  jit edit ID [--start T] [--end T | --duration D] [--reason TEXT] [--for EMAIL]... [--permission-set NAME]
+                                           change a rejected ticket and resend it
+  jit delegate --to EMAIL [--start now|RFC3339] (--end RFC3339 | --duration D)
+  jit delegations list | delete ID
   jit credentials --ticket ID              credential_process for the AWS CLI
+  jit console --ticket ID [--region R] [--destination URL]
+                                           print an AWS console sign-in link
+  jit activity ID                          what was done in AWS during the ticket (CloudTrail)
+  jit reconcile                            run the reconciler now (admins)
+
+Administration (administrators only; see docs/registry.md):
+  jit admin apply -f FILE [--dry-run]      check, show the diff, apply a registry file atomically
+  jit admin export [-o FILE]               print the registry as a file apply accepts
+  jit admin accounts import [--account ID]... [--dry-run]
+  jit admin permission-sets import [--name NAME]... [--max-duration D] [--dry-run]
 
 Commands that print data take --output json.
 `
@@ -76,6 +93,26 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDecide(ctx, cmd, rest, stdout, stderr)
 	case "credentials":
 		return runCredentials(ctx, rest, stdout, stderr)
+	case "admin":
+		return runAdmin(ctx, rest, stdout, stderr)
+	case "cancel":
+		return runCancel(ctx, rest, stdout, stderr)
+	case "done":
+		return runDone(ctx, rest, stdout, stderr)
+	case "extend":
+		return runExtend(ctx, rest, stdout, stderr)
+	case "edit":
+		return runEdit(ctx, rest, stdout, stderr)
+	case "delegate":
+		return runDelegate(ctx, rest, stdout, stderr)
+	case "delegations":
+		return runDelegations(ctx, rest, stdout, stderr)
+	case "activity":
+		return runActivity(ctx, rest, stdout, stderr)
+	case "console":
+		return runConsole(ctx, rest, stdout, stderr)
+	case "reconcile":
+		return runReconcile(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

@@ -18,6 +18,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs := newFlagSet("sandbox", stderr)
 	fixture := fs.String("fixture", "", "YAML fixture (default: the demo organization)")
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address")
+	admin := fs.Bool("admin", false, "serve the /_sandbox/ admin endpoint (faults, delays, events)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -31,7 +32,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	sb, err := sandbox.New(f, sandbox.Options{Logger: logger})
+	sb, err := sandbox.New(f, sandbox.Options{Logger: logger, Admin: *admin})
 	if err != nil {
 		return err
 	}

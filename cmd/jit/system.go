@@ -30,6 +30,7 @@ type system struct {
 	worker    *tasks.Worker
 	scheduler *tasks.Scheduler
 	rdb       redis.UniversalClient
+	stopWatch func() // ends the registry watch
 }
 
 // deps is what the server commands hand to startSystem: everything that
@@ -79,14 +80,33 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		rdb.Close()
 		return nil, err
 	}
-	engine, err := approvals.New(cfg.ApprovalRules)
+	// The registry lives in Redis; the config's registry is only its seed.
+	reg := redisstore.NewRegistry(rdb, redisstore.Options{})
+	seed, err := cfg.seed()
 	if err != nil {
 		return nil, err
 	}
-	authz, err := policies.New(cfg.Authorization)
+	current, err := seedRegistry(ctx, reg, seed, d.logger)
 	if err != nil {
 		return nil, err
 	}
+	authz, err := policies.Compile(current)
+	if err != nil {
+		return nil, fmt.Errorf("registry in Redis: %w", err)
+	}
+	authz.SetLogger(d.logger)
+	// Every replica reloads when another announces a change (Changed).
+	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
+	loadRegistry := func(ctx context.Context) (broker.RegistryData, error) {
+		r, _, err := reg.Registry(ctx)
+		return r, err
+	}
+	if err := authz.Watch(watchCtx, policies.RedisPubSub{Client: rdb}, loadRegistry); err != nil {
+		stopWatch()
+		return nil, err
+	}
+	// Rules come from the registry the enforcer compiled.
+	engine := approvals.NewFrom(authz)
 	stsClient := sts.NewFromConfig(d.aws, func(o *sts.Options) {
 		if cfg.AWS.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.AWS.Endpoint)
@@ -94,20 +114,47 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	})
 	iamClients := &federation.IAMClients{Config: d.aws, STS: stsClient, ManagementRole: cfg.AWS.ManagementRole,
 		Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint}
+	store := redisstore.New(rdb, redisstore.Options{})
+	locker := redisstore.NewLocker(rdb, "", 0)
+	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
+	var icCfg broker.ServiceConfig // the Identity Center path, when configured
+	clean := cleaner{role: revoker}
+	if ic := newIdentityCenter(d.aws, cfg.AWS, locker); ic != nil {
+		icCfg = broker.ServiceConfig{Assigner: ic.assigner, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
+		clean.portal = ic.portal
+	}
 	svc, err := broker.NewService(broker.ServiceConfig{
-		Store:      redisstore.New(rdb, redisstore.Options{}),
-		Scheduler:  sched,
-		Registry:   &cfg.Registry,
-		Authorizer: authz,
-		Approvals:  engine,
-		Minter:     &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition},
-		Revoker:    &federation.Revoker{IAM: iamClients.For},
-		Logger:     d.logger,
+		Assigner:         icCfg.Assigner,
+		PortalRevoker:    icCfg.PortalRevoker,
+		AssignmentLister: icCfg.AssignmentLister,
+		Directory:        icCfg.Directory,
+		Holds:            redisstore.NewHolds(rdb, ""),
+		Locker:           locker,
+		Audit:            redisstore.NewAudit(rdb, ""),
+		Cleaner:          clean,
+		Store:            store,
+		Scheduler:        sched,
+		Registry:         reg,
+		// Registry administration (broker/registry_admin.go).
+		RegistryStore:    reg,
+		ValidateRegistry: policies.Validate,
+		OnRegistryChange: authz.Changed,
+		Importer:         newImporter(d.aws, cfg.AWS),
+		Authorizer:       authz,
+		Approvals:        engine,
+		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition},
+		Revoker:          revoker,
+		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
+		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
+		Logger:           d.logger,
+		Delegations:      store,
+		Notifier:         logNotifier{d.logger},
 	})
 	if err != nil {
+		stopWatch()
 		return nil, err
 	}
-	s := &system{svc: svc, scheduler: sched, rdb: rdb}
+	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch}
 	if d.verifier != nil {
 		s.app = console.New(console.Config{
 			Service:  svc,
@@ -143,6 +190,7 @@ func (s *system) close() {
 	if s.worker != nil {
 		s.worker.Shutdown()
 	}
+	s.stopWatch()
 	s.scheduler.Close()
 	s.rdb.Close()
 }

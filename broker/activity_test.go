@@ -1,0 +1,228 @@
+package broker_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// Fakes for the activity tests (prefixed act so they stay apart from the
+// other tests' fakes).
+
+type actStore struct {
+	broker.TicketStore
+	m map[string]*broker.Ticket
+}
+
+func (s *actStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
+	t, ok := s.m[id]
+	if !ok {
+		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
+	}
+	return t.Clone(), nil
+}
+
+type actRegistry struct {
+	sets map[string]broker.PermissionSet
+}
+
+func (r actRegistry) Account(_ context.Context, id string) (broker.Account, error) {
+	return broker.Account{ID: id}, nil
+}
+
+func (r actRegistry) PermissionSet(_ context.Context, name string) (broker.PermissionSet, error) {
+	ps, ok := r.sets[name]
+	if !ok {
+		return broker.PermissionSet{}, broker.Errorf(broker.ENOTFOUND, "permission set %s not found", name)
+	}
+	return ps, nil
+}
+
+// actAuthz makes admins administrators of everything.
+type actAuthz struct{ admins []string }
+
+func (a actAuthz) Allowed(_ context.Context, u broker.User, act broker.Action, _, _ string) (bool, error) {
+	if act != broker.ActAdminister {
+		return false, nil
+	}
+	for _, e := range a.admins {
+		if e == u.Email {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+type actClock struct{ now time.Time }
+
+func (c actClock) Now() time.Time { return c.now }
+
+// actSource records the queries it was asked.
+type actSource struct {
+	mu      sync.Mutex
+	queries []broker.ActivityQuery
+	events  []broker.ActivityEvent
+	err     error
+}
+
+func (s *actSource) Lookup(_ context.Context, q broker.ActivityQuery) ([]broker.ActivityEvent, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.queries = append(s.queries, q)
+	return s.events, s.err
+}
+
+type actNever struct {
+	broker.Scheduler
+	broker.ApprovalEngine
+	broker.SessionMinter
+	broker.Revoker
+}
+
+var actNow = time.Date(2030, 5, 1, 12, 0, 0, 0, time.UTC)
+
+func actTickets() map[string]*broker.Ticket {
+	start, end := actNow.Add(-time.Hour), actNow.Add(time.Hour)
+	activated := []broker.Event{{At: start, Actor: "jit", Action: "activate", From: broker.StateApproved, To: broker.StateActive}}
+	base := func(id, ps string) *broker.Ticket {
+		return &broker.Ticket{
+			ID: id, State: broker.StateActive, Requester: "alice@example.com",
+			Beneficiaries: []string{"alice@example.com", "erin@example.com"}, AccountID: "111111111111", PermissionSet: ps,
+			Start: start, End: end,
+			Stages:  []broker.Stage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}},
+			History: activated,
+		}
+	}
+	role := base("role", "ReadOnlyAccess")
+	role.Sessions = []broker.Session{
+		{AccessKeyID: "ASIA1", User: "alice@example.com", IssuedAt: start, Expiration: end},
+		{AccessKeyID: "ASIA2", User: "erin@example.com", IssuedAt: start, Expiration: end},
+		{AccessKeyID: "ASIA1", User: "alice@example.com", IssuedAt: start, Expiration: end},
+	}
+	ic := base("ic", "PortalAccess")
+	gone := base("gone", "Retired")
+	gone.Sessions = role.Sessions[:1]
+	never := base("never", "ReadOnlyAccess")
+	never.State, never.History = broker.StateTerminated, []broker.Event{{At: start, Actor: "bob@example.com", Action: "terminate", From: broker.StateApproved, To: broker.StateTerminated}}
+	return map[string]*broker.Ticket{"role": role, "ic": ic, "gone": gone, "never": never}
+}
+
+func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
+	t.Helper()
+	never := actNever{}
+	cfg := broker.ServiceConfig{
+		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: never, Minter: never, Revoker: never,
+		Registry: actRegistry{sets: map[string]broker.PermissionSet{
+			"ReadOnlyAccess": {Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole},
+			"PortalAccess":   {Name: "PortalAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", GrantPath: broker.GrantIdentityCenter},
+		}},
+		Authorizer: actAuthz{admins: []string{"carol@example.com"}},
+		Clock:      actClock{actNow},
+	}
+	if src != nil {
+		cfg.Activity = src
+	}
+	svc, err := broker.NewService(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return svc
+}
+
+func actAs(email string, groups ...string) context.Context {
+	return broker.WithUser(context.Background(), broker.User{Email: email, Groups: groups})
+}
+
+func TestActivityWho(t *testing.T) {
+	events := []broker.ActivityEvent{{EventID: "e1", EventName: "ListBuckets", EventSource: "s3.amazonaws.com", EventTime: actNow, AccessKeyID: "ASIA1"}}
+	for _, tc := range []struct {
+		name string
+		ctx  context.Context
+		code string
+	}{
+		{"requester", actAs("alice@example.com"), ""},
+		{"approver", actAs("bob@example.com"), ""},
+		{"approver through a group", actAs("frank@example.com", "security"), ""},
+		{"administrator", actAs("carol@example.com"), ""},
+		{"beneficiary only", actAs("erin@example.com"), broker.EFORBIDDEN},
+		{"unrelated", actAs("dave@example.com"), broker.ENOTFOUND},
+		{"anonymous", context.Background(), broker.EUNAUTHENTICATED},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			src := &actSource{events: events}
+			got, err := newActService(t, src).Activity(tc.ctx, "role")
+			if c := broker.ErrorCode(err); c != tc.code {
+				t.Fatalf("error %v (%q), want code %q", err, c, tc.code)
+			}
+			if tc.code != "" {
+				if len(src.queries) != 0 {
+					t.Errorf("CloudTrail was asked for a refused caller: %+v", src.queries)
+				}
+				return
+			}
+			if diff := cmp.Diff(events, got); diff != "" {
+				t.Errorf("events (-want +got):\n%s", diff)
+			}
+		})
+	}
+	// Unknown tickets and tickets one may not see answer alike.
+	_, err := newActService(t, &actSource{}).Activity(actAs("dave@example.com"), "nope")
+	if broker.ErrorCode(err) != broker.ENOTFOUND {
+		t.Errorf("unknown ticket: %v", err)
+	}
+}
+
+func TestActivityQuery(t *testing.T) {
+	start, end := actNow.Add(-time.Hour), actNow.Add(time.Hour)
+	for _, tc := range []struct {
+		ticket string
+		want   []broker.ActivityQuery
+	}{
+		{"role", []broker.ActivityQuery{{TicketID: "role", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1", "ASIA2"},
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+		{"ic", []broker.ActivityQuery{{TicketID: "ic", AccountID: "111111111111",
+			Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+		// A permission set unregistered since: every way it may have acted.
+		{"gone", []broker.ActivityQuery{{TicketID: "gone", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1"},
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+		// Never active: nothing to look up.
+		{"never", nil},
+	} {
+		t.Run(tc.ticket, func(t *testing.T) {
+			src := &actSource{}
+			got, err := newActService(t, src).Activity(actAs("bob@example.com"), tc.ticket)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got == nil || len(got) != 0 {
+				t.Errorf("events %#v, want an empty list", got)
+			}
+			if diff := cmp.Diff(tc.want, src.queries); diff != "" {
+				t.Errorf("queries (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestActivityUnavailable(t *testing.T) {
+	_, err := newActService(t, nil).Activity(actAs("bob@example.com"), "role")
+	if broker.ErrorCode(err) != broker.EUNAVAILABLE {
+		t.Errorf("no source: %v, want %s", err, broker.EUNAVAILABLE)
+	}
+	// Refusals come first, so nobody learns how JIT is configured.
+	_, err = newActService(t, nil).Activity(actAs("dave@example.com"), "role")
+	if broker.ErrorCode(err) != broker.ENOTFOUND {
+		t.Errorf("no source, unrelated caller: %v, want %s", err, broker.ENOTFOUND)
+	}
+	boom := errors.New("boom")
+	_, err = newActService(t, &actSource{err: boom}).Activity(actAs("bob@example.com"), "role")
+	if !errors.Is(err, boom) {
+		t.Errorf("source failure: %v, want it passed on", err)
+	}
+}

@@ -1,0 +1,166 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+)
+
+// Cleaner removes deny entries whose sessions have all expired.
+type Cleaner interface {
+	// PruneRole removes expired entries from the role's deny list.
+	PruneRole(ctx context.Context, accountID, roleName string) error
+	// PrunePortal removes expired portal denies from the permission set's
+	// inline policy and provisions it to the account.
+	PrunePortal(ctx context.Context, accountID, permissionSetARN string) error
+}
+
+// AssignmentLister lists the Identity Center assignments of a permission
+// set in an account.
+type AssignmentLister interface {
+	ListAssignments(ctx context.Context, accountID, permissionSetARN string) ([]Assignment, error)
+}
+
+// ReconcileReport says what one reconciler pass did.
+type ReconcileReport struct {
+	Finished       int `json:"finished"`        // grants left as intent, made or undone
+	Cleaned        int `json:"cleaned"`         // ended tickets whose grants were taken back
+	OrphansRemoved int `json:"orphans_removed"` // assignments no active ticket holds
+	Pruned         int `json:"pruned"`          // deny lists pruned
+}
+
+// Reconcile compares AWS with the tickets and removes what nobody holds:
+// grants a crash left as intent are finished (active tickets) or undone
+// (ended ones); assignments of JIT-managed permission sets that no active
+// ticket holds are deleted; deny entries past their time are pruned. Every
+// action is an audit event. It runs on a schedule and is safe to repeat.
+func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
+	var rep ReconcileReport
+	for _, st := range []State{StateActive, StateApproved, StateTerminated, StateExpired} {
+		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{State: st})
+		if err != nil {
+			return rep, err
+		}
+		for _, t := range ts {
+			if !hasOpenGrant(t) {
+				continue
+			}
+			switch t.State {
+			case StateActive:
+				ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
+				if err != nil {
+					return rep, err
+				}
+				if usesIdentityCenter(ps) {
+					if err := s.assign(ctx, t, ps); err != nil {
+						return rep, fmt.Errorf("finish grants of %s: %w", t.ID, err)
+					}
+					rep.Finished++
+					s.audit(ctx, "jit:reconciler", "finish grants", t.ID, "")
+				}
+			case StateTerminated, StateExpired:
+				if err := s.cleanup(ctx, t.ID); err != nil {
+					return rep, fmt.Errorf("clean up %s: %w", t.ID, err)
+				}
+				rep.Cleaned++
+				s.audit(ctx, "jit:reconciler", "take back grants", t.ID, "")
+			}
+		}
+	}
+	if s.cfg.RegistryStore == nil {
+		return rep, nil
+	}
+	reg, _, err := s.cfg.RegistryStore.Registry(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, a := range reg.Accounts {
+		for _, ps := range reg.PermissionSets {
+			n, err := s.reconcileAccount(ctx, a.ID, ps)
+			if err != nil {
+				return rep, err
+			}
+			rep.OrphansRemoved += n
+			if s.cfg.Cleaner != nil {
+				if usesRole(ps) && ps.RoleName != "" {
+					if err := s.cfg.Cleaner.PruneRole(ctx, a.ID, ps.RoleName); err != nil {
+						return rep, err
+					}
+					rep.Pruned++
+				}
+				if usesIdentityCenter(ps) && ps.ARN != "" {
+					if err := s.cfg.Cleaner.PrunePortal(ctx, a.ID, ps.ARN); err != nil {
+						return rep, err
+					}
+					rep.Pruned++
+				}
+			}
+		}
+	}
+	return rep, nil
+}
+
+// reconcileAccount deletes the assignments of a JIT-managed permission set
+// in an account that no active ticket holds.
+func (s *Service) reconcileAccount(ctx context.Context, accountID string, ps PermissionSet) (int, error) {
+	if !usesIdentityCenter(ps) || ps.ARN == "" || s.cfg.AssignmentLister == nil || s.cfg.Assigner == nil || s.cfg.Holds == nil {
+		return 0, nil
+	}
+	list, err := s.cfg.AssignmentLister.ListAssignments(ctx, accountID, ps.ARN)
+	if err != nil {
+		return 0, err
+	}
+	removed := 0
+	for _, a := range list {
+		err := s.locked(ctx, "assignment:"+a.Key(), func() error {
+			holders, err := s.cfg.Holds.Holders(ctx, a.Key())
+			if err != nil {
+				return err
+			}
+			for _, id := range holders {
+				if t, err := s.cfg.Store.Ticket(ctx, id); err == nil && (t.State == StateActive || t.State == StateApproved) {
+					return nil // someone needs it
+				}
+			}
+			if err := s.cfg.Assigner.Unassign(ctx, a); err != nil {
+				return err
+			}
+			removed++
+			s.audit(ctx, "jit:reconciler", "remove orphan assignment", "", a.Key())
+			return nil
+		})
+		if err != nil {
+			return removed, err
+		}
+	}
+	return removed, nil
+}
+
+// hasOpenGrant reports whether a grant of t is unfinished for its state:
+// an intent, or (for an ended ticket) an assignment not yet undone.
+func hasOpenGrant(t *Ticket) bool {
+	for _, g := range t.Grants {
+		if g.State == GrantIntent {
+			return true
+		}
+		if t.State.Final() && g.Kind == GrantAssignment && g.State != GrantUndone {
+			return true
+		}
+	}
+	return false
+}
+
+// ReconcileNow runs one reconciler pass for an administrator, on demand.
+// Errors: EUNAUTHENTICATED, EFORBIDDEN, and whatever the pass met.
+func (s *Service) ReconcileNow(ctx context.Context) (ReconcileReport, error) {
+	u, err := caller(ctx)
+	if err != nil {
+		return ReconcileReport{}, err
+	}
+	if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
+		return ReconcileReport{}, err
+	} else if !ok {
+		return ReconcileReport{}, Errorf(EFORBIDDEN, "%s may not run the reconciler", u.Email)
+	}
+	s.audit(ctx, u.Email, "reconcile", "", "on demand")
+	return s.Reconcile(ctx)
+}

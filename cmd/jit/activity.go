@@ -1,0 +1,106 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/federation"
+)
+
+// newActivity wires the CloudTrail activity lookup: LookupEvents in each
+// ticket's account through aws.management_role (which then needs
+// cloudtrail:LookupEvents as well), in aws.region. No setting of its own:
+// CloudTrail's event history is per account and region, so a central
+// account could not answer for the others.
+func newActivity(cfg aws.Config, c AWSConfig, stsClient stscreds.AssumeRoleAPIClient) broker.ActivitySource {
+	clients := &federation.CloudTrailClients{Config: cfg, STS: stsClient, RoleName: c.ManagementRole,
+		Partition: c.Partition, Endpoint: c.Endpoint}
+	return &federation.Activity{Trail: clients.For}
+}
+
+// activityInput is what `jit activity` takes.
+type activityInput struct {
+	clientFlags
+	ticket string
+}
+
+// activityEvent is one event as the API answers it.
+type activityEvent struct {
+	EventID        string   `json:"event_id"`
+	EventTime      string   `json:"event_time"`
+	EventSource    string   `json:"event_source"`
+	EventName      string   `json:"event_name"`
+	Region         string   `json:"region,omitempty"`
+	Username       string   `json:"username,omitempty"`
+	AccessKeyID    string   `json:"access_key_id,omitempty"`
+	ReadOnly       bool     `json:"read_only"`
+	ErrorCode      string   `json:"error_code,omitempty"`
+	Resources      []string `json:"resources,omitempty"`
+	SourceIdentity string   `json:"source_identity,omitempty"`
+}
+
+// runActivity runs `jit activity ID [--output json]`: what the ticket's
+// beneficiaries did in AWS during its window, from CloudTrail.
+func runActivity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var in activityInput
+	fs := newFlagSet("activity", stderr)
+	in.bind(fs, true)
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	} else if len(pos) != 1 {
+		return errors.New("usage: jit activity ID [--output json]")
+	}
+	in.ticket = pos[0]
+	if err := in.check(); err != nil {
+		return err
+	}
+	return activity(ctx, in, stdout)
+}
+
+// activity fetches and prints a ticket's activity.
+func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
+	var out struct {
+		Events []activityEvent `json:"events"`
+	}
+	if err := in.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(in.ticket)+"/activity", nil, &out); err != nil {
+		return err
+	}
+	if out.Events == nil {
+		out.Events = []activityEvent{}
+	}
+	if in.output == "json" {
+		return printJSON(stdout, out)
+	}
+	return printActivity(stdout, out.Events)
+}
+
+// printActivity writes events as a table, newest first as given.
+func printActivity(w io.Writer, evs []activityEvent) error {
+	if len(evs) == 0 {
+		_, err := fmt.Fprintln(w, "No activity.")
+		return err
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR")
+	for _, e := range evs {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime, e.EventSource, e.EventName, activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
+	}
+	return tw.Flush()
+}
+
+func activityCell(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "-"
+	}
+	return s
+}

@@ -1,0 +1,88 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// alice uses her ticket's session with the AWS CLI; bob, who approved it,
+// sees her ListBuckets call with her access key in `jit activity`; dave,
+// who has nothing to do with the ticket, is refused.
+func TestActivityE2E(t *testing.T) {
+	needAWSCLI(t)
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "activity")
+
+	// Before activation there is nothing to show, and CloudTrail is not asked.
+	out, errOut, err := h.jit("bob@example.com", "activity", tk.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit activity before approval: %v\n%s", err, errOut)
+	}
+	if got := strings.Join(strings.Fields(out), ""); got != `{"events":[]}` {
+		t.Errorf("activity before approval: %s", out)
+	}
+
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	stdout, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", tk.ID)
+	if err != nil {
+		t.Fatalf("jit credentials: %v\n%s", err, errOut)
+	}
+	var creds processCredentials
+	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
+		t.Fatalf("credential_process output %q: %v", stdout, err)
+	}
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
+		t.Fatalf("aws s3api list-buckets: %v\n%s", err, out)
+	}
+
+	out, errOut, err = h.jit("bob@example.com", "activity", tk.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit activity as bob: %v\n%s", err, errOut)
+	}
+	var got struct {
+		Events []activityEvent `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("jit activity output: %v\n%s", err, out)
+	}
+	session := "jit-" + tk.ID + "-alice@example.com"
+	var found *activityEvent
+	for i, e := range got.Events {
+		if e.EventName == "ListBuckets" {
+			found = &got.Events[i]
+		}
+		if _, err := time.Parse(time.RFC3339, e.EventTime); err != nil || !strings.HasSuffix(e.EventTime, "Z") {
+			t.Errorf("event time %q is not RFC 3339 UTC", e.EventTime)
+		}
+	}
+	if found == nil {
+		t.Fatalf("no ListBuckets event in the activity:\n%s", out)
+	}
+	if found.AccessKeyID != creds.AccessKeyID || found.EventSource != "s3.amazonaws.com" || found.Username != session || found.ErrorCode != "" || found.SourceIdentity != "alice@example.com" {
+		t.Errorf("ListBuckets event %+v, want alice's key %s and session %s", *found, creds.AccessKeyID, session)
+	}
+	if strings.Contains(out, creds.SecretAccessKey) || strings.Contains(out, creds.SessionToken) {
+		t.Errorf("the activity shows a secret:\n%s", out)
+	}
+
+	// The table, for carol (an administrator).
+	out, errOut, err = h.jit("carol@example.com", "activity", tk.ID)
+	if err != nil {
+		t.Fatalf("jit activity as carol: %v\n%s", err, errOut)
+	}
+	if !strings.HasPrefix(out, "TIME") || !strings.Contains(out, "ListBuckets") || !strings.Contains(out, creds.AccessKeyID) {
+		t.Errorf("activity table:\n%s", out)
+	}
+
+	out, errOut, err = h.jit("dave@example.com", "activity", tk.ID, "--output", "json")
+	if err == nil || out != "" || !strings.Contains(errOut, "not_found") {
+		t.Errorf("jit activity as dave: err=%v stdout=%q stderr=%q, want refused (not_found)", err, out, errOut)
+	}
+}

@@ -1,0 +1,34 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// runReconcile runs one reconciler pass now (administrators only).
+func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	fs := newFlagSet("reconcile", stderr)
+	c.bind(fs, true)
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	var rep broker.ReconcileReport
+	if err := c.call(ctx, "POST", "/api/v1/reconcile", struct{}{}, &rep); err != nil {
+		return err
+	}
+	if c.output == "json" {
+		return printJSON(stdout, rep)
+	}
+	_, err := fmt.Fprintf(stdout, "Grants finished:        %d\nTickets cleaned up:     %d\nOrphans removed:        %d\nDeny lists pruned:      %d\n",
+		rep.Finished, rep.Cleaned, rep.OrphansRemoved, rep.Pruned)
+	return err
+}

@@ -1,0 +1,506 @@
+package federation
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// PortalDenySidPrefix starts the Sid of every statement PortalDeny owns in
+// a permission set's inline policy. The rest of the Sid is
+// <until yyyymmddhh>T<before yyyymmddhhmmss>A<account>, all UTC: the
+// statement denies its users' sessions in the account issued before
+// "before", and may go once the hour "until" has begun (every session it
+// targets has expired by then).
+const PortalDenySidPrefix = "JitPortalDeny"
+
+// MaxInlinePolicyChars is the budget of a permission set's inline policy:
+// it becomes an inline policy of the provisioned role, whose inline
+// policies together may hold 10,240 characters, whitespace not counted.
+const MaxInlinePolicyChars = 10240
+
+// maxPortalSession is the longest session Identity Center issues (a
+// permission set's SessionDuration is at most 12 hours).
+const maxPortalSession = 12 * time.Hour
+
+var portalSidRe = regexp.MustCompile(`^` + PortalDenySidPrefix + `([0-9]{10})T([0-9]{14})A([0-9]{12})$`)
+
+// PermissionSetPolicyAPI is the sso-admin calls PortalDeny makes.
+type PermissionSetPolicyAPI interface {
+	GetInlinePolicyForPermissionSet(ctx context.Context, in *ssoadmin.GetInlinePolicyForPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error)
+	PutInlinePolicyToPermissionSet(ctx context.Context, in *ssoadmin.PutInlinePolicyToPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.PutInlinePolicyToPermissionSetOutput, error)
+	DeleteInlinePolicyFromPermissionSet(ctx context.Context, in *ssoadmin.DeleteInlinePolicyFromPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.DeleteInlinePolicyFromPermissionSetOutput, error)
+	ProvisionPermissionSet(ctx context.Context, in *ssoadmin.ProvisionPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ProvisionPermissionSetOutput, error)
+	DescribePermissionSetProvisioningStatus(ctx context.Context, in *ssoadmin.DescribePermissionSetProvisioningStatusInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.DescribePermissionSetProvisioningStatusOutput, error)
+}
+
+// UserIDs resolves users' emails to Identity Store user ids;
+// *IdentityCenter is one.
+type UserIDs interface {
+	// UserID returns the user id of email; ENOTFOUND for an unknown user.
+	UserID(ctx context.Context, email string) (string, error)
+}
+
+// PortalDeny cuts Identity Center sessions that were already opened
+// (design.md flow 5, aws-facts.md section 4): deleting an assignment does
+// not end the role sessions the access portal issued for it, so PortalDeny
+// adds a Deny of everything to the permission set's inline policy for the
+// user's sessions in the account issued before the cut:
+//
+//	{"StringEquals": {"identitystore:userId": [...], "aws:PrincipalAccount": "<account>"},
+//	 "DateLessThan": {"aws:TokenIssueTime": "<before>"}}
+//
+// and provisions the permission set to that account, which rewrites the
+// AWSReservedSSO_* role there. The issue-time condition lets a later
+// ticket's sessions for the same user work; the account condition keeps
+// the deny to the one account even when the permission set is provisioned
+// elsewhere later.
+//
+// Why the permission set's inline policy and not an SCP: SCPs need rights
+// in the Organizations management account, which JIT should not hold, and
+// an SCP would apply to every permission set and role in the account, not
+// the one that was granted; an SCP also has a 5,120-character budget
+// shared with whatever the organization's administrators put there.
+//
+// What administrators wrote in the inline policy is kept as it is: only
+// statements whose Sid starts with PortalDenySidPrefix are JIT's. JIT's
+// statements are grouped by account, issue-time bound and expiry hour,
+// and pruned once their sessions have all expired. sso-admin has no
+// compare-and-set, so the read-modify-write of a permission set's policy
+// is serialized through Locker; an administrator editing the policy at
+// the same moment can still lose the race.
+type PortalDeny struct {
+	SSOAdmin    PermissionSetPolicyAPI
+	Users       UserIDs
+	InstanceARN string
+	Clock       broker.Clock // default broker.SystemClock
+	// Locker serializes changes to one permission set's policy across JIT
+	// processes; nil means within this process only.
+	Locker broker.Locker
+	// Limiter paces requests; default the process-wide LocalLimiter.
+	Limiter Limiter
+	// PollInterval is the first wait between provisioning status polls
+	// and between retries, growing by half up to 10 s. Default 1 s.
+	PollInterval time.Duration
+	// Timeout bounds one CutPortal or Prune. Default 5 minutes.
+	Timeout time.Duration
+
+	mu    sync.Mutex
+	locks map[string]*sync.Mutex
+}
+
+var _ broker.PortalRevoker = (*PortalDeny)(nil)
+
+// CutPortal denies, from now on, the user's sessions of the permission
+// set in the account that were issued before c.Before (rounded up to the
+// second, the precision of aws:TokenIssueTime), until c.Until (default
+// 12 hours after c.Before, the longest session Identity Center issues).
+// Repeating it is harmless. ENOTFOUND for a user not in the Identity
+// Store, ETOOLARGE when the inline policy would pass its budget,
+// EUNAVAILABLE when provisioning is not done after Timeout.
+func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	if c.Before.IsZero() {
+		return broker.Errorf(broker.EINVALID, "portal cut for %s: no cut time", c.User)
+	}
+	userID, err := p.Users.UserID(ctx, c.User)
+	if err != nil {
+		return err
+	}
+	before := ceilTo(c.Before.UTC(), time.Second)
+	until := c.Until
+	if until.IsZero() {
+		until = before.Add(maxPortalSession)
+	}
+	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	err = p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+		doc.deny(c.AccountID, userID, before, ceilTo(until.UTC(), time.Hour))
+		return true
+	})
+	if err == nil {
+		err = p.provision(opCtx, c.PermissionSetARN, c.AccountID)
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return broker.Errorf(broker.EUNAVAILABLE, "cutting %s's sessions of %s in %s not done after %s; try again later", c.User, c.PermissionSetARN, c.AccountID, p.timeout())
+	}
+	if err != nil {
+		return fmt.Errorf("cut %s's portal sessions of %s in %s: %w", c.User, c.PermissionSetARN, c.AccountID, err)
+	}
+	return nil
+}
+
+// Prune removes the expired JIT statements from the permission set's
+// inline policy and, when it removed any, provisions the permission set
+// to the account. Administrators' statements are kept.
+func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	changed := false
+	err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
+		changed = doc.prune(p.now())
+		return changed
+	})
+	if err == nil && changed {
+		err = p.provision(ctx, permissionSetARN, accountID)
+	}
+	if err != nil {
+		return fmt.Errorf("prune portal denies of %s: %w", permissionSetARN, err)
+	}
+	return nil
+}
+
+// update reads the permission set's inline policy, lets change edit it,
+// prunes expired JIT statements and writes it back when change reports a
+// change, all under the permission set's lock. Provisioning is left to
+// the caller, outside the lock: it pushes whatever the policy is then.
+func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) error {
+	unlock, err := p.lock(ctx, "portal-deny:"+psARN)
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	pc := p.pace()
+	var out *ssoadmin.GetInlinePolicyForPermissionSetOutput
+	err = pc.call(ctx, func() (err error) {
+		out, err = p.SSOAdmin.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{
+			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("get inline policy: %w", err)
+	}
+	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
+	if err != nil {
+		return fmt.Errorf("inline policy of %s: %w", psARN, err)
+	}
+	if !change(doc) {
+		return nil
+	}
+	doc.prune(p.now())
+	if doc.empty() {
+		return pc.call(ctx, func() error {
+			_, err := p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
+				InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
+			})
+			return err
+		})
+	}
+	text, err := doc.marshal()
+	if err != nil {
+		return err
+	}
+	if n := PolicyChars(text); n > MaxInlinePolicyChars {
+		return broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
+	}
+	err = pc.call(ctx, func() error {
+		_, err := p.SSOAdmin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
+			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN), InlinePolicy: aws.String(text),
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("put inline policy: %w", err)
+	}
+	return nil
+}
+
+// provision pushes the permission set's current policy to its role in
+// the account and waits until that is done.
+func (p *PortalDeny) provision(ctx context.Context, psARN, accountID string) error {
+	pc := p.pace()
+	var out *ssoadmin.ProvisionPermissionSetOutput
+	err := pc.call(ctx, func() (err error) {
+		out, err = p.SSOAdmin.ProvisionPermissionSet(ctx, &ssoadmin.ProvisionPermissionSetInput{
+			InstanceArn:      aws.String(p.InstanceARN),
+			PermissionSetArn: aws.String(psARN),
+			TargetType:       ssotypes.ProvisionTargetTypeAwsAccount,
+			TargetId:         aws.String(accountID),
+		})
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("provision to %s: %w", accountID, err)
+	}
+	st := out.PermissionSetProvisioningStatus
+	if st == nil || aws.ToString(st.RequestId) == "" {
+		return errors.New("no request id in the answer of Identity Center")
+	}
+	id := st.RequestId
+	st, err = poll(ctx, pc, st, func(st *ssotypes.PermissionSetProvisioningStatus) bool {
+		return st.Status == ssotypes.StatusValuesSucceeded || st.Status == ssotypes.StatusValuesFailed
+	}, func() (*ssotypes.PermissionSetProvisioningStatus, error) {
+		o, err := p.SSOAdmin.DescribePermissionSetProvisioningStatus(ctx, &ssoadmin.DescribePermissionSetProvisioningStatusInput{
+			InstanceArn: aws.String(p.InstanceARN), ProvisionPermissionSetRequestId: id,
+		})
+		if err != nil {
+			return nil, err
+		}
+		if o.PermissionSetProvisioningStatus == nil {
+			return nil, errors.New("no provisioning status in the answer of Identity Center")
+		}
+		return o.PermissionSetProvisioningStatus, nil
+	})
+	if err != nil {
+		return fmt.Errorf("provision to %s: %w", accountID, err)
+	}
+	if st.Status == ssotypes.StatusValuesFailed {
+		return broker.Errorf(broker.EINVALID, "Identity Center could not provision permission set %s to account %s: %s", psARN, accountID, failureReason(st.FailureReason))
+	}
+	return nil
+}
+
+func (p *PortalDeny) lock(ctx context.Context, key string) (func(), error) {
+	if p.Locker != nil {
+		return p.Locker.Lock(ctx, key)
+	}
+	p.mu.Lock()
+	if p.locks == nil {
+		p.locks = map[string]*sync.Mutex{}
+	}
+	m, ok := p.locks[key]
+	if !ok {
+		m = &sync.Mutex{}
+		p.locks[key] = m
+	}
+	p.mu.Unlock()
+	m.Lock()
+	return m.Unlock, nil
+}
+
+func (p *PortalDeny) check() error {
+	if p.SSOAdmin == nil || p.Users == nil || p.InstanceARN == "" {
+		return errors.New("federation: PortalDeny needs SSOAdmin, Users and InstanceARN")
+	}
+	return nil
+}
+
+func (p *PortalDeny) pace() pace { return newPace(p.Limiter, p.PollInterval) }
+
+func (p *PortalDeny) now() time.Time {
+	if p.Clock == nil {
+		return time.Now()
+	}
+	return p.Clock.Now()
+}
+
+func (p *PortalDeny) timeout() time.Duration {
+	if p.Timeout <= 0 {
+		return defaultAssignTimeout
+	}
+	return p.Timeout
+}
+
+// PolicyChars counts a policy document's characters the stricter way:
+// bytes of its compact JSON, so only whitespace between tokens is free
+// (AWS does not count whitespace; whether that covers whitespace inside
+// strings is not documented).
+func PolicyChars(doc string) int {
+	var b bytes.Buffer
+	if json.Compact(&b, []byte(doc)) != nil {
+		return len(doc)
+	}
+	return b.Len()
+}
+
+// inlinePolicy is a permission set's inline policy split into what
+// administrators wrote, kept byte for byte (but compacted), and JIT's
+// deny entries.
+type inlinePolicy struct {
+	top    map[string]json.RawMessage // every top-level member but Statement
+	others []json.RawMessage          // statements that are not JIT's, in order
+	denies []*portalDenyEntry
+}
+
+// portalDenyEntry is one JIT statement.
+type portalDenyEntry struct {
+	account string
+	before  time.Time // sessions issued before it are denied
+	until   time.Time // whole hour from which the statement may go
+	users   []string  // Identity Store user ids
+}
+
+func (e *portalDenyEntry) sid() string {
+	return PortalDenySidPrefix + e.until.Format("2006010215") + "T" + e.before.Format("20060102150405") + "A" + e.account
+}
+
+func (e *portalDenyEntry) statement() map[string]any {
+	return map[string]any{
+		"Sid":      e.sid(),
+		"Effect":   "Deny",
+		"Action":   "*",
+		"Resource": "*",
+		"Condition": map[string]map[string]any{
+			"StringEquals": {"identitystore:userId": e.users, "aws:PrincipalAccount": e.account},
+			"DateLessThan": {"aws:TokenIssueTime": e.before.Format(time.RFC3339)},
+		},
+	}
+}
+
+// parseInlinePolicy reads a permission set's inline policy ("" for none).
+func parseInlinePolicy(text string) (*inlinePolicy, error) {
+	doc := &inlinePolicy{top: map[string]json.RawMessage{}}
+	text = strings.TrimSpace(text)
+	if text == "" {
+		return doc, nil
+	}
+	if strings.HasPrefix(text, "%") {
+		// IAM returns documents URL-encoded; accept that here too.
+		if t, err := url.QueryUnescape(text); err == nil {
+			text = t
+		}
+	}
+	if err := json.Unmarshal([]byte(text), &doc.top); err != nil {
+		return nil, fmt.Errorf("parse: %w", err)
+	}
+	raw := doc.top["Statement"]
+	delete(doc.top, "Statement")
+	var stmts []json.RawMessage
+	if t := bytes.TrimSpace(raw); len(t) > 0 && t[0] == '{' {
+		stmts = []json.RawMessage{t} // a single statement need not be in a list
+	} else if len(t) > 0 {
+		if err := json.Unmarshal(t, &stmts); err != nil {
+			return nil, fmt.Errorf("parse statements: %w", err)
+		}
+	}
+	for _, st := range stmts {
+		if e := parseDenyEntry(st); e != nil {
+			doc.denies = append(doc.denies, e)
+		} else {
+			doc.others = append(doc.others, st)
+		}
+	}
+	return doc, nil
+}
+
+// parseDenyEntry returns the JIT entry st holds, or nil when st is not
+// one of JIT's (or not in a shape JIT wrote, which is then left alone).
+func parseDenyEntry(st json.RawMessage) *portalDenyEntry {
+	var s struct {
+		Sid       string
+		Condition struct {
+			StringEquals struct {
+				UserID  json.RawMessage `json:"identitystore:userId"`
+				Account string          `json:"aws:PrincipalAccount"`
+			}
+		}
+	}
+	if json.Unmarshal(st, &s) != nil {
+		return nil
+	}
+	m := portalSidRe.FindStringSubmatch(s.Sid)
+	if m == nil || s.Condition.StringEquals.Account != m[3] {
+		return nil
+	}
+	until, err1 := time.Parse("2006010215", m[1])
+	before, err2 := time.Parse("20060102150405", m[2])
+	var users []string
+	if json.Unmarshal(s.Condition.StringEquals.UserID, &users) != nil {
+		var one string
+		if json.Unmarshal(s.Condition.StringEquals.UserID, &one) != nil || one == "" {
+			return nil
+		}
+		users = []string{one}
+	}
+	if err1 != nil || err2 != nil || len(users) == 0 {
+		return nil
+	}
+	return &portalDenyEntry{account: m[3], before: before, until: until, users: users}
+}
+
+// deny makes the user's sessions in the account issued before "before"
+// denied until "until" (a whole hour). A user already denied there keeps
+// one entry, with the later bound and expiry of the two: denying older
+// sessions again adds nothing.
+func (doc *inlinePolicy) deny(account, userID string, before, until time.Time) {
+	for _, e := range doc.denies {
+		if e.account != account || !slices.Contains(e.users, userID) {
+			continue
+		}
+		if e.before.After(before) {
+			before = e.before
+		}
+		if e.until.After(until) {
+			until = e.until
+		}
+		e.users = slices.DeleteFunc(e.users, func(u string) bool { return u == userID })
+	}
+	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return len(e.users) == 0 })
+	for _, e := range doc.denies {
+		if e.account == account && e.before.Equal(before) && e.until.Equal(until) {
+			e.users = append(e.users, userID)
+			sort.Strings(e.users)
+			return
+		}
+	}
+	doc.denies = append(doc.denies, &portalDenyEntry{account: account, before: before, until: until, users: []string{userID}})
+}
+
+// prune drops JIT entries whose hour has begun and reports whether it
+// dropped any.
+func (doc *inlinePolicy) prune(now time.Time) bool {
+	n := len(doc.denies)
+	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return !now.Before(e.until) })
+	return len(doc.denies) != n
+}
+
+func (doc *inlinePolicy) empty() bool { return len(doc.others) == 0 && len(doc.denies) == 0 }
+
+// marshal writes the policy: the administrators' statements first, in
+// their order, then JIT's, ordered by Sid. HTML characters are not
+// escaped, so administrators' strings keep their length.
+func (doc *inlinePolicy) marshal() (string, error) {
+	stmts := make([]any, 0, len(doc.others)+len(doc.denies))
+	for _, st := range doc.others {
+		stmts = append(stmts, st)
+	}
+	denies := slices.Clone(doc.denies)
+	slices.SortFunc(denies, func(a, b *portalDenyEntry) int { return strings.Compare(a.sid(), b.sid()) })
+	for _, e := range denies {
+		stmts = append(stmts, e.statement())
+	}
+	top := map[string]any{}
+	for k, v := range doc.top {
+		top[k] = v
+	}
+	if _, ok := top["Version"]; !ok {
+		top["Version"] = "2012-10-17"
+	}
+	top["Statement"] = stmts
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(top); err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(b.String(), "\n"), nil
+}
+
+// ceilTo rounds t up to a multiple of d.
+func ceilTo(t time.Time, d time.Duration) time.Time {
+	if r := t.Truncate(d); !r.Equal(t) {
+		return r.Add(d)
+	}
+	return t
+}
