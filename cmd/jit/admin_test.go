@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -104,12 +105,12 @@ func TestAdminApplyChangesNothingWhenRefused(t *testing.T) {
 		wantErr bool
 	}{
 		{"unknown key", "carol@example.com", strings.Replace(before, "    role_name: ReadOnlyAccess", "    role_nme: ReadOnlyAccess", 1), nil, `:8: unknown key "role_nme"`, true},
-		{"wrong type", "carol@example.com", strings.Replace(before, "        required: 1", "        required: lots", 1), nil, `:29: "lots" is not a number`, true},
+		{"wrong type", "carol@example.com", strings.Replace(before, "        required: 1", "        required: lots", 1), nil, fmt.Sprintf(`:%d: "lots" is not a number`, lineIn(before, "        required: 1")), true},
 		{"bare number duration", "carol@example.com", strings.Replace(before, "max_duration: 12h", "max_duration: 12", 1), nil, `:9: "12" is not a duration`, true},
 		{"more approvals than approvers", "carol@example.com", strings.Replace(before, "        required: 1", "        required: 2", 1), nil,
-			":29: approval_rules[0].stages[0].required: needs 2 approvals but the stage names only 1 approvers", true},
+			fmt.Sprintf(":%d: approval_rules[0].stages[0].required: needs 2 approvals but the stage names only 1 approvers", lineIn(before, "        required: 1")), true},
 		{"unknown permission set in a rule", "carol@example.com", strings.Replace(before, "  - account: '*'\n", "  - account: '*'\n    permission_set: God\n", 1), nil,
-			`:27: approval_rules[0].permission_set: permission set "God" is not registered`, true},
+			fmt.Sprintf(`:%d: approval_rules[0].permission_set: permission set "God" is not registered`, lineIn(before, "  - account: '*'\n")+1), true},
 		{"two documents", "carol@example.com", before + "---\n" + before, nil, "only one YAML document", true},
 		{"dry run", "carol@example.com", strings.Replace(before, "name: prod}", "name: production}", 1), []string{"--dry-run"},
 			"~ account 333333333333: name (prod -> production)\ndry run: nothing applied", false},
@@ -258,4 +259,9 @@ func Example_adminExport() {
 	//         required: 1
 	//     deadline: 4h
 	// admins: [carol@example.com]
+}
+
+// lineIn returns the 1-based line where s first contains sub.
+func lineIn(s, sub string) int {
+	return strings.Count(s[:strings.Index(s, sub)], "\n") + 1
 }

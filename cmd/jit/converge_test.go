@@ -116,11 +116,10 @@ func (e *icSystem) assignments(t *testing.T) int {
 // and everything converges with nothing left in the sandbox.
 func TestTicketsConvergeUnderFaults(t *testing.T) {
 	e := newICSystem(t, 40)
-	for _, op := range []string{"sso:*", "identitystore:*"} {
-		e.sb.SetFault(op, sandbox.Fault{ThrottleRate: 0.3, ErrorRate: 0.05})
-	}
 	ctx := broker.WithUser(context.Background(), broker.User{Email: "carol@example.com"})
-	end := time.Now().Add(12 * time.Second).Truncate(time.Second)
+	// Filing checks each beneficiary in the Identity Store; the faults
+	// start once the tickets are filed, for their grants and revocations.
+	end := time.Now().Add(30 * time.Second).Truncate(time.Second)
 	var ids []string
 	for i := range 200 {
 		acct := []string{"111111111111", "222222222222"}[i%2]
@@ -130,6 +129,9 @@ func TestTicketsConvergeUnderFaults(t *testing.T) {
 			t.Fatalf("ticket %d: %v", i, err)
 		}
 		ids = append(ids, tk.ID)
+	}
+	for _, op := range []string{"sso:*", "identitystore:*"} {
+		e.sb.SetFault(op, sandbox.Fault{ThrottleRate: 0.3, ErrorRate: 0.05})
 	}
 	// Half of them are terminated once active; the rest expire.
 	deadline := time.Now().Add(3 * time.Minute)

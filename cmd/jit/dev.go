@@ -106,7 +106,9 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	cfg.Listen, cfg.BaseURL = apiL.Addr().String(), baseURL
 	cfg.Redis.URL = *redisURL
 	cfg.OIDC = OIDCConfig{Issuer: idp.IssuerURL(), ClientIDs: []string{devAudience}}
-	cfg.AWS = AWSConfig{Region: "us-east-1", Endpoint: sandboxURL, ManagementRole: sandbox.DemoManagementRole}
+	ic := sandbox.DemoFixture().IdentityCenter
+	cfg.AWS = AWSConfig{Region: "us-east-1", Endpoint: sandboxURL, ManagementRole: sandbox.DemoManagementRole,
+		IdentityCenter: IdentityCenterConfig{InstanceARN: ic.InstanceARN, IdentityStoreID: ic.IdentityStoreID}}
 	if err := cfg.validate(); err != nil {
 		return fmt.Errorf("dev config: %w", err)
 	}

@@ -220,3 +220,31 @@ func TestServeBadConfig(t *testing.T) {
 		})
 	}
 }
+
+// The Identity Center path through the real binary: approval creates the
+// assignment, termination takes it back.
+func TestIdentityCenterPathEndToEnd(t *testing.T) {
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlySSO", "--duration", "1h", "--reason", "sso")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	got := h.waitState(tk.ID, broker.StateActive, 20*time.Second)
+	if len(got.Grants) != 1 || got.Grants[0].Kind != broker.GrantAssignment || got.Grants[0].State != broker.GrantDone {
+		t.Fatalf("grants %+v, want alice's assignment done", got.Grants)
+	}
+	if _, errOut, err := h.jit("bob@example.com", "terminate", tk.ID); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		got = h.ticket(tk.ID)
+		if len(got.Grants) > 0 && got.Grants[0].State == broker.GrantUndone {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("grants %+v not taken back", got.Grants)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

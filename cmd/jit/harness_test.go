@@ -77,7 +77,7 @@ func newHarness(t *testing.T) *harness {
 func newHarnessWith(t *testing.T, registry string) *harness {
 	t.Helper()
 	h := &harness{t: t, db: int(nextDB.Add(1)), logs: &bytes.Buffer{}, cache: t.TempDir()}
-	if h.db > 15 {
+	if h.db > 63 {
 		t.Fatal("out of Redis databases; give tests fewer harnesses")
 	}
 	var err error
@@ -108,6 +108,10 @@ aws:
   region: us-east-1
   endpoint: %s
   management_role: jit-broker
+  identity_center:
+    instance_arn: arn:aws:sso:::instance/ssoins-72230000jitdemo1
+    identity_store_id: d-9067000001
+    poll_interval: 100ms
 `, strings.TrimPrefix(h.apiURL, "http://"), redisAddr, h.db, oidcSrv.URL, testAudience, awsSrv.URL)
 	h.cfgPath = filepath.Join(t.TempDir(), "jit.yaml")
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
