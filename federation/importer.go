@@ -143,7 +143,7 @@ func (i *Importer) instance(ctx context.Context) (string, error) {
 	case 1:
 		return aws.ToString(out.Instances[0].InstanceArn), nil
 	}
-	return "", broker.Errorf(broker.EINVALID, "%d IAM Identity Center instances are visible; set aws.sso_instance_arn", len(out.Instances))
+	return "", broker.Errorf(broker.EINVALID, "%d IAM Identity Center instances are visible; set aws.identity_center.instance_arn", len(out.Instances))
 }
 
 var isoDuration = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`)

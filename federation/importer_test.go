@@ -122,8 +122,8 @@ func TestImporterPermissionSets(t *testing.T) {
 		t.Errorf("PermissionSets (-want +got):\n%s", diff)
 	}
 	sso.instances = append(sso.instances, "arn:aws:sso:::instance/ssoins-fedcba9876543210")
-	if _, err := (&Importer{SSOAdmin: sso}).PermissionSets(context.Background()); err == nil || !strings.Contains(err.Error(), "sso_instance_arn") {
-		t.Errorf("two instances and none configured: %v, want a hint to set sso_instance_arn", err)
+	if _, err := (&Importer{SSOAdmin: sso}).PermissionSets(context.Background()); err == nil || !strings.Contains(err.Error(), "identity_center.instance_arn") {
+		t.Errorf("two instances and none configured: %v, want a hint to set identity_center.instance_arn", err)
 	}
 	if _, err := (&Importer{SSOAdmin: sso, InstanceARN: sso.instances[1]}).PermissionSets(context.Background()); err != nil {
 		t.Errorf("configured instance: %v", err)

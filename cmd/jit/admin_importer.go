@@ -22,6 +22,6 @@ func newImporter(cfg aws.Config, c AWSConfig) *federation.Importer {
 				o.BaseEndpoint = aws.String(c.Endpoint)
 			}
 		}),
-		InstanceARN: c.SSOInstanceARN,
+		InstanceARN: c.IdentityCenter.InstanceARN, // empty: the only instance there is
 	}
 }

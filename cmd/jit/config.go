@@ -63,9 +63,6 @@ type AWSConfig struct {
 	// ManagementRole is the role JIT assumes in each account to write deny
 	// entries; empty means JIT's own credentials act in every account.
 	ManagementRole string `yaml:"management_role"`
-	// SSOInstanceARN is the IAM Identity Center instance permission sets
-	// are imported from; empty means the only one there is.
-	SSOInstanceARN string `yaml:"sso_instance_arn"`
 	// IdentityCenter is the instance for the identity_center grant path.
 	IdentityCenter IdentityCenterConfig `yaml:"identity_center"`
 }
