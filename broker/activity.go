@@ -113,20 +113,11 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 // mayAudit returns EFORBIDDEN unless u requested, approves (also as a
 // delegate) or administers t; t is already visible to u.
 func (s *Service) mayAudit(ctx context.Context, t *Ticket, u User) error {
-	if t.Requester == u.Email || t.ApproverOf(u) {
+	if t.Requester == u.Email {
 		return nil
 	}
-	dels, err := s.delegationsTo(ctx, u.Email, s.now())
-	if err != nil {
+	if ok, err := s.overseer(ctx, t, u); err != nil || ok {
 		return err
-	}
-	if approverOrDelegate(t, u, dels) {
-		return nil
-	}
-	if ok, err := s.isAdmin(ctx, u, t); err != nil {
-		return err
-	} else if ok {
-		return nil
 	}
 	return Errorf(EFORBIDDEN, "only the requester, approvers and administrators of ticket %s may see its activity", t.ID)
 }

@@ -178,22 +178,29 @@ func approverOrDelegate(t *Ticket, u User, dels []Delegation) bool {
 // visible returns ENOTFOUND unless u requested, benefits from, approves
 // (or is a delegate of an approver inside the window) or administers t.
 func (s *Service) visible(ctx context.Context, t *Ticket, u User) error {
-	if t.Involves(u.Email) || t.ApproverOf(u) {
+	if t.Involves(u.Email) {
 		return nil
+	}
+	if ok, err := s.overseer(ctx, t, u); err != nil || ok {
+		return err
+	}
+	return Errorf(ENOTFOUND, "ticket %s not found", t.ID)
+}
+
+// overseer reports whether u approves t (also as a delegate inside the
+// window) or administers its account.
+func (s *Service) overseer(ctx context.Context, t *Ticket, u User) (bool, error) {
+	if t.ApproverOf(u) {
+		return true, nil
 	}
 	dels, err := s.delegationsTo(ctx, u.Email, s.now())
 	if err != nil {
-		return err
+		return false, err
 	}
 	if approverOrDelegate(t, u, dels) {
-		return nil
+		return true, nil
 	}
-	if ok, err := s.isAdmin(ctx, u, t); err != nil {
-		return err
-	} else if ok {
-		return nil
-	}
-	return Errorf(ENOTFOUND, "ticket %s not found", t.ID)
+	return s.isAdmin(ctx, u, t)
 }
 
 // isAdmin reports whether u administers t's account.

@@ -8,5 +8,5 @@ import (
 // runDone runs `jit done ID`: the requester or a beneficiary ends the
 // ticket now ("I'm done"), cutting its sessions.
 func runDone(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	return runSimple(ctx, "done", args, stdout, stderr)
+	return runDecide(ctx, "done", args, stdout, stderr)
 }

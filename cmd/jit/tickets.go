@@ -76,7 +76,8 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return fmt.Errorf("unknown tickets command %q: use list or get", args[0])
 }
 
-// runDecide runs approve, reject and terminate, which share their shape.
+// runDecide runs approve, reject, terminate, cancel and done, which share
+// their shape: a ticket id, an optional comment, the ticket printed.
 func runDecide(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet(verb, stderr)
@@ -94,8 +95,12 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 	if verb == "reject" && *comment == "" {
 		return errors.New("--comment is required to reject")
 	}
+	var body any
+	if *comment != "" {
+		body = map[string]string{"comment": *comment}
+	}
 	var t broker.Ticket
-	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/"+verb, map[string]string{"comment": *comment}, &t); err != nil {
+	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/"+verb, body, &t); err != nil {
 		return err
 	}
 	return printTicket(stdout, c.output, &t)
