@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -33,21 +34,6 @@ type activityInput struct {
 	ticket string
 }
 
-// activityEvent is one event as the API answers it.
-type activityEvent struct {
-	EventID        string   `json:"event_id"`
-	EventTime      string   `json:"event_time"`
-	EventSource    string   `json:"event_source"`
-	EventName      string   `json:"event_name"`
-	Region         string   `json:"region,omitempty"`
-	Username       string   `json:"username,omitempty"`
-	AccessKeyID    string   `json:"access_key_id,omitempty"`
-	ReadOnly       bool     `json:"read_only"`
-	ErrorCode      string   `json:"error_code,omitempty"`
-	Resources      []string `json:"resources,omitempty"`
-	SourceIdentity string   `json:"source_identity,omitempty"`
-}
-
 // runActivity runs `jit activity ID [--output json]`: what the ticket's
 // beneficiaries did in AWS during its window, from CloudTrail.
 func runActivity(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -70,13 +56,13 @@ func runActivity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 // activity fetches and prints a ticket's activity.
 func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 	var out struct {
-		Events []activityEvent `json:"events"`
+		Events []broker.ActivityEvent `json:"events"`
 	}
 	if err := in.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(in.ticket)+"/activity", nil, &out); err != nil {
 		return err
 	}
 	if out.Events == nil {
-		out.Events = []activityEvent{}
+		out.Events = []broker.ActivityEvent{}
 	}
 	if in.output == "json" {
 		return printJSON(stdout, out)
@@ -85,7 +71,7 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 }
 
 // printActivity writes events as a table, newest first as given.
-func printActivity(w io.Writer, evs []activityEvent) error {
+func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 	if len(evs) == 0 {
 		_, err := fmt.Fprintln(w, "No activity.")
 		return err
@@ -93,7 +79,7 @@ func printActivity(w io.Writer, evs []activityEvent) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR")
 	for _, e := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime, e.EventSource, e.EventName, activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), e.EventSource, e.EventName, activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
 	}
 	return tw.Flush()
 }
