@@ -16,10 +16,11 @@ import (
 type IdentityCenterConfig struct {
 	InstanceARN     string `yaml:"instance_arn"`
 	IdentityStoreID string `yaml:"identity_store_id"`
-	// RequestsPerSecond and Outstanding pace JIT's Identity Center calls in
-	// this process; defaults 20 and 10 (AWS's documented limits).
-	RequestsPerSecond float64 `yaml:"requests_per_second"`
-	Outstanding       int     `yaml:"outstanding"`
+	// RequestsPerSecond and Outstanding pace JIT's Identity Center calls
+	// across all JIT processes (in Redis); defaults 20 and 10 (AWS's
+	// documented limits).
+	RequestsPerSecond int `yaml:"requests_per_second"`
+	Outstanding       int `yaml:"outstanding"`
 	// PollInterval is the first wait between status polls; default 1s.
 	PollInterval time.Duration `yaml:"poll_interval"`
 }
@@ -33,7 +34,8 @@ type identityCenter struct {
 
 // newIdentityCenter builds the Identity Center clients, or returns nil
 // when no instance is configured.
-func newIdentityCenter(awsCfg aws.Config, c AWSConfig, locker broker.Locker) *identityCenter {
+// limiter paces calls across every JIT process (federation.Limiter).
+func newIdentityCenter(awsCfg aws.Config, c AWSConfig, locker broker.Locker, limiter federation.Limiter) *identityCenter {
 	ic := c.IdentityCenter
 	if ic.InstanceARN == "" {
 		return nil
@@ -48,7 +50,6 @@ func newIdentityCenter(awsCfg aws.Config, c AWSConfig, locker broker.Locker) *id
 			o.BaseEndpoint = aws.String(c.Endpoint)
 		}
 	})
-	limiter := federation.NewLocalLimiter(ic.RequestsPerSecond, ic.Outstanding)
 	assigner := &federation.IdentityCenter{SSOAdmin: sso, IdentityStore: store, InstanceARN: ic.InstanceARN, IdentityStoreID: ic.IdentityStoreID, Limiter: limiter, PollInterval: ic.PollInterval}
 	return &identityCenter{
 		assigner: assigner,

@@ -119,7 +119,8 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
 	clean := cleaner{role: revoker}
-	if ic := newIdentityCenter(d.aws, cfg.AWS, locker); ic != nil {
+	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
+	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
 		icCfg = broker.ServiceConfig{Assigner: ic.assigner, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
 		clean.portal = ic.portal
 	}
