@@ -45,6 +45,9 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, err
 		if err != nil {
 			return err
 		}
+		if err := s.stillApprover(ctx, t, u, d, r); err != nil {
+			return err
+		}
 		extension, stage, oldEnd = r.Extension, *r.Stage, t.End
 		if done, err = s.cfg.Approvals.Approve(t, u, dels, comment, now); err != nil {
 			return err
@@ -143,6 +146,9 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 		if err != nil {
 			return err
 		}
+		if err := s.stillApprover(ctx, t, u, d, r); err != nil {
+			return err
+		}
 		d.Comment, d.At, d.Stage = comment, now, *r.Stage
 		if r.Extension {
 			e := t.Extension
@@ -161,4 +167,34 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 	s.unscheduleRound(ctx, t.ID)
 	s.notify(ctx, Notification{Kind: NotifyRejected, TicketID: t.ID, To: []string{t.Requester}, Message: fmt.Sprintf("ticket %s was rejected: %s", t.ID, comment)})
 	return t, nil
+}
+
+// StageAuthorizer is implemented by an Authorizer that also decides who
+// approves a stage of the rule now in force for an account and
+// permission set (policies.Enforcer does).
+type StageAuthorizer interface {
+	MayApprove(ctx context.Context, u User, accountID, permissionSet string, stage int) (bool, error)
+}
+
+// stillApprover asks the authorizer whether the person decided for (the
+// caller, or the delegator they act for) approves this stage under the
+// registry in force now, so that removing an approver from a rule takes
+// effect on tickets already filed. The ticket's stored plan has already
+// said yes; extension rounds may use other stages and are decided by the
+// plan alone.
+func (s *Service) stillApprover(ctx context.Context, t *Ticket, u User, d Decision, r Round) error {
+	sa, ok := s.cfg.Authorizer.(StageAuthorizer)
+	if !ok || r.Extension || r.Stage == nil {
+		return nil
+	}
+	who := u
+	if d.For != "" {
+		who = User{Email: d.For}
+	}
+	if ok, err := sa.MayApprove(ctx, who, t.AccountID, t.PermissionSet, *r.Stage); err != nil {
+		return err
+	} else if !ok {
+		return Errorf(EFORBIDDEN, "%s no longer approves stage %d of %s in account %s", who.Email, *r.Stage+1, t.PermissionSet, t.AccountID)
+	}
+	return nil
 }

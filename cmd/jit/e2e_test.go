@@ -248,3 +248,26 @@ func TestIdentityCenterPathEndToEnd(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 	}
 }
+
+// Every approval is also decided by the enforcer under the registry in
+// force now: an approver removed from the rule after a ticket was filed
+// can no longer approve it.
+func TestRemovedApproverCannotApprove(t *testing.T) {
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "live rules")
+	before := h.export()
+	after := strings.Replace(before, "approvers: [bob@example.com]", "approvers: [carol@example.com]", 1)
+	if after == before {
+		t.Fatalf("export has no bob-only stage to change:\n%s", before)
+	}
+	if out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "org.yaml", after)); err != nil {
+		t.Fatalf("apply: %v\n%s%s", err, out, errOut)
+	}
+	_, errOut, err := h.jit("bob@example.com", "approve", tk.ID)
+	if err == nil || !strings.Contains(errOut, "bob@example.com no longer approves stage 1") {
+		t.Fatalf("bob approving after his removal: err=%v %q", err, errOut)
+	}
+	if got := h.ticket(tk.ID); got.State != broker.StatePending || len(got.Approvals) != 0 {
+		t.Fatalf("state %s approvals %v, want pending with none", got.State, got.Approvals)
+	}
+}
