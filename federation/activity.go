@@ -73,6 +73,11 @@ type Activity struct {
 	Pace *LookupPacer
 	// MaxPages bounds the pages read per attribute; default DefaultActivityMaxPages.
 	MaxPages int
+	// UserName, when set, turns the query's Usernames (emails, on the
+	// Identity Center path) into Identity Center user names, which is what
+	// CloudTrail records for portal sessions; an email it cannot resolve
+	// is looked up as it is.
+	UserName func(ctx context.Context, email string) (string, error)
 
 	mu      sync.Mutex
 	cache   map[string]cachedActivity
@@ -104,6 +109,16 @@ type lookupAttr struct {
 func (a *Activity) Lookup(ctx context.Context, q broker.ActivityQuery) ([]broker.ActivityEvent, error) {
 	if a.Trail == nil {
 		return nil, broker.Errorf(broker.EUNAVAILABLE, "activity lookup is not configured")
+	}
+	if a.UserName != nil {
+		names := make([]string, 0, len(q.Usernames))
+		for _, email := range q.Usernames {
+			if n, err := a.UserName(ctx, email); err == nil && n != "" {
+				email = n
+			}
+			names = append(names, email)
+		}
+		q.Usernames = names
 	}
 	attrs := queryAttrs(q)
 	key := cacheKey(q, attrs)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"io"
 	"net/url"
 	"strings"
@@ -25,7 +26,16 @@ import (
 func newActivity(cfg aws.Config, c AWSConfig, stsClient stscreds.AssumeRoleAPIClient) broker.ActivitySource {
 	clients := &federation.CloudTrailClients{Config: cfg, STS: stsClient, RoleName: c.ManagementRole,
 		Partition: c.Partition, Endpoint: c.Endpoint}
-	return &federation.Activity{Trail: clients.For}
+	a := &federation.Activity{Trail: clients.For}
+	if ic := c.IdentityCenter; ic.IdentityStoreID != "" {
+		store := identitystore.NewFromConfig(cfg, func(o *identitystore.Options) {
+			if c.Endpoint != "" {
+				o.BaseEndpoint = aws.String(c.Endpoint)
+			}
+		})
+		a.UserName = (&federation.UserNames{Store: store, IdentityStoreID: ic.IdentityStoreID}).UserName
+	}
+	return a
 }
 
 // activityInput is what `jit activity` takes.

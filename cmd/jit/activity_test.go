@@ -1,7 +1,10 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/sso"
 	"strings"
 	"testing"
 	"time"
@@ -84,5 +87,38 @@ func TestActivityE2E(t *testing.T) {
 	out, errOut, err = h.jit("dave@example.com", "activity", tk.ID, "--output", "json")
 	if err == nil || out != "" || !strings.Contains(errOut, "not_found") {
 		t.Errorf("jit activity as dave: err=%v stdout=%q stderr=%q, want refused (not_found)", err, out, errOut)
+	}
+}
+
+// On the Identity Center path the activity is found by the beneficiary's
+// Identity Center user name, which CloudTrail records for portal sessions.
+func TestActivityIdentityCenterPath(t *testing.T) {
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlySSO", "--duration", "1h", "--reason", "sso activity")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 20*time.Second)
+	tok, err := h.sb.PortalToken("alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := aws.Config{Region: "us-east-1", Credentials: aws.AnonymousCredentials{}}
+	portal := sso.NewFromConfig(cfg, func(o *sso.Options) { o.BaseEndpoint = aws.String(h.awsURL) })
+	rc, err := portal.GetRoleCredentials(context.Background(), &sso.GetRoleCredentialsInput{AccessToken: aws.String(tok), AccountId: aws.String("111111111111"), RoleName: aws.String("ReadOnlyAccess")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := rc.RoleCredentials
+	out, err := h.awsCLI(awsEnv(processCredentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}), "s3api", "list-buckets")
+	if err != nil {
+		t.Fatalf("portal session: %v\n%s", err, out)
+	}
+	stdout, errOut, err := h.jit("bob@example.com", "activity", tk.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit activity: %v\n%s", err, errOut)
+	}
+	if !strings.Contains(stdout, `"event_name": "ListBuckets"`) || !strings.Contains(stdout, `"username": "alice"`) {
+		t.Fatalf("activity lacks alice's portal ListBuckets:\n%s", stdout)
 	}
 }
