@@ -94,8 +94,11 @@ func New(cfg Config) *fiber.App {
 	}
 	s := &server{cfg: cfg}
 	app := fiber.New(fiber.Config{
-		AppName:               "jit",
-		BodyLimit:             cfg.BodyLimit,
+		AppName: "jit",
+		// The transport reads bodies up to a larger limit, so that a body
+		// just over BodyLimit gets the JSON 413 below instead of a connection
+		// closed while the client is still writing it.
+		BodyLimit:             max(16*cfg.BodyLimit, 1<<20),
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
@@ -103,6 +106,12 @@ func New(cfg Config) *fiber.App {
 		IdleTimeout:           2 * time.Minute,
 	})
 	app.Use(recover.New())
+	app.Use(func(c *fiber.Ctx) error {
+		if len(c.Body()) > cfg.BodyLimit {
+			return fiber.ErrRequestEntityTooLarge
+		}
+		return c.Next()
+	})
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
