@@ -87,7 +87,6 @@ type snapshot struct {
 	rules                                               []broker.ApprovalRule
 	psNames                                             []string
 	nLinks                                              int
-	legacy                                              *casbin.Enforcer // set only by the deprecated New
 }
 
 // gTypes are the model's role definitions, in the order compile fills them.

@@ -80,7 +80,4 @@
 // old one. Watch subscribes to Channel on a PubSub (RedisPubSub over Redis)
 // and reloads when another replica calls Changed. See BENCHMARKS.md for
 // decision latency and reload time at design.md's scale.
-//
-// New and Config are the first, row-scanning authorizer, kept until cmd/jit
-// moves to Compile.
 package policies

@@ -91,9 +91,6 @@ func (e *Enforcer) log() *slog.Logger {
 // Any other action is not allowed. Errors are internal.
 func (e *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, accountID, permissionSet string) (bool, error) {
 	s := e.cur.Load()
-	if s.legacy != nil {
-		return s.legacyAllowed(u, act, accountID, permissionSet)
-	}
 	switch act {
 	case broker.ActRequest, broker.ActRequestForOthers, broker.ActAdminister:
 	default:
@@ -113,7 +110,7 @@ func (e *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, 
 // delegation are the approval engine's business. Errors are internal.
 func (e *Enforcer) MayApprove(_ context.Context, u broker.User, accountID, permissionSet string, stage int) (bool, error) {
 	s := e.cur.Load()
-	if s.legacy != nil || stage < 0 {
+	if stage < 0 {
 		return false, nil
 	}
 	ok, err := s.ce.Enforce(subjectOf(u), actApprove, accountID, permissionSet, stage)
@@ -131,9 +128,6 @@ func (e *Enforcer) MayApprove(_ context.Context, u broker.User, accountID, permi
 // "group:<name>", which only rules for that group or for any set cover.
 func (e *Enforcer) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
 	s := e.cur.Load()
-	if s.legacy != nil {
-		return broker.ApprovalRule{}, false
-	}
 	i, _, ok := s.resolve(accountID, permissionSet)
 	if !ok {
 		return broker.ApprovalRule{}, false

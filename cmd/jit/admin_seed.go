@@ -5,70 +5,17 @@ import (
 	"fmt"
 	"log/slog"
 	"reflect"
-	"slices"
-	"strings"
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/policies"
 )
 
-// legacyAuthorization is the old top-level `authorization:` section, still
-// read so that older config files keep working; seed() folds it into the
-// registry seed.
-type legacyAuthorization struct {
-	Admins     []string `yaml:"admins"`
-	Requesters []struct {
-		Who            string   `yaml:"who"`
-		Accounts       []string `yaml:"accounts"`
-		PermissionSets []string `yaml:"permission_sets"`
-	} `yaml:"requesters"`
-	RequestForOthers []string `yaml:"request_for_others"`
-}
-
-// seed returns the registry seed of the config: the `registry:` section,
-// with the deprecated top-level `approval_rules:` and `authorization:`
-// sections folded in (requesters become permission set scopes). The result
-// is normalized.
-func (c *Config) seed() (broker.RegistryData, error) {
+// seed returns the registry seed of the config, normalized.
+func (c *Config) seed() broker.RegistryData {
 	r := c.Registry.Clone()
-	r.ApprovalRules = append(r.ApprovalRules, c.ApprovalRules...)
-	a := c.Authorization
-	r.Admins = append(r.Admins, a.Admins...)
-	r.RequestForOthers = append(r.RequestForOthers, a.RequestForOthers...)
-	for i, g := range a.Requesters {
-		group := g.Who
-		switch {
-		case group == "*":
-		case strings.HasPrefix(group, broker.GroupPrefix):
-			group = strings.TrimPrefix(group, broker.GroupPrefix)
-		default:
-			return r, fmt.Errorf("authorization.requesters[%d].who %q: scopes name groups (or \"*\"); use registry.permission_sets[].scope.requester_groups", i, g.Who)
-		}
-		accounts := g.Accounts
-		if len(accounts) == 0 {
-			accounts = []string{"*"}
-		}
-		for j := range r.PermissionSets {
-			p := &r.PermissionSets[j]
-			if len(g.PermissionSets) > 0 && !slices.Contains(g.PermissionSets, "*") && !slices.Contains(g.PermissionSets, p.Name) {
-				continue
-			}
-			p.Scope.Accounts = addMissing(p.Scope.Accounts, accounts...)
-			p.Scope.RequesterGroups = addMissing(p.Scope.RequesterGroups, group)
-		}
-	}
 	broker.NormalizeRegistry(&r)
-	return r, nil
-}
-
-func addMissing(xs []string, add ...string) []string {
-	for _, a := range add {
-		if !slices.Contains(xs, a) {
-			xs = append(xs, a)
-		}
-	}
-	return xs
+	return r
 }
 
 // checkSeed validates the seed the way an apply would, naming the field

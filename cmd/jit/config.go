@@ -28,11 +28,6 @@ type Config struct {
 	// holds no registry yet; after that `jit admin apply` changes it (see
 	// docs/registry.md).
 	Registry broker.RegistryData `yaml:"registry"`
-	// ApprovalRules and Authorization are the old top-level sections,
-	// folded into the seed (see Config.seed); new files put everything
-	// under registry.
-	ApprovalRules []broker.ApprovalRule `yaml:"approval_rules"`
-	Authorization legacyAuthorization   `yaml:"authorization"`
 }
 
 // RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
@@ -170,12 +165,5 @@ func (c *Config) validate() error {
 	if c.Worker.Concurrency < 0 {
 		return fmt.Errorf("worker.concurrency %d must not be negative", c.Worker.Concurrency)
 	}
-	seed, err := c.seed()
-	if err != nil {
-		return err
-	}
-	if err := checkSeed(seed); err != nil {
-		return err
-	}
-	return nil
+	return checkSeed(c.seed())
 }

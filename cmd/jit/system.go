@@ -82,11 +82,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	// The registry lives in Redis; the config's registry is only its seed.
 	reg := redisstore.NewRegistry(rdb, redisstore.Options{})
-	seed, err := cfg.seed()
-	if err != nil {
-		return nil, err
-	}
-	current, err := seedRegistry(ctx, reg, seed, d.logger)
+	current, err := seedRegistry(ctx, reg, cfg.seed(), d.logger)
 	if err != nil {
 		return nil, err
 	}

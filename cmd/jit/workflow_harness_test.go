@@ -28,41 +28,38 @@ registry:
     - {id: "222222222222", name: staging}
     - {id: "333333333333", name: prod}
   permission_sets:
-    - {name: ReadOnlyAccess, role_name: ReadOnlyAccess, max_duration: 12h, approval_required: true}
-    - {name: PowerUserAccess, role_name: PowerUserAccess, max_duration: 8h, approval_required: true}
-    - {name: AdministratorAccess, role_name: AdministratorAccess, max_duration: 4h, approval_required: true}
-approval_rules:
-  - account: "*"
-    stages:
-      - {approvers: [bob@example.com], required: 1}
-  - account: "111111111111"
-    permission_set: PowerUserAccess
-    stages:
-      - {approvers: ["group:approvers"], required: 1}
-  - account: "333333333333"
-    stages:
-      - {approvers: [a1@example.com, a2@example.com, a3@example.com], required: 2}
-      - {approvers: ["group:secops"], required: 1}
-  - account: "222222222222"
-    permission_set: AdministratorAccess
-    late_approval: keep_length
-    stages:
-      - {approvers: [bob@example.com]}
-  - account: "222222222222"
-    permission_set: PowerUserAccess
-    deadline: 3s
-    remind_every: 1s
-    stages:
-      - {approvers: [bob@example.com]}
-  - account: "222222222222"
-    permission_set: ReadOnlyAccess
-    stages:
-      - {approvers: [c1@example.com, c2@example.com, c3@example.com, c4@example.com, c5@example.com, c6@example.com], required: 3}
-      - {approvers: ["group:secops"], required: 1}
-authorization:
+    - {name: ReadOnlyAccess, role_name: ReadOnlyAccess, max_duration: 12h, approval_required: true, scope: {accounts: ["*"], requester_groups: ["*"]}}
+    - {name: PowerUserAccess, role_name: PowerUserAccess, max_duration: 8h, approval_required: true, scope: {accounts: ["*"], requester_groups: ["*"]}}
+    - {name: AdministratorAccess, role_name: AdministratorAccess, max_duration: 4h, approval_required: true, scope: {accounts: ["*"], requester_groups: ["*"]}}
+  approval_rules:
+    - account: "*"
+      stages:
+        - {approvers: [bob@example.com], required: 1}
+    - account: "111111111111"
+      permission_set: PowerUserAccess
+      stages:
+        - {approvers: ["group:approvers"], required: 1}
+    - account: "333333333333"
+      stages:
+        - {approvers: [a1@example.com, a2@example.com, a3@example.com], required: 2}
+        - {approvers: ["group:secops"], required: 1}
+    - account: "222222222222"
+      permission_set: AdministratorAccess
+      late_approval: keep_length
+      stages:
+        - {approvers: [bob@example.com]}
+    - account: "222222222222"
+      permission_set: PowerUserAccess
+      deadline: 3s
+      remind_every: 1s
+      stages:
+        - {approvers: [bob@example.com]}
+    - account: "222222222222"
+      permission_set: ReadOnlyAccess
+      stages:
+        - {approvers: [c1@example.com, c2@example.com, c3@example.com, c4@example.com, c5@example.com, c6@example.com], required: 3}
+        - {approvers: ["group:secops"], required: 1}
   admins: [carol@example.com]
-  requesters:
-    - {who: "*", accounts: ["*"], permission_sets: ["*"]}
   request_for_others: [alice@example.com, carol@example.com]
 `
 
