@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
@@ -37,6 +38,10 @@ type Issuer struct {
 	// base is the issuer URL's path without a trailing slash; Handler
 	// serves its documents under it.
 	base string
+
+	mu        sync.Mutex
+	redirects []string         // registered redirect URIs (AllowRedirectURI)
+	codes     map[string]grant // authorization codes not yet exchanged
 }
 
 // New returns an issuer whose tokens carry issuerURL as "iss" and audience
@@ -86,6 +91,7 @@ func New(issuerURL, audience string, users []User) (*Issuer, error) {
 		signer:   signer,
 		now:      time.Now,
 		base:     strings.TrimSuffix(u.Path, "/"),
+		codes:    map[string]grant{},
 	}, nil
 }
 
@@ -209,30 +215,49 @@ func (i *Issuer) jwks() jose.JSONWebKeySet {
 // discovery is the subset of the OpenID Provider Metadata the issuer serves.
 type discovery struct {
 	Issuer          string   `json:"issuer"`
+	AuthEndpoint    string   `json:"authorization_endpoint"`
+	TokenEndpoint   string   `json:"token_endpoint"`
 	JWKSURI         string   `json:"jwks_uri"`
 	ResponseTypes   []string `json:"response_types_supported"`
+	GrantTypes      []string `json:"grant_types_supported"`
+	PKCEMethods     []string `json:"code_challenge_methods_supported"`
+	TokenAuth       []string `json:"token_endpoint_auth_methods_supported"`
 	SubjectTypes    []string `json:"subject_types_supported"`
 	SigningAlgs     []string `json:"id_token_signing_alg_values_supported"`
 	ClaimsSupported []string `json:"claims_supported"`
 	ScopesSupported []string `json:"scopes_supported"`
 }
 
-// Handler serves the discovery document at
-// <issuer path>/.well-known/openid-configuration and the key set at
-// <issuer path>/jwks. Mount it without stripping the issuer URL's path (for
-// an issuer URL with no path, at the root). Other paths get 404.
+// Handler serves, under the issuer URL's path: the discovery document at
+// /.well-known/openid-configuration and the key set at /jwks (both open to
+// any origin, as public documents), and the authorization code flow at
+// /authorize and /token (see authorize.go). Mount it without stripping the
+// issuer URL's path (for an issuer URL with no path, at the root). Other
+// paths get 404.
 func (i *Issuer) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		root := strings.TrimSuffix(i.issuer, "/")
 		var body any
 		switch r.URL.Path {
+		case i.base + "/authorize":
+			i.authorize(w, r)
+			return
+		case i.base + "/token":
+			i.exchange(w, r)
+			return
 		case i.base + "/.well-known/openid-configuration":
 			body = discovery{
 				Issuer:          i.issuer,
-				JWKSURI:         strings.TrimSuffix(i.issuer, "/") + "/jwks",
-				ResponseTypes:   []string{"id_token"},
+				AuthEndpoint:    root + "/authorize",
+				TokenEndpoint:   root + "/token",
+				JWKSURI:         root + "/jwks",
+				ResponseTypes:   []string{"code", "id_token"},
+				GrantTypes:      []string{"authorization_code"},
+				PKCEMethods:     []string{"S256"},
+				TokenAuth:       []string{"none"},
 				SubjectTypes:    []string{"public"},
 				SigningAlgs:     []string{string(jose.RS256)},
-				ClaimsSupported: []string{"iss", "aud", "sub", "email", "email_verified", "name", "groups", "iat", "exp"},
+				ClaimsSupported: []string{"iss", "aud", "sub", "email", "email_verified", "name", "groups", "iat", "exp", "nonce"},
 				ScopesSupported: []string{"openid", "email", "profile"},
 			}
 		case i.base + "/jwks":
@@ -246,6 +271,7 @@ func (i *Issuer) Handler() http.Handler {
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return
 		}
+		w.Header().Set("Access-Control-Allow-Origin", "*")
 		writeJSON(w, http.StatusOK, body)
 	})
 }
