@@ -70,6 +70,8 @@ type Config struct {
 	Extra func(app *fiber.App)
 	// Now tells the time, used to turn a duration into an end; default time.Now.
 	Now func() time.Time
+	// Web, if set, serves the browser app at "/" (see Web).
+	Web *Web
 }
 
 // server holds the configuration the handlers share.
@@ -133,6 +135,9 @@ func New(cfg Config) *fiber.App {
 
 	if cfg.Extra != nil {
 		cfg.Extra(app)
+	}
+	if cfg.Web != nil {
+		s.webRoutes(app, cfg.Web) // last: it answers every other GET
 	}
 	return app
 }

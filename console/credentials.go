@@ -40,7 +40,9 @@ func (s *server) credentials(c *fiber.Ctx) error {
 }
 
 // consoleLink answers GET /api/v1/tickets/:id/console[?region=&destination=]
-// with a redirect to a fresh AWS console sign-in URL for the caller.
+// with a redirect to a fresh AWS console sign-in URL for the caller, or,
+// when the request accepts only JSON (the browser app, which cannot read a
+// cross-origin redirect), with {"url": ...}.
 func (s *server) consoleLink(c *fiber.Ctx) error {
 	region, dest := utils.CopyString(c.Query("region")), utils.CopyString(c.Query("destination"))
 	u, err := s.cfg.Service.ConsoleURL(c.UserContext(), ticketID(c), region, dest)
@@ -48,5 +50,8 @@ func (s *server) consoleLink(c *fiber.Ctx) error {
 		return err
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
+	if c.Get(fiber.HeaderAccept) == fiber.MIMEApplicationJSON {
+		return c.JSON(fiber.Map{"url": u})
+	}
 	return c.Redirect(u, fiber.StatusFound)
 }
