@@ -1,0 +1,125 @@
+import { useEffect, useState } from "react";
+import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import FormField from "@cloudscape-design/components/form-field";
+import Modal from "@cloudscape-design/components/modal";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import Textarea from "@cloudscape-design/components/textarea";
+import { formatDateTime, formatWindow, pendingExtension, role } from "./format.js";
+
+const KINDS = {
+  approve: { verb: "Approve", past: "approved" },
+  reject: { verb: "Reject", past: "rejected" },
+  terminate: { verb: "Terminate", past: "terminated" },
+};
+
+export function pastTense(kind) {
+  return KINDS[kind].past;
+}
+
+function explanation(kind, t) {
+  const ext = pendingExtension(t);
+  switch (kind) {
+    case "approve":
+      return ext
+        ? `Approve moving the end of ${t.requester}'s access to ${role(t)} to ${formatDateTime(ext.end)}.`
+        : `Approve ${t.requester}'s request for ${role(t)}. Access starts once every approval stage is complete.`;
+    case "reject":
+      return ext
+        ? `Reject the extension of ${t.requester}'s access to ${role(t)}. The ticket keeps its current end.`
+        : `Reject ${t.requester}'s request for ${role(t)}. Tell them why in the comment.`;
+    default:
+      return "Every session already issued for this ticket is cut now, and no new one can be made.";
+  }
+}
+
+// DecisionModal asks for a comment and runs approve, reject or terminate.
+// decision is {kind, ticket} or null; client is the bound API.
+export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired }) {
+  const [comment, setComment] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  useEffect(() => {
+    setComment("");
+    setBusy(false);
+    setError(null);
+  }, [decision]);
+
+  if (!decision) return null;
+  const { kind, ticket } = decision;
+  const { verb } = KINDS[kind];
+  const required = kind === "reject";
+  const missing = required && comment.trim() === "";
+
+  async function submit() {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await client[kind](ticket.id, comment.trim());
+      setBusy(false);
+      onDone(kind, ticket, updated);
+    } catch (e) {
+      setBusy(false);
+      if (e.status === 401) onExpired();
+      else setError(e.message);
+    }
+  }
+
+  return (
+    <Modal
+      visible
+      onDismiss={onDismiss}
+      header={`${verb} ticket ${ticket.id}`}
+      closeAriaLabel="Close"
+      footer={
+        <Box float="right">
+          <SpaceBetween direction="horizontal" size="xs">
+            <Button variant="link" onClick={onDismiss}>
+              Cancel
+            </Button>
+            <Button variant="primary" data-testid="confirm" loading={busy} disabled={missing} onClick={submit}>
+              {verb}
+            </Button>
+          </SpaceBetween>
+        </Box>
+      }
+    >
+      <SpaceBetween size="m">
+        <Box variant="p">{explanation(kind, ticket)}</Box>
+        <Box variant="small">
+          Beneficiaries: {(ticket.beneficiaries || []).join(", ")} · Window: {formatWindow(ticket.start, ticket.end)}
+          {ticket.reason ? ` · Reason: ${ticket.reason}` : ""}
+        </Box>
+        <FormField
+          label={
+            required ? (
+              "Comment"
+            ) : (
+              <span>
+                Comment <i>- optional</i>
+              </span>
+            )
+          }
+          errorText={missing ? "A comment is required to reject." : undefined}
+        >
+          <div data-testid="comment">
+            <Textarea
+              value={comment}
+              onChange={({ detail }) => setComment(detail.value)}
+              placeholder={required ? "Why is this request rejected?" : "Add a comment"}
+              ariaRequired={required}
+              rows={3}
+            />
+          </div>
+        </FormField>
+        {error && (
+          <Alert type="error" header={`Could not ${verb.toLowerCase()} the ticket`}>
+            <span data-testid="modal-error">{error}</span>
+          </Alert>
+        )}
+      </SpaceBetween>
+    </Modal>
+  );
+}

@@ -1,0 +1,208 @@
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import Header from "@cloudscape-design/components/header";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
+import Table from "@cloudscape-design/components/table";
+import { formatDateTime, formatWindow, pendingExtension, stageText } from "./format.js";
+
+const STATUS = {
+  pending: "pending",
+  approved: "info",
+  active: "success",
+  rejected: "error",
+  terminated: "stopped",
+  expired: "stopped",
+  done: "stopped",
+  cancelled: "stopped",
+};
+
+function Empty({ text }) {
+  return (
+    <Box textAlign="center" color="inherit" padding="l">
+      <b>{text}</b>
+    </Box>
+  );
+}
+
+function RefreshButton({ onClick }) {
+  return (
+    <Button data-testid="refresh" iconName="refresh" onClick={onClick}>
+      Refresh
+    </Button>
+  );
+}
+
+function WindowCell({ t }) {
+  const ext = pendingExtension(t);
+  return (
+    <span title={`${t.start} → ${t.end} (UTC)`}>
+      {formatWindow(t.start, t.end)}
+      {ext && (
+        <Box variant="small" display="block">
+          Extension to {formatDateTime(ext.end)} requested
+        </Box>
+      )}
+    </span>
+  );
+}
+
+function ReasonCell({ t }) {
+  const ext = pendingExtension(t);
+  return (
+    <>
+      {t.reason}
+      {ext && ext.reason && (
+        <Box variant="small" display="block">
+          Extension: {ext.reason}
+        </Box>
+      )}
+    </>
+  );
+}
+
+const common = {
+  requester: { id: "requester", header: "Requester", cell: (t) => t.requester, minWidth: 130 },
+  beneficiaries: {
+    id: "beneficiaries",
+    header: "Beneficiaries",
+    cell: (t) => (t.beneficiaries || []).join(", "),
+    minWidth: 140,
+  },
+  account: { id: "account", header: "Account", cell: (t) => t.account_id, minWidth: 120 },
+  permissionSet: { id: "permission_set", header: "Permission set", cell: (t) => t.permission_set, minWidth: 140 },
+  window: { id: "window", header: "Window", cell: (t) => <WindowCell t={t} />, minWidth: 190 },
+  reason: { id: "reason", header: "Reason", cell: (t) => <ReasonCell t={t} />, minWidth: 140 },
+};
+
+// PendingTable lists the tickets waiting for the caller's approval.
+export function PendingTable({ items, loading, onRefresh, onDecide }) {
+  const columns = [
+    { id: "id", header: "ID", cell: (t) => <span data-testid={"pending-" + t.id}>{t.id}</span> },
+    common.requester,
+    common.beneficiaries,
+    common.account,
+    common.permissionSet,
+    common.window,
+    common.reason,
+    { id: "stage", header: "Stage", cell: (t) => stageText(t), minWidth: 150 },
+    {
+      id: "actions",
+      header: "Actions",
+      minWidth: 190,
+      cell: (t) => (
+        <SpaceBetween direction="horizontal" size="xs">
+          <Button variant="primary" data-testid={`approve-${t.id}`} onClick={() => onDecide("approve", t)}>
+            Approve
+          </Button>
+          <Button data-testid={`reject-${t.id}`} onClick={() => onDecide("reject", t)}>
+            Reject
+          </Button>
+        </SpaceBetween>
+      ),
+    },
+  ];
+  return (
+    <Table
+      variant="full-page"
+      ariaLabels={{ tableLabel: "Tickets waiting for your approval" }}
+      columnDefinitions={columns}
+      items={items}
+      trackBy="id"
+      stickyColumns={{ first: 1, last: 1 }}
+      loading={loading}
+      loadingText="Loading tickets"
+      wrapLines
+      empty={<Empty text="Nothing is waiting for you." />}
+      header={
+        <Header
+          variant="awsui-h1-sticky"
+          counter={loading ? undefined : `(${items.length})`}
+          actions={<RefreshButton onClick={onRefresh} />}
+        >
+          Waiting for your approval
+        </Header>
+      }
+    />
+  );
+}
+
+// TicketsTable lists tickets with their state, for "All tickets" and "My tickets".
+export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDecide, onConsole, consoleBusy, email }) {
+  const me = (email || "").toLowerCase();
+  const isBeneficiary = (t) => (t.beneficiaries || []).some((b) => b.toLowerCase() === me);
+  const columns = [
+    { id: "id", header: "ID", cell: (t) => <span data-testid={"ticket-" + t.id}>{t.id}</span> },
+    {
+      id: "state",
+      header: "State",
+      minWidth: 130,
+      cell: (t) => (
+        <>
+          <StatusIndicator type={STATUS[t.state] || "info"}>
+            <span data-testid={"state-" + t.id}>{t.state}</span>
+          </StatusIndicator>
+          {pendingExtension(t) && (
+            <Box variant="small" display="block">
+              extension pending
+            </Box>
+          )}
+        </>
+      ),
+    },
+    common.requester,
+    common.beneficiaries,
+    common.account,
+    common.permissionSet,
+    common.window,
+    common.reason,
+    {
+      id: "actions",
+      header: "Actions",
+      minWidth: 250,
+      cell: (t) => (
+        <SpaceBetween direction="horizontal" size="xs">
+          {(t.state === "active" || t.state === "approved") && (
+            <Button data-testid={`terminate-${t.id}`} onClick={() => onDecide("terminate", t)}>
+              Terminate
+            </Button>
+          )}
+          {t.state === "active" && isBeneficiary(t) && (
+            <Button
+              data-testid={`console-${t.id}`}
+              iconName="external"
+              iconAlign="right"
+              loading={consoleBusy === t.id}
+              onClick={() => onConsole(t)}
+            >
+              Open console
+            </Button>
+          )}
+        </SpaceBetween>
+      ),
+    },
+  ];
+  return (
+    <Table
+      variant="full-page"
+      ariaLabels={{ tableLabel: title }}
+      columnDefinitions={columns}
+      items={items}
+      trackBy="id"
+      stickyColumns={{ first: 1, last: 1 }}
+      loading={loading}
+      loadingText="Loading tickets"
+      wrapLines
+      empty={<Empty text={emptyText} />}
+      header={
+        <Header
+          variant="awsui-h1-sticky"
+          counter={loading ? undefined : `(${items.length})`}
+          actions={<RefreshButton onClick={onRefresh} />}
+        >
+          {title}
+        </Header>
+      }
+    />
+  );
+}
