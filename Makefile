@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/jit
 GOFLAGS ?=
 
-.PHONY: build dev test bench lint clean
+.PHONY: build dev test bench lint clean web web-build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/jit
@@ -12,8 +12,15 @@ build:
 dev: build
 	./$(BIN) dev
 
-## test: vet and run every test against real redis-server, the AWS sandbox and /usr/bin/aws.
-test: build
+## web: reinstall the approver page's npm packages and rebuild console/web/dist (committed, so `make dev` needs only Go).
+web:
+	cd console/web && npm ci --no-audit --no-fund && npm run build
+
+web-build:
+	cd console/web && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run build
+
+## test: rebuild the approver page, vet, and run every test against real redis-server, the AWS sandbox, /usr/bin/aws and headless Chromium.
+test: web-build build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 

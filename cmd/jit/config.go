@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -46,6 +47,10 @@ type OIDCConfig struct {
 	Issuer      string   `yaml:"issuer"`
 	ClientIDs   []string `yaml:"client_ids"`
 	GroupsClaim string   `yaml:"groups_claim"`
+	// WebClientID is the public client (authorization code flow with PKCE,
+	// redirect URI <base_url>/callback) the approver page signs in with;
+	// one of ClientIDs, the first by default.
+	WebClientID string `yaml:"web_client_id"`
 }
 
 // AWSConfig says how JIT reaches AWS. Credentials come from the standard
@@ -87,13 +92,14 @@ func loadConfig(path string) (*Config, error) {
 // applyEnv applies JIT_* environment overrides.
 func (c *Config) applyEnv() {
 	for env, field := range map[string]*string{
-		"JIT_LISTEN":            &c.Listen,
-		"JIT_BASE_URL":          &c.BaseURL,
-		"JIT_REDIS_URL":         &c.Redis.URL,
-		"JIT_OIDC_ISSUER":       &c.OIDC.Issuer,
-		"JIT_OIDC_GROUPS_CLAIM": &c.OIDC.GroupsClaim,
-		"JIT_AWS_REGION":        &c.AWS.Region,
-		"JIT_AWS_ENDPOINT":      &c.AWS.Endpoint,
+		"JIT_LISTEN":             &c.Listen,
+		"JIT_BASE_URL":           &c.BaseURL,
+		"JIT_REDIS_URL":          &c.Redis.URL,
+		"JIT_OIDC_ISSUER":        &c.OIDC.Issuer,
+		"JIT_OIDC_GROUPS_CLAIM":  &c.OIDC.GroupsClaim,
+		"JIT_OIDC_WEB_CLIENT_ID": &c.OIDC.WebClientID,
+		"JIT_AWS_REGION":         &c.AWS.Region,
+		"JIT_AWS_ENDPOINT":       &c.AWS.Endpoint,
 	} {
 		if v, ok := os.LookupEnv(env); ok {
 			*field = v
@@ -141,6 +147,11 @@ func (c *Config) validate() error {
 	}
 	if len(c.OIDC.ClientIDs) == 0 || c.OIDC.ClientIDs[0] == "" {
 		return errors.New("oidc.client_ids: at least one client id (token audience) is required")
+	}
+	if c.OIDC.WebClientID == "" {
+		c.OIDC.WebClientID = c.OIDC.ClientIDs[0]
+	} else if !slices.Contains(c.OIDC.ClientIDs, c.OIDC.WebClientID) {
+		return fmt.Errorf("oidc.web_client_id %q must be one of oidc.client_ids, or its tokens would be refused", c.OIDC.WebClientID)
 	}
 	if c.AWS.Region == "" {
 		c.AWS.Region = "us-east-1"

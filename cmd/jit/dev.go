@@ -103,6 +103,7 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
 	baseURL := "http://" + apiL.Addr().String()
+	idp.AllowRedirectURI(baseURL + "/callback") // the approver page signs in here
 	cfg.Listen, cfg.BaseURL = apiL.Addr().String(), baseURL
 	cfg.Redis.URL = *redisURL
 	cfg.OIDC = OIDCConfig{Issuer: idp.IssuerURL(), ClientIDs: []string{devAudience}}
@@ -158,7 +159,8 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
   hands out tokens to anyone on this machine.
 ==========================================================================
 
-  JIT API:        %[1]s   (health: %[1]s/healthz)
+  Approver page:  %[1]s   (sign in as bob@example.com to approve and terminate)
+  JIT API:        %[1]s/api/v1   (health: %[1]s/healthz)
   AWS sandbox:    %[2]s
   OIDC issuer:    %[3]s
 
@@ -183,6 +185,9 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
     JIT_TOKEN=$BOB ./bin/jit terminate $ID --comment "done"
     %[4]s --profile jit --endpoint-url %[2]s s3api list-buckets    # AccessDenied: the open session is cut
     ./bin/jit credentials --ticket $ID --no-cache                    # refused: terminated
+
+  Or approve and terminate on the approver page: request as above, skip the
+  approve line, then open %[1]s and sign in as bob@example.com.
 
   Stop with Ctrl-C. Nothing is kept between runs.
 

@@ -19,6 +19,7 @@ import (
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/broker/tasks"
 	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/console/web"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/policies"
 )
@@ -159,6 +160,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Logger:   d.logger,
 			Ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 			Extra:    d.extra,
+			Web:      &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
 		})
 	}
 	if d.worker {

@@ -1,0 +1,243 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// browser is a headless Chromium tab for the approver page.
+type browser struct {
+	t   *testing.T
+	ctx context.Context
+}
+
+// newBrowser starts Debian's Chromium headless. Chromium is required: .ci/run
+// installs it.
+func newBrowser(t *testing.T) *browser {
+	t.Helper()
+	path, err := exec.LookPath("chromium")
+	if err != nil {
+		if _, serr := os.Stat("/usr/bin/chromium"); serr != nil {
+			t.Fatal("chromium is missing: apt-get install -y chromium (.ci/run does this)")
+		}
+		path = "/usr/bin/chromium"
+	}
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(path), chromedp.NoSandbox, chromedp.WindowSize(1400, 1000),
+		chromedp.UserDataDir(t.TempDir()))
+	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { cancel(); cancelAlloc() })
+	if err := chromedp.Do(ctx); err != nil { // start the browser now, without a timeout
+		t.Fatalf("start chromium: %v", err)
+	}
+	return &browser{t: t, ctx: ctx}
+}
+
+// do runs steps with a deadline, failing the test with a screenshot's path.
+func (b *browser) do(what string, steps ...chromedp.Action[chromedp.Void]) {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(ctx, steps...); err != nil {
+		b.t.Fatalf("%s: %v (page: %s)", what, err, b.screenshot("failed"))
+	}
+}
+
+// text returns the text of the first element matching css.
+func (b *browser) text(css string) string {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(b.ctx, 20*time.Second)
+	defer cancel()
+	s, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(css)))
+	if err != nil {
+		b.t.Fatalf("text of %s: %v (page: %s)", css, err, b.screenshot("failed"))
+	}
+	return s
+}
+
+// waitText waits until the element matching css contains want.
+func (b *browser) waitText(css, want string) {
+	b.t.Helper()
+	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, css, want)
+	// Evaluated again and again rather than with chromedp.Poll, which fails
+	// when the page navigates meanwhile (the sign-in redirects do).
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(b.ctx, 5*time.Second)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			b.t.Fatalf("waiting for %q in %s: %v (page: %s)", want, css, err, b.screenshot("failed"))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// screenshot saves the page under $JIT_SCREENSHOTS (or the test's temp
+// dir) and returns the file's path.
+func (b *browser) screenshot(name string) string {
+	dir := os.Getenv("JIT_SCREENSHOTS")
+	if dir == "" {
+		dir = b.t.TempDir()
+	}
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+	if err != nil {
+		return "no screenshot: " + err.Error()
+	}
+	path := filepath.Join(dir, b.t.Name()+"-"+name+".png")
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		return "no screenshot: " + err.Error()
+	}
+	return path
+}
+
+func testid(id string) string { return `[data-testid="` + id + `"]` }
+
+// decide opens the approve, reject or terminate dialog of a ticket, types
+// a comment and confirms.
+func (b *browser) decide(action, id, comment string) {
+	b.t.Helper()
+	b.do(action+" "+id,
+		chromedp.WaitVisible(chromedp.CSS(testid(action+"-"+id))),
+		chromedp.Click(chromedp.CSS(testid(action+"-"+id))),
+		chromedp.WaitVisible(chromedp.CSS(testid("comment")+" textarea")),
+	)
+	if comment != "" {
+		b.do("type comment", chromedp.SendKeys(chromedp.CSS(testid("comment")+" textarea"), comment))
+	}
+	b.do("confirm", chromedp.Click(chromedp.CSS(testid("confirm"))))
+}
+
+// signIn opens the approver page, which sends the browser to the OIDC
+// issuer's sign-in page; choosing user brings it back signed in.
+func (b *browser) signIn(h *harness, user string) {
+	b.t.Helper()
+	b.do("open the approver page",
+		chromedp.Navigate(h.apiURL+"/"),
+		chromedp.WaitVisible(chromedp.CSS(`button[value="`+user+`"]`)),
+		chromedp.Click(chromedp.CSS(`button[value="`+user+`"]`)),
+	)
+	b.waitText(testid("user-email"), user)
+}
+
+// The approver page end to end: bob signs in through the OIDC code flow,
+// approves alice's ticket, rejects another with a comment, sees the error
+// of a ticket that changed under him, and terminates the approved one,
+// which cuts alice's open AWS session.
+func TestApproverPage(t *testing.T) {
+	needAWSCLI(t)
+	h := newHarness(t)
+	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	req := func(reason string) broker.Ticket {
+		return h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason)
+	}
+	approveMe, rejectMe, cancelled := req("web approve"), req("web reject"), req("web cancelled")
+
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.waitText(testid("pending-"+approveMe.ID), approveMe.ID)
+	b.waitText(testid("pending-"+cancelled.ID), cancelled.ID)
+	b.screenshot("approvals")
+
+	// Approve.
+	b.decide("approve", approveMe.ID, "looks fine")
+	b.waitText(testid("flash-success"), approveMe.ID)
+	tk := h.waitState(approveMe.ID, broker.StateActive, 10*time.Second)
+	if len(tk.Approvals) != 1 || tk.Approvals[0].By != "bob@example.com" || tk.Approvals[0].Comment != "looks fine" {
+		t.Fatalf("approvals after the page approved: %+v", tk.Approvals)
+	}
+
+	// Reject needs a comment: the button stays disabled without one.
+	b.do("open reject", chromedp.Click(chromedp.CSS(testid("reject-"+rejectMe.ID))), chromedp.WaitVisible(chromedp.CSS(testid("comment")+" textarea")))
+	disabled, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="confirm"]').disabled || document.querySelector('[data-testid="confirm"]').getAttribute('aria-disabled') === 'true'`))
+	if err != nil || !disabled {
+		t.Fatalf("reject without a comment: confirm disabled=%v err=%v (page: %s)", disabled, err, b.screenshot("reject"))
+	}
+	b.do("type reason", chromedp.SendKeys(chromedp.CSS(testid("comment")+" textarea"), "use the staging account"))
+	b.do("confirm reject", chromedp.Click(chromedp.CSS(testid("confirm"))))
+	b.waitText(testid("flash-success"), rejectMe.ID)
+	if tk := h.ticket(rejectMe.ID); tk.State != broker.StateRejected || tk.Closed == nil || tk.Closed.Comment != "use the staging account" {
+		t.Fatalf("rejected ticket: state %s closed %+v", tk.State, tk.Closed)
+	}
+
+	// A ticket cancelled after the page loaded: the server's refusal is shown
+	// in the dialog, and nothing changes.
+	if _, errOut, err := h.jit("alice@example.com", "cancel", cancelled.ID); err != nil {
+		t.Fatalf("cancel: %v %s", err, errOut)
+	}
+	b.decide("approve", cancelled.ID, "")
+	b.waitText(testid("modal-error"), "cancelled")
+	b.screenshot("refused")
+	if tk := h.ticket(cancelled.ID); tk.State != broker.StateCancelled || len(tk.Approvals) != 0 {
+		t.Fatalf("cancelled ticket changed: state %s approvals %+v", tk.State, tk.Approvals)
+	}
+
+	// alice's open session works until bob presses Terminate.
+	out, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", approveMe.ID)
+	if err != nil {
+		t.Fatalf("credentials: %v %s", err, errOut)
+	}
+	var creds processCredentials
+	if err := json.Unmarshal([]byte(out), &creds); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
+		t.Fatalf("list-buckets before terminate: %v %s", err, out)
+	}
+	b.do("all tickets",
+		chromedp.Navigate(h.apiURL+"/"),
+		chromedp.WaitVisible(chromedp.Search(`//a[normalize-space()="All tickets"]`)),
+		chromedp.Click(chromedp.Search(`//a[normalize-space()="All tickets"]`)),
+	)
+	b.waitText(testid("state-"+approveMe.ID), "active")
+	b.screenshot("tickets")
+	b.decide("terminate", approveMe.ID, "incident over")
+	b.waitText(testid("state-"+approveMe.ID), "terminated")
+	b.screenshot("terminated")
+	tk = h.ticket(approveMe.ID)
+	if tk.State != broker.StateTerminated || tk.Closed == nil || tk.Closed.By != "bob@example.com" || tk.Closed.Comment != "incident over" {
+		t.Fatalf("terminated ticket: state %s closed %+v", tk.State, tk.Closed)
+	}
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err == nil || !strings.Contains(out, "AccessDenied") {
+		t.Fatalf("list-buckets with the open session after Terminate on the page: err=%v %s", err, out)
+	}
+}
+
+// Signing out forgets the ID token and leaves the page signed out.
+func TestApproverPageSignOut(t *testing.T) {
+	h := newHarness(t)
+	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	b := newBrowser(t)
+	b.signIn(h, "alice@example.com")
+	stored, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`sessionStorage.getItem("jit.id_token") || ""`))
+	if err != nil || strings.Count(stored, ".") != 2 {
+		t.Fatalf("no ID token in session storage after sign-in (%v)", err)
+	}
+	b.do("sign out",
+		chromedp.Click(chromedp.Search(`//header//button[contains(., "alice@example.com")]`)),
+		chromedp.WaitVisible(chromedp.Search(`//*[@role="menuitem"][contains(., "Sign out")]`)),
+		chromedp.Click(chromedp.Search(`//*[@role="menuitem"][contains(., "Sign out")]`)),
+	)
+	b.waitText(testid("signed-out"), "")
+	stored, err = chromedp.Run(b.ctx, chromedp.Evaluate[string](`sessionStorage.getItem("jit.id_token") || ""`))
+	if err != nil || stored != "" {
+		t.Fatalf("token still stored after sign-out: %q %v", stored, err)
+	}
+}
