@@ -241,3 +241,52 @@ func TestApproverPageSignOut(t *testing.T) {
 		t.Fatalf("token still stored after sign-out: %q %v", stored, err)
 	}
 }
+
+// The requester's own buttons: "Cancel request" withdraws a pending ticket,
+// and "I'm done" ends an active one and cuts its open session.
+func TestApproverPageRequesterEndsOwnTicket(t *testing.T) {
+	needAWSCLI(t)
+	h := newHarness(t)
+	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	req := func(reason string) broker.Ticket {
+		return h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason)
+	}
+	active, withdrawn := req("web done"), req("web withdrawn")
+	if _, errOut, err := h.jit("bob@example.com", "approve", active.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(active.ID, broker.StateActive, 10*time.Second)
+	out, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", active.ID)
+	if err != nil {
+		t.Fatalf("credentials: %v %s", err, errOut)
+	}
+	var creds processCredentials
+	if err := json.Unmarshal([]byte(out), &creds); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t)
+	b.signIn(h, "alice@example.com")
+	b.do("my tickets", chromedp.Navigate(h.apiURL+"/#/mine"))
+	b.waitText(testid("state-"+active.ID), "active")
+	// Her own ticket offers "I'm done", not Terminate.
+	if n, err := chromedp.Run(b.ctx, chromedp.Evaluate[int](`document.querySelectorAll('[data-testid="terminate-`+active.ID+`"]').length`)); err != nil || n != 0 {
+		t.Errorf("Terminate shown to the requester (%d, %v)", n, err)
+	}
+	b.screenshot("mine")
+
+	b.decide("cancel", withdrawn.ID, "not needed")
+	b.waitText(testid("state-"+withdrawn.ID), "cancelled")
+	if tk := h.ticket(withdrawn.ID); tk.State != broker.StateCancelled {
+		t.Fatalf("withdrawn ticket is %s", tk.State)
+	}
+
+	b.decide("done", active.ID, "")
+	b.waitText(testid("state-"+active.ID), "terminated")
+	if tk := h.ticket(active.ID); tk.State != broker.StateTerminated || tk.Closed == nil || tk.Closed.By != "alice@example.com" {
+		t.Fatalf("ended ticket: state %s closed %+v", tk.State, tk.Closed)
+	}
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err == nil || !strings.Contains(out, "AccessDenied") {
+		t.Fatalf("list-buckets with the open session after I'm done: err=%v %s", err, out)
+	}
+}

@@ -257,6 +257,7 @@ function Console({ token, onExpired, onSignOut }) {
                 onConsole={openConsole}
                 consoleBusy={consoleBusy}
                 email={email}
+                admin={!!(me && me.admin)}
               />
             )}
           </SpaceBetween>

@@ -12,6 +12,8 @@ const KINDS = {
   approve: { verb: "Approve", past: "approved" },
   reject: { verb: "Reject", past: "rejected" },
   terminate: { verb: "Terminate", past: "terminated" },
+  done: { verb: "End access", past: "ended" },
+  cancel: { verb: "Cancel request", past: "cancelled" },
 };
 
 export function pastTense(kind) {
@@ -29,12 +31,15 @@ function explanation(kind, t) {
       return ext
         ? `Reject the extension of ${t.requester}'s access to ${role(t)}. The ticket keeps its current end.`
         : `Reject ${t.requester}'s request for ${role(t)}. Tell them why in the comment.`;
+    case "cancel":
+      return `Withdraw your request for ${role(t)}. Nobody can approve it afterwards.`;
     default:
       return "Every session already issued for this ticket is cut now, and no new one can be made.";
   }
 }
 
-// DecisionModal asks for a comment and runs approve, reject or terminate.
+// DecisionModal asks for a comment and runs approve, reject, terminate,
+// done or cancel.
 // decision is {kind, ticket} or null; client is the bound API.
 export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired }) {
   const [comment, setComment] = useState("");
@@ -71,7 +76,7 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
     <Modal
       visible
       onDismiss={onDismiss}
-      header={`${verb} ticket ${ticket.id}`}
+      header={`${verb}: ticket ${ticket.id}`}
       closeAriaLabel="Close"
       footer={
         <Box float="right">

@@ -13,7 +13,6 @@ const STATUS = {
   rejected: "error",
   terminated: "stopped",
   expired: "stopped",
-  done: "stopped",
   cancelled: "stopped",
 };
 
@@ -128,9 +127,14 @@ export function PendingTable({ items, loading, onRefresh, onDecide }) {
 }
 
 // TicketsTable lists tickets with their state, for "All tickets" and "My tickets".
-export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDecide, onConsole, consoleBusy, email }) {
+// Who may do what is the server's decision; the buttons only follow the
+// usual roles: the ticket's own people end or withdraw it, others (its
+// approvers, administrators) terminate it.
+export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDecide, onConsole, consoleBusy, email, admin }) {
   const me = (email || "").toLowerCase();
   const isBeneficiary = (t) => (t.beneficiaries || []).some((b) => b.toLowerCase() === me);
+  const isRequester = (t) => (t.requester || "").toLowerCase() === me;
+  const own = (t) => isBeneficiary(t) || isRequester(t);
   const columns = [
     { id: "id", header: "ID", cell: (t) => <span data-testid={"ticket-" + t.id}>{t.id}</span> },
     {
@@ -162,9 +166,19 @@ export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDe
       minWidth: 250,
       cell: (t) => (
         <SpaceBetween direction="horizontal" size="xs">
-          {(t.state === "active" || t.state === "approved") && (
+          {(t.state === "active" || t.state === "approved") && (admin || !own(t)) && (
             <Button data-testid={`terminate-${t.id}`} onClick={() => onDecide("terminate", t)}>
               Terminate
+            </Button>
+          )}
+          {t.state === "active" && own(t) && (
+            <Button data-testid={`done-${t.id}`} onClick={() => onDecide("done", t)}>
+              I'm done
+            </Button>
+          )}
+          {(t.state === "pending" || t.state === "approved") && isRequester(t) && (
+            <Button data-testid={`cancel-${t.id}`} onClick={() => onDecide("cancel", t)}>
+              Cancel request
             </Button>
           )}
           {t.state === "active" && isBeneficiary(t) && (

@@ -54,6 +54,8 @@ export function api(token) {
     approve: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/approve`, { comment }),
     reject: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/reject`, { comment }),
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
+    done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
+    cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
     consoleURL: async (id) => {
       const data = await request(token, "GET", `/tickets/${enc(id)}/console`);
       if (!data.url) throw new ApiError(200, "bad_response", "The server sent no console URL.");
