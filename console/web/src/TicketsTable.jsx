@@ -140,7 +140,7 @@ export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDe
     {
       id: "state",
       header: "State",
-      minWidth: 130,
+      minWidth: 160,
       cell: (t) => (
         <>
           <StatusIndicator type={STATUS[t.state] || "info"}>
