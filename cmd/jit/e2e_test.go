@@ -205,6 +205,7 @@ func TestServeBadConfig(t *testing.T) {
 		"bad account":  {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {accounts: [{id: '12', name: x}]}\n", "registry.accounts[0].id"},
 		"wrong type":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nworker: {concurrency: lots}\n", "line 3"},
 		"bad rule":     {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {approval_rules: [{account: '*', stages: [{approvers: [a@x.com], required: 2}]}]}\n", "registry.approval_rules[0].stages[0]"},
+		"web client":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a], web_client_id: b}\n", "oidc.web_client_id"},
 		"bad duration": {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {permission_sets: [{name: A, role_name: A, max_duration: soon}]}\n", "line 3"},
 	} {
 		t.Run(name, func(t *testing.T) {
