@@ -2,6 +2,7 @@ package federation_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/jitaccess/jit/broker"
@@ -48,19 +50,29 @@ func (c *wallClock) Advance(d time.Duration) {
 	c.offset += d
 }
 
-// countingTrail counts LookupEvents calls and the throttled ones.
+// countingTrail counts the LookupEvents calls CloudTrail answered (with
+// events or an API error) and the throttled ones. A call lost to the
+// connection (which Activity retries, as it should) is counted apart, so
+// that a dropped keep-alive connection on a loaded machine does not read
+// as a second lookup.
 type countingTrail struct {
 	next      federation.LookupEventsAPI
 	calls     atomic.Int64
 	throttled atomic.Int64
+	dropped   atomic.Int64
 }
 
 func (c *countingTrail) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
-	c.calls.Add(1)
 	out, err := c.next.LookupEvents(ctx, in, opts...)
-	if code(err) == "ThrottlingException" {
+	var ae smithy.APIError
+	switch {
+	case err != nil && !errors.As(err, &ae) && ctx.Err() == nil:
+		c.dropped.Add(1)
+		return out, err
+	case code(err) == "ThrottlingException":
 		c.throttled.Add(1)
 	}
+	c.calls.Add(1)
 	return out, err
 }
 

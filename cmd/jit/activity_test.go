@@ -33,14 +33,7 @@ func TestActivityE2E(t *testing.T) {
 		t.Fatalf("approve: %v %s", err, errOut)
 	}
 	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
-	stdout, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", tk.ID)
-	if err != nil {
-		t.Fatalf("jit credentials: %v\n%s", err, errOut)
-	}
-	var creds processCredentials
-	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
-		t.Fatalf("credential_process output %q: %v", stdout, err)
-	}
+	creds := h.credentials("alice@example.com", tk.ID)
 	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
 		t.Fatalf("aws s3api list-buckets: %v\n%s", err, out)
 	}

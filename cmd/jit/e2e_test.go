@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -50,14 +49,7 @@ func TestTicketEndToEnd(t *testing.T) {
 	}
 
 	// The exact session the CLI used, from jit's cache, and the one recorded on the ticket.
-	stdout, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", tk.ID)
-	if err != nil {
-		t.Fatalf("jit credentials: %v\n%s", err, errOut)
-	}
-	var creds processCredentials
-	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
-		t.Fatalf("credential_process output %q: %v", stdout, err)
-	}
+	creds := h.credentials("alice@example.com", tk.ID)
 	got := h.ticket(tk.ID)
 	if len(got.Sessions) != 1 || got.Sessions[0].AccessKeyID != creds.AccessKeyID {
 		t.Fatalf("sessions recorded on the ticket: %+v, want the one access key %s", got.Sessions, creds.AccessKeyID)
@@ -73,7 +65,7 @@ func TestTicketEndToEnd(t *testing.T) {
 	if out, err := h.awsCLI(awsEnv(creds), "sts", "get-caller-identity"); err != nil {
 		t.Fatalf("GetCallerIdentity is never denied by policy: %v\n%s", err, out)
 	}
-	_, errOut, err = h.jit("alice@example.com", "credentials", "--ticket", tk.ID, "--no-cache")
+	_, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", tk.ID, "--no-cache")
 	if err == nil || !strings.Contains(errOut, "was terminated by bob@example.com") {
 		t.Fatalf("new credentials after terminate: err=%v stderr=%q, want a clear 'terminated' refusal", err, errOut)
 	}
@@ -90,14 +82,7 @@ func TestTicketExpiresByItself(t *testing.T) {
 		t.Fatalf("approve: %v %s", err, errOut)
 	}
 	h.waitState(tk.ID, broker.StateActive, 5*time.Second)
-	stdout, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", tk.ID, "--no-cache")
-	if err != nil {
-		t.Fatalf("jit credentials: %v\n%s", err, errOut)
-	}
-	var creds processCredentials
-	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := h.credentials("alice@example.com", tk.ID, "--no-cache")
 	if time.Now().Before(end) {
 		if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil && time.Now().Before(end) {
 			t.Fatalf("work action before the end: %v\n%s", err, out)

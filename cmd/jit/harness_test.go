@@ -307,6 +307,21 @@ func (h *harness) tasks() map[string][]*asynq.TaskInfo {
 	return out
 }
 
+// credentials runs `jit credentials --ticket id [extra...]` as user and
+// decodes the credential_process document.
+func (h *harness) credentials(user, id string, extra ...string) processCredentials {
+	h.t.Helper()
+	stdout, errOut, err := h.jit(user, append([]string{"credentials", "--ticket", id}, extra...)...)
+	if err != nil {
+		h.t.Fatalf("jit credentials: %v\n%s", err, errOut)
+	}
+	var creds processCredentials
+	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
+		h.t.Fatalf("credential_process output %q: %v", stdout, err)
+	}
+	return creds
+}
+
 // awsEnv returns the environment for /usr/bin/aws with the given credentials.
 func awsEnv(c processCredentials) []string {
 	return append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_REGION=us-east-1",

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -108,6 +107,20 @@ func (b *browser) screenshot(name string) string {
 	return path
 }
 
+// newWebHarness is a harness whose OIDC issuer lets the approver page sign in.
+func newWebHarness(t *testing.T) *harness {
+	t.Helper()
+	h := newHarness(t)
+	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	return h
+}
+
+// requestReadOnly files alice's request for ReadOnlyAccess in dev, for an hour.
+func (h *harness) requestReadOnly(reason string) broker.Ticket {
+	h.t.Helper()
+	return h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason)
+}
+
 func testid(id string) string { return `[data-testid="` + id + `"]` }
 
 // decide opens the approve, reject or terminate dialog of a ticket, types
@@ -143,11 +156,8 @@ func (b *browser) signIn(h *harness, user string) {
 // which cuts alice's open AWS session.
 func TestApproverPage(t *testing.T) {
 	needAWSCLI(t)
-	h := newHarness(t)
-	h.idp.AllowRedirectURI(h.apiURL + "/callback")
-	req := func(reason string) broker.Ticket {
-		return h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason)
-	}
+	h := newWebHarness(t)
+	req := h.requestReadOnly
 	approveMe, rejectMe, cancelled := req("web approve"), req("web reject"), req("web cancelled")
 
 	b := newBrowser(t)
@@ -190,14 +200,7 @@ func TestApproverPage(t *testing.T) {
 	}
 
 	// alice's open session works until bob presses Terminate.
-	out, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", approveMe.ID)
-	if err != nil {
-		t.Fatalf("credentials: %v %s", err, errOut)
-	}
-	var creds processCredentials
-	if err := json.Unmarshal([]byte(out), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := h.credentials("alice@example.com", approveMe.ID)
 	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
 		t.Fatalf("list-buckets before terminate: %v %s", err, out)
 	}
@@ -222,8 +225,7 @@ func TestApproverPage(t *testing.T) {
 
 // Signing out forgets the ID token and leaves the page signed out.
 func TestApproverPageSignOut(t *testing.T) {
-	h := newHarness(t)
-	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	h := newWebHarness(t)
 	b := newBrowser(t)
 	b.signIn(h, "alice@example.com")
 	stored, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`sessionStorage.getItem("jit.id_token") || ""`))
@@ -246,24 +248,14 @@ func TestApproverPageSignOut(t *testing.T) {
 // and "I'm done" ends an active one and cuts its open session.
 func TestApproverPageRequesterEndsOwnTicket(t *testing.T) {
 	needAWSCLI(t)
-	h := newHarness(t)
-	h.idp.AllowRedirectURI(h.apiURL + "/callback")
-	req := func(reason string) broker.Ticket {
-		return h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason)
-	}
+	h := newWebHarness(t)
+	req := h.requestReadOnly
 	active, withdrawn := req("web done"), req("web withdrawn")
 	if _, errOut, err := h.jit("bob@example.com", "approve", active.ID); err != nil {
 		t.Fatalf("approve: %v %s", err, errOut)
 	}
 	h.waitState(active.ID, broker.StateActive, 10*time.Second)
-	out, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", active.ID)
-	if err != nil {
-		t.Fatalf("credentials: %v %s", err, errOut)
-	}
-	var creds processCredentials
-	if err := json.Unmarshal([]byte(out), &creds); err != nil {
-		t.Fatal(err)
-	}
+	creds := h.credentials("alice@example.com", active.ID)
 
 	b := newBrowser(t)
 	b.signIn(h, "alice@example.com")
