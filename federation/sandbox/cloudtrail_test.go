@@ -31,14 +31,11 @@ func newEnvWith(t *testing.T, f Fixture, opt Options) *env {
 	return &env{sb: sb, url: srv.URL, clock: clock}
 }
 
-// trailClient is a CloudTrail client of one identity that does not retry,
-// so that throttling shows.
+// trailClient is a CloudTrail client of one identity that retries no
+// answer (see env.noRetry), so that throttling shows.
 func (e *env) trailClient(akid, secret, token string) *cloudtrail.Client {
-	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token)}
-	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) {
-		o.BaseEndpoint = aws.String(e.url)
-		o.RetryMaxAttempts = 1
-	})
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token), Retryer: e.noRetry}
+	return cloudtrail.NewFromConfig(cfg, func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(e.url) })
 }
 
 func (e *env) brokerTrail() *cloudtrail.Client {

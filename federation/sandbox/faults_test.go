@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/ratelimit"
 	"github.com/aws/aws-sdk-go-v2/aws/retry"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/cloudtrail"
@@ -24,8 +25,23 @@ func brokerConfig(r func() aws.Retryer) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider(DemoBrokerAccessKeyID, DemoBrokerSecretAccessKey, "")}
 }
 
-// noRetry makes one attempt per call, so injected errors show.
-func noRetry() aws.Retryer { return retry.AddWithMaxAttempts(retry.NewStandard(), 1) }
+// noRetry retries no answer, so injected errors show. It does retry a
+// request whose connection net/http closed under it: after a fast answer
+// the transport can report the request's write as failed and close the
+// connection while the answer's body is read ("use of closed network
+// connection"), which production clients retry too. The sandbox clock
+// moves a second before the retry, clear of CloudTrail's 2 calls/s.
+func (e *env) noRetry() aws.Retryer {
+	return retry.NewStandard(func(o *retry.StandardOptions) {
+		o.MaxAttempts = 3
+		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
+		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
+			e.clock.Add(time.Second)
+			return 0, nil
+		})
+		o.RateLimiter = ratelimit.None
+	})
+}
 
 // TestThrottledCallsComplete: at 30 % throttling the SDK's standard
 // retryer, with more attempts, still completes every call.
@@ -67,7 +83,7 @@ func TestThrottledCallsComplete(t *testing.T) {
 // internal error codes.
 func TestFaultCodes(t *testing.T) {
 	e := newEnvWith(t, DemoFixture(), Options{})
-	cfg := brokerConfig(noRetry)
+	cfg := brokerConfig(e.noRetry)
 	stsC := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String(e.url) })
 	iamC := iam.NewFromConfig(cfg, func(o *iam.Options) { o.BaseEndpoint = aws.String(e.url) })
 	s3C := s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(e.url); o.UsePathStyle = true })
@@ -215,7 +231,7 @@ func TestAdminEndpoint(t *testing.T) {
 	if got := post("/_sandbox/faults", `{"operation":"sts:GetCallerIdentity","throttle_rate":1}`); got != 204 {
 		t.Fatalf("POST faults = %d", got)
 	}
-	c := sts.NewFromConfig(brokerConfig(noRetry), func(o *sts.Options) { o.BaseEndpoint = aws.String(e.url) })
+	c := sts.NewFromConfig(brokerConfig(e.noRetry), func(o *sts.Options) { o.BaseEndpoint = aws.String(e.url) })
 	_, err := c.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	wantAPIError(t, err, "Throttling", "")
 	if status, body := get(t, http.DefaultClient, e.url+"/_sandbox/faults"); status != 200 || !strings.Contains(body, `"sts:GetCallerIdentity":{"throttle_rate":1,"error_rate":0,"latency_ms":0}`) {
