@@ -174,6 +174,19 @@ func TestApproverPage(t *testing.T) {
 		t.Fatalf("approvals after the page approved: %+v", tk.Approvals)
 	}
 
+	// alice asks for 30 more minutes; the extension waits for bob on the
+	// same page, and his approval moves the end.
+	if _, errOut, err := h.jit("alice@example.com", "extend", approveMe.ID, "--duration", "30m", "--reason", "still on it"); err != nil {
+		t.Fatalf("extend: %v %s", err, errOut)
+	}
+	b.do("refresh", chromedp.Click(chromedp.CSS(testid("refresh"))))
+	b.waitText(testid("pending-"+approveMe.ID), approveMe.ID)
+	b.decide("approve", approveMe.ID, "")
+	b.waitText(testid("flash-success"), approveMe.ID)
+	if tk := h.ticket(approveMe.ID); tk.State != broker.StateActive || !tk.End.Equal(approveMe.End.Add(30*time.Minute)) {
+		t.Fatalf("after the extension was approved on the page: state %s end %s, want active until %s", tk.State, tk.End, approveMe.End.Add(30*time.Minute))
+	}
+
 	// Reject needs a comment: the button stays disabled without one.
 	b.do("open reject", chromedp.Click(chromedp.CSS(testid("reject-"+rejectMe.ID))), chromedp.WaitVisible(chromedp.CSS(testid("comment")+" textarea")))
 	disabled, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`document.querySelector('[data-testid="confirm"]').disabled || document.querySelector('[data-testid="confirm"]').getAttribute('aria-disabled') === 'true'`))
