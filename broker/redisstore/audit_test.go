@@ -13,7 +13,7 @@ import (
 func TestAuditChain(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	a := NewAudit(rdb, "test:"+t.Name())
+	a := NewAudit(rdb, testPrefix(t))
 	ctx := context.Background()
 	for i, action := range []string{"approve", "terminate", "remove orphan assignment"} {
 		if err := a.Record(ctx, broker.AuditEvent{At: time.Unix(int64(i), 0).UTC(), Actor: "bob@example.com", Action: action, TicketID: "t1"}); err != nil {

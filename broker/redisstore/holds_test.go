@@ -13,7 +13,7 @@ import (
 func TestHoldsLastRelease(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	h := NewHolds(rdb, "test:"+t.Name())
+	h := NewHolds(rdb, testPrefix(t))
 	ctx := context.Background()
 	for _, id := range []string{"a", "b", "a"} {
 		if err := h.Hold(ctx, "k", id); err != nil {
@@ -34,7 +34,7 @@ func TestHoldsLastRelease(t *testing.T) {
 func TestLockerExcludes(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	l := NewLocker(rdb, "test:"+t.Name(), time.Second)
+	l := NewLocker(rdb, testPrefix(t), time.Second)
 	var inside, maxInside atomic.Int32
 	var wg sync.WaitGroup
 	for range 20 {

@@ -14,8 +14,9 @@ import (
 func TestLimiterAcrossProcesses(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	defer rdb.Close()
-	a := NewLimiter(rdb, "test:"+t.Name(), "sso", 10, 3)
-	b := NewLimiter(rdb, "test:"+t.Name(), "sso", 10, 3)
+	prefix := testPrefix(t)
+	a := NewLimiter(rdb, prefix, "sso", 10, 3)
+	b := NewLimiter(rdb, prefix, "sso", 10, 3)
 	var inFlight, peak atomic.Int32
 	var wg sync.WaitGroup
 	for i := range 12 {

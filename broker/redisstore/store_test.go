@@ -2,7 +2,9 @@ package redisstore
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -16,13 +18,22 @@ var redisAddr string
 
 func TestMain(m *testing.M) { redistest.Main(m, func(a string) { redisAddr = a }) }
 
+// prefixes numbers the key prefixes, so that a test run again (-count)
+// gets fresh keys on the package's one server.
+var prefixes atomic.Int64
+
+// testPrefix returns a key prefix no other test (or run) uses.
+func testPrefix(tb testing.TB) string {
+	return fmt.Sprintf("test:%s:%d", tb.Name(), prefixes.Add(1))
+}
+
 // newStore returns a Store whose keys start with a prefix of the test's own,
 // and a raw client on the same server.
 func newStore(tb testing.TB) (*Store, *redis.Client, string) {
 	tb.Helper()
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
 	tb.Cleanup(func() { rdb.Close() })
-	prefix := "test:" + tb.Name()
+	prefix := testPrefix(tb)
 	return New(rdb, Options{Prefix: prefix}), rdb, prefix
 }
 
