@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -294,4 +295,105 @@ func TestApproverPageRequesterEndsOwnTicket(t *testing.T) {
 	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err == nil || !strings.Contains(out, "AccessDenied") {
 		t.Fatalf("list-buckets with the open session after I'm done: err=%v %s", err, out)
 	}
+}
+
+// choose picks option in the Cloudscape select with the given data-testid.
+func (b *browser) choose(id, option string) {
+	b.t.Helper()
+	b.do("choose "+option+" in "+id,
+		chromedp.Click(chromedp.CSS(testid(id)+" button")),
+		chromedp.WaitVisible(chromedp.Search(`//*[@role="option"][contains(., "`+option+`")]`)),
+		chromedp.Click(chromedp.Search(`//*[@role="option"][contains(., "`+option+`")]`)),
+	)
+}
+
+// replace selects the text of the input matching css and types text over it.
+func (b *browser) replace(css, text string) {
+	b.t.Helper()
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`(() => { const i = document.querySelector(`+"`"+css+"`"+`); i.focus(); i.select(); return true })()`)); err != nil {
+		b.t.Fatalf("select %s: %v", css, err)
+	}
+	b.do("type "+text, chromedp.SendKeys(chromedp.CSS(css), text))
+}
+
+// countTickets returns how many tickets the harness's Redis holds.
+func (h *harness) countTickets() int {
+	h.t.Helper()
+	out, errOut, err := h.jit("carol@example.com", "tickets", "list", "--output", "json")
+	if err != nil {
+		h.t.Fatalf("jit tickets list: %v %s", err, errOut)
+	}
+	var list struct{ Tickets []broker.Ticket }
+	if err := json.Unmarshal([]byte(out), &list); err != nil {
+		h.t.Fatalf("jit tickets list output: %v\n%s", err, out)
+	}
+	return len(list.Tickets)
+}
+
+// alice asks for access on the page: a duration over the permission set's
+// maximum is refused with the server's message and stores nothing; a good
+// request files exactly the ticket she filled in.
+func TestApproverPageRequestForm(t *testing.T) {
+	h := newWebHarness(t)
+	b := newBrowser(t)
+	b.signIn(h, "alice@example.com")
+	b.do("request view", chromedp.Navigate(h.apiURL+"/#/request"), chromedp.WaitVisible(chromedp.CSS(testid("request-submit"))))
+	b.choose("request-permission-set", "ReadOnlyAccess")
+	b.choose("request-account", "222222222222")
+	b.replace(testid("request-duration")+" input", "100h")
+	b.do("fill in",
+		chromedp.SendKeys(chromedp.CSS(testid("request-reason")+" textarea"), "quarterly audit"),
+		chromedp.Click(chromedp.CSS(testid("request-submit"))),
+	)
+	b.waitText(testid("request-error"), "duration")
+	b.screenshot("refused")
+	if n := h.countTickets(); n != 0 {
+		t.Fatalf("%d tickets stored after a refused request", n)
+	}
+
+	b.replace(testid("request-duration")+" input", "45m")
+	b.do("send again", chromedp.Click(chromedp.CSS(testid("request-submit"))))
+	b.waitText(testid("flash-success"), "requested")
+	b.screenshot("requested")
+	out, errOut, err := h.jit("alice@example.com", "tickets", "list", "--mine", "--output", "json")
+	if err != nil {
+		t.Fatalf("jit tickets list: %v %s", err, errOut)
+	}
+	var list struct{ Tickets []broker.Ticket }
+	if err := json.Unmarshal([]byte(out), &list); err != nil || len(list.Tickets) != 1 {
+		t.Fatalf("alice's tickets after the form: %v\n%s", err, out)
+	}
+	tk := list.Tickets[0]
+	if tk.State != broker.StatePending || tk.AccountID != "222222222222" || tk.PermissionSet != "ReadOnlyAccess" ||
+		tk.Reason != "quarterly audit" || tk.End.Sub(tk.Start) != 45*time.Minute || len(tk.Beneficiaries) != 1 || tk.Beneficiaries[0] != "alice@example.com" {
+		t.Fatalf("ticket filed by the form: %+v", tk)
+	}
+	b.waitText(testid("state-"+tk.ID), "pending")
+}
+
+// bob opens the details of alice's active ticket: its history, the
+// session she took, and (on request) her CloudTrail activity.
+func TestApproverPageTicketDetails(t *testing.T) {
+	needAWSCLI(t)
+	h := newWebHarness(t)
+	tk := h.requestReadOnly("details")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID, "--comment", "fine"); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	creds := h.credentials("alice@example.com", tk.ID)
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
+		t.Fatalf("list-buckets: %v %s", err, out)
+	}
+
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.do("all tickets", chromedp.Navigate(h.apiURL+"/#/tickets"))
+	b.waitText(testid("ticket-"+tk.ID), tk.ID)
+	b.do("open details", chromedp.Click(chromedp.CSS(testid("ticket-"+tk.ID))))
+	b.waitText(testid("details-history"), "approve")
+	b.waitText(testid("details-sessions"), creds.AccessKeyID)
+	b.do("load activity", chromedp.Click(chromedp.CSS(testid("load-activity"))))
+	b.waitText(testid("activity-events"), "ListBuckets")
+	b.screenshot("details")
 }

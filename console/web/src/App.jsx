@@ -12,14 +12,19 @@ import TopNavigation from "@cloudscape-design/components/top-navigation";
 import { api } from "./api.js";
 import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLogin, storedToken } from "./auth.js";
 import DecisionModal, { pastTense } from "./DecisionModal.jsx";
+import RequestForm from "./RequestForm.jsx";
+import TicketDetails from "./TicketDetails.jsx";
 import { PendingTable, TicketsTable } from "./TicketsTable.jsx";
 
-// Views, selected by the URL hash; "/" with no hash shows Approvals.
+// Views, selected by the URL hash; "/" with no hash shows Approvals. The
+// views with a filter list tickets.
 const VIEWS = {
   approvals: { href: "#/approvals", text: "Approvals", filter: "pending_for_me" },
   all: { href: "#/tickets", text: "All tickets", filter: "", empty: "No tickets." },
   mine: { href: "#/mine", text: "My tickets", filter: "mine", empty: "You have no tickets." },
+  request: { href: "#/request", text: "Request access" },
 };
+const lists = (view) => VIEWS[view].filter !== undefined;
 
 function viewFromHash() {
   const found = Object.entries(VIEWS).find(([, v]) => v.href === window.location.hash);
@@ -130,6 +135,7 @@ function Console({ token, onExpired, onSignOut }) {
   const [flashes, setFlashes] = useState([]);
   const [decision, setDecision] = useState(null);
   const [consoleBusy, setConsoleBusy] = useState(null);
+  const [details, setDetails] = useState(null); // the ticket shown in the split panel
   const flashId = useRef(0);
   const email = (me && me.email) || claims.email || "";
 
@@ -159,7 +165,10 @@ function Console({ token, onExpired, onSignOut }) {
     client.me().then(setMe, failed);
   }, [client, failed]);
 
+  useEffect(() => setDetails(null), [view]);
+
   useEffect(() => {
+    if (!lists(view)) return;
     let stale = false;
     client.tickets(VIEWS[view].filter).then(
       (items) => !stale && setList({ view, items }),
@@ -180,6 +189,11 @@ function Console({ token, onExpired, onSignOut }) {
     setDecision(null);
     flash("success", <span data-testid="flash-success">{`Ticket ${ticket.id} ${pastTense(kind)}.`}</span>);
     refresh();
+  };
+
+  const requested = (ticket) => {
+    flash("success", <span data-testid="flash-success">{`Ticket ${ticket.id} requested.`}</span>);
+    window.location.hash = VIEWS.mine.href;
   };
 
   const openConsole = async (ticket) => {
@@ -234,9 +248,18 @@ function Console({ token, onExpired, onSignOut }) {
           <SideNavigation
             header={{ href: "#/approvals", text: "JIT access" }}
             activeHref={VIEWS[view].href}
-            items={Object.values(VIEWS).map((v) => ({ type: "link", text: v.text, href: v.href }))}
+            items={[
+              ...[VIEWS.approvals, VIEWS.all, VIEWS.mine].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              { type: "divider" },
+              { type: "link", text: VIEWS.request.text, href: VIEWS.request.href },
+            ]}
           />
         }
+        splitPanel={
+          details && <TicketDetails ticket={details} reload={reload} client={client} onExpired={onExpired} />
+        }
+        splitPanelOpen={!!details}
+        onSplitPanelToggle={({ detail }) => !detail.open && setDetails(null)}
         notifications={<Flashbar items={flashes} />}
         content={
           <SpaceBetween size="m">
@@ -244,8 +267,19 @@ function Console({ token, onExpired, onSignOut }) {
               Signed in as <span data-testid="user-email">{email}</span>
               {me && me.admin ? " (administrator)" : ""}
             </Box>
-            {view === "approvals" ? (
-              <PendingTable items={items} loading={loading} onRefresh={refresh} onDecide={decide} />
+            {view === "request" ? (
+              // contentType stays "table": "form" would close the navigation.
+              <div style={{ maxWidth: 800 }}>
+                {me ? (
+                  <RequestForm me={me} client={client} onCreated={requested} onExpired={onExpired} />
+                ) : (
+                  <Box>
+                    <Spinner /> Loading what you may request…
+                  </Box>
+                )}
+              </div>
+            ) : view === "approvals" ? (
+              <PendingTable items={items} loading={loading} onRefresh={refresh} onDecide={decide} onOpen={setDetails} />
             ) : (
               <TicketsTable
                 title={VIEWS[view].text}
@@ -254,6 +288,7 @@ function Console({ token, onExpired, onSignOut }) {
                 loading={loading}
                 onRefresh={refresh}
                 onDecide={decide}
+                onOpen={setDetails}
                 onConsole={openConsole}
                 consoleBusy={consoleBusy}
                 email={email}

@@ -1,20 +1,11 @@
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Header from "@cloudscape-design/components/header";
+import Link from "@cloudscape-design/components/link";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
-import { formatDateTime, formatWindow, pendingExtension, stageText } from "./format.js";
-
-const STATUS = {
-  pending: "pending",
-  approved: "info",
-  active: "success",
-  rejected: "error",
-  terminated: "stopped",
-  expired: "stopped",
-  cancelled: "stopped",
-};
+import { STATUS, formatDateTime, formatWindow, pendingExtension, stageText } from "./format.js";
 
 function Empty({ text }) {
   return (
@@ -60,6 +51,15 @@ function ReasonCell({ t }) {
   );
 }
 
+// IdLink opens the ticket's details; the span keeps the id as its text for tests.
+function IdLink({ t, testid, onOpen }) {
+  return (
+    <Link variant="primary" onFollow={() => onOpen(t)}>
+      <span data-testid={testid}>{t.id}</span>
+    </Link>
+  );
+}
+
 const common = {
   requester: { id: "requester", header: "Requester", cell: (t) => t.requester, minWidth: 130 },
   beneficiaries: {
@@ -75,9 +75,9 @@ const common = {
 };
 
 // PendingTable lists the tickets waiting for the caller's approval.
-export function PendingTable({ items, loading, onRefresh, onDecide }) {
+export function PendingTable({ items, loading, onRefresh, onDecide, onOpen }) {
   const columns = [
-    { id: "id", header: "ID", cell: (t) => <span data-testid={"pending-" + t.id}>{t.id}</span> },
+    { id: "id", header: "ID", cell: (t) => <IdLink t={t} testid={"pending-" + t.id} onOpen={onOpen} /> },
     common.requester,
     common.beneficiaries,
     common.account,
@@ -130,13 +130,25 @@ export function PendingTable({ items, loading, onRefresh, onDecide }) {
 // Who may do what is the server's decision; the buttons only follow the
 // usual roles: the ticket's own people end or withdraw it, others (its
 // approvers, administrators) terminate it.
-export function TicketsTable({ title, emptyText, items, loading, onRefresh, onDecide, onConsole, consoleBusy, email, admin }) {
+export function TicketsTable({
+  title,
+  emptyText,
+  items,
+  loading,
+  onRefresh,
+  onDecide,
+  onOpen,
+  onConsole,
+  consoleBusy,
+  email,
+  admin,
+}) {
   const me = (email || "").toLowerCase();
   const isBeneficiary = (t) => (t.beneficiaries || []).some((b) => b.toLowerCase() === me);
   const isRequester = (t) => (t.requester || "").toLowerCase() === me;
   const own = (t) => isBeneficiary(t) || isRequester(t);
   const columns = [
-    { id: "id", header: "ID", cell: (t) => <span data-testid={"ticket-" + t.id}>{t.id}</span> },
+    { id: "id", header: "ID", cell: (t) => <IdLink t={t} testid={"ticket-" + t.id} onOpen={onOpen} /> },
     {
       id: "state",
       header: "State",

@@ -45,6 +45,13 @@ const enc = encodeURIComponent;
 export function api(token) {
   return {
     me: () => request(token, "GET", "/me"),
+    // body: {account_id, permission_set, beneficiaries, start, duration, reason}; answers the new ticket.
+    create: (body) => request(token, "POST", "/tickets", body),
+    ticket: (id) => request(token, "GET", `/tickets/${enc(id)}`),
+    activity: async (id) => {
+      const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
+      return data.events || [];
+    },
     // filter: "" (all), "pending_for_me" or "mine".
     tickets: async (filter) => {
       const q = filter ? `?${filter}=true` : "";

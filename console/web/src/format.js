@@ -1,4 +1,15 @@
-// Display helpers shared by the tables and the decision modal.
+// Display helpers shared by the tables, the details and the decision modal.
+
+// STATUS maps a ticket state to a StatusIndicator type.
+export const STATUS = {
+  pending: "pending",
+  approved: "info",
+  active: "success",
+  rejected: "error",
+  terminated: "stopped",
+  expired: "stopped",
+  cancelled: "stopped",
+};
 
 const short = { month: "short", day: "numeric", hour: "numeric", minute: "2-digit" };
 const dateTimeShort = new Intl.DateTimeFormat(undefined, short);
@@ -50,4 +61,9 @@ export function stageText(t) {
 
 export function role(t) {
   return `${t.account_id}/${t.permission_set}`;
+}
+
+// decider names who decided: "bob", or "bob for alice" for a delegate's decision.
+export function decider(d) {
+  return d.for ? `${d.by} for ${d.for}` : d.by;
 }

@@ -1,0 +1,230 @@
+import { useState } from "react";
+import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import Container from "@cloudscape-design/components/container";
+import DatePicker from "@cloudscape-design/components/date-picker";
+import Form from "@cloudscape-design/components/form";
+import FormField from "@cloudscape-design/components/form-field";
+import Header from "@cloudscape-design/components/header";
+import Input from "@cloudscape-design/components/input";
+import SegmentedControl from "@cloudscape-design/components/segmented-control";
+import Select from "@cloudscape-design/components/select";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import Textarea from "@cloudscape-design/components/textarea";
+import TimeInput from "@cloudscape-design/components/time-input";
+
+// A Go duration in hours and minutes: "30m", "1h30m", "8h".
+const DURATION = /^(\d+h)?(\d+m)?$/;
+const EMPTY = { permissionSet: "", account: "", start: "now", date: "", time: "", duration: "1h", reason: "", beneficiaries: "" };
+const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
+
+const option = (value) => (value ? { label: value, value } : null);
+
+function today() {
+  const d = new Date();
+  d.setHours(0, 0, 0, 0);
+  return d;
+}
+
+// laterStart turns the local date and time into RFC 3339 UTC without
+// fractions ("2026-12-03T10:00:00Z"), or null while they are incomplete.
+function laterStart({ date, time }) {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(date) || !/^\d{2}:\d{2}$/.test(time)) return null;
+  const d = new Date(`${date}T${time}:00`); // no offset: local time
+  return isNaN(d) ? null : d.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// check returns the message of each field that is not valid.
+function check(f) {
+  const errors = {};
+  if (!f.permissionSet) errors.permissionSet = "Choose a permission set.";
+  if (!f.account) errors.account = "Choose an account.";
+  if (f.start === "later" && !laterStart(f)) errors.start = "Choose a date and a time.";
+  const d = f.duration.trim();
+  if (d === "" || !DURATION.test(d)) errors.duration = "Use hours and minutes, like 1h30m.";
+  if (!f.reason.trim()) errors.reason = "Say why you need access.";
+  return errors;
+}
+
+function body(f) {
+  return {
+    account_id: f.account,
+    permission_set: f.permissionSet,
+    beneficiaries: f.beneficiaries
+      .split(/[\n,]/)
+      .map((b) => b.trim())
+      .filter(Boolean),
+    start: f.start === "later" ? laterStart(f) : "now",
+    duration: f.duration.trim(),
+    reason: f.reason.trim(),
+  };
+}
+
+// RequestForm files a ticket for what GET /me says the caller may request.
+// onCreated gets the new ticket.
+export default function RequestForm({ me, client, onCreated, onExpired }) {
+  const choices = me.may_request || [];
+  const [f, setF] = useState(EMPTY);
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState(null);
+
+  if (choices.length === 0) {
+    return (
+      <Container header={<Header variant="h1">Request access</Header>}>
+        <Box data-testid="request-none">You may not request any access. Ask an administrator.</Box>
+      </Container>
+    );
+  }
+
+  const set = (patch) => setF((old) => ({ ...old, ...patch }));
+  const errors = tried ? check(f) : {};
+  const chosen = choices.find((c) => c.permission_set === f.permissionSet);
+
+  async function submit(e) {
+    e.preventDefault();
+    setTried(true);
+    if (busy || Object.keys(check(f)).length > 0) return;
+    setBusy(true);
+    setError(null);
+    try {
+      onCreated(await client.create(body(f)));
+    } catch (err) {
+      setBusy(false);
+      if (err.status === 401) onExpired();
+      else setError(err.message);
+    }
+  }
+
+  return (
+    <form onSubmit={submit} noValidate>
+      <Form
+        header={<Header variant="h1">Request access</Header>}
+        actions={
+          <SpaceBetween direction="horizontal" size="xs">
+            <Button variant="link" href="#/mine">
+              Cancel
+            </Button>
+            <Button variant="primary" data-testid="request-submit" loading={busy}>
+              Request access
+            </Button>
+          </SpaceBetween>
+        }
+      >
+        <Container header={<Header variant="h2">Access</Header>}>
+          <SpaceBetween size="l">
+            <FormField
+              label="Permission set"
+              errorText={errors.permissionSet}
+              description={me.truncated ? "The list may be incomplete." : undefined}
+            >
+              <Select
+                data-testid="request-permission-set"
+                selectedOption={option(f.permissionSet)}
+                onChange={({ detail }) => set({ permissionSet: detail.selectedOption.value, account: "" })}
+                options={choices.map((c) => option(c.permission_set))}
+                placeholder="Choose a permission set"
+                filteringType="auto"
+              />
+            </FormField>
+            <FormField label="Account" errorText={errors.account}>
+              <Select
+                data-testid="request-account"
+                selectedOption={option(f.account)}
+                onChange={({ detail }) => set({ account: detail.selectedOption.value })}
+                options={(chosen ? chosen.accounts : []).map(option)}
+                placeholder="Choose an account"
+                filteringType="auto"
+                disabled={!chosen}
+              />
+            </FormField>
+            <FormField label="Start">
+              <SegmentedControl
+                data-testid="request-start"
+                label="Start"
+                selectedId={f.start}
+                onChange={({ detail }) => set({ start: detail.selectedId })}
+                options={[
+                  { id: "now", text: "Now" },
+                  { id: "later", text: "Later" },
+                ]}
+              />
+            </FormField>
+            {f.start === "later" && (
+              <FormField label="Start date and time" description={`Your local time (${zone}).`} errorText={errors.start}>
+                <SpaceBetween direction="horizontal" size="xs">
+                  <DatePicker
+                    data-testid="request-start-date"
+                    value={f.date}
+                    onChange={({ detail }) => set({ date: detail.value })}
+                    isDateEnabled={(d) => d >= today()}
+                    placeholder="YYYY/MM/DD"
+                    i18nStrings={{
+                      openCalendarAriaLabel: (d) => (d ? `Choose date, selected date is ${d}` : "Choose date"),
+                      previousMonthAriaLabel: "Previous month",
+                      nextMonthAriaLabel: "Next month",
+                      todayAriaLabel: "Today",
+                    }}
+                  />
+                  <TimeInput
+                    data-testid="request-start-time"
+                    value={f.time}
+                    onChange={({ detail }) => set({ time: detail.value })}
+                    format="hh:mm"
+                    placeholder="hh:mm"
+                    ariaLabel="Start time"
+                  />
+                </SpaceBetween>
+              </FormField>
+            )}
+            <FormField
+              label="Duration"
+              description='Hours and minutes, like "30m", "1h30m" or "8h".'
+              errorText={errors.duration}
+            >
+              <Input
+                data-testid="request-duration"
+                value={f.duration}
+                onChange={({ detail }) => set({ duration: detail.value })}
+              />
+            </FormField>
+            <FormField label="Reason" errorText={errors.reason}>
+              <Textarea
+                data-testid="request-reason"
+                value={f.reason}
+                onChange={({ detail }) => set({ reason: detail.value })}
+                placeholder="What do you need to do, and why?"
+                ariaRequired
+                rows={3}
+              />
+            </FormField>
+            {me.request_for_others && (
+              <FormField
+                label={
+                  <span>
+                    Beneficiaries <i>- optional</i>
+                  </span>
+                }
+                description="Email addresses, one per line. Leave empty to request access for yourself."
+              >
+                <Textarea
+                  data-testid="request-beneficiaries"
+                  value={f.beneficiaries}
+                  onChange={({ detail }) => set({ beneficiaries: detail.value })}
+                  placeholder="name@example.com"
+                  rows={3}
+                />
+              </FormField>
+            )}
+            {error && (
+              <Alert type="error" header="Could not request access">
+                <span data-testid="request-error">{error}</span>
+              </Alert>
+            )}
+          </SpaceBetween>
+        </Container>
+      </Form>
+    </form>
+  );
+}
