@@ -32,7 +32,11 @@ func (h *harness) setup(kind, account, ps string) string {
 	h.t.Helper()
 	body := map[string]any{"account_id": account, "permission_set": ps, "beneficiaries": []string{"alice@example.com", "dave@example.com"},
 		"duration": "1h", "reason": "table " + kind}
-	if kind == "approved" {
+	switch kind {
+	case "pending", "stage2", "approved":
+		// Starting later, an approved ticket stays approved: starting
+		// now, the activation task could make it active before the
+		// test reads it.
 		body["start"] = rfc(time.Now().Add(time.Hour))
 	}
 	id := h.file("alice@example.com", body)
