@@ -102,9 +102,24 @@ export function PendingTable({ items, loading, onRefresh, onDecide, onOpen }) {
     },
   ];
   return (
+    <TicketFrame
+      title="Waiting for your approval"
+      label="Tickets waiting for your approval"
+      emptyText="Nothing is waiting for you."
+      columns={columns}
+      items={items}
+      loading={loading}
+      onRefresh={onRefresh}
+    />
+  );
+}
+
+// TicketFrame is the full-page table both lists share.
+function TicketFrame({ title, label, emptyText, columns, items, loading, onRefresh }) {
+  return (
     <Table
       variant="full-page"
-      ariaLabels={{ tableLabel: "Tickets waiting for your approval" }}
+      ariaLabels={{ tableLabel: label }}
       columnDefinitions={columns}
       items={items}
       trackBy="id"
@@ -112,14 +127,14 @@ export function PendingTable({ items, loading, onRefresh, onDecide, onOpen }) {
       loading={loading}
       loadingText="Loading tickets"
       wrapLines
-      empty={<Empty text="Nothing is waiting for you." />}
+      empty={<Empty text={emptyText} />}
       header={
         <Header
           variant="awsui-h1-sticky"
           counter={loading ? undefined : `(${items.length})`}
           actions={<RefreshButton onClick={onRefresh} />}
         >
-          Waiting for your approval
+          {title}
         </Header>
       }
     />
@@ -209,26 +224,14 @@ export function TicketsTable({
     },
   ];
   return (
-    <Table
-      variant="full-page"
-      ariaLabels={{ tableLabel: title }}
-      columnDefinitions={columns}
+    <TicketFrame
+      title={title}
+      label={title}
+      emptyText={emptyText}
+      columns={columns}
       items={items}
-      trackBy="id"
-      stickyColumns={{ first: 1, last: 1 }}
       loading={loading}
-      loadingText="Loading tickets"
-      wrapLines
-      empty={<Empty text={emptyText} />}
-      header={
-        <Header
-          variant="awsui-h1-sticky"
-          counter={loading ? undefined : `(${items.length})`}
-          actions={<RefreshButton onClick={onRefresh} />}
-        >
-          {title}
-        </Header>
-      }
+      onRefresh={onRefresh}
     />
   );
 }
