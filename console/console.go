@@ -80,7 +80,8 @@ type server struct {
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
-// Verifier is nil, since no request could be served without them.
+// Verifier is nil, since no request could be served without them, and if
+// Web's files cannot be read or lack index.html (they are built in).
 func New(cfg Config) *fiber.App {
 	if cfg.Service == nil || cfg.Verifier == nil {
 		panic("console: Config.Service and Config.Verifier are required")
@@ -137,7 +138,10 @@ func New(cfg Config) *fiber.App {
 		cfg.Extra(app)
 	}
 	if cfg.Web != nil {
-		s.webRoutes(app, cfg.Web) // last: it answers every other GET
+		// Last: it answers every other GET.
+		if err := s.webRoutes(app, cfg.Web); err != nil {
+			panic(err)
+		}
 	}
 	return app
 }

@@ -1,6 +1,7 @@
 package console
 
 import (
+	"errors"
 	"io/fs"
 	"mime"
 	"net/url"
@@ -28,8 +29,9 @@ type webConfig struct {
 }
 
 // webRoutes serves the app at "/": /config.json, the files, and index.html
-// for any other GET outside /api/ (the app routes itself).
-func (s *server) webRoutes(app *fiber.App, w *Web) {
+// for any other GET outside /api/ (the app routes itself). It fails when
+// the files cannot be read or have no index.html.
+func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	issuerOrigin := ""
 	if u, err := url.Parse(w.Issuer); err == nil {
 		issuerOrigin = u.Scheme + "://" + u.Host
@@ -47,32 +49,57 @@ func (s *server) webRoutes(app *fiber.App, w *Web) {
 		c.Set(fiber.HeaderCacheControl, "no-store")
 		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, Scopes: "openid email profile"})
 	})
+	files, err := loadFiles(w.Files)
+	if err != nil {
+		return err
+	}
+	index, ok := files["index.html"]
+	if !ok {
+		return errors.New("console: the web app has no index.html")
+	}
 	app.Get("/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))
 		if strings.HasPrefix(p, "/api/") || p == "/api" {
 			return fiber.ErrNotFound
 		}
-		name := strings.TrimPrefix(p, "/")
-		body, err := fs.ReadFile(w.Files, name)
-		if err != nil || name == "" {
-			// Not a file: the app's own route.
-			name = "index.html"
-			if body, err = fs.ReadFile(w.Files, name); err != nil {
-				return fiber.ErrNotFound
-			}
+		f, ok := files[strings.TrimPrefix(p, "/")]
+		if !ok {
+			f = index // not a file: the app's own route
 		}
 		secure(c)
-		if strings.HasPrefix(name, "assets/") {
-			// Vite names assets after their content.
-			c.Set(fiber.HeaderCacheControl, "public, max-age=31536000, immutable")
-		} else {
-			c.Set(fiber.HeaderCacheControl, "no-cache")
-		}
-		ct := mime.TypeByExtension(path.Ext(name))
-		if ct == "" {
-			ct = fiber.MIMEOctetStream
-		}
-		c.Set(fiber.HeaderContentType, ct)
-		return c.Send(body)
+		c.Set(fiber.HeaderCacheControl, f.cache)
+		c.Set(fiber.HeaderContentType, f.contentType)
+		return c.Send(f.body)
 	})
+	return nil
+}
+
+// webFile is one file of the app, with the headers it is served with.
+type webFile struct {
+	body               []byte
+	contentType, cache string
+}
+
+// loadFiles reads the app once, so that no request copies a file.
+func loadFiles(fsys fs.FS) (map[string]webFile, error) {
+	files := map[string]webFile{}
+	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		body, err := fs.ReadFile(fsys, name)
+		if err != nil {
+			return err
+		}
+		f := webFile{body: body, contentType: mime.TypeByExtension(path.Ext(name)), cache: "no-cache"}
+		if f.contentType == "" {
+			f.contentType = fiber.MIMEOctetStream
+		}
+		if strings.HasPrefix(name, "assets/") {
+			f.cache = "public, max-age=31536000, immutable" // Vite names assets after their content
+		}
+		files[name] = f
+		return nil
+	})
+	return files, err
 }

@@ -3,6 +3,7 @@ package console_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -106,4 +107,15 @@ func TestConsoleLinkAsJSON(t *testing.T) {
 	if r.status != http.StatusFound || !strings.HasPrefix(r.header.Get("Location"), "https://signin.aws.amazon.com/") {
 		t.Errorf("default form: %d Location %q, want a 302 to the sign-in URL", r.status, r.header.Get("Location"))
 	}
+}
+
+func TestWebNeedsAnIndex(t *testing.T) {
+	defer func() {
+		if r := recover(); r == nil || !strings.Contains(fmt.Sprint(r), "index.html") {
+			t.Errorf("New with an app lacking index.html: panic %v, want one naming index.html", r)
+		}
+	}()
+	newHarness(t, func(c *console.Config) {
+		c.Web = &console.Web{Files: fstest.MapFS{"assets/a.js": {Data: []byte("x")}}, Issuer: "http://127.0.0.1:7000", ClientID: "jit"}
+	})
 }
