@@ -8,6 +8,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -44,25 +45,14 @@ func (i *Issuer) AllowRedirectURI(uri string) {
 func (i *Issuer) redirectAllowed(uri string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, r := range i.redirects {
-		if r == uri {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(i.redirects, uri)
 }
 
-// originAllowed reports whether origin is the origin of a registered
-// redirect URI.
-func (i *Issuer) originAllowed(origin string) bool {
+// originAllowed reports whether o is the origin of a registered redirect URI.
+func (i *Issuer) originAllowed(o string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	for _, r := range i.redirects {
-		if u, err := url.Parse(r); err == nil && u.Scheme+"://"+u.Host == origin {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(i.redirects, func(r string) bool { return origin(r) == o })
 }
 
 // parseAuthRequest checks an authorization request. A bad client or
