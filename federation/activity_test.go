@@ -52,24 +52,22 @@ func (c *wallClock) Advance(d time.Duration) {
 
 // countingTrail counts the LookupEvents calls CloudTrail answered (with
 // events or an API error) and the throttled ones. A call lost to the
-// connection (which Activity retries, as it should) is counted apart, so
-// that a dropped keep-alive connection on a loaded machine does not read
-// as a second lookup.
+// connection, which Activity retries as it should, is not counted, so that
+// a dropped keep-alive connection on a loaded machine does not read as a
+// second lookup.
 type countingTrail struct {
 	next      federation.LookupEventsAPI
 	calls     atomic.Int64
 	throttled atomic.Int64
-	dropped   atomic.Int64
 }
 
 func (c *countingTrail) LookupEvents(ctx context.Context, in *cloudtrail.LookupEventsInput, opts ...func(*cloudtrail.Options)) (*cloudtrail.LookupEventsOutput, error) {
 	out, err := c.next.LookupEvents(ctx, in, opts...)
 	var ae smithy.APIError
-	switch {
-	case err != nil && !errors.As(err, &ae) && ctx.Err() == nil:
-		c.dropped.Add(1)
-		return out, err
-	case code(err) == "ThrottlingException":
+	if err != nil && !errors.As(err, &ae) && ctx.Err() == nil {
+		return out, err // lost to the connection
+	}
+	if code(err) == "ThrottlingException" {
 		c.throttled.Add(1)
 	}
 	c.calls.Add(1)
