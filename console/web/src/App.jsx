@@ -68,53 +68,39 @@ export default function App() {
   return <Gate phase={phase} onLogin={login} />;
 }
 
-// Gate is the screen shown while not signed in.
+// Gate is the screen shown while not signed in: a notice and a button
+// that starts the sign-in, or a spinner while it runs.
 function Gate({ phase, onLogin }) {
-  let body;
-  switch (phase.name) {
-    case "error":
-      body = (
-        <SpaceBetween size="m">
-          <Alert type="error" header="Sign-in failed">
-            <span data-testid="login-error">{phase.message}</span>
-          </Alert>
-          <Button variant="primary" data-testid="sign-in" onClick={onLogin}>
-            Try again
-          </Button>
-        </SpaceBetween>
-      );
-      break;
-    case "expired":
-      body = (
-        <SpaceBetween size="m">
-          <Alert type="warning" header="Session expired">
-            Your session has expired. Sign in again to continue.
-          </Alert>
-          <Button variant="primary" data-testid="sign-in" onClick={onLogin}>
-            Sign in again
-          </Button>
-        </SpaceBetween>
-      );
-      break;
-    case "signed-out":
-      body = (
-        <SpaceBetween size="m">
-          <Box variant="p" data-testid="signed-out">
-            You are signed out.
-          </Box>
-          <Button variant="primary" data-testid="sign-in" onClick={onLogin}>
-            Sign in
-          </Button>
-        </SpaceBetween>
-      );
-      break;
-    default:
-      body = (
-        <Box>
-          <Spinner /> Signing in…
-        </Box>
-      );
-  }
+  const notice = {
+    error: (
+      <Alert type="error" header="Sign-in failed">
+        <span data-testid="login-error">{phase.message}</span>
+      </Alert>
+    ),
+    expired: (
+      <Alert type="warning" header="Session expired">
+        Your session has expired. Sign in again to continue.
+      </Alert>
+    ),
+    "signed-out": (
+      <Box variant="p" data-testid="signed-out">
+        You are signed out.
+      </Box>
+    ),
+  }[phase.name];
+  const label = { error: "Try again", expired: "Sign in again", "signed-out": "Sign in" }[phase.name];
+  const body = notice ? (
+    <SpaceBetween size="m">
+      {notice}
+      <Button variant="primary" data-testid="sign-in" onClick={onLogin}>
+        {label}
+      </Button>
+    </SpaceBetween>
+  ) : (
+    <Box>
+      <Spinner /> Signing in…
+    </Box>
+  );
   return (
     <Box padding="xxl">
       <div style={{ maxWidth: 560, margin: "0 auto" }}>

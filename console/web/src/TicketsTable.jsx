@@ -74,16 +74,14 @@ const common = {
   reason: { id: "reason", header: "Reason", cell: (t) => <ReasonCell t={t} />, minWidth: 140 },
 };
 
+// described are the columns that say what a ticket asks for.
+const described = [common.requester, common.beneficiaries, common.account, common.permissionSet, common.window, common.reason];
+
 // PendingTable lists the tickets waiting for the caller's approval.
 export function PendingTable({ items, loading, onRefresh, onDecide, onOpen }) {
   const columns = [
     { id: "id", header: "ID", cell: (t) => <IdLink t={t} testid={"pending-" + t.id} onOpen={onOpen} /> },
-    common.requester,
-    common.beneficiaries,
-    common.account,
-    common.permissionSet,
-    common.window,
-    common.reason,
+    ...described,
     { id: "stage", header: "Stage", cell: (t) => stageText(t), minWidth: 150 },
     {
       id: "actions",
@@ -181,12 +179,7 @@ export function TicketsTable({
         </>
       ),
     },
-    common.requester,
-    common.beneficiaries,
-    common.account,
-    common.permissionSet,
-    common.window,
-    common.reason,
+    ...described,
     {
       id: "actions",
       header: "Actions",
