@@ -24,45 +24,64 @@ type AssignmentLister interface {
 type ReconcileReport struct {
 	Finished       int `json:"finished"`        // grants left as intent, made or undone
 	Cleaned        int `json:"cleaned"`         // ended tickets whose grants were taken back
+	Repaired       int `json:"repaired"`        // open tickets whose due task was put in place again
 	OrphansRemoved int `json:"orphans_removed"` // assignments no active ticket holds
 	Pruned         int `json:"pruned"`          // deny lists pruned
+	// Errors names each ticket or account the pass could not finish; the
+	// pass carries on past them and the next one tries again.
+	Errors []string `json:"errors,omitempty"`
 }
 
 // Reconcile compares AWS with the tickets and removes what nobody holds:
 // grants a crash left as intent are finished (active tickets) or undone
-// (ended ones); assignments of JIT-managed permission sets that no active
-// ticket holds are deleted; deny entries past their time are pruned. Every
-// action is an audit event. It runs on a schedule and is safe to repeat.
+// (ended ones); a terminated ticket whose sessions were never cut (a crash
+// between the transition and its deny) is cut now; every open ticket's due
+// task is put in place again (Repair); assignments of JIT-managed
+// permission sets that no active ticket holds are deleted; deny entries
+// past their time are pruned. A ticket or account that fails is reported
+// and skipped, so one broken account does not stop the others. Every action
+// is an audit event. It runs on a schedule and is safe to repeat.
 func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	var rep ReconcileReport
-	for _, st := range []State{StateActive, StateApproved, StateTerminated, StateExpired} {
+	fail := func(what string, err error) {
+		rep.Errors = append(rep.Errors, fmt.Sprintf("%s: %s", what, ErrorMessage(err)))
+		s.cfg.Logger.Error("reconcile", "what", what, "err", err)
+	}
+	for _, st := range []State{StatePending, StateApproved, StateActive, StateTerminated, StateExpired} {
 		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{State: st})
 		if err != nil {
 			return rep, err
 		}
 		for _, t := range ts {
-			if !hasOpenGrant(t) {
-				continue
-			}
-			switch t.State {
-			case StateActive:
+			switch {
+			case t.State == StateActive && hasOpenGrant(t):
 				ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 				if err != nil {
-					return rep, err
+					fail("ticket "+t.ID, err)
+					continue
 				}
 				if usesIdentityCenter(ps) {
 					if err := s.assign(ctx, t, ps); err != nil {
-						return rep, fmt.Errorf("finish grants of %s: %w", t.ID, err)
+						fail("finish grants of "+t.ID, err)
+						continue
 					}
 					rep.Finished++
 					s.audit(ctx, "jit:reconciler", "finish grants", t.ID, "")
 				}
-			case StateTerminated, StateExpired:
+			case t.State.Final() && (hasOpenGrant(t) || uncut(t)):
 				if err := s.cleanup(ctx, t.ID); err != nil {
-					return rep, fmt.Errorf("clean up %s: %w", t.ID, err)
+					fail("clean up "+t.ID, err)
+					continue
 				}
 				rep.Cleaned++
 				s.audit(ctx, "jit:reconciler", "take back grants", t.ID, "")
+			}
+			if !t.State.Final() {
+				if err := s.Repair(ctx, t.ID); err != nil {
+					fail("repair "+t.ID, err)
+					continue
+				}
+				rep.Repaired++
 			}
 		}
 	}
@@ -76,27 +95,46 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 	for _, a := range reg.Accounts {
 		for _, ps := range reg.PermissionSets {
 			n, err := s.reconcileAccount(ctx, a.ID, ps)
-			if err != nil {
-				return rep, err
-			}
 			rep.OrphansRemoved += n
-			if s.cfg.Cleaner != nil {
-				if usesRole(ps) && ps.RoleName != "" {
-					if err := s.cfg.Cleaner.PruneRole(ctx, a.ID, ps.RoleName); err != nil {
-						return rep, err
-					}
+			if err != nil {
+				fail(fmt.Sprintf("account %s, permission set %s", a.ID, ps.Name), err)
+				continue
+			}
+			if s.cfg.Cleaner == nil {
+				continue
+			}
+			if usesRole(ps) && ps.RoleName != "" {
+				if err := s.cfg.Cleaner.PruneRole(ctx, a.ID, ps.RoleName); err != nil {
+					fail(fmt.Sprintf("deny list of role %s in %s", ps.RoleName, a.ID), err)
+				} else {
 					rep.Pruned++
 				}
-				if usesIdentityCenter(ps) && ps.ARN != "" {
-					if err := s.cfg.Cleaner.PrunePortal(ctx, a.ID, ps.ARN); err != nil {
-						return rep, err
-					}
+			}
+			if usesIdentityCenter(ps) && ps.ARN != "" {
+				if err := s.cfg.Cleaner.PrunePortal(ctx, a.ID, ps.ARN); err != nil {
+					fail(fmt.Sprintf("portal deny of %s in %s", ps.Name, a.ID), err)
+				} else {
 					rep.Pruned++
 				}
 			}
 		}
 	}
 	return rep, nil
+}
+
+// uncut reports whether a terminated ticket handed out sessions and has no
+// role deny entry recorded: the crash-between-transition-and-deny case.
+// (cleanup decides what exactly to write; this only finds the candidates.)
+func uncut(t *Ticket) bool {
+	if t.State != StateTerminated || len(t.Sessions) == 0 {
+		return false
+	}
+	for _, g := range t.Grants {
+		if g.Kind == GrantRoleDeny && g.State == GrantDone {
+			return false
+		}
+	}
+	return true
 }
 
 // reconcileAccount deletes the assignments of a JIT-managed permission set

@@ -46,6 +46,9 @@ type ServiceConfig struct {
 	// Cleaner and AssignmentLister serve the reconciler (optional).
 	Cleaner          Cleaner
 	AssignmentLister AssignmentLister
+	// Outbox lists tickets whose consequences may be missing after a crash;
+	// nil disables DrainOutbox (the store marks every write, see outbox.go).
+	Outbox Outbox
 	// Audit receives an event for every AWS grant and reconciler action.
 	Audit  AuditLog
 	Clock  Clock        // default SystemClock

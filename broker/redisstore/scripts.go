@@ -1,6 +1,10 @@
 package redisstore
 
-import "github.com/redis/go-redis/v9"
+import (
+	"fmt"
+
+	"github.com/redis/go-redis/v9"
+)
 
 // Script results.
 const (
@@ -9,10 +13,20 @@ const (
 	resOK       = 1
 )
 
-// createScript stores a new ticket and adds it to its indexes.
+// outboxMark is the Lua that marks ARGV[idArg] in the outbox KEYS[2] at
+// the Redis server's time in milliseconds, in the same step as the write
+// it follows (see outbox.go).
+const outboxMark = `
+local now = redis.call('TIME')
+redis.call('ZADD', KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]) / 1000), ARGV[%d])
+`
+
+// createScript stores a new ticket, adds it to its indexes and marks it in
+// the outbox.
 //
 //	KEYS[1]     the ticket key
-//	KEYS[2..]   the indexes to add the ticket to
+//	KEYS[2]     the outbox
+//	KEYS[3..]   the indexes to add the ticket to
 //	ARGV[1]     the ticket JSON
 //	ARGV[2]     the index score
 //	ARGV[3]     the ticket id
@@ -21,18 +35,21 @@ if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
 redis.call('SET', KEYS[1], ARGV[1])
-for i = 2, #KEYS do
+for i = 3, #KEYS do
 	redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
 end
+` + fmt.Sprintf(outboxMark, 3) + `
 return 1
 `)
 
 // updateScript replaces a ticket if it is still at the expected version and
-// is exactly the copy the caller read, then moves its index entries.
+// is exactly the copy the caller read, then moves its index entries and
+// marks it in the outbox.
 //
 //	KEYS[1]              the ticket key
-//	KEYS[2..1+ARGV[6]]   stale indexes to remove the ticket from
-//	KEYS[2+ARGV[6]..]    indexes that should hold the ticket
+//	KEYS[2]              the outbox
+//	KEYS[3..2+ARGV[6]]   stale indexes to remove the ticket from
+//	KEYS[3+ARGV[6]..]    indexes that should hold the ticket
 //	ARGV[1]              the expected stored version
 //	ARGV[2]              SHA-1 (hex) of the stored JSON the caller read
 //	ARGV[3]              the new ticket JSON
@@ -53,12 +70,13 @@ if redis.sha1hex(cur) ~= ARGV[2] then
 end
 redis.call('SET', KEYS[1], ARGV[3])
 local nstale = tonumber(ARGV[6])
-for i = 2, 1 + nstale do
+for i = 3, 2 + nstale do
 	redis.call('ZREM', KEYS[i], ARGV[5])
 end
-for i = 2 + nstale, #KEYS do
+for i = 3 + nstale, #KEYS do
 	redis.call('ZADD', KEYS[i], ARGV[4], ARGV[5])
 end
+` + fmt.Sprintf(outboxMark, 5) + `
 return 1
 `)
 

@@ -30,7 +30,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *broker.Ticket) error {
 	if err != nil {
 		return fmt.Errorf("encode ticket %s: %w", t.ID, err)
 	}
-	keys := append([]string{s.ticketKey(t.ID)}, s.indexKeys(t)...)
+	keys := append([]string{s.ticketKey(t.ID), s.outboxKey()}, s.indexKeys(t)...)
 	res, err := createScript.Run(ctx, s.rdb, keys, data, score(t), t.ID).Int()
 	if err != nil {
 		return fmt.Errorf("create ticket %s: %w", t.ID, err)
@@ -104,8 +104,8 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 			stale = append(stale, k)
 		}
 	}
-	keys := make([]string, 0, 1+len(stale)+len(add))
-	keys = append(keys, s.ticketKey(t.ID))
+	keys := make([]string, 0, 2+len(stale)+len(add))
+	keys = append(keys, s.ticketKey(t.ID), s.outboxKey())
 	keys = append(keys, stale...)
 	keys = append(keys, add...)
 	res, err := updateScript.Run(ctx, s.rdb, keys, t.Version, digest(raw), data, score(t), t.ID, len(stale)).Int()
@@ -138,7 +138,7 @@ func (s *Store) DeleteTicket(ctx context.Context, id string) error {
 		} else if err != nil {
 			return err
 		}
-		keys := append([]string{s.ticketKey(id)}, s.indexKeys(old)...)
+		keys := append([]string{s.ticketKey(id), s.outboxKey()}, s.indexKeys(old)...)
 		res, err := deleteScript.Run(ctx, s.rdb, keys, digest(raw), id).Int()
 		if err != nil {
 			return fmt.Errorf("delete ticket %s: %w", id, err)

@@ -29,7 +29,7 @@ func NewReconcileHandler(r Reconciler, logger *slog.Logger) asynq.Handler {
 		if err != nil {
 			return fmt.Errorf("reconcile: %w", err)
 		}
-		logger.Info("reconciled", "finished", rep.Finished, "cleaned", rep.Cleaned, "orphans_removed", rep.OrphansRemoved, "pruned", rep.Pruned)
+		logger.Info("reconciled", "finished", rep.Finished, "cleaned", rep.Cleaned, "repaired", rep.Repaired, "orphans_removed", rep.OrphansRemoved, "pruned", rep.Pruned, "errors", len(rep.Errors))
 		return nil
 	})
 }

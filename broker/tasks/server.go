@@ -47,6 +47,11 @@ type ServerConfig struct {
 	// ReconcileEvery is how often Worker runs the reconciler; default
 	// DefaultReconcileEvery, negative never.
 	ReconcileEvery time.Duration
+	// Outbox, if set, is drained by Worker every DrainEvery (default
+	// DefaultDrainEvery), so a ticket whose consequences a crash cut short
+	// is repaired within seconds rather than at the next reconciler pass.
+	Outbox     OutboxDrainer
+	DrainEvery time.Duration
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -73,6 +78,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	}
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = DefaultReconcileEvery
+	}
+	if c.DrainEvery <= 0 {
+		c.DrainEvery = DefaultDrainEvery
 	}
 	return c
 }

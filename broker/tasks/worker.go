@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"context"
 	"fmt"
 
 	"github.com/hibiken/asynq"
@@ -15,6 +16,8 @@ type Worker struct {
 	opt   asynq.RedisConnOpt
 	cfg   ServerConfig
 	sched *asynq.Scheduler
+	stop  context.CancelFunc // stops the outbox drainer
+	done  chan struct{}
 }
 
 // NewWorker returns a Worker for the Redis described by opt that calls l
@@ -46,12 +49,24 @@ func (w *Worker) Start() error {
 		}
 		w.sched = s
 	}
+	if w.cfg.Outbox != nil {
+		ctx, stop := context.WithCancel(context.Background())
+		w.stop, w.done = stop, make(chan struct{})
+		go func() {
+			defer close(w.done)
+			drain(ctx, w.cfg.Outbox, w.cfg.DrainEvery, w.cfg.Logger)
+		}()
+	}
 	return nil
 }
 
 // Shutdown stops taking tasks, waits up to the configured ShutdownTimeout
 // for running ones and puts the rest back in the queue for another worker.
 func (w *Worker) Shutdown() {
+	if w.stop != nil {
+		w.stop()
+		<-w.done
+	}
 	if w.sched != nil {
 		w.sched.Shutdown()
 	}

@@ -28,7 +28,14 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if c.output == "json" {
 		return printJSON(stdout, rep)
 	}
-	_, err := fmt.Fprintf(stdout, "Grants finished:        %d\nTickets cleaned up:     %d\nOrphans removed:        %d\nDeny lists pruned:      %d\n",
-		rep.Finished, rep.Cleaned, rep.OrphansRemoved, rep.Pruned)
-	return err
+	if _, err := fmt.Fprintf(stdout, "Grants finished:        %d\nTickets cleaned up:     %d\nTickets repaired:       %d\nOrphans removed:        %d\nDeny lists pruned:      %d\n",
+		rep.Finished, rep.Cleaned, rep.Repaired, rep.OrphansRemoved, rep.Pruned); err != nil {
+		return err
+	}
+	for _, e := range rep.Errors {
+		if _, err := fmt.Fprintf(stdout, "Not finished:           %s\n", e); err != nil {
+			return err
+		}
+	}
+	return nil
 }

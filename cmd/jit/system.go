@@ -131,6 +131,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Audit:            redisstore.NewAudit(rdb, ""),
 		Cleaner:          clean,
 		Store:            store,
+		Outbox:           store,
 		Scheduler:        sched,
 		Registry:         reg,
 		// Registry administration (broker/registry_admin.go).
@@ -164,7 +165,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		})
 	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Outbox: svc})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err

@@ -1,0 +1,62 @@
+package redisstore
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// Every write marks its ticket in the same script; Clear keeps a mark made
+// by a later write; DeleteTicket takes the mark away.
+func TestOutboxMarksEveryWrite(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	due := func() []broker.OutboxEntry {
+		t.Helper()
+		es, err := s.Due(ctx, 0, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return es
+	}
+	mustCreate(t, s, newTicket("a", 0), newTicket("b", 1))
+	if es := due(); len(es) != 2 || es[0].TicketID != "a" || es[1].TicketID != "b" {
+		t.Fatalf("after two creates the outbox holds %+v, want a then b", es)
+	}
+	if es, err := s.Due(ctx, time.Hour, 100); err != nil || len(es) != 0 {
+		t.Fatalf("entries older than an hour: %+v, %v; want none", es, err)
+	}
+
+	first := due()[0]
+	time.Sleep(2 * time.Millisecond) // the next mark must differ (the server's clock in ms)
+	a := mustGet(t, s, "a")
+	a.State = broker.StateApproved
+	if err := s.UpdateTicket(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Clear(ctx, first); err != nil {
+		t.Fatal(err)
+	}
+	es := due()
+	if len(es) != 2 {
+		t.Fatalf("clearing a mark that a later write replaced removed it: %+v", es)
+	}
+	for _, e := range es {
+		if err := s.Clear(ctx, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if es := due(); len(es) != 0 {
+		t.Fatalf("after clearing the current marks the outbox holds %+v", es)
+	}
+
+	mustCreate(t, s, newTicket("c", 2))
+	if err := s.DeleteTicket(ctx, "c"); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.OutboxLen(ctx); err != nil || n != 0 {
+		t.Fatalf("outbox after deleting the only marked ticket: %d, %v; want 0", n, err)
+	}
+}
