@@ -162,8 +162,15 @@ func (s *Service) Revoke(ctx context.Context, id string) error {
 	return s.cleanup(ctx, id)
 }
 
-// cleanup takes back the grants of an ended ticket (see Revoke).
+// cleanup takes back the grants of an ended ticket (see Revoke), one
+// cleanup of a ticket at a time: the expiry's own cleanup and a revoke
+// task the outbox scheduled for the same ending (Repair) would otherwise
+// both cut and delete.
 func (s *Service) cleanup(ctx context.Context, id string) error {
+	return s.locked(ctx, "cleanup:"+id, func() error { return s.cleanupLocked(ctx, id) })
+}
+
+func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 	t, err := s.cfg.Store.Ticket(ctx, id)
 	if err != nil {
 		return ignoreNotFound(err)
