@@ -168,9 +168,26 @@ func (h *gHolds) Holders(_ context.Context, key string) ([]string, error) {
 	return ids, nil
 }
 
-type gLocker struct{ mu sync.Mutex }
+// gLocker locks per key, as the Redis Locker does.
+type gLocker struct {
+	mu   sync.Mutex
+	keys map[string]*sync.Mutex
+}
 
-func (l *gLocker) Lock(context.Context, string) (func(), error) { l.mu.Lock(); return l.mu.Unlock, nil }
+func (l *gLocker) Lock(_ context.Context, key string) (func(), error) {
+	l.mu.Lock()
+	if l.keys == nil {
+		l.keys = map[string]*sync.Mutex{}
+	}
+	m := l.keys[key]
+	if m == nil {
+		m = &sync.Mutex{}
+		l.keys[key] = m
+	}
+	l.mu.Unlock()
+	m.Lock()
+	return m.Unlock, nil
+}
 
 type grantEnv struct {
 	svc   *broker.Service
