@@ -14,8 +14,10 @@ import (
 // ticket is approved and its activation is scheduled at its start (moved
 // to now by a late approval, keeping its end or its length as the rule
 // says). When the last stage of an extension completes, the end moves and
-// the expiry is rescheduled. Errors: EUNAUTHENTICATED, ENOTFOUND,
-// EFORBIDDEN, ECONFLICT (nothing to decide, or already approved).
+// the expiry is rescheduled. Nothing is decided from the approval deadline
+// or the ticket's end on (see decidable). Errors: EUNAUTHENTICATED,
+// ENOTFOUND, EFORBIDDEN, ECONFLICT (nothing to decide, already approved,
+// or too late).
 func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -38,8 +40,8 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, err
 			return stateError(t, "approved")
 		}
 		now := s.now()
-		if r.Extension && !now.Before(t.End) {
-			return Errorf(ECONFLICT, "ticket %s ended at %s; its extension can no longer be approved", t.ID, t.End.Format(time.RFC3339))
+		if err := decidable(t, r, now); err != nil {
+			return err
 		}
 		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
 		if err != nil {
@@ -96,8 +98,29 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, err
 	return t, nil
 }
 
-// lateApproval moves the window of a ticket approved after its start: to
-// start now, keeping its end (LateKeepEnd) or its length (LateKeepLength).
+// decidable returns ECONFLICT when the open round r of t can no longer be
+// decided at now: the ticket's own round from its approval deadline or its
+// end on (whichever comes first; the deadline is never after the end), an
+// extension's from the ticket's end on. The deadline and expiry tasks
+// close the round too, but they may run late; every decision checks the
+// clock itself, so a late task never lets a decision through.
+func decidable(t *Ticket, r Round, now time.Time) error {
+	switch {
+	case r.Extension && !now.Before(t.End):
+		return Errorf(ECONFLICT, "ticket %s ended at %s; its extension can no longer be decided", t.ID, t.End.Format(time.RFC3339))
+	case r.Extension:
+		return nil
+	case !now.Before(t.End):
+		return Errorf(ECONFLICT, "ticket %s ended at %s before it was decided; it can no longer be decided", t.ID, t.End.Format(time.RFC3339))
+	case !t.ApprovalDeadline.IsZero() && !now.Before(t.ApprovalDeadline):
+		return Errorf(ECONFLICT, "the approval deadline of ticket %s passed at %s; it can no longer be decided", t.ID, t.ApprovalDeadline.Format(time.RFC3339))
+	}
+	return nil
+}
+
+// lateApproval moves the window of a ticket approved after its start (and,
+// as decidable makes sure, before its end): to start now, keeping its end
+// (LateKeepEnd) or its length (LateKeepLength).
 func lateApproval(t *Ticket, now time.Time) error {
 	now = now.Truncate(time.Second)
 	if !now.After(t.Start) {
@@ -118,8 +141,9 @@ func lateApproval(t *Ticket, now time.Time) error {
 // Reject rejects the ticket's open round with the caller's comment, which
 // is required: a pending ticket becomes rejected (its requester may edit
 // and resend it), a pending extension is refused and the ticket stays
-// active with its end. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN, ECONFLICT.
+// active with its end. Like Approve, it is refused from the approval
+// deadline or the ticket's end on. Errors: EUNAUTHENTICATED, EINVALID,
+// ENOTFOUND, EFORBIDDEN, ECONFLICT.
 func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -142,6 +166,9 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 			return stateError(t, "rejected")
 		}
 		now := s.now()
+		if err := decidable(t, r, now); err != nil {
+			return err
+		}
 		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
 		if err != nil {
 			return err

@@ -11,8 +11,12 @@ import (
 // what the ticket had, except that a start in the past becomes now and an
 // end left out keeps the window's length.
 type EditInput struct {
-	Start         time.Time
-	End           time.Time
+	Start time.Time
+	End   time.Time
+	// Duration, instead of End, is the new length of the window, counted
+	// from its start: Start, else the ticket's start when that is still
+	// ahead, else now.
+	Duration      time.Duration
 	Reason        string
 	Beneficiaries []string
 	PermissionSet string
@@ -54,12 +58,19 @@ func (s *Service) Edit(ctx context.Context, id string, in EditInput) (*Ticket, e
 	if ci.Start.IsZero() && cur.Start.After(now) {
 		ci.Start = cur.Start
 	}
-	if ci.End.IsZero() {
+	switch {
+	case in.Duration < 0 || in.Duration > 0 && !in.End.IsZero():
+		return nil, Errorf(EINVALID, "give either end or a positive duration, not both")
+	case ci.End.IsZero():
 		from := ci.Start
-		if from.IsZero() {
-			from = now
+		if from.IsZero() || from.Before(now) {
+			from = now // where validate puts a start in the past
 		}
-		ci.End = from.Add(cur.End.Sub(cur.Start))
+		length := cur.End.Sub(cur.Start)
+		if in.Duration > 0 {
+			length = in.Duration
+		}
+		ci.End = from.Add(length)
 	}
 	next, ps, err := s.validate(ctx, u, ci, now)
 	if err != nil {

@@ -41,8 +41,10 @@ type ExtendInput struct {
 // ticket's approval rule (its extension stages, if the rule has them) as a
 // fresh round while the ticket stays active; with no approval needed the
 // end moves at once. The whole window may not exceed the permission set's
-// maximum duration. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN, ECONFLICT (not active, or an extension is already pending).
+// maximum duration. A ticket whose end has passed is not extended, even
+// before its expiry task has run. Errors: EUNAUTHENTICATED, EINVALID,
+// ENOTFOUND, EFORBIDDEN, ECONFLICT (not active, ended, or an extension is
+// already pending).
 func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -84,6 +86,9 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 		switch {
 		case t.State != StateActive:
 			return stateError(t, "extended")
+		case !now.Before(t.End):
+			// Ended, though the expiry task has not run yet.
+			return Errorf(ECONFLICT, "ticket %s ended at %s; it cannot be extended", t.ID, t.End.Format(time.RFC3339))
 		case t.Extension != nil && t.Extension.State == ExtensionPending:
 			return Errorf(ECONFLICT, "ticket %s already has an extension to %s waiting for approval", t.ID, t.Extension.End.Format(time.RFC3339))
 		case !end.After(t.End):
@@ -126,4 +131,16 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, s.now()),
 		Message: fmt.Sprintf("%s asks to extend ticket %s to %s: %s", u.Email, t.ID, t.Extension.End.Format(time.RFC3339), reason)})
 	return t, nil
+}
+
+// closeExtension closes t's pending extension, if any, as the ticket ends
+// at now: it was not decided in time, and it no longer waits for anyone.
+func closeExtension(t *Ticket, now time.Time, why string) {
+	e := t.Extension
+	if e == nil || e.State != ExtensionPending {
+		return
+	}
+	e.State, e.PendingApprovers = ExtensionClosed, nil
+	e.Closed = &Decision{Stage: e.Stage, By: "jit", Comment: why, At: now}
+	t.History = append(t.History, Event{At: now, Actor: "jit", Action: "close extension", Comment: why})
 }

@@ -80,6 +80,13 @@ type PortalCut struct {
 	Before time.Time
 	// Until is when the deny may be removed.
 	Until time.Time
+	// Settle makes Before and Until replace the user's deny in the
+	// account instead of widening it (by default the later bound and
+	// expiry of the two are kept). The cut that removed an assignment
+	// uses it to narrow its own provisional bound once the deletion is
+	// done; cuts of one assignment run one at a time, so a later bound
+	// than the deletion's end can only be that provisional one.
+	Settle bool
 }
 
 // PortalRevoker cuts Identity Center sessions that were already opened.

@@ -76,7 +76,7 @@ func (s *Service) assign(ctx context.Context, t *Ticket, ps PermissionSet) error
 
 // release takes back the ticket's assignments in reverse order. An
 // assignment another ticket still holds stays; the last holder's release
-// first cuts the user's open portal sessions, then deletes the assignment.
+// deletes it and cuts the user's portal sessions (cutAssignment).
 func (s *Service) release(ctx context.Context, t *Ticket) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
@@ -94,16 +94,8 @@ func (s *Service) release(ctx context.Context, t *Ticket) error {
 			if err != nil || !last {
 				return err
 			}
-			now := s.now()
-			if s.cfg.PortalRevoker != nil {
-				cut := PortalCut{Assignment: a, TicketID: t.ID, Before: now, Until: now.Add(portalSessionMax)}
-				if err := s.cfg.PortalRevoker.CutPortal(ctx, cut); err != nil {
-					s.cfg.Holds.Hold(context.WithoutCancel(ctx), a.Key(), t.ID) // retry the whole step
-					return err
-				}
-			}
-			if err := s.cfg.Assigner.Unassign(ctx, a); err != nil {
-				s.cfg.Holds.Hold(context.WithoutCancel(ctx), a.Key(), t.ID)
+			if err := s.cutAssignment(ctx, t, a); err != nil {
+				s.cfg.Holds.Hold(context.WithoutCancel(ctx), a.Key(), t.ID) // retry the whole step
 				return err
 			}
 			return nil
@@ -116,6 +108,43 @@ func (s *Service) release(ctx context.Context, t *Ticket) error {
 		}
 	}
 	return nil
+}
+
+// cutAssignment deletes an assignment and cuts the user's portal sessions
+// of it, including any opened while the deletion ran (seconds to minutes
+// in AWS). The deny is keyed on aws:TokenIssueTime, so it is written
+// twice:
+//
+//  1. before the deletion, provisionally, for every session issued before
+//     the deny may go (12 hours on), so nothing opened while the deletion
+//     runs escapes, not even for a moment;
+//  2. once the deletion is done, narrowed (Settle) to sessions issued
+//     before the next whole second after it, kept until the longest
+//     session issued before that has expired. A later ticket's new
+//     assignment, made after this one's lock is released, gets sessions
+//     issued after that bound, which the deny leaves alone.
+//
+// A failure at any step fails the whole cut, which the caller retries
+// from the start; the provisional deny stays until then.
+func (s *Service) cutAssignment(ctx context.Context, t *Ticket, a Assignment) error {
+	if s.cfg.PortalRevoker != nil {
+		now := s.now()
+		cut := PortalCut{Assignment: a, TicketID: t.ID, Before: now.Add(portalSessionMax), Until: now.Add(2 * portalSessionMax)}
+		if err := s.cfg.PortalRevoker.CutPortal(ctx, cut); err != nil {
+			return err
+		}
+	}
+	if err := s.cfg.Assigner.Unassign(ctx, a); err != nil {
+		return err
+	}
+	if s.cfg.PortalRevoker == nil {
+		return nil
+	}
+	// aws:TokenIssueTime has whole seconds: a session issued in the second
+	// the deletion was seen done is before the bound.
+	bound := s.now().Truncate(time.Second).Add(time.Second)
+	cut := PortalCut{Assignment: a, TicketID: t.ID, Before: bound, Until: bound.Add(portalSessionMax), Settle: true}
+	return s.cfg.PortalRevoker.CutPortal(ctx, cut)
 }
 
 // locked runs fn holding the named lock, when a Locker is configured.

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -99,7 +100,9 @@ type gAWS struct {
 	deletes     int
 	cuts        []broker.PortalCut
 	revoked     []string
-	failAssign  []error // returned by the next Assign calls, in order
+	failAssign  []error  // returned by the next Assign calls, in order
+	ops         []string // "cut", "settle" and "unassign", in order
+	onUnassign  func()   // run by Unassign: the deletion taking time
 }
 
 func (a *gAWS) Assign(_ context.Context, as broker.Assignment) error {
@@ -119,11 +122,16 @@ func (a *gAWS) Unassign(_ context.Context, as broker.Assignment) error {
 	defer a.mu.Unlock()
 	a.deletes++
 	delete(a.assignments, as.Key())
+	a.ops = append(a.ops, "unassign")
+	if a.onUnassign != nil {
+		a.onUnassign()
+	}
 	return nil
 }
 func (a *gAWS) CutPortal(_ context.Context, c broker.PortalCut) error {
 	a.mu.Lock()
 	a.cuts = append(a.cuts, c)
+	a.ops = append(a.ops, map[bool]string{false: "cut", true: "settle"}[c.Settle])
 	a.mu.Unlock()
 	return nil
 }
@@ -268,11 +276,11 @@ func TestOverlappingAssignments(t *testing.T) {
 	if err := e.svc.Expire(context.Background(), b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if e.aws.live() != 0 || e.aws.deletes != 1 || len(e.aws.cuts) != 1 {
-		t.Fatalf("after the last ticket ended: live=%d deletes=%d cuts=%d; want removed and cut once", e.aws.live(), e.aws.deletes, len(e.aws.cuts))
+	if e.aws.live() != 0 || e.aws.deletes != 1 || len(e.aws.cuts) != 2 {
+		t.Fatalf("after the last ticket ended: live=%d deletes=%d cuts=%d; want removed and cut (and settled) once", e.aws.live(), e.aws.deletes, len(e.aws.cuts))
 	}
-	if cut := e.aws.cuts[0]; cut.User != "alice@example.com" || !cut.Before.Equal(e.clock.Now()) {
-		t.Errorf("cut %+v: want alice's sessions issued before now", cut)
+	if cut := e.aws.cuts[1]; cut.User != "alice@example.com" || !cut.Before.Equal(e.clock.Now().Add(time.Second)) {
+		t.Errorf("cut %+v: want alice's sessions issued before the next second", cut)
 	}
 	for _, id := range []string{a.ID, b.ID} {
 		g := e.state(t, id).Grants
@@ -471,4 +479,51 @@ func (e *grantEnv) rewire(t *testing.T, change func(*broker.ServiceConfig)) *bro
 		t.Fatal(err)
 	}
 	return svc
+}
+
+// The Identity Center cut covers portal sessions opened while the
+// assignment's deletion runs: a provisional deny of every session the
+// user may open is in place before the deletion starts, and once it is
+// done the deny is narrowed to sessions issued before the next whole
+// second, kept until the longest of them has expired.
+func TestPortalCutCoversDeletion(t *testing.T) {
+	e := newGrantEnv(t, broker.GrantIdentityCenter)
+	tk := e.file(t, "alice@example.com", time.Hour)
+	start := e.clock.Now()
+	var deleted time.Time
+	e.aws.onUnassign = func() {
+		e.clock.Advance(90*time.Second + 400*time.Millisecond) // AWS takes its time
+		deleted = e.clock.Now()
+	}
+	if _, err := e.svc.Terminate(broker.WithUser(context.Background(), broker.User{Email: "admin@example.com"}), tk.ID, "cut"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.svc.Revoke(context.Background(), tk.ID); err != nil { // the revoke task
+		t.Fatal(err)
+	}
+	if got, want := e.aws.ops, []string{"cut", "unassign", "settle"}; !slices.Equal(got, want) {
+		t.Fatalf("operations %v, want %v", got, want)
+	}
+	prov, settled := e.aws.cuts[0], e.aws.cuts[1]
+	// A session issued at any moment up to the deletion's end (AWS has
+	// whole seconds) is refused by the provisional deny, and still by the
+	// settled one.
+	for _, issued := range []time.Time{start.Add(-time.Hour), start, deleted.Truncate(time.Second)} {
+		if !issued.Before(prov.Before) || !issued.Before(settled.Before) {
+			t.Errorf("a session issued at %s escapes: provisional bound %s, settled %s", issued, prov.Before, settled.Before)
+		}
+	}
+	if !prov.Until.After(prov.Before.Add(11 * time.Hour)) {
+		t.Errorf("provisional deny %+v may go before its sessions have expired", prov)
+	}
+	// A session of a later ticket, issued from the next second on, is not.
+	if want := deleted.Truncate(time.Second).Add(time.Second); !settled.Before.Equal(want) {
+		t.Errorf("settled bound %s, want %s", settled.Before, want)
+	}
+	if !settled.Until.Equal(settled.Before.Add(12 * time.Hour)) {
+		t.Errorf("settled deny kept until %s, want 12 h after its bound %s", settled.Until, settled.Before)
+	}
+	if prov.Settle || !settled.Settle || settled.User != "alice@example.com" || settled.AccountID != "111111111111" {
+		t.Errorf("cuts %+v, %+v", prov, settled)
+	}
 }

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -90,6 +91,7 @@ func (s *Service) Expire(ctx context.Context, id string) error {
 			return errNoop
 		}
 		t.PendingApprovers = nil
+		closeExtension(t, now, "not decided before the ticket ended")
 		t.move(StateExpired, "jit", "expire", "", now)
 		return nil
 	})
@@ -102,7 +104,8 @@ func (s *Service) Expire(ctx context.Context, id string) error {
 // Terminate ends an approved or active ticket now and cuts every session
 // already issued for it: the role path's deny entry is written before it
 // returns; the rest (Identity Center) runs in the revoke task at once.
-// Approvers of the ticket and administrators may terminate. Errors:
+// Approvers of the ticket and administrators may terminate. A ticket
+// whose end has already passed is recorded as expired. Errors:
 // EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
 func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
@@ -129,12 +132,21 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 	return t, s.afterEnd(ctx, t)
 }
 
-// end moves an approved or active ticket to terminated.
+// end moves an approved or active ticket to terminated, closing a pending
+// extension. A ticket whose end has passed (its expiry task not run yet)
+// expired at its end, so it is recorded as expired, not terminated.
 func (s *Service) end(t *Ticket, by, comment string) error {
 	if t.State != StateApproved && t.State != StateActive {
 		return stateError(t, "terminated")
 	}
 	now := s.now()
+	if !now.Before(t.End) {
+		closeExtension(t, now, "not decided before the ticket ended")
+		t.PendingApprovers = nil
+		t.move(StateExpired, "jit", "expire", fmt.Sprintf("ended at %s, before %s asked to end it", t.End.Format(time.RFC3339), by), now)
+		return nil
+	}
+	closeExtension(t, now, fmt.Sprintf("the ticket was terminated by %s", by))
 	t.Closed = &Decision{Stage: t.Stage, By: by, Comment: comment, At: now}
 	t.move(StateTerminated, by, "terminate", comment, now)
 	return nil

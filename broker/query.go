@@ -135,6 +135,9 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 			if slices.ContainsFunc(out, func(o *Ticket) bool { return o.ID == t.ID }) {
 				continue
 			}
+			if r, ok := t.OpenRound(); !ok || decidable(t, r, now) != nil {
+				continue // too late: the deadline or expiry task will close it
+			}
 			if _, err := s.cfg.Approvals.Decide(t, u, dels, now); err == nil {
 				out = append(out, t)
 			}

@@ -133,6 +133,9 @@ const (
 	ExtensionPending  ExtensionState = "pending"
 	ExtensionApproved ExtensionState = "approved"
 	ExtensionRejected ExtensionState = "rejected"
+	// ExtensionClosed: the ticket ended (expired or terminated) before
+	// the extension was decided; Closed says why.
+	ExtensionClosed ExtensionState = "closed"
 )
 
 // Extension is a request to move the end of an active ticket later. It has

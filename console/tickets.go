@@ -361,11 +361,7 @@ func (s *server) edit(c *fiber.Ctx, w WorkflowService) error {
 		if err != nil || d <= 0 {
 			return broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
 		}
-		from := in.Start
-		if from.IsZero() {
-			from = s.cfg.Now().UTC()
-		}
-		in.End = from.Add(d)
+		in.Duration = d // counted from the start the broker keeps
 	}
 	t, err := w.Edit(c.UserContext(), ticketID(c), in)
 	if err != nil {

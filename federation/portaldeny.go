@@ -110,6 +110,9 @@ var _ broker.PortalRevoker = (*PortalDeny)(nil)
 // set in the account that were issued before c.Before (rounded up to the
 // second, the precision of aws:TokenIssueTime), until c.Until (default
 // 12 hours after c.Before, the longest session Identity Center issues).
+// A user already denied in the account keeps one statement with the later
+// bound and expiry of the two, unless c.Settle: then c's bound and expiry
+// replace the user's (the cut narrowing its own provisional bound).
 // Repeating it is harmless. ENOTFOUND for a user not in the Identity
 // Store, ETOOLARGE when the inline policy would pass its budget,
 // EUNAVAILABLE when provisioning is not done after Timeout.
@@ -132,6 +135,9 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	err = p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+		if c.Settle {
+			doc.forget(c.AccountID, userID)
+		}
 		doc.deny(c.AccountID, userID, before, ceilTo(until.UTC(), time.Hour))
 		return true
 	})
@@ -455,6 +461,16 @@ func (doc *inlinePolicy) deny(account, userID string, before, until time.Time) {
 		}
 	}
 	doc.denies = append(doc.denies, &portalDenyEntry{account: account, before: before, until: until, users: []string{userID}})
+}
+
+// forget drops the user from the JIT entries of the account.
+func (doc *inlinePolicy) forget(account, userID string) {
+	for _, e := range doc.denies {
+		if e.account == account {
+			e.users = slices.DeleteFunc(e.users, func(u string) bool { return u == userID })
+		}
+	}
+	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return len(e.users) == 0 })
 }
 
 // prune drops JIT entries whose hour has begun and reports whether it
