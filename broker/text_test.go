@@ -95,3 +95,28 @@ func FuzzCleanText(f *testing.F) {
 		}
 	})
 }
+
+// Registry names and principals follow the same rule (issue 10 §4).
+func TestRegistryRefusesHostileNames(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		edit  func(r *broker.RegistryData)
+		field string
+	}{
+		{"account name", func(r *broker.RegistryData) { r.Accounts[0].Name = "prod\x1b[2K" }, "accounts[0].name"},
+		{"admin group", func(r *broker.RegistryData) { r.Admins = []string{"group:adm\u202Eins"} }, "admins[0]"},
+		{"requester group", func(r *broker.RegistryData) { r.PermissionSets[0].Scope.RequesterGroups = []string{"eng\u200Bineers"} }, "scope.requester_groups[0]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			r := eRegistry()
+			tc.edit(&r)
+			err := broker.CheckRegistry(r)
+			if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(broker.ErrorMessage(err), tc.field) {
+				t.Errorf("CheckRegistry: %v, want invalid naming %s", err, tc.field)
+			}
+		})
+	}
+	if err := broker.CheckRegistry(eRegistry()); err != nil {
+		t.Fatalf("the clean registry: %v", err)
+	}
+}
