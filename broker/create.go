@@ -171,7 +171,7 @@ func normalizeBeneficiaries(in []string, me string) ([]string, error) {
 	}
 	var out []string
 	for _, b := range in {
-		b, err := CleanText(TextRule{Field: "beneficiaries", Max: maxEmailLength, Required: true}, b)
+		b, err := CleanText(TextRule{Field: "beneficiaries", Max: maxEmailLength, Required: true, Identifier: true}, b)
 		if err != nil {
 			return nil, err
 		}
@@ -215,11 +215,10 @@ func (s *Service) resolveBeneficiaries(ctx context.Context, me string, emails []
 // days shows a lead time in days when it is whole days ("30 days").
 func days(d time.Duration) string {
 	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
-		if n := d / (24 * time.Hour); n == 1 {
-			return "1 day"
-		} else {
+		if n := d / (24 * time.Hour); n != 1 {
 			return fmt.Sprintf("%d days", n)
 		}
+		return "1 day"
 	}
 	return d.String()
 }

@@ -81,7 +81,7 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 		return nil, Errorf(EUNAVAILABLE, "delegations are not enabled on this server")
 	}
 	now := s.now()
-	to, err := CleanText(TextRule{Field: "to", Max: maxEmailLength, Required: true}, in.To)
+	to, err := CleanText(TextRule{Field: "to", Max: maxEmailLength, Required: true, Identifier: true}, in.To)
 	if err != nil {
 		return nil, err
 	}

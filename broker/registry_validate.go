@@ -316,6 +316,6 @@ func validGroupName(g string) bool {
 
 // textError is CleanText's verdict on a single-line registry name.
 func textError(field, s string) error {
-	_, err := CleanText(TextRule{Field: field, Max: 256}, s)
+	_, err := CleanText(TextRule{Field: field, Max: 256, Identifier: true}, s)
 	return err
 }

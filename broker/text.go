@@ -19,6 +19,9 @@ type TextRule struct {
 	Required bool
 	// MultiLine allows newlines and tabs inside the value.
 	MultiLine bool
+	// Identifier refuses the zero-width joiners too: in emails and names
+	// they only make one look like another ("dave\u200d@example.com").
+	Identifier bool
 }
 
 // MaxTextLength is the default longest free-text value, in characters.
@@ -34,7 +37,7 @@ const MaxTextLength = 1000
 //     embeddings, overrides and isolates, zero-width space, word joiner,
 //     byte order mark, soft hyphen, tag characters, ...), except the
 //     zero-width joiner and non-joiner, which emoji sequences and several
-//     scripts need inside words;
+//     scripts need inside words (refused too in Identifier fields);
 //   - holds a line or paragraph separator (U+2028, U+2029);
 //   - is longer than r.Max characters;
 //   - is empty, or made only of white space and invisible characters, when
@@ -56,7 +59,7 @@ func CleanText(r TextRule, s string) (string, error) {
 		switch {
 		case unicode.Is(unicode.Cc, c):
 			return "", Errorf(EINVALID, "%s contains a control character (%s); remove it", r.Field, runeName(c))
-		case c == zeroWidthJoiner || c == zeroWidthNonJoiner:
+		case (c == zeroWidthJoiner || c == zeroWidthNonJoiner) && !r.Identifier:
 		case unicode.Is(unicode.Cf, c), c == '\u2028', c == '\u2029':
 			return "", Errorf(EINVALID, "%s contains an invisible formatting character (%s), such as a bidirectional override; remove it", r.Field, runeName(c))
 		}

@@ -44,6 +44,7 @@ func TestCleanText(t *testing.T) {
 		{"only joiners", multi, "\u200D \u200C", "", "reason is required"},
 		{"only fillers", multi, "\u3164\u2800", "", "reason is required"},
 		{"empty and optional", single, "  ", "", ""},
+		{"joiner in an identifier", broker.TextRule{Field: "to", Identifier: true}, "dave\u200d@example.com", "", "to contains an invisible formatting character (U+200D)"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := broker.CleanText(tc.rule, tc.in)
@@ -62,7 +63,8 @@ func TestCleanText(t *testing.T) {
 
 // FuzzCleanText checks CleanText's promise on any input: what it accepts
 // is trimmed UTF-8 without control or formatting characters (but newline,
-// tab and the joiners), within the length, not empty when required, and
+// tab and the joiners in multi-line text; none in identifiers), within the
+// length, not empty when required, and
 // accepted again unchanged; what it refuses is EINVALID naming the field.
 // Seeds: testdata/fuzz/FuzzCleanText.
 func FuzzCleanText(f *testing.F) {
@@ -70,7 +72,7 @@ func FuzzCleanText(f *testing.F) {
 		f.Add(s, true, true)
 	}
 	f.Fuzz(func(t *testing.T, in string, multiLine, required bool) {
-		r := broker.TextRule{Field: "reason", Max: 50, Required: required, MultiLine: multiLine}
+		r := broker.TextRule{Field: "reason", Max: 50, Required: required, MultiLine: multiLine, Identifier: !multiLine}
 		got, err := broker.CleanText(r, in)
 		if err != nil {
 			if broker.ErrorCode(err) != broker.EINVALID || !strings.HasPrefix(broker.ErrorMessage(err), "reason ") {
@@ -85,7 +87,7 @@ func FuzzCleanText(f *testing.F) {
 			t.Fatalf("CleanText(%q) = empty, but the field is required", in)
 		}
 		for _, c := range got {
-			ok := c == '\u200C' || c == '\u200D' || (multiLine && (c == '\n' || c == '\t'))
+			ok := multiLine && (c == '\u200C' || c == '\u200D' || c == '\n' || c == '\t')
 			if !ok && (unicode.Is(unicode.Cc, c) || unicode.Is(unicode.Cf, c) || c == '\u2028' || c == '\u2029') {
 				t.Fatalf("CleanText(%q) = %q keeps %U", in, got, c)
 			}
