@@ -3,8 +3,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"slices"
-	"strings"
 	"time"
 )
 
@@ -63,50 +61,6 @@ func (s *Service) Activate(ctx context.Context, id string) error {
 		return ignoreNotFound(err)
 	}
 	return s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
-}
-
-// recheck asks again, for each beneficiary of an approved ticket about to
-// start, whether they may still hold its access under the registry in
-// force (holdable, the same decision as at request time). Those who may not
-// are taken off the ticket, with the reason in its history; when nobody is
-// left the ticket ends (terminated, with the reason as its closing comment)
-// and recheck returns a nil ticket. The ticket returned is the stored one.
-func (s *Service) recheck(ctx context.Context, t *Ticket) (*Ticket, error) {
-	var keep []string
-	var refused []string
-	for _, b := range t.Beneficiaries {
-		err := s.holdable(ctx, t, ticketRequester(t), b)
-		switch ErrorCode(err) {
-		case "":
-			keep = append(keep, b)
-		case EFORBIDDEN:
-			refused = append(refused, ErrorMessage(err))
-		default:
-			return nil, err
-		}
-	}
-	switch {
-	case len(refused) == 0:
-		return t, nil
-	case len(keep) == 0:
-		cause := Errorf(EFORBIDDEN, "nobody on the ticket may hold this access any more: %s", strings.Join(refused, "; "))
-		return nil, s.failActivation(ctx, t.ID, cause)
-	}
-	next, err := s.transition(ctx, t.ID, func(t *Ticket) error {
-		if t.State != StateApproved {
-			return errNoop
-		}
-		now := s.now()
-		t.Beneficiaries = slices.DeleteFunc(t.Beneficiaries, func(b string) bool { return !slices.Contains(keep, b) })
-		for _, why := range refused {
-			t.History = append(t.History, Event{At: now, Actor: "jit", Action: "remove beneficiary", Comment: why})
-		}
-		return nil
-	})
-	if errors.Is(err, errNoop) {
-		return nil, nil
-	}
-	return next, ignoreNotFound(err)
 }
 
 // failActivation ends a ticket whose access could not be granted, and
