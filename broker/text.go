@@ -32,7 +32,8 @@ const MaxTextLength = 1000
 // trailing white space, or EINVALID naming r.Field when s
 //   - is not UTF-8;
 //   - holds a control character (Unicode category Cc: NUL, ESC and the
-//     rest of C0, DEL, C1), except newline and tab in MultiLine fields;
+//     rest of C0, DEL, C1), except newline and tab in MultiLine fields
+//     (where CR LF is first turned into a newline);
 //   - holds a format character (category Cf: bidirectional marks,
 //     embeddings, overrides and isolates, zero-width space, word joiner,
 //     byte order mark, soft hyphen, tag characters, ...), except the
@@ -48,6 +49,11 @@ const MaxTextLength = 1000
 func CleanText(r TextRule, s string) (string, error) {
 	if !utf8.ValidString(s) {
 		return "", Errorf(EINVALID, "%s is not valid UTF-8", r.Field)
+	}
+	if r.MultiLine {
+		// Windows line ends become newlines; a lone carriage return,
+		// which rewrites a terminal line, stays refused.
+		s = strings.ReplaceAll(s, "\r\n", "\n")
 	}
 	for _, c := range s {
 		if c == '\n' || c == '\t' {

@@ -27,6 +27,8 @@ func TestCleanText(t *testing.T) {
 		{"newline in a single line", single, "a\nb", "", "to must be a single line (it contains U+000A)"},
 		{"escape", multi, "a\x1b[31m", "", "reason contains a control character (U+001B)"},
 		{"carriage return", multi, "a\rb", "", "U+000D"},
+		{"Windows line end", multi, "a\r\nb", "a\nb", ""},
+		{"Windows line end in a single line", single, "a\r\nb", "", "U+000D"},
 		{"NUL", multi, "a\x00", "", "U+0000"},
 		{"DEL", multi, "a\x7f", "", "U+007F"},
 		{"C1 CSI", multi, "a\u009b", "", "U+009B"},
