@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"strings"
 )
 
 // Cancel withdraws a pending or approved ticket before it starts; only its
@@ -13,7 +12,9 @@ func (s *Service) Cancel(ctx context.Context, id, comment string) (*Ticket, erro
 	if err != nil {
 		return nil, err
 	}
-	comment = strings.TrimSpace(comment)
+	if comment, err = cleanComment(comment); err != nil {
+		return nil, err
+	}
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		if err := s.visible(ctx, t, u); err != nil {
 			return err

@@ -16,10 +16,13 @@ type CreateTicketInput struct {
 	PermissionSet string
 	// Beneficiaries defaults to the caller.
 	Beneficiaries []string
-	// Start defaults to now.
-	Start  time.Time
-	End    time.Time
-	Reason string
+	// Start defaults to now; a start up to StartSkew in the past becomes now.
+	Start time.Time
+	// End, or else Duration counted from the start JIT settles on (so a
+	// start moved to now keeps the whole duration). Exactly one is needed.
+	End      time.Time
+	Duration time.Duration
+	Reason   string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -109,49 +112,52 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 	if start.Before(now) {
 		start = now.Truncate(time.Second)
 	}
+	if lead := s.cfg.MaxLeadTime; start.After(now.Add(lead)) {
+		return nil, PermissionSet{}, Errorf(EINVALID, "start %s is too far ahead: a ticket may start at most %s from now", start.Format(time.RFC3339), days(lead))
+	}
 	end := in.End.UTC().Truncate(time.Second)
 	switch {
-	case in.End.IsZero():
+	case !in.End.IsZero() && in.Duration != 0:
+		return nil, PermissionSet{}, Errorf(EINVALID, "give either end or duration, not both")
+	case in.Duration < 0:
+		return nil, PermissionSet{}, Errorf(EINVALID, "duration must be positive")
+	case in.Duration > 0:
+		end = start.Add(in.Duration).Truncate(time.Second)
+	}
+	switch {
+	case in.End.IsZero() && in.Duration == 0:
 		return nil, PermissionSet{}, Errorf(EINVALID, "end is required")
 	case !end.After(start):
 		return nil, PermissionSet{}, Errorf(EINVALID, "end %s must be after start %s", end.Format(time.RFC3339), start.Format(time.RFC3339))
 	case ps.MaxDuration > 0 && end.Sub(start) > ps.MaxDuration:
 		return nil, PermissionSet{}, Errorf(EINVALID, "duration %s exceeds the maximum of %s for permission set %s", end.Sub(start).Round(time.Second), ps.MaxDuration, ps.Name)
 	}
-	reason := strings.TrimSpace(in.Reason)
-	if reason == "" {
-		return nil, PermissionSet{}, Errorf(EINVALID, "reason is required")
-	} else if len(reason) > maxReasonLength {
-		return nil, PermissionSet{}, Errorf(EINVALID, "reason is longer than %d characters", maxReasonLength)
-	}
-	if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActRequest, acct.ID, ps.Name); err != nil {
+	reason, err := CleanText(TextRule{Field: "reason", Max: maxReasonLength, Required: true, MultiLine: true}, in.Reason)
+	if err != nil {
 		return nil, PermissionSet{}, err
-	} else if !ok {
-		return nil, PermissionSet{}, Errorf(EFORBIDDEN, "%s may not request %s in account %s", u.Email, ps.Name, acct.ID)
 	}
-	if !slices.Equal(beneficiaries, []string{u.Email}) {
-		if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActRequestForOthers, acct.ID, ps.Name); err != nil {
+	for _, b := range beneficiaries {
+		if err := s.entitled(ctx, u, b, acct.ID, ps.Name); err != nil {
 			return nil, PermissionSet{}, err
-		} else if !ok {
-			return nil, PermissionSet{}, Errorf(EFORBIDDEN, "%s may not request access for other people", u.Email)
 		}
 	}
-	if err := s.resolveBeneficiaries(ctx, beneficiaries); err != nil {
+	if err := s.resolveBeneficiaries(ctx, u.Email, beneficiaries); err != nil {
 		return nil, PermissionSet{}, err
 	}
 	return &Ticket{
-		ID:            s.cfg.NewID(),
-		Revision:      1,
-		Requester:     u.Email,
-		Beneficiaries: beneficiaries,
-		AccountID:     acct.ID,
-		PermissionSet: ps.Name,
-		Start:         start,
-		End:           end,
-		Reason:        reason,
-		Approvals:     []Decision{},
-		CreatedAt:     now,
-		UpdatedAt:     now,
+		ID:              s.cfg.NewID(),
+		Revision:        1,
+		Requester:       u.Email,
+		RequesterGroups: slices.Clone(u.Groups),
+		Beneficiaries:   beneficiaries,
+		AccountID:       acct.ID,
+		PermissionSet:   ps.Name,
+		Start:           start,
+		End:             end,
+		Reason:          reason,
+		Approvals:       []Decision{},
+		CreatedAt:       now,
+		UpdatedAt:       now,
 	}, ps, nil
 }
 
@@ -165,7 +171,11 @@ func normalizeBeneficiaries(in []string, me string) ([]string, error) {
 	}
 	var out []string
 	for _, b := range in {
-		b = strings.ToLower(strings.TrimSpace(b))
+		b, err := CleanText(TextRule{Field: "beneficiaries", Max: maxEmailLength, Required: true, Identifier: true}, b)
+		if err != nil {
+			return nil, err
+		}
+		b = strings.ToLower(b)
 		if a, err := mail.ParseAddress(b); err != nil || a.Address != b {
 			return nil, Errorf(EINVALID, "beneficiary %q is not an email address", b)
 		}
@@ -176,10 +186,17 @@ func normalizeBeneficiaries(in []string, me string) ([]string, error) {
 	return out, nil
 }
 
-// resolveBeneficiaries checks that every beneficiary is a user of the
-// Identity Store, when a Directory is configured.
-func (s *Service) resolveBeneficiaries(ctx context.Context, emails []string) error {
+// resolveBeneficiaries checks that every beneficiary is a user JIT knows:
+// one the Directory resolves (the Identity Store, or the users and domains
+// the config lists). Without a Directory JIT knows only the caller, so a
+// ticket for anyone else is refused.
+func (s *Service) resolveBeneficiaries(ctx context.Context, me string, emails []string) error {
 	if s.cfg.Directory == nil {
+		for _, b := range emails {
+			if b != me {
+				return Errorf(EINVALID, "beneficiary %s cannot be checked: this server has no user directory (no Identity Center and no directory in its config), so tickets can only be for yourself", b)
+			}
+		}
 		return nil
 	}
 	for _, b := range emails {
@@ -187,10 +204,21 @@ func (s *Service) resolveBeneficiaries(ctx context.Context, emails []string) err
 		switch ErrorCode(err) {
 		case "":
 		case ENOTFOUND, EINVALID:
-			return Errorf(EINVALID, "beneficiary %s is not a user in the Identity Store", b)
+			return Errorf(EINVALID, "beneficiary %s is not a user JIT knows (not in the user directory)", b)
 		default:
 			return fmt.Errorf("resolve beneficiary %s: %w", b, err)
 		}
 	}
 	return nil
+}
+
+// days shows a lead time in days when it is whole days ("30 days").
+func days(d time.Duration) string {
+	if d >= 24*time.Hour && d%(24*time.Hour) == 0 {
+		if n := d / (24 * time.Hour); n != 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "1 day"
+	}
+	return d.String()
 }

@@ -7,8 +7,10 @@ import (
 
 // Credentials issues an AWS session for the caller, who must be a
 // beneficiary of the active ticket. The session stops working at the
-// ticket's end, and its AccessKeyID is recorded on the ticket. Errors:
-// EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT (not active).
+// ticket's end, and its AccessKeyID is recorded on the ticket. The access
+// is checked again under the registry in force (holdable). Errors:
+// EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN (not a beneficiary, or no longer
+// allowed), ECONFLICT (not active).
 func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -22,6 +24,15 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		return Credentials{}, Errorf(EFORBIDDEN, "%s is not a beneficiary of ticket %s", u.Email, t.ID)
 	}
 	if err := usable(t, s.now()); err != nil {
+		return Credentials{}, err
+	}
+	// The access must still be allowed under the registry in force, as at
+	// request time; the requester's own sign-in carries their current groups.
+	requester := ticketRequester(t)
+	if u.Email == t.Requester {
+		requester = u
+	}
+	if err := s.holdable(ctx, t, requester, u.Email); err != nil {
 		return Credentials{}, err
 	}
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -23,7 +22,9 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, err
 	if err != nil {
 		return nil, err
 	}
-	comment = strings.TrimSpace(comment)
+	if comment, err = cleanComment(comment); err != nil {
+		return nil, err
+	}
 	dels, err := s.delegationsTo(ctx, u.Email, s.now())
 	if err != nil {
 		return nil, err
@@ -149,7 +150,9 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 	if err != nil {
 		return nil, err
 	}
-	comment = strings.TrimSpace(comment)
+	if comment, err = cleanComment(comment); err != nil {
+		return nil, err
+	}
 	if comment == "" {
 		return nil, Errorf(EINVALID, "a comment is required to reject a ticket")
 	}

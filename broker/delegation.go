@@ -81,7 +81,11 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 		return nil, Errorf(EUNAVAILABLE, "delegations are not enabled on this server")
 	}
 	now := s.now()
-	to := strings.ToLower(strings.TrimSpace(in.To))
+	to, err := CleanText(TextRule{Field: "to", Max: maxEmailLength, Required: true, Identifier: true}, in.To)
+	if err != nil {
+		return nil, err
+	}
+	to = strings.ToLower(to)
 	if a, err := mail.ParseAddress(to); err != nil || a.Address != to {
 		return nil, Errorf(EINVALID, "to %q is not an email address", in.To)
 	}

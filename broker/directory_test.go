@@ -119,8 +119,8 @@ func newDirService(t *testing.T, dir broker.Directory) (*broker.Service, *dStore
 	return svc, store, sched
 }
 
-// Beneficiaries must resolve in the Identity Store (when a Directory is
-// set), and only those with the right may request for others; a refused
+// Beneficiaries must resolve in the directory (the Identity Store, or the
+// config's list; without one only the caller is known), and only those with the right may request for others; a refused
 // request stores and schedules nothing.
 func TestRequestForOthers(t *testing.T) {
 	known := map[string]bool{"alice@example.com": true, "dave@example.com": true, "carol@example.com": true}
@@ -146,7 +146,13 @@ func TestRequestForOthers(t *testing.T) {
 		{"others without the right", dir, "alice@example.com", []string{"alice@example.com", "dave@example.com"}, broker.EFORBIDDEN, "other people"},
 		{"unknown beneficiary", dir, "carol@example.com", []string{"alice@example.com", "ghost@example.com"}, broker.EINVALID, "ghost@example.com"},
 		{"directory down", dir, "carol@example.com", []string{"broken@example.com"}, broker.EUNAVAILABLE, ""},
-		{"no directory", nil, "carol@example.com", []string{"ghost@example.com"}, "", ""},
+		// Without a directory JIT knows only the caller (issue 10 §5).
+		{"no directory", nil, "carol@example.com", []string{"nobody@nonexistent.invalid"}, broker.EINVALID, "no user directory"},
+		{"no directory, for oneself", nil, "carol@example.com", []string{"carol@example.com"}, "", ""},
+		{"listed user", broker.ListDirectory{Users: []string{"Dave@example.com"}}, "carol@example.com", []string{"dave@example.com"}, "", ""},
+		{"listed domain", broker.ListDirectory{Domains: []string{"example.com"}}, "carol@example.com", []string{"dave@example.com"}, "", ""},
+		{"not listed", broker.ListDirectory{Users: []string{"dave@example.com"}, Domains: []string{"example.org"}}, "carol@example.com",
+			[]string{"dave@example.com", "nobody@nonexistent.invalid"}, broker.EINVALID, "nobody@nonexistent.invalid"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			svc, store, sched := newDirService(t, tc.dir)

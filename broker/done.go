@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"strings"
 )
 
 // Done is the requester's or a beneficiary's "I'm done": it terminates an
@@ -14,7 +13,9 @@ func (s *Service) Done(ctx context.Context, id, comment string) (*Ticket, error)
 	if err != nil {
 		return nil, err
 	}
-	comment = strings.TrimSpace(comment)
+	if comment, err = cleanComment(comment); err != nil {
+		return nil, err
+	}
 	if comment == "" {
 		comment = "done"
 	}

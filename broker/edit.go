@@ -104,6 +104,7 @@ func (s *Service) Edit(ctx context.Context, id string, in EditInput) (*Ticket, e
 		t.Revision++
 		t.Beneficiaries, t.PermissionSet = slices.Clone(next.Beneficiaries), next.PermissionSet
 		t.Start, t.End, t.Reason = next.Start, next.End, next.Reason
+		t.RequesterGroups = slices.Clone(next.RequesterGroups)
 		t.Closed, t.Extension = nil, nil
 		plan.apply(t, now)
 		comment := fmt.Sprintf("revision %d: %s", t.Revision, t.Reason)

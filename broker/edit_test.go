@@ -14,12 +14,12 @@ func TestEditDurationFromStart(t *testing.T) {
 	now := e.clock.Now()
 	file := func(start time.Time, d time.Duration) string {
 		t.Helper()
-		tk, err := e.svc.CreateTicket(as(tRequester), broker.CreateTicketInput{AccountID: "111111111111", PermissionSet: "Approved",
+		tk, err := e.svc.CreateTicket(asEmail(tRequester), broker.CreateTicketInput{AccountID: "111111111111", PermissionSet: "Approved",
 			Start: start, End: start.Add(d), Reason: "edit"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := e.svc.Reject(as(tApprover), tk.ID, "no"); err != nil {
+		if _, err := e.svc.Reject(asEmail(tApprover), tk.ID, "no"); err != nil {
 			t.Fatal(err)
 		}
 		return tk.ID
@@ -42,7 +42,7 @@ func TestEditDurationFromStart(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			id := file(c.start, 20*time.Minute)
-			got, err := e.svc.Edit(as(tRequester), id, c.in)
+			got, err := e.svc.Edit(asEmail(tRequester), id, c.in)
 			wantCode(t, "edit", err, c.wantErrTag)
 			if c.wantErrTag != "" {
 				if s := e.get(t, id); s.State != broker.StateRejected || s.Revision != 1 {

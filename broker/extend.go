@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -50,12 +49,11 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	if err != nil {
 		return nil, err
 	}
-	reason := strings.TrimSpace(in.Reason)
+	reason, err := CleanText(TextRule{Field: "reason", Max: maxReasonLength, Required: true, MultiLine: true}, in.Reason)
+	if err != nil {
+		return nil, err
+	}
 	switch {
-	case reason == "":
-		return nil, Errorf(EINVALID, "reason is required")
-	case len(reason) > maxReasonLength:
-		return nil, Errorf(EINVALID, "reason is longer than %d characters", maxReasonLength)
 	case in.End.IsZero() && in.By <= 0:
 		return nil, Errorf(EINVALID, "end is required")
 	}

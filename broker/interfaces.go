@@ -8,7 +8,9 @@ import (
 // TicketStore keeps tickets. Every change is a compare-and-set on the
 // ticket's Version, so concurrent writers can never both win.
 type TicketStore interface {
-	// CreateTicket stores a new ticket with Version 1. ECONFLICT if the id exists.
+	// CreateTicket stores a new ticket with Version 1. ECONFLICT if the id
+	// exists; EINVALID when a limit the store enforces refuses it (the
+	// requester's pending tickets, redisstore.Options).
 	CreateTicket(ctx context.Context, t *Ticket) error
 	// Ticket returns the ticket with the given id. ENOTFOUND if there is none.
 	Ticket(ctx context.Context, id string) (*Ticket, error)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 )
 
@@ -33,6 +32,9 @@ func (s *Service) Activate(ctx context.Context, id string) error {
 	}
 	if !now.Before(t.End) {
 		return s.Expire(ctx, id)
+	}
+	if t, err = s.recheck(ctx, t); err != nil || t == nil {
+		return err
 	}
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
@@ -112,7 +114,9 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 	if err != nil {
 		return nil, err
 	}
-	comment = strings.TrimSpace(comment)
+	if comment, err = cleanComment(comment); err != nil {
+		return nil, err
+	}
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		if err := s.visible(ctx, t, u); err != nil {
 			return err

@@ -131,6 +131,8 @@ func CheckRegistry(r RegistryData) error {
 			return bad(path+".id", "account %s is listed twice", a.ID)
 		case a.Name == "":
 			return bad(path+".name", "is required")
+		case textError(path+".name", a.Name) != nil:
+			return textError(path+".name", a.Name)
 		case accountNames[a.Name] != "":
 			return bad(path+".name", "%q is also the name of account %s; names must be unique", a.Name, accountNames[a.Name])
 		}
@@ -151,7 +153,7 @@ func CheckRegistry(r RegistryData) error {
 	for i, g := range r.PermissionSetGroups {
 		path := fmt.Sprintf("permission_set_groups[%d]", i)
 		switch {
-		case !groupNamePattern.MatchString(g.Name):
+		case !validGroupName(g.Name):
 			return bad(path+".name", "%q must be 1 to 128 characters without spaces, '*', ':' or ','", g.Name)
 		case groups[g.Name]:
 			return bad(path+".name", "group %s is listed twice", g.Name)
@@ -279,7 +281,7 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 		}
 	}
 	for i, g := range p.Scope.RequesterGroups {
-		if g != "*" && !groupNamePattern.MatchString(g) {
+		if g != "*" && !validGroupName(g) {
 			return bad(fmt.Sprintf("scope.requester_groups[%d]", i), "%q is not a group name (a plain name without \"group:\", or \"*\" for everyone)", g)
 		}
 	}
@@ -289,8 +291,11 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 // checkPrincipals checks a list of emails and "group:<name>" entries.
 func checkPrincipals(path string, xs []string) error {
 	for i, x := range xs {
+		if err := textError(fmt.Sprintf("%s[%d]", path, i), x); err != nil {
+			return err
+		}
 		if g, ok := strings.CutPrefix(x, GroupPrefix); ok {
-			if !groupNamePattern.MatchString(g) {
+			if !validGroupName(g) {
 				return Errorf(EINVALID, "%s[%d]: %q is not a valid group", path, i, x)
 			}
 		} else if a, err := mail.ParseAddress(x); err != nil || a.Address != x {
@@ -301,4 +306,16 @@ func checkPrincipals(path string, xs []string) error {
 		}
 	}
 	return nil
+}
+
+// validGroupName reports whether g may name a group: groupNamePattern,
+// and none of the characters CleanText refuses.
+func validGroupName(g string) bool {
+	return groupNamePattern.MatchString(g) && textError("name", g) == nil
+}
+
+// textError is CleanText's verdict on a single-line registry name.
+func textError(field, s string) error {
+	_, err := CleanText(TextRule{Field: field, Max: 256, Identifier: true}, s)
+	return err
 }

@@ -14,9 +14,13 @@ import (
 // Defaults for ServiceConfig fields left zero.
 const (
 	DefaultStartSkew = 2 * time.Minute
-	maxReasonLength  = 1000
-	maxBeneficiaries = 20
-	casRetries       = 20
+	// DefaultMaxLeadTime is how far ahead a ticket may start by default.
+	DefaultMaxLeadTime = 30 * 24 * time.Hour
+	maxReasonLength    = 1000
+	maxCommentLength   = 1000
+	maxEmailLength     = 254
+	maxBeneficiaries   = 20
+	casRetries         = 20
 )
 
 // ServiceConfig holds what Service needs; the zero value of optional fields
@@ -31,7 +35,9 @@ type ServiceConfig struct {
 	Revoker    Revoker
 	// Delegations keeps approval delegations; nil means none can be made.
 	Delegations DelegationStore
-	// Directory resolves beneficiaries in the Identity Store; nil skips the check.
+	// Directory resolves beneficiaries (the Identity Store, or the users
+	// the config lists: ListDirectory); nil means JIT knows only the
+	// caller, so tickets can only be for oneself.
 	Directory Directory
 	// Notifier tells approvers about tickets waiting for them; nil means none are sent.
 	Notifier Notifier
@@ -55,6 +61,9 @@ type ServiceConfig struct {
 	Logger *slog.Logger // default slog.Default()
 	// StartSkew is how far in the past a requested start may lie.
 	StartSkew time.Duration
+	// MaxLeadTime is how far ahead a requested start may lie; default
+	// DefaultMaxLeadTime.
+	MaxLeadTime time.Duration
 	// RegistryStore keeps the registry document; nil disables the
 	// administration use cases (registry_admin.go).
 	RegistryStore RegistryStore
@@ -103,6 +112,12 @@ func NewService(cfg ServiceConfig) (*Service, error) {
 	}
 	if cfg.StartSkew == 0 {
 		cfg.StartSkew = DefaultStartSkew
+	}
+	if cfg.MaxLeadTime == 0 {
+		cfg.MaxLeadTime = DefaultMaxLeadTime
+	}
+	if cfg.MaxLeadTime < 0 {
+		return nil, errors.New("broker: MaxLeadTime must not be negative")
 	}
 	if cfg.NewID == nil {
 		cfg.NewID = NewTicketID

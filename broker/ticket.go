@@ -40,17 +40,21 @@ func (s State) Final() bool {
 // Ticket is a request for temporary access to one account with one
 // permission set, for one or more beneficiaries.
 type Ticket struct {
-	ID            string    `json:"id"`
-	Revision      int       `json:"revision"`
-	Version       int64     `json:"version"`
-	State         State     `json:"state"`
-	Requester     string    `json:"requester"`
-	Beneficiaries []string  `json:"beneficiaries"`
-	AccountID     string    `json:"account_id"`
-	PermissionSet string    `json:"permission_set"`
-	Start         time.Time `json:"start"`
-	End           time.Time `json:"end"`
-	Reason        string    `json:"reason"`
+	ID        string `json:"id"`
+	Revision  int    `json:"revision"`
+	Version   int64  `json:"version"`
+	State     State  `json:"state"`
+	Requester string `json:"requester"`
+	// RequesterGroups are the groups the requester's sign-in carried when
+	// they filed (or last edited) the ticket: what Activate and every
+	// session re-check under the registry in force.
+	RequesterGroups []string  `json:"requester_groups,omitempty"`
+	Beneficiaries   []string  `json:"beneficiaries"`
+	AccountID       string    `json:"account_id"`
+	PermissionSet   string    `json:"permission_set"`
+	Start           time.Time `json:"start"`
+	End             time.Time `json:"end"`
+	Reason          string    `json:"reason"`
 
 	// Stages is the approval plan chosen when the ticket (revision) was
 	// filed; Stage is the index of the stage waiting for decisions while
@@ -318,6 +322,7 @@ func cloneDecision(d *Decision) *Decision {
 func (t *Ticket) Clone() *Ticket {
 	c := *t
 	c.Beneficiaries = slices.Clone(t.Beneficiaries)
+	c.RequesterGroups = slices.Clone(t.RequesterGroups)
 	c.Stages = cloneStages(t.Stages)
 	if c.Stages == nil {
 		c.Stages = []Stage{}

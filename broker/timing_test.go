@@ -28,7 +28,7 @@ const (
 	tApprover2 = "dave@example.com"
 )
 
-func as(email string) context.Context {
+func asEmail(email string) context.Context {
 	return broker.WithUser(context.Background(), broker.User{Email: email})
 }
 
@@ -72,7 +72,7 @@ func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 // file files a ticket from now for d with the permission set.
 func (e *timingEnv) file(t *testing.T, ps string, d time.Duration) *broker.Ticket {
 	t.Helper()
-	tk, err := e.svc.CreateTicket(as(tRequester), broker.CreateTicketInput{AccountID: "111111111111", PermissionSet: ps,
+	tk, err := e.svc.CreateTicket(asEmail(tRequester), broker.CreateTicketInput{AccountID: "111111111111", PermissionSet: ps,
 		End: e.clock.Now().Add(d), Reason: "boundary"})
 	if err != nil {
 		t.Fatal(err)
@@ -85,7 +85,7 @@ func (e *timingEnv) activate(t *testing.T, ps string, d time.Duration) *broker.T
 	t.Helper()
 	tk := e.file(t, ps, d)
 	if ps == "Approved" {
-		if _, err := e.svc.Approve(as(tApprover), tk.ID, "ok"); err != nil {
+		if _, err := e.svc.Approve(asEmail(tApprover), tk.ID, "ok"); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -161,9 +161,9 @@ func TestDecisionAtEndAndDeadline(t *testing.T) {
 			e.setClock(tk.ApprovalDeadline.Add(c.at))
 			var err error
 			if c.op == "approve" {
-				_, err = e.svc.Approve(as(tApprover), tk.ID, "late")
+				_, err = e.svc.Approve(asEmail(tApprover), tk.ID, "late")
 			} else {
-				_, err = e.svc.Reject(as(tApprover), tk.ID, "late")
+				_, err = e.svc.Reject(asEmail(tApprover), tk.ID, "late")
 			}
 			wantCode(t, c.op, err, c.want)
 			got := e.get(t, tk.ID)
@@ -209,17 +209,17 @@ func TestSecondApprovalAfterDeadline(t *testing.T) {
 	e := newTimingEnv(t, broker.ApprovalRule{Deadline: 5 * time.Second,
 		Stages: []broker.RuleStage{{Approvers: []string{tApprover, tApprover2}, Required: 2}}})
 	tk := e.file(t, "Approved", time.Hour)
-	if _, err := e.svc.Approve(as(tApprover), tk.ID, "first"); err != nil {
+	if _, err := e.svc.Approve(asEmail(tApprover), tk.ID, "first"); err != nil {
 		t.Fatal(err)
 	}
 	e.setClock(tk.ApprovalDeadline.Add(34 * time.Millisecond))
-	_, err := e.svc.Approve(as(tApprover2), tk.ID, "second")
+	_, err := e.svc.Approve(asEmail(tApprover2), tk.ID, "second")
 	wantCode(t, "second approval", err, broker.ECONFLICT)
 	if got := e.get(t, tk.ID); got.State != broker.StatePending || len(got.Approvals) != 1 {
 		t.Fatalf("state %s with %d approvals, want pending with 1", got.State, len(got.Approvals))
 	}
 	// Nor is it listed as waiting for the second approver any more.
-	list, err := e.svc.Tickets(as(tApprover2), broker.ListInput{PendingForMe: true})
+	list, err := e.svc.Tickets(asEmail(tApprover2), broker.ListInput{PendingForMe: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -240,7 +240,7 @@ func TestExtendAtTheEnd(t *testing.T) {
 					t.Fatalf("state %s, want active", tk.State)
 				}
 				e.setClock(tk.End.Add(at))
-				_, err := e.svc.Extend(as(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"})
+				_, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"})
 				got := e.get(t, tk.ID)
 				if at >= 0 {
 					wantCode(t, "extend", err, broker.ECONFLICT)
@@ -269,15 +269,15 @@ func TestExtensionAtTheEnd(t *testing.T) {
 			t.Run(op+"/"+at.String(), func(t *testing.T) {
 				e := newTimingEnv(t, broker.ApprovalRule{})
 				tk := e.activate(t, "Approved", time.Minute)
-				if _, err := e.svc.Extend(as(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
+				if _, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
 					t.Fatal(err)
 				}
 				e.setClock(tk.End.Add(at))
 				var err error
 				if op == "approve" {
-					_, err = e.svc.Approve(as(tApprover), tk.ID, "late")
+					_, err = e.svc.Approve(asEmail(tApprover), tk.ID, "late")
 				} else {
-					_, err = e.svc.Reject(as(tApprover), tk.ID, "late")
+					_, err = e.svc.Reject(asEmail(tApprover), tk.ID, "late")
 				}
 				got := e.get(t, tk.ID)
 				if at < 0 {
@@ -292,7 +292,7 @@ func TestExtensionAtTheEnd(t *testing.T) {
 				if !got.End.Equal(tk.End) || got.Extension.State != broker.ExtensionPending {
 					t.Fatalf("refused %s changed the ticket: end %s, extension %s", op, got.End, got.Extension.State)
 				}
-				list, err := e.svc.Tickets(as(tApprover), broker.ListInput{PendingForMe: true})
+				list, err := e.svc.Tickets(asEmail(tApprover), broker.ListInput{PendingForMe: true})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -321,16 +321,16 @@ func TestTerminateAtTheEnd(t *testing.T) {
 			t.Run(op+"/"+at.String(), func(t *testing.T) {
 				e := newTimingEnv(t, broker.ApprovalRule{})
 				tk := e.activate(t, "Approved", time.Minute)
-				if _, err := e.svc.Extend(as(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
+				if _, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
 					t.Fatal(err)
 				}
 				e.setClock(tk.End.Add(at))
 				var got *broker.Ticket
 				var err error
 				if op == "terminate" {
-					got, err = e.svc.Terminate(as(tApprover), tk.ID, "stop")
+					got, err = e.svc.Terminate(asEmail(tApprover), tk.ID, "stop")
 				} else {
-					got, err = e.svc.Done(as(tRequester), tk.ID, "")
+					got, err = e.svc.Done(asEmail(tRequester), tk.ID, "")
 				}
 				if err != nil {
 					t.Fatal(err)

@@ -58,11 +58,9 @@ func (r createRequest) input(now time.Time) (broker.CreateTicketInput, error) {
 		if err != nil || d <= 0 {
 			return in, broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
 		}
-		from := in.Start
-		if from.IsZero() {
-			from = now.UTC()
-		}
-		in.End = from.Add(d)
+		// The service counts it from the start it settles on (a start
+		// just in the past becomes now), so the window keeps its length.
+		in.Duration = d
 	}
 	return in, nil
 }

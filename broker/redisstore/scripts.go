@@ -11,7 +11,18 @@ const (
 	resNotFound = -1
 	resConflict = 0
 	resOK       = 1
+	resCapped   = 2 // the requester's pending tickets are at the cap
 )
+
+// pendingCapLua refuses a ticket entering the requester's pending index
+// KEYS[pk] when that index already holds cap tickets (a ticket already in
+// it does not count twice). pk and cap are set by the script around it;
+// either 0 means no cap.
+const pendingCapLua = `
+if cap > 0 and pk > 0 and not redis.call('ZSCORE', KEYS[pk], id) and redis.call('ZCARD', KEYS[pk]) >= cap then
+	return 2
+end
+`
 
 // outboxMark is the Lua that marks ARGV[idArg] in the outbox KEYS[2] at
 // the Redis server's time in milliseconds, in the same step as the write
@@ -22,7 +33,8 @@ redis.call('ZADD', KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]
 `
 
 // createScript stores a new ticket, adds it to its indexes and marks it in
-// the outbox.
+// the outbox, unless the requester's pending tickets are at the cap
+// (pendingCapLua).
 //
 //	KEYS[1]     the ticket key
 //	KEYS[2]     the outbox
@@ -30,10 +42,14 @@ redis.call('ZADD', KEYS[2], tonumber(now[1]) * 1000 + math.floor(tonumber(now[2]
 //	ARGV[1]     the ticket JSON
 //	ARGV[2]     the index score
 //	ARGV[3]     the ticket id
+//	ARGV[4]     the cap on the requester's pending tickets (0: none)
+//	ARGV[5]     which KEYS is the requester's pending index (0: none)
 var createScript = redis.NewScript(`
 if redis.call('EXISTS', KEYS[1]) == 1 then
 	return 0
 end
+local id, cap, pk = ARGV[3], tonumber(ARGV[4]), tonumber(ARGV[5])
+` + pendingCapLua + `
 redis.call('SET', KEYS[1], ARGV[1])
 for i = 3, #KEYS do
 	redis.call('ZADD', KEYS[i], ARGV[2], ARGV[3])
@@ -56,6 +72,8 @@ return 1
 //	ARGV[4]              the index score
 //	ARGV[5]              the ticket id
 //	ARGV[6]              how many stale indexes follow KEYS[1]
+//	ARGV[7]              the cap on the requester's pending tickets (0: none)
+//	ARGV[8]              which KEYS is the requester's pending index (0: none)
 var updateScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[1])
 if not cur then
@@ -68,6 +86,8 @@ end
 if redis.sha1hex(cur) ~= ARGV[2] then
 	return 0
 end
+local id, cap, pk = ARGV[5], tonumber(ARGV[7]), tonumber(ARGV[8])
+` + pendingCapLua + `
 redis.call('SET', KEYS[1], ARGV[3])
 local nstale = tonumber(ARGV[6])
 for i = 3, 2 + nstale do

@@ -23,13 +23,18 @@ type Options struct {
 	// Prefix starts every key; default "jit". It must not contain '{' or
 	// '}', which would change the keys' hash tag.
 	Prefix string
+	// MaxPendingPerRequester caps how many pending tickets one requester
+	// may have at once: CreateTicket and UpdateTicket refuse a ticket that
+	// would pass it (EINVALID), atomically with the write. 0 means no cap.
+	MaxPendingPerRequester int
 }
 
 // Store is a broker.TicketStore in Redis. It is safe for concurrent use.
 type Store struct {
-	rdb      redis.UniversalClient
-	base     string // "<prefix>:{tickets}:"
-	pageSize int
+	rdb        redis.UniversalClient
+	base       string // "<prefix>:{tickets}:"
+	pageSize   int
+	maxPending int
 }
 
 var _ broker.TicketStore = (*Store)(nil)
@@ -44,7 +49,7 @@ func New(rdb redis.UniversalClient, opts Options) *Store {
 	if strings.ContainsAny(opts.Prefix, "{}") {
 		panic("redisstore: Prefix must not contain '{' or '}'")
 	}
-	return &Store{rdb: rdb, base: opts.Prefix + ":{tickets}:", pageSize: defaultPageSize}
+	return &Store{rdb: rdb, base: opts.Prefix + ":{tickets}:", pageSize: defaultPageSize, maxPending: max(opts.MaxPendingPerRequester, 0)}
 }
 
 func (s *Store) ticketKey(id string) string { return s.base + "t:" + id }
@@ -56,6 +61,9 @@ func (s *Store) stateKey(st broker.State) string { return s.base + "idx:state:" 
 func (s *Store) requesterKey(email string) string { return s.base + "idx:requester:" + email }
 
 func (s *Store) beneficiaryKey(email string) string { return s.base + "idx:beneficiary:" + email }
+
+// pendingKey indexes a requester's pending tickets, for the cap.
+func (s *Store) pendingKey(requester string) string { return s.base + "idx:pending-by:" + requester }
 
 func (s *Store) approverKey(email string) string { return s.base + "idx:approver:" + email }
 
@@ -79,6 +87,9 @@ func (s *Store) indexKeys(t *broker.Ticket) []string {
 		}
 	}
 	if t.State == broker.StatePending {
+		if t.Requester != "" {
+			add(s.pendingKey(t.Requester))
+		}
 		for _, a := range t.PendingApprovers {
 			if a != "" {
 				add(s.approverKey(a))

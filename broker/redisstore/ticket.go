@@ -31,11 +31,15 @@ func (s *Store) CreateTicket(ctx context.Context, t *broker.Ticket) error {
 		return fmt.Errorf("encode ticket %s: %w", t.ID, err)
 	}
 	keys := append([]string{s.ticketKey(t.ID), s.outboxKey()}, s.indexKeys(t)...)
-	res, err := createScript.Run(ctx, s.rdb, keys, data, score(t), t.ID).Int()
+	res, err := createScript.Run(ctx, s.rdb, keys, data, score(t), t.ID, s.maxPending, s.pendingIndex(t, keys)).Int()
 	if err != nil {
 		return fmt.Errorf("create ticket %s: %w", t.ID, err)
 	}
-	if res != resOK {
+	switch res {
+	case resOK:
+	case resCapped:
+		return s.capped(t)
+	default:
 		return broker.Errorf(broker.ECONFLICT, "ticket %s already exists", t.ID)
 	}
 	t.Version = 1
@@ -108,7 +112,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 	keys = append(keys, s.ticketKey(t.ID), s.outboxKey())
 	keys = append(keys, stale...)
 	keys = append(keys, add...)
-	res, err := updateScript.Run(ctx, s.rdb, keys, t.Version, digest(raw), data, score(t), t.ID, len(stale)).Int()
+	res, err := updateScript.Run(ctx, s.rdb, keys, t.Version, digest(raw), data, score(t), t.ID, len(stale), s.maxPending, s.pendingIndex(t, keys)).Int()
 	if err != nil {
 		return fmt.Errorf("update ticket %s: %w", t.ID, err)
 	}
@@ -118,9 +122,27 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 		return nil
 	case resNotFound:
 		return broker.Errorf(broker.ENOTFOUND, "ticket %s not found", t.ID)
+	case resCapped:
+		return s.capped(t)
 	default:
 		return conflict(t)
 	}
+}
+
+// pendingIndex is the 1-based position in keys of t's requester's pending
+// index, or 0 when t is not pending (or there is no cap).
+func (s *Store) pendingIndex(t *broker.Ticket, keys []string) int {
+	if s.maxPending == 0 || t.State != broker.StatePending || t.Requester == "" {
+		return 0
+	}
+	// The key appears once: in an update it is among those to add, never
+	// among the stale ones.
+	return slices.Index(keys, s.pendingKey(t.Requester)) + 1
+}
+
+// capped is the error for a ticket over the pending cap.
+func (s *Store) capped(t *broker.Ticket) error {
+	return broker.Errorf(broker.EINVALID, "%s already has %d pending tickets, the most one requester may have waiting for approval at once; cancel one or wait for decisions", t.Requester, s.maxPending)
 }
 
 func conflict(t *broker.Ticket) error {

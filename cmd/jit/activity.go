@@ -89,7 +89,7 @@ func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR")
 	for _, e := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), e.EventSource, e.EventName, activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
 	}
 	return tw.Flush()
 }
@@ -98,5 +98,5 @@ func activityCell(s string) string {
 	if strings.TrimSpace(s) == "" {
 		return "-"
 	}
-	return s
+	return shown(s)
 }

@@ -116,10 +116,10 @@ func adminApply(ctx context.Context, c *clientFlags, in applyInput, stdout io.Wr
 	}
 	if text {
 		for _, l := range plan.Diff.Lines() {
-			fmt.Fprintln(stdout, l)
+			fmt.Fprintln(stdout, shown(l))
 		}
 		for _, w := range plan.Warnings {
-			fmt.Fprintln(stdout, "warning:", w)
+			fmt.Fprintln(stdout, "warning:", shown(w))
 		}
 	}
 	if in.dryRun {
@@ -241,10 +241,10 @@ func printApplyResult(w io.Writer, output string, res broker.ApplyResult) error 
 		fmt.Fprintln(w, "no changes")
 	}
 	for _, l := range res.Diff.Lines() {
-		fmt.Fprintln(w, l)
+		fmt.Fprintln(w, shown(l))
 	}
 	for _, warn := range res.Warnings {
-		fmt.Fprintln(w, "warning:", warn)
+		fmt.Fprintln(w, "warning:", shown(warn))
 	}
 	switch {
 	case res.Changed && res.DryRun:

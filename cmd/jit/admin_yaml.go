@@ -131,9 +131,9 @@ func (f *registryFile) explain(msg string) error {
 			line = lineOf(f.root, g[1])
 		}
 		if line > 0 {
-			out = append(out, fmt.Sprintf("%s:%d: %s", f.name, line, p))
+			out = append(out, fmt.Sprintf("%s:%d: %s", f.name, line, shown(p)))
 		} else {
-			out = append(out, fmt.Sprintf("%s: %s", f.name, p))
+			out = append(out, fmt.Sprintf("%s: %s", f.name, shown(p)))
 		}
 	}
 	return errors.New(strings.Join(out, "\n"))

@@ -51,7 +51,7 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-func (e *apiError) Error() string { return e.Message + " (" + e.Code + ")" }
+func (e *apiError) Error() string { return shown(e.Message) + " (" + shown(e.Code) + ")" }
 
 // call sends a JSON request to the API and decodes a JSON answer into out.
 func (c *clientFlags) call(ctx context.Context, method, path string, in, out any) error {
@@ -93,9 +93,14 @@ func (c *clientFlags) call(ctx context.Context, method, path string, in, out any
 
 // printJSON writes v as indented JSON.
 func printJSON(w io.Writer, v any) error {
-	enc := json.NewEncoder(w)
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
 	enc.SetIndent("", "  ")
-	return enc.Encode(v)
+	if err := enc.Encode(v); err != nil {
+		return err
+	}
+	_, err := w.Write(escapeJSON(b.Bytes()))
+	return err
 }
 
 // decodeAPIError reads an error answer.

@@ -4,10 +4,12 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"net/mail"
 	"net/url"
 	"os"
 	"slices"
 	"strings"
+	"time"
 
 	"gopkg.in/yaml.v3"
 
@@ -29,6 +31,30 @@ type Config struct {
 	// holds no registry yet; after that `jit admin apply` changes it (see
 	// docs/registry.md).
 	Registry broker.RegistryData `yaml:"registry"`
+	// Tickets bounds what requesters may ask for.
+	Tickets TicketsConfig `yaml:"tickets"`
+	// Directory lists the users JIT knows when aws.identity_center is not
+	// configured (Identity Center resolves users itself).
+	Directory DirectoryConfig `yaml:"directory"`
+}
+
+// TicketsConfig bounds what requesters may ask for; zero fields mean the
+// defaults.
+type TicketsConfig struct {
+	// MaxLeadTime is how far ahead a ticket may start (default 720h, 30 days).
+	MaxLeadTime time.Duration `yaml:"max_lead_time"`
+	// MaxPendingPerRequester is how many tickets one requester may have
+	// waiting for approval at once (default 20).
+	MaxPendingPerRequester int `yaml:"max_pending_per_requester"`
+}
+
+// DefaultMaxPendingPerRequester is tickets.max_pending_per_requester's default.
+const DefaultMaxPendingPerRequester = 20
+
+// DirectoryConfig lists known users: beneficiaries must be among them.
+type DirectoryConfig struct {
+	Users   []string `yaml:"users"`
+	Domains []string `yaml:"domains"`
 }
 
 // RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
@@ -173,8 +199,48 @@ func (c *Config) validate() error {
 	} else if ic.InstanceARN != "" && !strings.HasPrefix(ic.InstanceARN, "arn:") {
 		return fmt.Errorf("aws.identity_center.instance_arn %q is not an ARN", ic.InstanceARN)
 	}
+	if err := c.validateTickets(); err != nil {
+		return err
+	}
 	if c.Worker.Concurrency < 0 {
 		return fmt.Errorf("worker.concurrency %d must not be negative", c.Worker.Concurrency)
 	}
 	return checkSeed(c.seed())
+}
+
+// validateTickets checks the tickets and directory sections and fills
+// their defaults.
+func (c *Config) validateTickets() error {
+	switch t := &c.Tickets; {
+	case t.MaxLeadTime < 0:
+		return fmt.Errorf("tickets.max_lead_time %s must not be negative", t.MaxLeadTime)
+	case t.MaxPendingPerRequester < 0:
+		return fmt.Errorf("tickets.max_pending_per_requester %d must not be negative", t.MaxPendingPerRequester)
+	case t.MaxPendingPerRequester == 0:
+		t.MaxPendingPerRequester = DefaultMaxPendingPerRequester
+	}
+	d := c.Directory
+	if (len(d.Users) > 0 || len(d.Domains) > 0) && c.AWS.IdentityCenter.InstanceARN != "" {
+		return errors.New("directory: leave it out when aws.identity_center is set; Identity Center resolves users itself")
+	}
+	for i, u := range d.Users {
+		if a, err := mail.ParseAddress(u); err != nil || a.Address != u {
+			return fmt.Errorf("directory.users[%d] %q is not an email address", i, u)
+		}
+	}
+	for i, dom := range d.Domains {
+		if a, err := mail.ParseAddress("user@" + dom); err != nil || a.Address != "user@"+dom || strings.ContainsAny(dom, "@ ") {
+			return fmt.Errorf("directory.domains[%d] %q is not an email domain", i, dom)
+		}
+	}
+	return nil
+}
+
+// directory is the user directory for servers without Identity Center:
+// the config's list, or nil (JIT then knows only the caller).
+func (c *Config) directory() broker.Directory {
+	if len(c.Directory.Users) == 0 && len(c.Directory.Domains) == 0 {
+		return nil
+	}
+	return broker.ListDirectory{Users: c.Directory.Users, Domains: c.Directory.Domains}
 }

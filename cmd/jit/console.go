@@ -53,6 +53,6 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if resp.StatusCode != http.StatusFound {
 		return fmt.Errorf("no console link for ticket %s: %w", *ticket, decodeAPIError(resp))
 	}
-	_, err = fmt.Fprintln(stdout, resp.Header.Get("Location"))
+	_, err = fmt.Fprintln(stdout, shown(resp.Header.Get("Location")))
 	return err
 }

@@ -121,7 +121,7 @@ func printDelegations(w io.Writer, output string, v any, ds []broker.Delegation)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tFROM\tTO\tSTART\tEND")
 	for _, d := range ds {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", d.ID, d.From, d.To, d.Start.Format(time.RFC3339), d.End.Format(time.RFC3339))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", shown(d.ID), shown(d.From), shown(d.To), d.Start.Format(time.RFC3339), d.End.Format(time.RFC3339))
 	}
 	return tw.Flush()
 }

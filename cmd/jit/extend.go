@@ -53,7 +53,7 @@ func runExtend(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if c.output != "json" && t.Extension != nil {
-		fmt.Fprintf(stdout, "Extension:       to %s, %s\n", t.Extension.End.Format("2006-01-02T15:04:05Z07:00"), t.Extension.State)
+		fmt.Fprintf(stdout, "Extension:       to %s, %s\n", t.Extension.End.Format("2006-01-02T15:04:05Z07:00"), shown(string(t.Extension.State)))
 	}
 	return nil
 }

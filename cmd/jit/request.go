@@ -77,22 +77,22 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 	if output == "json" {
 		return printJSON(w, t)
 	}
-	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", t.ID, t.Revision)
-	fmt.Fprintf(w, "State:           %s\n", t.State)
-	fmt.Fprintf(w, "Account:         %s\n", t.AccountID)
-	fmt.Fprintf(w, "Permission set:  %s\n", t.PermissionSet)
-	fmt.Fprintf(w, "Requester:       %s\n", t.Requester)
-	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(t.Beneficiaries, ", "))
+	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", shown(t.ID), t.Revision)
+	fmt.Fprintf(w, "State:           %s\n", shown(string(t.State)))
+	fmt.Fprintf(w, "Account:         %s\n", shown(t.AccountID))
+	fmt.Fprintf(w, "Permission set:  %s\n", shown(t.PermissionSet))
+	fmt.Fprintf(w, "Requester:       %s\n", shown(t.Requester))
+	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(shownAll(t.Beneficiaries), ", "))
 	fmt.Fprintf(w, "Window:          %s to %s (%s)\n", t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), t.End.Sub(t.Start))
-	fmt.Fprintf(w, "Reason:          %s\n", t.Reason)
+	fmt.Fprintf(w, "Reason:          %s\n", shown(t.Reason))
 	if len(t.PendingApprovers) > 0 {
-		fmt.Fprintf(w, "Waiting for:     %s\n", strings.Join(t.PendingApprovers, ", "))
+		fmt.Fprintf(w, "Waiting for:     %s\n", strings.Join(shownAll(t.PendingApprovers), ", "))
 	}
 	for _, a := range t.Approvals {
-		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", a.By, a.At.Format(time.RFC3339), a.Comment)
+		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", shown(a.By), a.At.Format(time.RFC3339), shown(a.Comment))
 	}
 	if t.Closed != nil {
-		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", t.Closed.By, t.Closed.At.Format(time.RFC3339), t.Closed.Comment)
+		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", shown(t.Closed.By), t.Closed.At.Format(time.RFC3339), shown(t.Closed.Comment))
 	}
 	return nil
 }

@@ -111,10 +111,13 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	})
 	iamClients := &federation.IAMClients{Config: d.aws, STS: stsClient, ManagementRole: cfg.AWS.ManagementRole,
 		Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint}
-	store := redisstore.New(rdb, redisstore.Options{})
+	store := redisstore.New(rdb, redisstore.Options{
+		MaxPendingPerRequester: cfg.Tickets.MaxPendingPerRequester,
+	})
 	locker := redisstore.NewLocker(rdb, "", 0)
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
+	icCfg.Directory = cfg.directory()
 	clean := cleaner{role: revoker}
 	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
 	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
@@ -148,6 +151,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Logger:           d.logger,
 		Delegations:      store,
 		Notifier:         logNotifier{d.logger},
+		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
 	})
 	if err != nil {
 		stopWatch()

@@ -54,7 +54,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND")
 		for _, t := range out.Tickets {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.State, t.AccountID, t.PermissionSet, t.Requester, t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339))
 		}
 		return tw.Flush()
 	case "get":

@@ -21,7 +21,13 @@ import (
 //   - staging PowerUserAccess: bob, a 3 s deadline, reminders every second;
 //   - staging ReadOnlyAccess: 3 of c1..c6, then the group "secops";
 //   - staging ViewOnlyAccess: no approval needed.
+//
+// alice files more tickets than the default pending cap (the delegation
+// flow files one per approval until a window ends), which is not what
+// these tests are about (hostile_test.go tests the cap).
 const workflowConfig = `
+tickets:
+  max_pending_per_requester: 1000000
 registry:
   accounts:
     - {id: "111111111111", name: dev}
