@@ -71,13 +71,11 @@ var errBodyTooLarge = fiber.ErrRequestEntityTooLarge
 // loadBody reads the request body, at most BodyLimit bytes of it as sent on
 // the wire, and keeps it as the request's body for the handlers
 // (c.Request().Body()). A body that declares or turns out to be larger is
-// refused 413 without reading the rest, and the connection is closed after
-// the answer, since the rest of that body is still on it.
+// refused 413 without keeping any of it (finishBody deals with the rest).
 func (s *server) loadBody(c *fiber.Ctx) error {
 	req := c.Request()
 	limit := s.cfg.BodyLimit
 	if req.Header.ContentLength() > limit {
-		c.Context().SetConnectionClose()
 		return errBodyTooLarge
 	}
 	stream := req.BodyStream()
@@ -95,30 +93,36 @@ func (s *server) loadBody(c *fiber.Ctx) error {
 		return broker.Errorf(broker.EINVALID, "request body could not be read")
 	}
 	if len(body) > limit {
-		c.Context().SetConnectionClose()
 		return errBodyTooLarge
 	}
 	req.SetBodyRaw(body) // also releases the stream
 	return nil
 }
 
+// drainLimit is how much of a body nobody read finishBody reads and drops
+// to keep the connection (as net/http does, with the same 256 KiB).
+func (s *server) drainLimit() int64 {
+	return int64(max(4*s.cfg.BodyLimit, 256<<10))
+}
+
 // finishBody runs after the handlers. A body nobody read (a refused
-// request) is still on the connection: up to BodyLimit bytes of it are
-// read and dropped, so that a client still sending it gets the answer and
-// the connection can carry the next request; a longer one is not read, and
-// the connection is closed after the answer instead.
+// request) is still on the connection. If little is left (drainLimit), it
+// is read and dropped, so that a client still sending it gets the answer
+// rather than a reset connection, and the connection can carry the next
+// request; a longer one is not read, and the connection is closed after
+// the answer instead.
 func (s *server) finishBody(c *fiber.Ctx) {
 	req := c.Request()
 	stream := req.BodyStream()
 	if stream == nil {
 		return
 	}
-	if req.Header.ContentLength() > s.cfg.BodyLimit {
+	if int64(req.Header.ContentLength()) > s.drainLimit() {
 		c.Context().SetConnectionClose()
 		return
 	}
-	n, err := io.CopyN(io.Discard, stream, int64(s.cfg.BodyLimit)+1)
-	if !errors.Is(err, io.EOF) || n > int64(s.cfg.BodyLimit) {
+	n, err := io.CopyN(io.Discard, stream, s.drainLimit()+1)
+	if !errors.Is(err, io.EOF) || n > s.drainLimit() {
 		c.Context().SetConnectionClose()
 	}
 }
