@@ -61,7 +61,8 @@ type Config struct {
 	Verifier TokenVerifier
 	// Logger receives internal errors; default slog.Default().
 	Logger *slog.Logger
-	// BodyLimit is the largest request body in bytes; default DefaultBodyLimit.
+	// BodyLimit is the largest request body in bytes as sent on the wire;
+	// default DefaultBodyLimit.
 	BodyLimit int
 	// Ready reports whether the server can take traffic (for example a Redis
 	// ping); nil means always ready.
