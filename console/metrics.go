@@ -23,6 +23,11 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 	if err := reg.Register(m.authRefused); err != nil {
 		return nil, err
 	}
+	// Every reason from zero, so that a rate over time needs no first refusal.
+	for _, r := range []string{ReasonMissing, ReasonScheme, ReasonMalformed, ReasonSignature, ReasonExpired, ReasonNotYetValid,
+		ReasonIssuer, ReasonAudience, ReasonAuthorizedParty, ReasonClaims, ReasonInvalid} {
+		m.authRefused.WithLabelValues(r)
+	}
 	return m, nil
 }
 
