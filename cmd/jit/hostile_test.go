@@ -94,6 +94,9 @@ func (h *harness) rawAnswer(t *testing.T, head string, body io.Reader) (int, str
 	}
 	if body != nil {
 		go io.Copy(conn, body) // ends when the connection is closed
+		if c, ok := body.(io.Closer); ok {
+			defer c.Close() // a pipe's writer stops too
+		}
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	if err != nil {
