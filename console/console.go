@@ -2,11 +2,13 @@ package console
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/middleware/recover"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -59,7 +61,8 @@ type Config struct {
 	Verifier TokenVerifier
 	// Logger receives internal errors; default slog.Default().
 	Logger *slog.Logger
-	// BodyLimit is the largest request body in bytes; default DefaultBodyLimit.
+	// BodyLimit is the largest request body in bytes as sent on the wire;
+	// default DefaultBodyLimit.
 	BodyLimit int
 	// Ready reports whether the server can take traffic (for example a Redis
 	// ping); nil means always ready.
@@ -72,16 +75,25 @@ type Config struct {
 	Now func() time.Time
 	// Web, if set, serves the browser app at "/" (see Web).
 	Web *Web
+	// WriteLimiter, if set, limits each user's writes under /api/v1
+	// (POST, PUT, PATCH, DELETE); over the limit they get 429 with
+	// Retry-After. Nil means no limit.
+	WriteLimiter RateLimiter
+	// Metrics is the registry the API's metrics go to and GET /metrics
+	// serves; default a registry of the app's own.
+	Metrics *prometheus.Registry
 }
 
 // server holds the configuration the handlers share.
 type server struct {
-	cfg Config
+	cfg     Config
+	metrics *metrics
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
-// Verifier is nil, since no request could be served without them, and if
-// Web's files cannot be read or lack index.html (they are built in).
+// Verifier is nil, since no request could be served without them, if
+// Web's files cannot be read or lack index.html (they are built in), and if
+// Metrics already holds the API's metrics.
 func New(cfg Config) *fiber.App {
 	if cfg.Service == nil || cfg.Verifier == nil {
 		panic("console: Config.Service and Config.Verifier are required")
@@ -95,13 +107,25 @@ func New(cfg Config) *fiber.App {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	s := &server{cfg: cfg}
+	if cfg.Metrics == nil {
+		cfg.Metrics = prometheus.NewRegistry()
+	}
+	m, err := newMetrics(cfg.Metrics)
+	if err != nil {
+		panic(fmt.Sprintf("console: register metrics: %v", err))
+	}
+	s := &server{cfg: cfg, metrics: m}
 	app := fiber.New(fiber.Config{
 		AppName: "jit",
-		// The transport reads bodies up to a larger limit, so that a body
-		// just over BodyLimit gets the JSON 413 below instead of a connection
-		// closed while the client is still writing it.
-		BodyLimit:             max(16*cfg.BodyLimit, 1<<20),
+		// Bodies are streamed (see edge.go): the transport reads at most
+		// 8 KiB of a body before the handlers run, and loadBody reads the
+		// rest, counting bytes as sent, after authentication.
+		StreamRequestBody:            true,
+		BodyLimit:                    cfg.BodyLimit,
+		DisablePreParseMultipartForm: true, // else fasthttp reads a multipart body whole before any handler
+		// The request line and headers must fit in the read buffer; a
+		// larger request is answered 431.
+		ReadBufferSize:        MaxHeaderBytes,
 		ErrorHandler:          s.handleError,
 		DisableStartupMessage: true,
 		ReadTimeout:           30 * time.Second,
@@ -109,17 +133,13 @@ func New(cfg Config) *fiber.App {
 		IdleTimeout:           2 * time.Minute,
 	})
 	app.Use(recover.New())
-	app.Use(func(c *fiber.Ctx) error {
-		if len(c.Body()) > cfg.BodyLimit {
-			return fiber.ErrRequestEntityTooLarge
-		}
-		return c.Next()
-	})
+	app.Use(s.edge)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
+	metricsRoute(app, cfg.Metrics)
 
-	api := app.Group("/api/v1", s.authenticate)
+	api := app.Group("/api/v1", s.authenticate, s.limitWrites, s.apiBody)
 	api.Get("/me", s.me)
 	api.Post("/tickets", s.createTicket)
 	api.Get("/tickets", s.listTickets)

@@ -54,7 +54,7 @@ func TestMain(m *testing.M) {
 	}
 	srv.Config.Handler = issuer.Handler()
 	srv.Start()
-	if verifier, err = console.NewOIDCVerifier(context.Background(), url, audience, ""); err != nil {
+	if verifier, err = console.NewOIDCVerifier(context.Background(), url, []string{audience}, ""); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}

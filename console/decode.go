@@ -17,23 +17,37 @@ import (
 // empty body is EINVALID when required and leaves v alone otherwise. A body
 // that is sent must be labelled application/json (or +json), hold exactly one
 // JSON object, name only fields v has, and give each the right type;
-// anything else is EINVALID with a message naming the problem.
+// anything else is EINVALID with a message naming the problem. An object
+// (at any depth) that names a key twice is EINVALID too (see checkKeys).
+//
+// The body is the one loadBody read, as sent: compressed bodies never get
+// this far (edge refuses them), so nothing here inflates.
 //
 // v holds copies: encoding/json allocates its strings, so nothing in v
 // points into Fiber's reused buffers.
 func decodeBody(c *fiber.Ctx, v any, required bool) error {
-	body := bytes.TrimSpace(c.Body())
+	body := c.Request().Body()
+	if len(bytes.TrimSpace(body)) > 0 && !isJSON(c.Get(fiber.HeaderContentType)) {
+		return broker.Errorf(broker.EINVALID, "Content-Type must be application/json")
+	}
+	return decodeJSON(body, v, required)
+}
+
+// decodeJSON is decodeBody without the request: body must be one JSON
+// object, with no key twice in any object, naming only fields v has.
+func decodeJSON(body []byte, v any, required bool) error {
+	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		if required {
 			return broker.Errorf(broker.EINVALID, "request body is required")
 		}
 		return nil
 	}
-	if !isJSON(c.Get(fiber.HeaderContentType)) {
-		return broker.Errorf(broker.EINVALID, "Content-Type must be application/json")
-	}
 	if body[0] != '{' {
 		return broker.Errorf(broker.EINVALID, "request body must be a JSON object")
+	}
+	if err := checkKeys(body); err != nil {
+		return err
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()

@@ -1,9 +1,6 @@
 package console
 
 import (
-	"strings"
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
@@ -29,21 +26,15 @@ func (s *server) createDelegation(c *fiber.Ctx, w WorkflowService) error {
 	if err := decodeBody(c, &req, true); err != nil {
 		return err
 	}
-	in := broker.DelegateInput{To: req.To}
-	if v := strings.TrimSpace(req.Start); v != "" && v != "now" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return broker.Errorf(broker.EINVALID, `start must be an RFC 3339 time (2006-01-02T15:04:05Z) or "now"`)
-		}
-		in.Start = t.UTC()
+	start, _, err := parseStart(req.Start) // "now" is the zero start: the service's now
+	if err != nil {
+		return err
 	}
-	if v := strings.TrimSpace(req.End); v != "" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
-		}
-		in.End = t.UTC()
+	end, err := parseEnd(req.End)
+	if err != nil {
+		return err
 	}
+	in := broker.DelegateInput{To: req.To, Start: start, End: end}
 	d, err := w.Delegate(c.UserContext(), in)
 	if err != nil {
 		return err

@@ -8,4 +8,11 @@
 // from the service, from request parsing or from Fiber itself, is written by
 // one error handler as {"code": "...", "message": "..."} with the status
 // that goes with the broker error code.
+//
+// The edge (edge.go) is built for hostile requests: bodies are streamed and
+// read only after authentication, counted as sent against the body limit,
+// never decompressed (any Content-Encoding is refused), and must not name a
+// JSON key twice; headers are bounded by MaxHeaderBytes; each user's writes
+// can be rate limited (Config.WriteLimiter); refused sign-ins are logged
+// without the token and counted at /metrics.
 package console

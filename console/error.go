@@ -20,11 +20,12 @@ var statusByCode = map[string]int{
 	broker.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	broker.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	broker.EINTERNAL:        http.StatusInternalServerError,
+	// Refusals at the edge (edge.go).
+	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
+	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,
+	codeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
+	codeTooManyRequests:      http.StatusTooManyRequests,
 }
-
-// codeMethodNotAllowed is the code for a known path asked with the wrong
-// method; it has no broker counterpart because the service never sees it.
-const codeMethodNotAllowed = "method_not_allowed"
 
 // errorBody is what every error response holds.
 type errorBody struct {
@@ -37,11 +38,7 @@ type errorBody struct {
 // errors, which users see only as "internal error".
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	body := s.errorBody(c, err)
-	status, ok := statusByCode[body.Code]
-	if !ok {
-		// The only code outside the table; Fiber has set the Allow header.
-		status = http.StatusMethodNotAllowed
-	}
+	status := statusByCode[body.Code] // errorBody returns only codes of the table
 	if body.Code == broker.EUNAUTHENTICATED {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="jit"`)
 	}
@@ -61,6 +58,10 @@ func (s *server) errorBody(c *fiber.Ctx, err error) errorBody {
 			return errorBody{codeMethodNotAllowed, fmt.Sprintf("method %s is not allowed for %s", c.Method(), c.Path())}
 		case http.StatusRequestEntityTooLarge:
 			return errorBody{broker.ETOOLARGE, fmt.Sprintf("request body is larger than %d bytes", s.cfg.BodyLimit)}
+		case http.StatusRequestHeaderFieldsTooLarge:
+			// fasthttp could not fit the headers in its read buffer and
+			// will close the connection.
+			return errorBody{codeHeadersTooLarge, fmt.Sprintf("request headers are larger than %d bytes", MaxHeaderBytes)}
 		case http.StatusUnauthorized:
 			return errorBody{broker.EUNAUTHENTICATED, "authentication required"}
 		case http.StatusForbidden:

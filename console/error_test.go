@@ -83,7 +83,8 @@ func TestBadRequests(t *testing.T) {
 		{"not JSON content type", request{method: "POST", path: "/api/v1/tickets", token: alice, body: validCreate, contentType: "text/plain"}, 400, "invalid", "Content-Type"},
 		{"form content type", request{method: "POST", path: "/api/v1/tickets/t1/approve", token: alice, body: "comment=ok", contentType: "application/x-www-form-urlencoded"}, 400, "invalid", "Content-Type"},
 		{"body over limit", request{method: "POST", path: "/api/v1/tickets", token: alice, body: big, overHTTP: true}, 413, "too_large", "65536 bytes"},
-		{"body over limit without token", request{method: "POST", path: "/api/v1/tickets", body: big, overHTTP: true}, 413, "too_large", "65536 bytes"},
+		// Authentication comes before the body is read.
+		{"body over limit without token", request{method: "POST", path: "/api/v1/tickets", body: big, overHTTP: true}, 401, "unauthenticated", "missing bearer token"},
 
 		// Ticket times.
 		{"end and duration", request{method: "POST", path: "/api/v1/tickets", token: alice, body: `{"end": "2030-01-02T06:00:00Z", "duration": "1h"}`}, 400, "invalid", "not both"},
@@ -132,8 +133,17 @@ func TestBadRequests(t *testing.T) {
 			if n := h.svc.calls.Load(); n != 0 {
 				t.Errorf("service called %d times, want 0", n)
 			}
-			if logs := h.logs.String(); logs != "" {
-				t.Errorf("logged %q; only internal errors are logged", logs)
+			logs := h.logs.String()
+			if tt.wantStatus == 401 {
+				// Refused authentications are logged, once, without the token.
+				if n := strings.Count(logs, "authentication refused"); n != 1 {
+					t.Errorf("logged %q; want one line saying authentication refused", logs)
+				}
+				if tt.req.token != "" && strings.Contains(logs, tt.req.token) {
+					t.Error("the log holds the token")
+				}
+			} else if logs != "" {
+				t.Errorf("logged %q; only internal errors and refused authentications are logged", logs)
 			}
 		})
 	}

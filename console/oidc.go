@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/coreos/go-oidc/v3/oidc"
@@ -20,6 +21,7 @@ const DefaultGroupsClaim = "groups"
 // the issuer's published keys, issuer, audience and expiry.
 type OIDCVerifier struct {
 	verifier    *oidc.IDTokenVerifier
+	clientIDs   []string
 	groupsClaim string
 }
 
@@ -27,15 +29,22 @@ var _ TokenVerifier = (*OIDCVerifier)(nil)
 
 // NewOIDCVerifier discovers the issuer at issuerURL (its
 // /.well-known/openid-configuration) and returns a verifier that accepts ID
-// tokens it signed for audience. Groups are read from groupsClaim
-// (DefaultGroupsClaim if empty). ctx bounds discovery only; an HTTP client
-// set with oidc.ClientContext on it is used for discovery and key fetches.
-func NewOIDCVerifier(ctx context.Context, issuerURL, audience, groupsClaim string) (*OIDCVerifier, error) {
+// tokens it signed for any of clientIDs (JIT's clients: the CLI's, the
+// approver page's). Groups are read from groupsClaim (DefaultGroupsClaim if
+// empty). ctx bounds discovery only; an HTTP client set with
+// oidc.ClientContext on it is used for discovery and key fetches.
+func NewOIDCVerifier(ctx context.Context, issuerURL string, clientIDs []string, groupsClaim string) (*OIDCVerifier, error) {
 	if issuerURL == "" {
 		return nil, errors.New("console: OIDC issuer URL is required")
 	}
-	if audience == "" {
-		return nil, errors.New("console: OIDC audience is required")
+	var ids []string
+	for _, id := range clientIDs {
+		if id = strings.TrimSpace(id); id != "" {
+			ids = append(ids, id)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, errors.New("console: at least one OIDC client ID (token audience) is required")
 	}
 	if groupsClaim == "" {
 		groupsClaim = DefaultGroupsClaim
@@ -45,40 +54,60 @@ func NewOIDCVerifier(ctx context.Context, issuerURL, audience, groupsClaim strin
 		return nil, fmt.Errorf("console: discover OIDC issuer %s: %w", issuerURL, err)
 	}
 	return &OIDCVerifier{
-		verifier:    p.Verifier(&oidc.Config{ClientID: audience}),
+		// The audience is checked in Verify, against every client ID.
+		verifier:    p.Verifier(&oidc.Config{SkipClientIDCheck: true}),
+		clientIDs:   ids,
 		groupsClaim: groupsClaim,
 	}, nil
 }
 
 // Verify checks rawToken and returns the user it names: the "email" claim,
 // lowercased (required; a token whose email_verified is false is refused),
-// and the groups claim (a list of strings, or one string). Errors:
-// EUNAUTHENTICATED with a message saying what is wrong but never quoting
-// the token; EUNAVAILABLE when the issuer's keys cannot be fetched.
+// and the groups claim (a list of strings, or one string). The token's
+// "aud" must name one of JIT's client IDs; when it names several parties,
+// "azp" must be one of JIT's client IDs too (OIDC Core 3.1.3.7): a token
+// issued to another client that merely lists JIT among its audiences is
+// not JIT's. Errors: EUNAUTHENTICATED with a message saying what is wrong
+// but never quoting the token; EUNAVAILABLE when the issuer's keys cannot
+// be fetched. Every EUNAUTHENTICATED error carries its reason (Reason*).
 func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User, error) {
 	tok, err := v.verifier.Verify(ctx, rawToken)
 	if err != nil {
 		return broker.User{}, verifyError(err)
 	}
+	if !slices.ContainsFunc(tok.Audience, v.isClient) {
+		return broker.User{}, refused(ReasonAudience, "token audience mismatch")
+	}
 	var claims map[string]json.RawMessage
 	if err := tok.Claims(&claims); err != nil {
-		return broker.User{}, broker.Errorf(broker.EUNAUTHENTICATED, "token claims are not a JSON object")
+		return broker.User{}, refused(ReasonMalformed, "token claims are not a JSON object")
+	}
+	if len(tok.Audience) > 1 {
+		var azp string
+		if err := json.Unmarshal(claims["azp"], &azp); err != nil || !v.isClient(azp) {
+			return broker.User{}, refused(ReasonAuthorizedParty, "token has several audiences and its authorized party (azp) is not a JIT client")
+		}
 	}
 	var email string
 	if err := json.Unmarshal(claims["email"], &email); err != nil || strings.TrimSpace(email) == "" {
-		return broker.User{}, broker.Errorf(broker.EUNAUTHENTICATED, "token has no email claim")
+		return broker.User{}, refused(ReasonClaims, "token has no email claim")
 	}
 	if raw, ok := claims["email_verified"]; ok {
 		var verified bool
 		if err := json.Unmarshal(raw, &verified); err == nil && !verified {
-			return broker.User{}, broker.Errorf(broker.EUNAUTHENTICATED, "token email is not verified")
+			return broker.User{}, refused(ReasonClaims, "token email is not verified")
 		}
 	}
 	groups, err := groupsFrom(claims[v.groupsClaim])
 	if err != nil {
-		return broker.User{}, broker.Errorf(broker.EUNAUTHENTICATED, "token claim %q must be a list of strings", v.groupsClaim)
+		return broker.User{}, refused(ReasonClaims, "token claim %q must be a list of strings", v.groupsClaim)
 	}
 	return broker.User{Email: strings.ToLower(strings.TrimSpace(email)), Groups: groups}, nil
+}
+
+// isClient reports whether id is one of JIT's client IDs.
+func (v *OIDCVerifier) isClient(id string) bool {
+	return slices.Contains(v.clientIDs, id)
 }
 
 // groupsFrom reads a groups claim: absent or null is no groups, a string is
@@ -105,22 +134,22 @@ func groupsFrom(raw json.RawMessage) ([]string, error) {
 func verifyError(err error) error {
 	var expired *oidc.TokenExpiredError
 	if errors.As(err, &expired) {
-		return broker.Errorf(broker.EUNAUTHENTICATED, "token expired")
+		return refused(ReasonExpired, "token expired")
 	}
 	msg := err.Error()
 	switch {
 	case strings.Contains(msg, "fetching keys"):
 		return broker.Errorf(broker.EUNAVAILABLE, "identity provider keys cannot be fetched; try again")
 	case strings.Contains(msg, "malformed jwt"), strings.Contains(msg, "failed to unmarshal claims"):
-		return broker.Errorf(broker.EUNAUTHENTICATED, "malformed token")
+		return refused(ReasonMalformed, "malformed token")
 	case strings.Contains(msg, "failed to verify signature"), strings.Contains(msg, "not signed"), strings.Contains(msg, "multiple signatures"):
-		return broker.Errorf(broker.EUNAUTHENTICATED, "token signature is not valid")
+		return refused(ReasonSignature, "token signature is not valid")
 	case strings.Contains(msg, "expected audience"):
-		return broker.Errorf(broker.EUNAUTHENTICATED, "token audience mismatch")
+		return refused(ReasonAudience, "token audience mismatch")
 	case strings.Contains(msg, "issued by a different provider"):
-		return broker.Errorf(broker.EUNAUTHENTICATED, "token issuer mismatch")
+		return refused(ReasonIssuer, "token issuer mismatch")
 	case strings.Contains(msg, "before the nbf"):
-		return broker.Errorf(broker.EUNAUTHENTICATED, "token not yet valid")
+		return refused(ReasonNotYetValid, "token not yet valid")
 	}
-	return broker.Errorf(broker.EUNAUTHENTICATED, "invalid token")
+	return refused(ReasonInvalid, "invalid token")
 }

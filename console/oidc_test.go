@@ -28,7 +28,7 @@ func TestOIDCVerifierClaims(t *testing.T) {
 		}
 		return tok
 	}
-	roles, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL(), audience, "roles")
+	roles, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL(), []string{audience}, "roles")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,7 +43,8 @@ func TestOIDCVerifierClaims(t *testing.T) {
 		{"no groups", verifier, sign(func(c map[string]any) { delete(c, "groups") }), broker.User{Email: "bob@example.com"}},
 		{"one group as a string", verifier, sign(func(c map[string]any) { c["groups"] = "admins" }), broker.User{Email: "bob@example.com", Groups: []string{"admins"}}},
 		{"no email_verified", verifier, sign(func(c map[string]any) { delete(c, "email_verified") }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
-		{"audience list", verifier, sign(func(c map[string]any) { c["aud"] = []string{"other", audience} }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
+		{"audience list with azp", verifier, sign(func(c map[string]any) { c["aud"] = []string{"other", audience}; c["azp"] = audience }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
+		{"one audience in a list", verifier, sign(func(c map[string]any) { c["aud"] = []string{audience} }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
 		{"custom groups claim", roles, sign(func(c map[string]any) { c["roles"] = []string{"admin"} }), broker.User{Email: "bob@example.com", Groups: []string{"admin"}}},
 	}
 	for _, tt := range tests {
@@ -67,7 +68,7 @@ func TestOIDCVerifierUnavailable(t *testing.T) {
 	}
 	srv.Config.Handler = iss.Handler()
 	srv.Start()
-	v, err := console.NewOIDCVerifier(t.Context(), iss.IssuerURL(), audience, "")
+	v, err := console.NewOIDCVerifier(t.Context(), iss.IssuerURL(), []string{audience}, "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,13 +87,13 @@ func TestOIDCVerifierUnavailable(t *testing.T) {
 }
 
 func TestNewOIDCVerifierErrors(t *testing.T) {
-	if _, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL(), "", ""); err == nil {
+	if _, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL(), []string{" "}, ""); err == nil {
 		t.Error("no audience: NewOIDCVerifier succeeded")
 	}
-	if _, err := console.NewOIDCVerifier(t.Context(), "", audience, ""); err == nil {
+	if _, err := console.NewOIDCVerifier(t.Context(), "", []string{audience}, ""); err == nil {
 		t.Error("no issuer: NewOIDCVerifier succeeded")
 	}
-	if _, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL()+"/other", audience, ""); err == nil {
+	if _, err := console.NewOIDCVerifier(t.Context(), issuer.IssuerURL()+"/other", []string{audience}, ""); err == nil {
 		t.Error("wrong issuer URL: NewOIDCVerifier succeeded")
 	}
 }

@@ -3,8 +3,6 @@ package console
 import (
 	"context"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -27,41 +25,25 @@ type createRequest struct {
 }
 
 // input validates the request's times and returns the service's input.
-func (r createRequest) input(now time.Time) (broker.CreateTicketInput, error) {
+func (r createRequest) input() (broker.CreateTicketInput, error) {
 	in := broker.CreateTicketInput{
 		AccountID:     r.AccountID,
 		PermissionSet: r.PermissionSet,
 		Beneficiaries: r.Beneficiaries,
 		Reason:        r.Reason,
 	}
-	if s := strings.TrimSpace(r.Start); s != "" && s != "now" {
-		t, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return in, broker.Errorf(broker.EINVALID, `start must be an RFC 3339 time (2006-01-02T15:04:05Z) or "now"`)
-		}
-		in.Start = t.UTC()
+	start, _, err := parseStart(r.Start) // "now" is the zero start: the service's now
+	if err != nil {
+		return in, err
 	}
-	end, dur := strings.TrimSpace(r.End), strings.TrimSpace(r.Duration)
-	switch {
-	case end != "" && dur != "":
-		return in, broker.Errorf(broker.EINVALID, "give either end or duration, not both")
-	case end == "" && dur == "":
-		return in, broker.Errorf(broker.EINVALID, "end or duration is required")
-	case end != "":
-		t, err := time.Parse(time.RFC3339, end)
-		if err != nil {
-			return in, broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
-		}
-		in.End = t.UTC()
-	default:
-		d, err := time.ParseDuration(dur)
-		if err != nil || d <= 0 {
-			return in, broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
-		}
-		// The service counts it from the start it settles on (a start
-		// just in the past becomes now), so the window keeps its length.
-		in.Duration = d
+	in.Start = start
+	end, dur, err := endOrDuration(r.End, r.Duration, true)
+	if err != nil {
+		return in, err
 	}
+	// The service counts a duration from the start it settles on (a start
+	// just in the past becomes now), so the window keeps its length.
+	in.End, in.Duration = end, dur
 	return in, nil
 }
 
@@ -71,7 +53,7 @@ func (s *server) createTicket(c *fiber.Ctx) error {
 	if err := decodeBody(c, &req, true); err != nil {
 		return err
 	}
-	in, err := req.input(s.cfg.Now())
+	in, err := req.input()
 	if err != nil {
 		return err
 	}
@@ -290,26 +272,11 @@ func (s *server) extend(c *fiber.Ctx, w WorkflowService) error {
 	if err := decodeBody(c, &req, true); err != nil {
 		return err
 	}
-	in := broker.ExtendInput{Reason: req.Reason}
-	end, dur := strings.TrimSpace(req.End), strings.TrimSpace(req.Duration)
-	switch {
-	case end != "" && dur != "":
-		return broker.Errorf(broker.EINVALID, "give either end or duration, not both")
-	case end == "" && dur == "":
-		return broker.Errorf(broker.EINVALID, "end or duration is required")
-	case end != "":
-		t, err := time.Parse(time.RFC3339, end)
-		if err != nil {
-			return broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
-		}
-		in.End = t.UTC()
-	default:
-		d, err := time.ParseDuration(dur)
-		if err != nil || d <= 0 {
-			return broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
-		}
-		in.By = d
+	end, dur, err := endOrDuration(req.End, req.Duration, true)
+	if err != nil {
+		return err
 	}
+	in := broker.ExtendInput{Reason: req.Reason, End: end, By: dur}
 	t, err := w.Extend(c.UserContext(), ticketID(c), in)
 	if err != nil {
 		return err
@@ -335,32 +302,19 @@ func (s *server) edit(c *fiber.Ctx, w WorkflowService) error {
 		return err
 	}
 	in := broker.EditInput{PermissionSet: req.PermissionSet, Beneficiaries: req.Beneficiaries, Reason: req.Reason}
-	if v := strings.TrimSpace(req.Start); v != "" && v != "now" {
-		t, err := time.Parse(time.RFC3339, v)
-		if err != nil {
-			return broker.Errorf(broker.EINVALID, `start must be an RFC 3339 time (2006-01-02T15:04:05Z) or "now"`)
-		}
-		in.Start = t.UTC()
-	} else if v == "now" {
+	start, now, err := parseStart(req.Start)
+	if err != nil {
+		return err
+	}
+	in.Start = start
+	if now {
 		in.Start = s.cfg.Now().UTC()
 	}
-	end, dur := strings.TrimSpace(req.End), strings.TrimSpace(req.Duration)
-	switch {
-	case end != "" && dur != "":
-		return broker.Errorf(broker.EINVALID, "give either end or duration, not both")
-	case end != "":
-		t, err := time.Parse(time.RFC3339, end)
-		if err != nil {
-			return broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
-		}
-		in.End = t.UTC()
-	case dur != "":
-		d, err := time.ParseDuration(dur)
-		if err != nil || d <= 0 {
-			return broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
-		}
-		in.Duration = d // counted from the start the broker keeps
+	end, dur, err := endOrDuration(req.End, req.Duration, false)
+	if err != nil {
+		return err
 	}
+	in.End, in.Duration = end, dur // a duration counts from the start the broker keeps
 	t, err := w.Edit(c.UserContext(), ticketID(c), in)
 	if err != nil {
 		return err

@@ -59,7 +59,7 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	}
 	app.Get("/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))
-		if strings.HasPrefix(p, "/api/") || p == "/api" {
+		if serverPath(p) {
 			return fiber.ErrNotFound
 		}
 		f, ok := files[strings.TrimPrefix(p, "/")]
@@ -72,6 +72,20 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		return c.Send(f.body)
 	})
 	return nil
+}
+
+// serverPaths are the server's own, not the app's: a GET under one of
+// them that no route answered is 404, never index.html.
+var serverPaths = []string{"/api", "/metrics", "/healthz", "/readyz", "/dev"}
+
+// serverPath reports whether p (cleaned) is or is under a server path.
+func serverPath(p string) bool {
+	for _, sp := range serverPaths {
+		if p == sp || strings.HasPrefix(p, sp+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 // webFile is one file of the app, with the headers it is served with.

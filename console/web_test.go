@@ -119,3 +119,19 @@ func TestWebNeedsAnIndex(t *testing.T) {
 		c.Web = &console.Web{Files: fstest.MapFS{"assets/a.js": {Data: []byte("x")}}, Issuer: "http://127.0.0.1:7000", ClientID: "jit"}
 	})
 }
+
+// The server's own paths are never the app: /metrics serves metrics, and
+// unknown paths under the server's prefixes are 404 JSON, not index.html.
+func TestWebLeavesServerPathsAlone(t *testing.T) {
+	h := newWebHarness(t)
+	r := h.do(t, request{method: "GET", path: "/metrics"})
+	if ct := r.header.Get("Content-Type"); r.status != 200 || !strings.HasPrefix(ct, "text/plain") || strings.Contains(string(r.body), "<!doctype html>") {
+		t.Errorf("GET /metrics: %d %s %.200q, want the metrics as text", r.status, ct, r.body)
+	}
+	for _, p := range []string{"/metrics/x", "/healthz/x", "/readyz/deep/x", "/api", "/api/v2/tickets", "/dev/token"} {
+		r := h.do(t, request{method: "GET", path: p})
+		if code, _ := r.errBody(t); r.status != 404 || code != "not_found" {
+			t.Errorf("GET %s: %d %s, want 404 not_found", p, r.status, code)
+		}
+	}
+}

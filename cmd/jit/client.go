@@ -21,13 +21,20 @@ type clientFlags struct {
 
 func (c *clientFlags) bind(fs *flag.FlagSet, output bool) {
 	fs.StringVar(&c.url, "url", envOr("JIT_URL", "http://127.0.0.1:8080"), "JIT server URL (env JIT_URL)")
-	fs.StringVar(&c.token, "token", os.Getenv("JIT_TOKEN"), "bearer token (env JIT_TOKEN)")
+	// No default from JIT_TOKEN here: flag prints defaults in -help, and
+	// the token is a secret. check reads the environment instead.
+	fs.StringVar(&c.token, "token", "", "bearer token (default: env JIT_TOKEN)")
 	if output {
 		fs.StringVar(&c.output, "output", "text", "output format: text or json")
 	}
 }
 
+// check validates the flags and takes the token from JIT_TOKEN when
+// --token was not given.
 func (c *clientFlags) check() error {
+	if c.token == "" {
+		c.token = os.Getenv("JIT_TOKEN")
+	}
 	if c.output != "" && c.output != "text" && c.output != "json" {
 		return fmt.Errorf("--output must be text or json, not %q", c.output)
 	}

@@ -27,6 +27,7 @@ type Config struct {
 	Worker  struct {
 		Concurrency int `yaml:"concurrency"`
 	} `yaml:"worker"`
+	RateLimit RateLimitConfig `yaml:"rate_limit"`
 	// Registry is the SEED: stored in Redis at startup only when Redis
 	// holds no registry yet; after that `jit admin apply` changes it (see
 	// docs/registry.md).
@@ -91,6 +92,37 @@ type AWSConfig struct {
 	ManagementRole string `yaml:"management_role"`
 	// IdentityCenter is the instance for the identity_center grant path.
 	IdentityCenter IdentityCenterConfig `yaml:"identity_center"`
+}
+
+// RateLimitConfig limits each user's writes to the API (POST, PUT, PATCH
+// and DELETE under /api/v1); a write over the limit is answered 429 with
+// Retry-After. The count is kept in Redis, so it holds across replicas.
+type RateLimitConfig struct {
+	// WritesPerMinute is the sustained rate per user; unset means
+	// defaultWritesPerMinute, and an explicit 0 turns the limit off.
+	WritesPerMinute *int `yaml:"writes_per_minute"`
+	// Burst is how many writes a user may make at once; unset means
+	// defaultWriteBurst.
+	Burst *int `yaml:"burst"`
+}
+
+// The write limit when the config sets none: generous for people and
+// scripts, far below what a runaway loop sends.
+const (
+	defaultWritesPerMinute = 60
+	defaultWriteBurst      = 20
+)
+
+// limits returns the rate and burst; a rate of 0 means no limit.
+func (r RateLimitConfig) limits() (perMinute, burst int) {
+	perMinute, burst = defaultWritesPerMinute, defaultWriteBurst
+	if r.WritesPerMinute != nil {
+		perMinute = *r.WritesPerMinute
+	}
+	if r.Burst != nil {
+		burst = *r.Burst
+	}
+	return perMinute, burst
 }
 
 // loadConfig reads a YAML file strictly (unknown keys are errors), applies
@@ -201,6 +233,11 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateTickets(); err != nil {
 		return err
+	}
+	if perMinute, burst := c.RateLimit.limits(); perMinute < 0 {
+		return fmt.Errorf("rate_limit.writes_per_minute %d must not be negative (0 turns the limit off)", perMinute)
+	} else if perMinute > 0 && burst < 1 {
+		return fmt.Errorf("rate_limit.burst %d must be at least 1", burst)
 	}
 	if c.Worker.Concurrency < 0 {
 		return fmt.Errorf("worker.concurrency %d must not be negative", c.Worker.Concurrency)

@@ -184,14 +184,16 @@ func TestConcurrentApprovals(t *testing.T) {
 // A bad config names the bad field and exits non-zero.
 func TestServeBadConfig(t *testing.T) {
 	for name, tc := range map[string]struct{ yaml, want string }{
-		"unknown key":  {"listen: 127.0.0.1:0\nlisen: x\n", "field lisen not found"},
-		"no redis":     {"oidc: {issuer: http://x, client_ids: [a]}\n", "redis"},
-		"bad issuer":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: '', client_ids: [a]}\n", "oidc.issuer"},
-		"bad account":  {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {accounts: [{id: '12', name: x}]}\n", "registry.accounts[0].id"},
-		"wrong type":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nworker: {concurrency: lots}\n", "line 3"},
-		"bad rule":     {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {approval_rules: [{account: '*', stages: [{approvers: [a@x.com], required: 2}]}]}\n", "registry.approval_rules[0].stages[0]"},
-		"web client":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a], web_client_id: b}\n", "oidc.web_client_id"},
-		"bad duration": {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {permission_sets: [{name: A, role_name: A, max_duration: soon}]}\n", "line 3"},
+		"unknown key":   {"listen: 127.0.0.1:0\nlisen: x\n", "field lisen not found"},
+		"no redis":      {"oidc: {issuer: http://x, client_ids: [a]}\n", "redis"},
+		"bad issuer":    {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: '', client_ids: [a]}\n", "oidc.issuer"},
+		"bad account":   {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {accounts: [{id: '12', name: x}]}\n", "registry.accounts[0].id"},
+		"wrong type":    {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nworker: {concurrency: lots}\n", "line 3"},
+		"bad rule":      {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {approval_rules: [{account: '*', stages: [{approvers: [a@x.com], required: 2}]}]}\n", "registry.approval_rules[0].stages[0]"},
+		"web client":    {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a], web_client_id: b}\n", "oidc.web_client_id"},
+		"bad duration":  {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nregistry: {permission_sets: [{name: A, role_name: A, max_duration: soon}]}\n", "line 3"},
+		"negative rate": {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nrate_limit: {writes_per_minute: -1}\n", "rate_limit.writes_per_minute"},
+		"zero burst":    {"redis: {url: redis://127.0.0.1:1}\noidc: {issuer: http://x, client_ids: [a]}\nrate_limit: {burst: 0}\n", "rate_limit.burst"},
 	} {
 		t.Run(name, func(t *testing.T) {
 			path := filepath.Join(t.TempDir(), "jit.yaml")

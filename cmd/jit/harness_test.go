@@ -62,7 +62,7 @@ type harness struct {
 	cfgPath string
 	apiURL  string
 	proc    *exec.Cmd
-	logs    *bytes.Buffer
+	logs    *lockedBuffer // the server's output, written while tests read it
 	cache   string
 	tokens  sync.Map // user -> token, so jit's credential cache sees one token per user
 }
@@ -76,7 +76,7 @@ func newHarness(t *testing.T) *harness {
 // and authorization part of a config file) in place of dev.yaml.
 func newHarnessWith(t *testing.T, registry string) *harness {
 	t.Helper()
-	h := &harness{t: t, db: int(nextDB.Add(1)), logs: &bytes.Buffer{}, cache: t.TempDir()}
+	h := &harness{t: t, db: int(nextDB.Add(1)), logs: &lockedBuffer{}, cache: t.TempDir()}
 	if h.db > 63 {
 		t.Fatal("out of Redis databases; give tests fewer harnesses")
 	}
@@ -113,6 +113,11 @@ aws:
     identity_store_id: d-9067000001
     poll_interval: 100ms
 `, strings.TrimPrefix(h.apiURL, "http://"), redisAddr, h.db, oidcSrv.URL, testAudience, awsSrv.URL)
+	if !strings.Contains(registry, "rate_limit:") {
+		// Tests of concurrent clicks send many writes at once; the limit
+		// has tests of its own.
+		cfg += "rate_limit:\n  writes_per_minute: 0\n"
+	}
 	h.cfgPath = filepath.Join(t.TempDir(), "jit.yaml")
 	if err := os.WriteFile(h.cfgPath, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -120,6 +125,24 @@ aws:
 	h.start()
 	t.Cleanup(h.stop)
 	return h
+}
+
+// lockedBuffer is a bytes.Buffer safe for one writer and many readers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func freeAddr(t *testing.T) string {

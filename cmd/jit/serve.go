@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"os"
-	"strings"
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
-	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/console"
 )
 
@@ -76,27 +74,9 @@ func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer)
 
 // oidcVerifier accepts tokens of the issuer for any of the client ids.
 func oidcVerifier(ctx context.Context, c OIDCConfig) (console.TokenVerifier, error) {
-	var vs anyVerifier
-	for _, id := range c.ClientIDs {
-		v, err := console.NewOIDCVerifier(ctx, c.Issuer, strings.TrimSpace(id), c.GroupsClaim)
-		if err != nil {
-			return nil, fmt.Errorf("oidc issuer %s: %w", c.Issuer, err)
-		}
-		vs = append(vs, v)
+	v, err := console.NewOIDCVerifier(ctx, c.Issuer, c.ClientIDs, c.GroupsClaim)
+	if err != nil {
+		return nil, fmt.Errorf("oidc issuer %s: %w", c.Issuer, err)
 	}
-	return vs, nil
-}
-
-// anyVerifier accepts a token any of its verifiers accepts.
-type anyVerifier []console.TokenVerifier
-
-func (vs anyVerifier) Verify(ctx context.Context, raw string) (broker.User, error) {
-	err := error(broker.Errorf(broker.EUNAUTHENTICATED, "no verifier"))
-	for _, v := range vs {
-		var u broker.User
-		if u, err = v.Verify(ctx, raw); err == nil {
-			return u, nil
-		}
-	}
-	return broker.User{}, err
+	return v, nil
 }

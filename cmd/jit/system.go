@@ -24,6 +24,8 @@ import (
 	"github.com/jitaccess/jit/policies"
 )
 
+var _ console.RateLimiter = (*redisstore.RateLimiter)(nil)
+
 // system is one running JIT process: the API, the worker, or both.
 type system struct {
 	svc       *broker.Service
@@ -159,13 +161,19 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch}
 	if d.verifier != nil {
+		var writes console.RateLimiter // nil: no limit
+		if perMinute, burst := cfg.RateLimit.limits(); perMinute > 0 {
+			writes = redisstore.NewRateLimiter(rdb, "", "writes", perMinute, burst)
+		}
 		s.app = console.New(console.Config{
 			Service:  svc,
 			Verifier: d.verifier,
 			Logger:   d.logger,
 			Ready:    func(ctx context.Context) error { return rdb.Ping(ctx).Err() },
 			Extra:    d.extra,
-			Web:      &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
+			// Each user's writes, counted in Redis across replicas.
+			WriteLimiter: writes,
+			Web:          &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
 		})
 	}
 	if d.worker {

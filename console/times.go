@@ -1,0 +1,70 @@
+package console
+
+import (
+	"strings"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// The API's times: RFC 3339 instants (any offset; answered in UTC) and Go
+// durations. These three are the only parsers of them, shared by create,
+// edit and extend.
+
+// parseStart reads a start: "" (unset), "now", or an RFC 3339 time. It
+// returns the time in UTC, or now (true) for "now".
+func parseStart(s string) (t time.Time, now bool, err error) {
+	switch s = strings.TrimSpace(s); s {
+	case "":
+		return time.Time{}, false, nil
+	case "now":
+		return time.Time{}, true, nil
+	}
+	t, err = time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, false, broker.Errorf(broker.EINVALID, `start must be an RFC 3339 time (2006-01-02T15:04:05Z) or "now"`)
+	}
+	return t.UTC(), false, nil
+}
+
+// parseEnd reads an end: "" (unset) or an RFC 3339 time, returned in UTC.
+func parseEnd(s string) (time.Time, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		return time.Time{}, broker.Errorf(broker.EINVALID, "end must be an RFC 3339 time (2006-01-02T15:04:05Z)")
+	}
+	return t.UTC(), nil
+}
+
+// parseDuration reads a duration: "" (unset, 0) or a positive Go duration.
+func parseDuration(s string) (time.Duration, error) {
+	if s = strings.TrimSpace(s); s == "" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		return 0, broker.Errorf(broker.EINVALID, `duration must be a positive duration such as "1h30m"`)
+	}
+	return d, nil
+}
+
+// endOrDuration reads an end and a duration of which at most one may be
+// given (exactly one when required).
+func endOrDuration(end, duration string, required bool) (time.Time, time.Duration, error) {
+	hasEnd, hasDur := strings.TrimSpace(end) != "", strings.TrimSpace(duration) != ""
+	switch {
+	case hasEnd && hasDur:
+		return time.Time{}, 0, broker.Errorf(broker.EINVALID, "give either end or duration, not both")
+	case required && !hasEnd && !hasDur:
+		return time.Time{}, 0, broker.Errorf(broker.EINVALID, "end or duration is required")
+	}
+	t, err := parseEnd(end)
+	if err != nil {
+		return time.Time{}, 0, err
+	}
+	d, err := parseDuration(duration)
+	return t, d, err
+}
