@@ -109,7 +109,9 @@ func (s *StaticRules) Rule(accountID, permissionSet string) (broker.ApprovalRule
 	return best, score >= 0
 }
 
-func normalize(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+// normalize is broker's one normalisation of principals: emails lowered
+// (ASCII only), group names exactly as written.
+func normalize(a string) string { return broker.NormalizePrincipal(a) }
 
 func isGroup(a string) bool { return strings.HasPrefix(a, "group:") }
 

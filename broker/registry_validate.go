@@ -100,14 +100,11 @@ func nilIfEmpty[T any](xs []T) []T {
 	return xs
 }
 
-// normalizePrincipals lower-cases and trims emails; groups keep their case.
+// normalizePrincipals applies NormalizePrincipal: emails lowered (ASCII
+// only) and trimmed; groups exactly as written.
 func normalizePrincipals(xs []string) {
 	for i, x := range xs {
-		x = strings.TrimSpace(x)
-		if !strings.HasPrefix(x, GroupPrefix) {
-			x = strings.ToLower(x)
-		}
-		xs[i] = x
+		xs[i] = NormalizePrincipal(x)
 	}
 }
 

@@ -51,8 +51,9 @@ func NewOIDCVerifier(ctx context.Context, issuerURL, audience, groupsClaim strin
 }
 
 // Verify checks rawToken and returns the user it names: the "email" claim,
-// lowercased (required; a token whose email_verified is false is refused),
-// and the groups claim (a list of strings, or one string). Errors:
+// normalised with broker.NormalizeEmail (required; a token whose
+// email_verified is false is refused), and the groups claim (a list of
+// strings, or one string) exactly as the identity provider sent it. Errors:
 // EUNAUTHENTICATED with a message saying what is wrong but never quoting
 // the token; EUNAVAILABLE when the issuer's keys cannot be fetched.
 func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User, error) {
@@ -78,7 +79,8 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User
 	if err != nil {
 		return broker.User{}, broker.Errorf(broker.EUNAUTHENTICATED, "token claim %q must be a list of strings", v.groupsClaim)
 	}
-	return broker.User{Email: strings.ToLower(strings.TrimSpace(email)), Groups: groups}, nil
+	// The one normalisation of identifiers (broker.User): here, once.
+	return broker.User{Email: broker.NormalizeEmail(email), Groups: groups}, nil
 }
 
 // groupsFrom reads a groups claim: absent or null is no groups, a string is

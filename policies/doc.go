@@ -10,7 +10,7 @@
 // is compiled into role links, one Casbin role definition per kind of link,
 // and three small matcher functions join them. Node names carry a prefix so
 // that no two kinds can collide; subjects are "user:<email>",
-// "group:<name>" (both lowercased) and "*" for everyone.
+// "group:<name>" (exactly as broker.User normalises them) and "*" for everyone.
 //
 //	g   ps:<set> -> psg:<group>           the set is in the permission set group
 //	g2  acct:<id or *> -> ps:<set>         the set's scope lists the account ("*": all)
