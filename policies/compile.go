@@ -91,6 +91,8 @@ type snapshot struct {
 	rules                                               []broker.ApprovalRule
 	psNames                                             []string
 	nLinks                                              int
+	// version is the stored version this was compiled from (0: unknown).
+	version int64
 }
 
 // gTypes are the model's role definitions, in the order compile fills them.

@@ -78,6 +78,12 @@
 // A compiled enforcer is never changed. Reload compiles a new one off to
 // the side and swaps it in atomically; decisions in flight finish on the
 // old one. Watch subscribes to Channel on a PubSub (RedisPubSub over Redis)
-// and reloads when another replica calls Changed. See BENCHMARKS.md for
-// decision latency and reload time at design.md's scale.
+// and reloads when another replica calls Changed and when the subscription
+// is made again after a lost connection. Pub/sub only makes replicas
+// converge fast; what bounds staleness is the version check: a decision
+// whose last check is older than WatchOptions.MaxAge (1 s) reads the
+// stored version and reloads if it moved, and is refused (EUNAVAILABLE)
+// when the version cannot be read or the stored registry cannot be
+// applied. See BENCHMARKS.md for decision latency and reload time at
+// design.md's scale.
 package policies
