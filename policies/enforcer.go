@@ -150,16 +150,18 @@ func (e *Enforcer) MayApprove(ctx context.Context, u broker.User, accountID, per
 // holds it, which beats one for any permission set (""). Validate rejects
 // registries where two rules would tie. permissionSet may also be
 // "group:<name>", which only rules for that group or for any set cover.
-// Rule takes no context and reads no Redis: it answers from the registry
-// in force, which the decision made before it (Allowed, as filing a ticket
-// does) has just checked against the stored one.
-func (e *Enforcer) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
-	s := e.cur.Load()
+// Like every decision it uses the stored registry (see Watch). Errors:
+// EUNAVAILABLE.
+func (e *Enforcer) Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return broker.ApprovalRule{}, false, err
+	}
 	i, _, ok := s.resolve(accountID, permissionSet)
 	if !ok {
-		return broker.ApprovalRule{}, false
+		return broker.ApprovalRule{}, false, nil
 	}
-	return cloneRule(s.rules[i]), true
+	return cloneRule(s.rules[i]), true, nil
 }
 
 func cloneRule(r broker.ApprovalRule) broker.ApprovalRule {
