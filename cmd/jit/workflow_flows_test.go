@@ -448,7 +448,7 @@ func testWorkflowCLI(t *testing.T, h *harness) {
 	if got := decode(run("dave@example.com", "done", tk.ID, "--output", "json")); got.State != broker.StateTerminated {
 		t.Fatalf("jit done: %s", got.State)
 	}
-	// delegate, delegations list and delete
+	// delegate, delegations list, delete and decline
 	out = run("c6@example.com", "delegate", "--to", "eve@example.com", "--duration", "1h", "--output", "json")
 	var d broker.Delegation
 	if err := json.Unmarshal([]byte(out), &d); err != nil || d.From != "c6@example.com" || d.To != "eve@example.com" {
@@ -457,8 +457,18 @@ func testWorkflowCLI(t *testing.T, h *harness) {
 	if out := run("eve@example.com", "delegations", "list"); !strings.Contains(out, d.ID) || !strings.Contains(out, "c6@example.com") {
 		t.Fatalf("jit delegations list:\n%s", out)
 	}
-	if _, errOut, err := h.jit("eve@example.com", "delegations", "delete", d.ID); err == nil || !strings.Contains(errOut, "not found") {
-		t.Fatalf("the delegate deletes: err=%v %s", err, errOut)
+	if _, errOut, err := h.jit("c5@example.com", "delegations", "delete", d.ID); err == nil || !strings.Contains(errOut, "not found") {
+		t.Fatalf("a stranger deletes: err=%v %s", err, errOut)
+	}
+	if out := run("eve@example.com", "delegations", "decline", d.ID); !strings.Contains(out, "Declined delegation "+d.ID) {
+		t.Fatalf("the delegate declines:\n%s", out)
+	}
+	if out := run("c6@example.com", "delegations", "list", "--output", "json"); strings.Contains(out, d.ID) {
+		t.Fatalf("declined delegation still listed:\n%s", out)
+	}
+	d2 := run("c6@example.com", "delegate", "--to", "eve@example.com", "--duration", "1h", "--output", "json")
+	if err := json.Unmarshal([]byte(d2), &d); err != nil {
+		t.Fatalf("jit delegate: %v\n%s", err, d2)
 	}
 	run("c6@example.com", "delegations", "delete", d.ID)
 	if out := run("c6@example.com", "delegations", "list", "--output", "json"); strings.Contains(out, d.ID) {
