@@ -22,8 +22,9 @@ type StaticRules struct {
 var _ RuleSource = (*StaticRules)(nil)
 
 // NewStaticRules checks and normalizes the rules: account defaults to "*",
-// Required to 1, approvers are lower-cased, and every stage must be able
-// to reach its quorum.
+// Required to 1, approvers go through broker.NormalizePrincipal (emails
+// ASCII-lowered, group names exact), and every stage must be able to reach
+// its quorum.
 func NewStaticRules(rules []Rule) (*StaticRules, error) {
 	rules = append([]Rule(nil), rules...)
 	for i := range rules {

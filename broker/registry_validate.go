@@ -31,7 +31,7 @@ const GroupPrefix = "group:"
 
 // NormalizeRegistry fills defaults and canonical forms in place, so that
 // equal registries compare equal: grant_path defaults to role, a stage's
-// required count to 1, emails are lower-cased and trimmed.
+// required count to 1, emails are trimmed and ASCII-lowered (NormalizePrincipal).
 func NormalizeRegistry(r *RegistryData) {
 	for i := range r.Accounts {
 		r.Accounts[i].ID = strings.TrimSpace(r.Accounts[i].ID)
