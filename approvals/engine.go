@@ -13,8 +13,9 @@ import (
 // StaticRules over a list from the configuration.
 type RuleSource interface {
 	// Rule returns the most specific rule for the account and permission
-	// set, and false when none covers them.
-	Rule(accountID, permissionSet string) (broker.ApprovalRule, bool)
+	// set, and false when none covers them. Errors: EUNAVAILABLE when the
+	// rules in force cannot be confirmed (the enforcer); others internal.
+	Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error)
 }
 
 // Engine implements broker.ApprovalEngine: it plans a ticket's stages
@@ -43,9 +44,12 @@ func NewFrom(src RuleSource) *Engine { return &Engine{rules: src} }
 // extension stages for an extension, when it has any) without the
 // requester and beneficiaries, who never approve their own ticket.
 // EINVALID if no rule covers t, or a stage of named approvers cannot reach
-// its quorum without them.
-func (e *Engine) Plan(_ context.Context, t *broker.Ticket, extension bool) (broker.Plan, error) {
-	r, ok := e.rules.Rule(t.AccountID, t.PermissionSet)
+// its quorum without them; the RuleSource's errors (EUNAVAILABLE) as they are.
+func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (broker.Plan, error) {
+	r, ok, err := e.rules.Rule(ctx, t.AccountID, t.PermissionSet)
+	if err != nil {
+		return broker.Plan{}, err
+	}
 	if !ok {
 		return broker.Plan{}, broker.Errorf(broker.EINVALID, "no approval rule covers %s in account %s", t.PermissionSet, t.AccountID)
 	}

@@ -160,7 +160,13 @@ func TestGroupApprovers(t *testing.T) {
 		{user("eve@x.com", "dev"), broker.EFORBIDDEN, false},
 		{user("sam@x.com", "sre"), broker.EFORBIDDEN, false}, // a beneficiary in the group
 		{user("alice@x.com", "sre"), broker.EFORBIDDEN, false},
-		{user("sue@x.com", "SRE"), "", false},
+		// Group names are compared exactly: case, padding and Unicode
+		// look-alikes are other groups.
+		{user("sue@x.com", "SRE"), broker.EFORBIDDEN, false},
+		{user("sue@x.com", " sre "), broker.EFORBIDDEN, false},
+		{user("sue@x.com", "\u017fre"), broker.EFORBIDDEN, false}, // ſre
+		{user("sue@x.com", "\uff53re"), broker.EFORBIDDEN, false}, // fullwidth s
+		{user("sue@x.com", "sre"), "", false},
 		{user("sue@x.com", "sre"), broker.ECONFLICT, false},
 		{user("tom@x.com", "ops", "sre"), "", true},
 	} {

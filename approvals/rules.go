@@ -1,6 +1,7 @@
 package approvals
 
 import (
+	"context"
 	"fmt"
 	"strings"
 
@@ -21,8 +22,9 @@ type StaticRules struct {
 var _ RuleSource = (*StaticRules)(nil)
 
 // NewStaticRules checks and normalizes the rules: account defaults to "*",
-// Required to 1, approvers are lower-cased, and every stage must be able
-// to reach its quorum.
+// Required to 1, approvers go through broker.NormalizePrincipal (emails
+// ASCII-lowered, group names exact), and every stage must be able to reach
+// its quorum.
 func NewStaticRules(rules []Rule) (*StaticRules, error) {
 	rules = append([]Rule(nil), rules...)
 	for i := range rules {
@@ -89,7 +91,7 @@ func checkStages(in []Stage, where string) ([]Stage, error) {
 
 // Rule returns the most specific rule for the account and permission set:
 // an exact account beats "*", and a named permission set beats any.
-func (s *StaticRules) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
+func (s *StaticRules) Rule(_ context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error) {
 	best, score := Rule{}, -1
 	for _, r := range s.rules {
 		if (r.Account != "*" && r.Account != accountID) || (r.PermissionSet != "" && r.PermissionSet != permissionSet) {
@@ -106,10 +108,12 @@ func (s *StaticRules) Rule(accountID, permissionSet string) (broker.ApprovalRule
 			best, score = r, n
 		}
 	}
-	return best, score >= 0
+	return best, score >= 0, nil
 }
 
-func normalize(a string) string { return strings.ToLower(strings.TrimSpace(a)) }
+// normalize is broker's one normalisation of principals: emails lowered
+// (ASCII only), group names exactly as written.
+func normalize(a string) string { return broker.NormalizePrincipal(a) }
 
 func isGroup(a string) bool { return strings.HasPrefix(a, "group:") }
 
@@ -120,14 +124,14 @@ func FirstOf(sources ...RuleSource) RuleSource { return firstOf(sources) }
 
 type firstOf []RuleSource
 
-func (f firstOf) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
+func (f firstOf) Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error) {
 	for _, s := range f {
 		if s == nil {
 			continue
 		}
-		if r, ok := s.Rule(accountID, permissionSet); ok {
-			return r, true
+		if r, ok, err := s.Rule(ctx, accountID, permissionSet); err != nil || ok {
+			return r, ok, err
 		}
 	}
-	return broker.ApprovalRule{}, false
+	return broker.ApprovalRule{}, false, nil
 }

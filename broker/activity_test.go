@@ -148,7 +148,14 @@ func TestActivityWho(t *testing.T) {
 	}{
 		{"requester", actAs("alice@example.com"), ""},
 		{"approver", actAs("bob@example.com"), ""},
-		{"approver through a group", actAs("frank@example.com", "security"), ""},
+		{"approver through a group", actAs("frank@example.com", "Security"), ""},
+		// Group names are compared exactly (see User): look-alikes of
+		// "Security" are other groups.
+		{"group in another case", actAs("frank@example.com", "security"), broker.ENOTFOUND},
+		{"group with a long s", actAs("frank@example.com", "\u017fecurity"), broker.ENOTFOUND},
+		{"group in fullwidth letters", actAs("frank@example.com", "\uff33ecurity"), broker.ENOTFOUND},
+		{"group padded", actAs("frank@example.com", " Security "), broker.ENOTFOUND},
+		{"group with a zero-width space", actAs("frank@example.com", "Security\u200b"), broker.ENOTFOUND},
 		{"administrator", actAs("carol@example.com"), ""},
 		{"beneficiary only", actAs("erin@example.com"), broker.EFORBIDDEN},
 		{"unrelated", actAs("dave@example.com"), broker.ENOTFOUND},

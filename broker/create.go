@@ -6,7 +6,6 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -175,7 +174,7 @@ func normalizeBeneficiaries(in []string, me string) ([]string, error) {
 		if err != nil {
 			return nil, err
 		}
-		b = strings.ToLower(b)
+		b = NormalizeEmail(b)
 		if a, err := mail.ParseAddress(b); err != nil || a.Address != b {
 			return nil, Errorf(EINVALID, "beneficiary %q is not an email address", b)
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"net/mail"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -13,8 +12,11 @@ const maxDelegation = 366 * 24 * time.Hour
 
 // Delegation lets To decide, inside [Start, End), the tickets that From
 // approves. It is not transitive: a delegate cannot pass on what was
-// delegated to them, and nobody decides a ticket they requested or benefit
-// from, also not as a delegate.
+// delegated to them (being someone's delegate does not stop anyone from
+// delegating their own approvals), and nobody decides a ticket they
+// requested or benefit from, also not as a delegate. A delegation that
+// closes a cycle at the moment of a decision (To has delegated, directly
+// or through others, back to From) does not count then.
 type Delegation struct {
 	ID   string `json:"id"`
 	From string `json:"from"`
@@ -68,10 +70,12 @@ type DelegateInput struct {
 }
 
 // Delegate lets in.To decide the caller's tickets inside the window.
-// Errors: EUNAUTHENTICATED, EINVALID (bad window, a window in the past, to
-// oneself, or a chain: the caller is a delegate in that window, or in.To
-// has delegated away in it), ECONFLICT (the same delegation exists),
-// EUNAVAILABLE (no delegation store).
+// Whether the caller or in.To are delegates or delegators of others plays
+// no part (and no error reveals it): cycles are refused when a decision is
+// made (see delegationsTo). Errors: EUNAUTHENTICATED, EINVALID (bad
+// window, a window in the past, to oneself), ECONFLICT (the caller already
+// delegates to in.To in an overlapping window), EUNAVAILABLE (no
+// delegation store).
 func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -85,7 +89,7 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 	if err != nil {
 		return nil, err
 	}
-	to = strings.ToLower(to)
+	to = NormalizeEmail(to)
 	if a, err := mail.ParseAddress(to); err != nil || a.Address != to {
 		return nil, Errorf(EINVALID, "to %q is not an email address", in.To)
 	}
@@ -111,17 +115,11 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 	}
 	d := &Delegation{ID: s.cfg.NewID(), From: u.Email, FromGroups: slices.Clone(u.Groups), To: to, Start: start, End: end, CreatedAt: now}
 	err = s.cfg.Delegations.CreateDelegation(ctx, d, func(existing []Delegation) error {
+		// Only the caller's own delegations are looked at, so the answer
+		// says nothing about anyone else's.
 		for _, e := range existing {
-			if !e.Overlaps(*d) || !e.End.After(now) {
-				continue
-			}
-			switch {
-			case e.From == d.From && e.To == d.To:
-				return Errorf(ECONFLICT, "%s already delegates to %s from %s to %s", e.From, e.To, e.Start.Format(time.RFC3339), e.End.Format(time.RFC3339))
-			case e.To == d.From:
-				return Errorf(EINVALID, "%s acts as delegate of %s in this window; what was delegated to you cannot be delegated again", d.From, e.From)
-			case e.From == d.To:
-				return Errorf(EINVALID, "%s has delegated their approvals to %s in this window; delegations cannot form a chain", d.To, e.To)
+			if e.From == d.From && e.To == d.To && e.Overlaps(*d) && e.End.After(now) {
+				return Errorf(ECONFLICT, "you already delegate to %s from %s to %s", e.To, e.Start.Format(time.RFC3339), e.End.Format(time.RFC3339))
 			}
 		}
 		return nil
@@ -149,8 +147,10 @@ func (s *Service) Delegations(ctx context.Context) ([]Delegation, error) {
 	return ds, err
 }
 
-// DeleteDelegation ends a delegation early. Its delegator and
-// administrators may; others get ENOTFOUND. Errors: EUNAUTHENTICATED, ENOTFOUND.
+// DeleteDelegation ends a delegation early. Its delegator may, its
+// delegate may (declining it) and administrators may; others get
+// ENOTFOUND, as if it did not exist. Errors: EUNAUTHENTICATED, ENOTFOUND,
+// EUNAVAILABLE.
 func (s *Service) DeleteDelegation(ctx context.Context, id string) error {
 	u, err := caller(ctx)
 	if err != nil {
@@ -163,7 +163,7 @@ func (s *Service) DeleteDelegation(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	if d.From != u.Email {
+	if d.From != u.Email && d.To != u.Email {
 		if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
 			return err
 		} else if !ok {
@@ -173,7 +173,15 @@ func (s *Service) DeleteDelegation(ctx context.Context, id string) error {
 	return s.cfg.Delegations.DeleteDelegation(ctx, id)
 }
 
-// delegationsTo returns the delegations to email active at now.
+// maxCycleSearch bounds the people delegationsTo follows looking for a
+// cycle; a cycle longer than that is not found (and, delegations not being
+// transitive, does no more than a short one).
+const maxCycleSearch = 64
+
+// delegationsTo returns the delegations to email active at now through
+// which email may act: every decision and every view of tickets as a
+// delegate goes through it. A delegation from X is left out when it closes
+// a cycle now: email has delegated, directly or through others, to X.
 func (s *Service) delegationsTo(ctx context.Context, email string, now time.Time) ([]Delegation, error) {
 	if s.cfg.Delegations == nil {
 		return nil, nil
@@ -188,5 +196,35 @@ func (s *Service) delegationsTo(ctx context.Context, email string, now time.Time
 			out = append(out, d)
 		}
 	}
-	return out, nil
+	if len(out) == 0 {
+		return nil, nil
+	}
+	reach, err := s.delegatesOf(ctx, email, now)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(out, func(d Delegation) bool { return reach[d.From] }), nil
+}
+
+// delegatesOf returns whom email's approvals reach at now through active
+// delegations: email's delegates, theirs, and so on (at most
+// maxCycleSearch people).
+func (s *Service) delegatesOf(ctx context.Context, email string, now time.Time) (map[string]bool, error) {
+	reach := map[string]bool{}
+	queue := []string{email}
+	for len(queue) > 0 && len(reach) < maxCycleSearch {
+		from := queue[0]
+		queue = queue[1:]
+		ds, err := s.cfg.Delegations.Delegations(ctx, DelegationFilter{From: from})
+		if err != nil {
+			return nil, err
+		}
+		for _, d := range ds {
+			if d.From == from && d.ActiveAt(now) && !reach[d.To] {
+				reach[d.To] = true
+				queue = append(queue, d.To)
+			}
+		}
+	}
+	return reach, nil
 }

@@ -20,17 +20,18 @@ type ListDirectory struct {
 var _ Directory = ListDirectory{}
 
 // ResolveUser returns email itself when the list knows it. ENOTFOUND
-// otherwise.
+// otherwise. Emails and domains are compared after NormalizeEmail, exactly
+// (no Unicode case folding: a look-alike is another user).
 func (d ListDirectory) ResolveUser(_ context.Context, email string) (string, error) {
-	email = strings.ToLower(strings.TrimSpace(email))
-	if slices.ContainsFunc(d.Users, func(u string) bool { return strings.EqualFold(u, email) }) {
+	email = NormalizeEmail(email)
+	same := func(want string) func(string) bool {
+		return func(s string) bool { return NormalizeEmail(s) == want }
+	}
+	if slices.ContainsFunc(d.Users, same(email)) {
 		return email, nil
 	}
-	if at := strings.LastIndexByte(email, '@'); at > 0 {
-		domain := email[at+1:]
-		if slices.ContainsFunc(d.Domains, func(d string) bool { return strings.EqualFold(d, domain) }) {
-			return email, nil
-		}
+	if at := strings.LastIndexByte(email, '@'); at > 0 && slices.ContainsFunc(d.Domains, same(email[at+1:])) {
+		return email, nil
 	}
 	return "", Errorf(ENOTFOUND, "user %s is not in the directory", email)
 }

@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"slices"
-	"strings"
 )
 
 // Ticket returns a ticket the caller may see: its requester, beneficiaries,
@@ -151,7 +150,7 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 func approverKeys(u User) []string {
 	keys := []string{u.Email}
 	for _, g := range u.Groups {
-		keys = append(keys, "group:"+strings.ToLower(g))
+		keys = append(keys, GroupPrefix+g)
 	}
 	return keys
 }

@@ -54,7 +54,7 @@ func (s *Service) Access(ctx context.Context) (Access, error) {
 	}
 	checks := 0
 	for _, p := range r.PermissionSets {
-		if !out.Admin && !slices.Contains(p.Scope.RequesterGroups, "*") && !slices.ContainsFunc(u.Groups, func(g string) bool { return containsFold(p.Scope.RequesterGroups, g) }) {
+		if !out.Admin && !slices.Contains(p.Scope.RequesterGroups, "*") && !slices.ContainsFunc(p.Scope.RequesterGroups, func(g string) bool { return u.InGroup(strings.TrimPrefix(g, GroupPrefix)) }) {
 			continue
 		}
 		req := Requestable{PermissionSet: p.Name, Accounts: []string{}}
@@ -79,19 +79,11 @@ func (s *Service) Access(ctx context.Context) (Access, error) {
 	}
 	for _, rule := range r.ApprovalRules {
 		for _, st := range rule.Stages {
-			if slices.ContainsFunc(st.Approvers, func(a string) bool {
-				return strings.EqualFold(a, u.Email) || slices.ContainsFunc(u.Groups, func(g string) bool { return strings.EqualFold(a, GroupPrefix+g) })
-			}) {
+			if slices.ContainsFunc(st.Approvers, u.Is) {
 				out.Approves = append(out.Approves, RuleKey(rule))
 				break
 			}
 		}
 	}
 	return out, nil
-}
-
-// containsFold reports whether xs holds s, ignoring case (group names from
-// identity providers vary in case; the authorizer decides in the end).
-func containsFold(xs []string, s string) bool {
-	return slices.ContainsFunc(xs, func(x string) bool { return strings.EqualFold(x, s) })
 }

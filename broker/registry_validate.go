@@ -31,7 +31,7 @@ const GroupPrefix = "group:"
 
 // NormalizeRegistry fills defaults and canonical forms in place, so that
 // equal registries compare equal: grant_path defaults to role, a stage's
-// required count to 1, emails are lower-cased and trimmed.
+// required count to 1, emails are trimmed and ASCII-lowered (NormalizePrincipal).
 func NormalizeRegistry(r *RegistryData) {
 	for i := range r.Accounts {
 		r.Accounts[i].ID = strings.TrimSpace(r.Accounts[i].ID)
@@ -100,14 +100,11 @@ func nilIfEmpty[T any](xs []T) []T {
 	return xs
 }
 
-// normalizePrincipals lower-cases and trims emails; groups keep their case.
+// normalizePrincipals applies NormalizePrincipal: emails lowered (ASCII
+// only) and trimmed; groups exactly as written.
 func normalizePrincipals(xs []string) {
 	for i, x := range xs {
-		x = strings.TrimSpace(x)
-		if !strings.HasPrefix(x, GroupPrefix) {
-			x = strings.ToLower(x)
-		}
-		xs[i] = x
+		xs[i] = NormalizePrincipal(x)
 	}
 }
 

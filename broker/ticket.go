@@ -3,7 +3,6 @@ package broker
 import (
 	"encoding/json"
 	"slices"
-	"strings"
 	"time"
 )
 
@@ -98,17 +97,9 @@ type Stage struct {
 }
 
 // Includes reports whether u is one of the stage's approvers, by email or
-// through one of their groups.
+// through one of their groups, compared exactly (see User).
 func (s Stage) Includes(u User) bool {
-	for _, a := range s.Approvers {
-		if a == u.Email {
-			return true
-		}
-		if g, ok := strings.CutPrefix(a, "group:"); ok && slices.ContainsFunc(u.Groups, func(ug string) bool { return strings.EqualFold(ug, g) }) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(s.Approvers, u.Is)
 }
 
 // Decision is one person's approval, rejection or termination. For names

@@ -62,9 +62,10 @@ func NewOIDCVerifier(ctx context.Context, issuerURL string, clientIDs []string, 
 }
 
 // Verify checks rawToken and returns the user it names: the "email" claim,
-// lowercased (required; a token whose email_verified is false is refused),
-// and the groups claim (a list of strings, or one string). The token's
-// "aud" must name one of JIT's client IDs; when it names several parties,
+// normalised with broker.NormalizeEmail (required; a token whose
+// email_verified is false is refused), and the groups claim (a list of
+// strings, or one string) exactly as the identity provider sent it. The
+// token's "aud" must name one of JIT's client IDs; when it names several parties,
 // "azp" must be one of JIT's client IDs too (OIDC Core 3.1.3.7): a token
 // issued to another client that merely lists JIT among its audiences is
 // not JIT's. Errors: EUNAUTHENTICATED with a message saying what is wrong
@@ -102,7 +103,8 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User
 	if err != nil {
 		return broker.User{}, refused(ReasonClaims, "token claim %q must be a list of strings", v.groupsClaim)
 	}
-	return broker.User{Email: strings.ToLower(strings.TrimSpace(email)), Groups: groups}, nil
+	// The one normalisation of identifiers (broker.User): here, once.
+	return broker.User{Email: broker.NormalizeEmail(email), Groups: groups}, nil
 }
 
 // isClient reports whether id is one of JIT's client IDs.

@@ -40,6 +40,8 @@ func TestOIDCVerifierClaims(t *testing.T) {
 	}{
 		{"groups", verifier, sign(func(map[string]any) {}), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
 		{"email lowercased", verifier, sign(func(c map[string]any) { c["email"] = " Bob@EXAMPLE.com" }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
+		{"only ASCII is lowered", verifier, sign(func(c map[string]any) { c["email"] = "\u017fAM@example.com" }), broker.User{Email: "\u017fam@example.com", Groups: []string{"approvers", "engineers"}}},
+		{"groups exactly as sent", verifier, sign(func(c map[string]any) { c["groups"] = []string{" Admins ", "\u017fecurity", "Ops"} }), broker.User{Email: "bob@example.com", Groups: []string{" Admins ", "\u017fecurity", "Ops"}}},
 		{"no groups", verifier, sign(func(c map[string]any) { delete(c, "groups") }), broker.User{Email: "bob@example.com"}},
 		{"one group as a string", verifier, sign(func(c map[string]any) { c["groups"] = "admins" }), broker.User{Email: "bob@example.com", Groups: []string{"admins"}}},
 		{"no email_verified", verifier, sign(func(c map[string]any) { delete(c, "email_verified") }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},

@@ -17,20 +17,24 @@ var modelText string
 
 const groupPrefix = "group:"
 
-// Node names. Subjects are "*", "user:<email>" and "group:<name>" (both
-// lowercased), so no subject can ever equal a registry node.
+// Node names. Subjects are "*", "user:<email>" and "group:<name>", so no
+// subject can ever equal a registry node. Emails and group names are used
+// exactly as given: they are normalised once where they enter JIT (see
+// broker.User), and folding them again here would make look-alikes equal.
 const (
 	everyone      = "*"
 	roleAdmin     = "role:admin"
 	roleForOthers = "role:request_for_others"
 )
 
-func userNode(email string) string { return "user:" + strings.ToLower(strings.TrimSpace(email)) }
+func userNode(email string) string { return "user:" + email }
 
-func groupNode(name string) string { return groupPrefix + strings.ToLower(strings.TrimSpace(name)) }
+func groupNode(name string) string { return groupPrefix + name }
 
-// principalNode names an admin, approver or request_for_others entry.
+// principalNode names an admin, approver or request_for_others entry,
+// normalised as the registry stores it (broker.NormalizePrincipal).
 func principalNode(p string) string {
+	p = broker.NormalizePrincipal(p)
 	if name, ok := strings.CutPrefix(p, groupPrefix); ok {
 		return groupNode(name)
 	}
@@ -87,6 +91,8 @@ type snapshot struct {
 	rules                                               []broker.ApprovalRule
 	psNames                                             []string
 	nLinks                                              int
+	// version is the stored version this was compiled from (0: unknown).
+	version int64
 }
 
 // gTypes are the model's role definitions, in the order compile fills them.

@@ -10,7 +10,7 @@
 // is compiled into role links, one Casbin role definition per kind of link,
 // and three small matcher functions join them. Node names carry a prefix so
 // that no two kinds can collide; subjects are "user:<email>",
-// "group:<name>" (both lowercased) and "*" for everyone.
+// "group:<name>" (exactly as broker.User normalises them) and "*" for everyone.
 //
 //	g   ps:<set> -> psg:<group>           the set is in the permission set group
 //	g2  acct:<id or *> -> ps:<set>         the set's scope lists the account ("*": all)
@@ -78,6 +78,12 @@
 // A compiled enforcer is never changed. Reload compiles a new one off to
 // the side and swaps it in atomically; decisions in flight finish on the
 // old one. Watch subscribes to Channel on a PubSub (RedisPubSub over Redis)
-// and reloads when another replica calls Changed. See BENCHMARKS.md for
-// decision latency and reload time at design.md's scale.
+// and reloads when another replica calls Changed and when the subscription
+// is made again after a lost connection. Pub/sub only makes replicas
+// converge fast; what bounds staleness is the version check: a decision
+// whose last check is older than WatchOptions.MaxAge (1 s) reads the
+// stored version and reloads if it moved, and is refused (EUNAVAILABLE)
+// when the version cannot be read or the stored registry cannot be
+// applied. See BENCHMARKS.md for decision latency and reload time at
+// design.md's scale.
 package policies

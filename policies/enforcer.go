@@ -17,14 +17,15 @@ const actApprove = "approve"
 // Enforcer makes every authorization decision through one Casbin enforcer
 // compiled from the registry. It is safe for concurrent use: decisions read
 // the current compiled enforcer without locking, and Reload swaps in a new
-// one atomically.
+// one atomically. Once Watch runs, every decision is made on the stored
+// registry or refused (see Watch).
 type Enforcer struct {
 	cur atomic.Pointer[snapshot]
+	w   atomic.Pointer[watch]
 
-	mu      sync.Mutex // guards gen, applied and w
+	mu      sync.Mutex // guards gen and applied
 	gen     uint64     // reloads started
 	applied uint64     // the newest reload swapped in
-	w       *watch
 
 	logger atomic.Pointer[slog.Logger]
 }
@@ -48,14 +49,25 @@ func Compile(r broker.RegistryData) (*Enforcer, error) {
 // returns the error (code EINVALID) and keeps the previous registry. When
 // reloads overlap, the one started last wins.
 func (e *Enforcer) Reload(r broker.RegistryData) error {
+	return e.apply(r, 0, e.nextGen())
+}
+
+// nextGen starts a reload.
+func (e *Enforcer) nextGen() uint64 {
 	e.mu.Lock()
+	defer e.mu.Unlock()
 	e.gen++
-	gen := e.gen
-	e.mu.Unlock()
+	return e.gen
+}
+
+// apply compiles r, stored as version, and swaps it in unless a reload
+// started after gen has been applied already.
+func (e *Enforcer) apply(r broker.RegistryData, version int64, gen uint64) error {
 	s, err := compile(r)
 	if err != nil {
 		return err
 	}
+	s.version = version
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if gen > e.applied {
@@ -64,6 +76,10 @@ func (e *Enforcer) Reload(r broker.RegistryData) error {
 	}
 	return nil
 }
+
+// Version returns the stored version of the registry in force: the one
+// Watch last loaded, 0 before that or after Reload.
+func (e *Enforcer) Version() int64 { return e.cur.Load().version }
 
 // SetLogger sets where background reload failures (see Watch) are logged;
 // by default they are not.
@@ -88,13 +104,17 @@ func (e *Enforcer) log() *slog.Logger {
 //     administer everything, so accountID "" asks "admin of everything" and
 //     gets the same answer as any account.
 //
-// Any other action is not allowed. Errors are internal.
-func (e *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, accountID, permissionSet string) (bool, error) {
-	s := e.cur.Load()
+// Any other action is not allowed. Errors: EUNAVAILABLE when Watch cannot
+// confirm the registry in force is the stored one; others are internal.
+func (e *Enforcer) Allowed(ctx context.Context, u broker.User, act broker.Action, accountID, permissionSet string) (bool, error) {
 	switch act {
 	case broker.ActRequest, broker.ActRequestForOthers, broker.ActAdminister:
 	default:
 		return false, nil
+	}
+	s, err := e.current(ctx)
+	if err != nil {
+		return false, err
 	}
 	ok, err := s.ce.Enforce(subjectOf(u), string(act), accountID, permissionSet, 0)
 	if err != nil {
@@ -107,11 +127,15 @@ func (e *Enforcer) Allowed(_ context.Context, u broker.User, act broker.Action, 
 // approver of stage stage (0-based) of the most specific approval rule
 // covering accountID and permissionSet (see Rule). It is false when no rule
 // covers them or the rule has no such stage. Separation of duties and
-// delegation are the approval engine's business. Errors are internal.
-func (e *Enforcer) MayApprove(_ context.Context, u broker.User, accountID, permissionSet string, stage int) (bool, error) {
-	s := e.cur.Load()
+// delegation are the approval engine's business. Errors: EUNAVAILABLE
+// (see Allowed); others are internal.
+func (e *Enforcer) MayApprove(ctx context.Context, u broker.User, accountID, permissionSet string, stage int) (bool, error) {
 	if stage < 0 {
 		return false, nil
+	}
+	s, err := e.current(ctx)
+	if err != nil {
+		return false, err
 	}
 	ok, err := s.ce.Enforce(subjectOf(u), actApprove, accountID, permissionSet, stage)
 	if err != nil {
@@ -126,13 +150,18 @@ func (e *Enforcer) MayApprove(_ context.Context, u broker.User, accountID, permi
 // holds it, which beats one for any permission set (""). Validate rejects
 // registries where two rules would tie. permissionSet may also be
 // "group:<name>", which only rules for that group or for any set cover.
-func (e *Enforcer) Rule(accountID, permissionSet string) (broker.ApprovalRule, bool) {
-	s := e.cur.Load()
+// Like every decision it uses the stored registry (see Watch). Errors:
+// EUNAVAILABLE.
+func (e *Enforcer) Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return broker.ApprovalRule{}, false, err
+	}
 	i, _, ok := s.resolve(accountID, permissionSet)
 	if !ok {
-		return broker.ApprovalRule{}, false
+		return broker.ApprovalRule{}, false, nil
 	}
-	return cloneRule(s.rules[i]), true
+	return cloneRule(s.rules[i]), true, nil
 }
 
 func cloneRule(r broker.ApprovalRule) broker.ApprovalRule {

@@ -66,12 +66,12 @@ func TestDecisionTable(t *testing.T) {
 		anyone   = user("alice@x.com")
 		devU     = user("dave@x.com", "devs")
 		opsU     = user("olga@x.com", "ops")
-		sreU     = user("sid@x.com", "sre")
+		sreU     = user("sid@x.com", "SRE")
 		opsUpper = user("otto@x.com", "OPS")
 		finance  = user("fin@x.com", "finance")
 		carol    = user("carol@x.com")
 		platform = user("pat@x.com", "platform")
-		lee      = user("lee@X.com")
+		lee      = user("lee@x.com")
 		lead     = user("lou@x.com", "leads")
 	)
 	type req struct {
@@ -92,7 +92,12 @@ func TestDecisionTable(t *testing.T) {
 		{"group out of scope", req{anyone, broker.ActRequest, dev, "PowerUser", false}},
 		{"one of two requester groups", req{opsU, broker.ActRequest, prod, "Admin", true}},
 		{"requester group written group:SRE", req{sreU, broker.ActRequest, prod, "Admin", true}},
-		{"group names ignore case", req{opsUpper, broker.ActRequest, prod, "Admin", true}},
+		{"group names are case-sensitive", req{opsUpper, broker.ActRequest, prod, "Admin", false}},
+		{"lower-case look-alike of SRE", req{user("s@x.com", "sre"), broker.ActRequest, prod, "Admin", false}},
+		{"padded group name", req{user("s@x.com", " ops "), broker.ActRequest, prod, "Admin", false}},
+		{"group with a long s", req{user("s@x.com", "\u017fRE"), broker.ActRequest, prod, "Admin", false}},
+		{"group in fullwidth letters", req{user("s@x.com", "\uff4f\uff50\uff53"), broker.ActRequest, prod, "Admin", false}},
+		{"admin group in another case", req{user("s@x.com", "Platform"), broker.ActAdminister, "", "", false}},
 		{"right group, wrong account", req{opsU, broker.ActRequest, dev, "Admin", false}},
 		{"wrong group, right account", req{devU, broker.ActRequest, prod, "Admin", false}},
 		{"via permission set group", req{devU, broker.ActRequest, dev, "group:dev-sets", true}},
@@ -106,7 +111,10 @@ func TestDecisionTable(t *testing.T) {
 		{"scope with no requester groups", req{devU, broker.ActRequest, sandbox, "DataSci", false}},
 		{"admins are not in scope by being admins", req{carol, broker.ActRequest, dev, "PowerUser", false}},
 		{"unknown permission set", req{devU, broker.ActRequest, dev, "NoSuch", false}},
-		{"request for others by email, any case", req{lee, broker.ActRequestForOthers, dev, "ReadOnly", true}},
+		{"request for others by email, registry spelling normalised", req{lee, broker.ActRequestForOthers, dev, "ReadOnly", true}},
+		{"an email is not normalised again", req{user("Lee@x.com"), broker.ActRequestForOthers, dev, "ReadOnly", false}},
+		{"email with a zero-width space", req{user("carol@x.com\u200b"), broker.ActAdminister, "", "", false}},
+		{"email in fullwidth letters", req{user("\uff43arol@x.com"), broker.ActAdminister, "", "", false}},
 		{"request for others by group", req{lead, broker.ActRequestForOthers, "", "", true}},
 		{"no request for others", req{anyone, broker.ActRequestForOthers, dev, "ReadOnly", false}},
 		{"admin of everything", req{carol, broker.ActAdminister, "", "", true}},
@@ -151,7 +159,8 @@ func TestDecisionTable(t *testing.T) {
 		{"set group beats any set", user("d@x.com", "dev-leads"), sandbox, "DataSci", 0, true, 3},
 		{"exact account group beats star group", user("d@x.com", "dev-leads"), dev, "DataSci", 0, false, 4},
 		{"exact account group rule", user("dana@x.com"), dev, "PowerUser", 0, true, 4},
-		{"email approver ignores case", user("Dana@X.com"), dev, "PowerUser", 0, true, 4},
+		{"email approver in another case is someone else", user("Dana@X.com"), dev, "PowerUser", 0, false, 4},
+		{"email approver with a long s", user("\u017fam@x.com"), prod, "Admin", 0, false, 2},
 		{"exact account named set beats star group", user("paul@x.com"), sandbox, "PowerUser", 0, true, 5},
 		{"star group loses to exact named set", user("d@x.com", "dev-leads"), sandbox, "PowerUser", 0, false, 5},
 		{"default approver loses to exact named set", user("mgr@x.com"), sandbox, "PowerUser", 0, false, 5},
@@ -171,7 +180,7 @@ func TestDecisionTable(t *testing.T) {
 			if r := ref.mayApprove(tc.u, tc.acct, tc.ps, tc.stage); r != tc.want {
 				t.Errorf("reference says %v, want %v", r, tc.want)
 			}
-			rule, ok := e.Rule(tc.acct, tc.ps)
+			rule, ok, _ := e.Rule(ctx, tc.acct, tc.ps)
 			if !ok {
 				t.Fatalf("Rule(%q, %q) found none, want approval_rules[%d]", tc.acct, tc.ps, tc.rule)
 			}
@@ -189,7 +198,7 @@ func TestNoRuleCovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok := e.Rule(sandbox, "ReadOnly"); ok {
+	if r, ok, _ := e.Rule(context.Background(), sandbox, "ReadOnly"); ok {
 		t.Errorf("Rule found %+v, want none", r)
 	}
 	if ok, err := e.MayApprove(context.Background(), user("mgr@x.com"), sandbox, "ReadOnly", 0); ok || err != nil {
@@ -217,7 +226,7 @@ func TestRandomAgainstReference(t *testing.T) {
 				got, err = e.MayApprove(context.Background(), d.u, d.acct, d.ps, d.stage)
 				want = ref.mayApprove(d.u, d.acct, d.ps, d.stage)
 				ri, rok := ref.rule(d.acct, d.ps)
-				rule, ok := e.Rule(d.acct, d.ps)
+				rule, ok, _ := e.Rule(context.Background(), d.acct, d.ps)
 				if ok != rok || ok && !cmp.Equal(rule, g.r.ApprovalRules[ri]) {
 					t.Errorf("seed %d decision %d: Rule(%q, %q) = %+v, %v; reference approval_rules[%d], %v", seed, i, d.acct, d.ps, rule, ok, ri, rok)
 				}

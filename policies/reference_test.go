@@ -31,15 +31,16 @@ func newReference(r broker.RegistryData) *reference {
 
 // is reports whether principal (an email or "group:<name>") is u.
 func is(principal string, u broker.User) bool {
+	principal = broker.NormalizePrincipal(principal)
 	if g, ok := strings.CutPrefix(principal, "group:"); ok {
 		for _, ug := range u.Groups {
-			if strings.EqualFold(ug, g) {
+			if ug == g {
 				return true
 			}
 		}
 		return false
 	}
-	return u.Email != "" && strings.EqualFold(principal, u.Email)
+	return u.Email != "" && principal == u.Email
 }
 
 func (f *reference) allowed(u broker.User, act broker.Action, acct, ps string) bool {
@@ -285,10 +286,16 @@ func (g generated) decisions(ref *reference, seed uint64, n int) []decision {
 			if j, ok := ref.rule(d.acct, d.ps); ok && rnd.IntN(2) == 0 {
 				st := g.r.ApprovalRules[j].Stages[rnd.IntN(len(g.r.ApprovalRules[j].Stages))]
 				p := st.Approvers[rnd.IntN(len(st.Approvers))]
+				// Half of these ask with a look-alike of the approver
+				// (another case, a long s), which must not match.
+				lookAlike := func(s string) string { return s }
+				if rnd.IntN(2) == 0 {
+					lookAlike = func(s string) string { return strings.ReplaceAll(strings.ToUpper(s), "S", "\u017f") }
+				}
 				if grp, ok := strings.CutPrefix(p, "group:"); ok {
-					d.u = broker.User{Email: "someone@example.com", Groups: []string{strings.ToUpper(grp)}}
+					d.u = broker.User{Email: "someone@example.com", Groups: []string{lookAlike(grp)}}
 				} else {
-					d.u = broker.User{Email: strings.ToUpper(p)}
+					d.u = broker.User{Email: lookAlike(p)}
 				}
 			}
 		case k < 8:

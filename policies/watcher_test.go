@@ -2,6 +2,7 @@ package policies
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"sync"
 	"testing"
@@ -65,24 +66,56 @@ func (b *fakeBus) Subscribe(_ context.Context, channel string, fn func(string)) 
 	}, nil
 }
 
-// sharedRegistry stands in for the registry in Redis.
+// sharedRegistry stands in for the registry in Redis (a Source). down
+// makes every read fail, as when the replica is cut off from Redis.
 type sharedRegistry struct {
-	mu    sync.Mutex
-	r     broker.RegistryData
-	loads int
+	mu      sync.Mutex
+	r       broker.RegistryData
+	version int64
+	loads   int
+	down    bool
 }
+
+var _ Source = (*sharedRegistry)(nil)
+
+func newShared(r broker.RegistryData) *sharedRegistry { return &sharedRegistry{r: r, version: 1} }
 
 func (s *sharedRegistry) set(r broker.RegistryData) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.r = r
+	s.version++
 }
 
-func (s *sharedRegistry) load(context.Context) (broker.RegistryData, error) {
+func (s *sharedRegistry) setDown(down bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.down = down
+}
+
+func (s *sharedRegistry) Registry(context.Context) (broker.RegistryData, int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return broker.RegistryData{}, 0, errors.New("connection refused")
+	}
 	s.loads++
-	return s.r, nil
+	return s.r, s.version, nil
+}
+
+func (s *sharedRegistry) Version(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.down {
+		return 0, errors.New("connection refused")
+	}
+	return s.version, nil
+}
+
+func (s *sharedRegistry) loaded() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.loads
 }
 
 // eventually polls cond every 10 ms for up to a second.
@@ -110,20 +143,20 @@ func TestWatchRedis(t *testing.T) {
 func testWatch(t *testing.T, ps PubSub) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
-	store := &sharedRegistry{r: tableRegistry()}
+	store := newShared(tableRegistry())
 	var replicas [2]*Enforcer
 	for i := range replicas {
 		e, err := Compile(tableRegistry())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := e.Watch(ctx, ps, store.load); err != nil {
+		if err := e.Watch(ctx, ps, store, WatchOptions{}); err != nil {
 			t.Fatal(err)
 		}
 		replicas[i] = e
 	}
 	a, b := replicas[0], replicas[1]
-	if err := a.Watch(ctx, ps, store.load); err == nil {
+	if err := a.Watch(ctx, ps, store, WatchOptions{}); err == nil {
 		t.Error("a second Watch was accepted")
 	}
 	alice := user("alice@x.com")
@@ -173,11 +206,7 @@ func testWatch(t *testing.T, ps PubSub) {
 	eventually(t, "both replicas enforce the change announced with Update", func() bool { return !mayPower(a) && !mayPower(b) })
 
 	cancel()
-	eventually(t, "Watch stops with its context", func() bool {
-		a.mu.Lock()
-		defer a.mu.Unlock()
-		return a.w == nil
-	})
+	eventually(t, "Watch stops with its context", func() bool { return a.w.Load() == nil })
 }
 
 func TestChangedWithoutWatch(t *testing.T) {

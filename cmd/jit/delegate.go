@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -67,10 +68,13 @@ func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	return printDelegations(stdout, c.output, &d, []broker.Delegation{d})
 }
 
-// runDelegations runs `jit delegations list` and `jit delegations delete ID`.
+// runDelegations runs `jit delegations list`, `jit delegations delete ID`
+// (the delegator ends a delegation early) and `jit delegations decline ID`
+// (the delegate refuses one made to them). delete and decline are the same
+// request: whichever side of the delegation the caller is on may end it.
 func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: jit delegations list|delete ID")
+		return errors.New("usage: jit delegations list | delete ID | decline ID")
 	}
 	var c clientFlags
 	fs := newFlagSet("delegations "+args[0], stderr)
@@ -94,9 +98,9 @@ func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer
 			return err
 		}
 		return printDelegations(stdout, c.output, out, out.Delegations)
-	case "delete":
+	case "delete", "decline":
 		if len(pos) != 1 {
-			return errors.New("usage: jit delegations delete ID")
+			return fmt.Errorf("usage: jit delegations %s ID", args[0])
 		}
 		if err := c.check(); err != nil {
 			return err
@@ -104,13 +108,14 @@ func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := c.call(ctx, "DELETE", "/api/v1/delegations/"+url.PathEscape(pos[0]), nil, nil); err != nil {
 			return err
 		}
+		done := map[string]string{"delete": "Deleted", "decline": "Declined"}[args[0]]
 		if c.output == "json" {
-			return printJSON(stdout, map[string]string{"deleted": pos[0]})
+			return printJSON(stdout, map[string]string{strings.ToLower(done): pos[0]})
 		}
-		fmt.Fprintf(stdout, "Deleted delegation %s\n", pos[0])
+		fmt.Fprintf(stdout, "%s delegation %s\n", done, pos[0])
 		return nil
 	}
-	return fmt.Errorf("unknown delegations command %q: use list or delete", args[0])
+	return fmt.Errorf("unknown delegations command %q: use list, delete or decline", args[0])
 }
 
 // printDelegations writes delegations as a table, or v as JSON.

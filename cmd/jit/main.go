@@ -37,7 +37,7 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
   jit edit ID [--start T] [--end T | --duration D] [--reason TEXT] [--for EMAIL]... [--permission-set NAME]
                                            change a rejected ticket and resend it
   jit delegate --to EMAIL [--start now|RFC3339] (--end RFC3339 | --duration D)
-  jit delegations list | delete ID
+  jit delegations list | delete ID | decline ID
   jit credentials --ticket ID              credential_process for the AWS CLI
   jit console --ticket ID [--region R] [--destination URL]
                                            print an AWS console sign-in link

@@ -94,13 +94,11 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		return nil, fmt.Errorf("registry in Redis: %w", err)
 	}
 	authz.SetLogger(d.logger)
-	// Every replica reloads when another announces a change (Changed).
+	// Every replica reloads when another announces a change (Changed) or
+	// its subscription is made again, and every decision checks the stored
+	// version at least once a second (policies.DefaultMaxAge).
 	watchCtx, stopWatch := context.WithCancel(context.WithoutCancel(ctx))
-	loadRegistry := func(ctx context.Context) (broker.RegistryData, error) {
-		r, _, err := reg.Registry(ctx)
-		return r, err
-	}
-	if err := authz.Watch(watchCtx, policies.RedisPubSub{Client: rdb}, loadRegistry); err != nil {
+	if err := authz.Watch(watchCtx, policies.RedisPubSub{Client: rdb}, reg, policies.WatchOptions{}); err != nil {
 		stopWatch()
 		return nil, err
 	}

@@ -91,7 +91,8 @@ func testConcurrentApprovals(t *testing.T, h *harness) {
 }
 
 // A delegation lets its delegate act only inside its window; the audit
-// says "delegate for delegator"; delegations never chain.
+// says "delegate for delegator"; a delegate may still delegate their own
+// approvals and may decline what was delegated to them.
 func testDelegation(t *testing.T, h *harness) {
 	now := time.Now().UTC().Truncate(time.Second)
 	start, end := now.Add(3*time.Second), now.Add(6*time.Second)
@@ -179,7 +180,8 @@ func testDelegation(t *testing.T, h *harness) {
 		t.Fatalf("delegate near the end of the window: %d", code)
 	}
 
-	// The API: list, no re-delegation, no chain, no past windows, delete.
+	// The API: list, delegating while someone's delegate, no past windows,
+	// delete by the delegator or (declining) the delegate.
 	later := map[string]string{"start": rfc(time.Now().Add(time.Hour)), "end": rfc(time.Now().Add(2 * time.Hour))}
 	with := func(to string, kv map[string]string) map[string]string {
 		out := map[string]string{"to": to}
@@ -194,8 +196,8 @@ func testDelegation(t *testing.T, h *harness) {
 		want int
 	}{
 		{"a1@example.com", with("fut@example.com", later), 201},
-		{"fut@example.com", with("eve@example.com", later), 400}, // fut is a1's delegate then: no re-delegation
-		{"eve@example.com", with("a1@example.com", later), 400},  // a1 delegated away then: no chain
+		{"fut@example.com", with("eve@example.com", later), 201}, // fut is a1's delegate then, and delegates their own approvals
+		{"eve@example.com", with("a1@example.com", later), 201},  // a1 delegated away then: not a cycle, and nothing to reveal
 		{"fut@example.com", with("eve@example.com", map[string]string{"start": rfc(time.Now().Add(3 * time.Hour)), "end": rfc(time.Now().Add(4 * time.Hour))}), 201}, // other window
 		{"a1@example.com", with("fut@example.com", later), 409}, // the same again
 		{"a3@example.com", with("a3@example.com", later), 400},  // to oneself
@@ -213,14 +215,14 @@ func testDelegation(t *testing.T, h *harness) {
 	if list, _ := m["delegations"].([]any); code != 200 || len(list) != 1 {
 		t.Fatalf("a2's delegations: %d %v", code, m)
 	}
-	if code, _ := h.api("del2@example.com", "DELETE", "/api/v1/delegations/"+delID, nil); code != 404 {
-		t.Fatalf("the delegate deletes the delegation: %d, want 404", code)
+	if code, _ := h.api("eve@example.com", "DELETE", "/api/v1/delegations/"+delID, nil); code != 404 {
+		t.Fatalf("a stranger deletes the delegation: %d, want 404", code)
 	}
-	if code, _ := h.api("a2@example.com", "DELETE", "/api/v1/delegations/"+delID, nil); code != 204 {
-		t.Fatalf("the delegator deletes the delegation: %d, want 204", code)
+	if code, _ := h.api("del2@example.com", "DELETE", "/api/v1/delegations/"+delID, nil); code != 204 {
+		t.Fatalf("the delegate declines the delegation: %d, want 204", code)
 	}
 	if code, _ := h.api("a2@example.com", "DELETE", "/api/v1/delegations/"+delID, nil); code != 404 {
-		t.Fatalf("delete twice: %d, want 404", code)
+		t.Fatalf("delete after the delegate declined: %d, want 404", code)
 	}
 }
 
@@ -446,7 +448,7 @@ func testWorkflowCLI(t *testing.T, h *harness) {
 	if got := decode(run("dave@example.com", "done", tk.ID, "--output", "json")); got.State != broker.StateTerminated {
 		t.Fatalf("jit done: %s", got.State)
 	}
-	// delegate, delegations list and delete
+	// delegate, delegations list, delete and decline
 	out = run("c6@example.com", "delegate", "--to", "eve@example.com", "--duration", "1h", "--output", "json")
 	var d broker.Delegation
 	if err := json.Unmarshal([]byte(out), &d); err != nil || d.From != "c6@example.com" || d.To != "eve@example.com" {
@@ -455,8 +457,18 @@ func testWorkflowCLI(t *testing.T, h *harness) {
 	if out := run("eve@example.com", "delegations", "list"); !strings.Contains(out, d.ID) || !strings.Contains(out, "c6@example.com") {
 		t.Fatalf("jit delegations list:\n%s", out)
 	}
-	if _, errOut, err := h.jit("eve@example.com", "delegations", "delete", d.ID); err == nil || !strings.Contains(errOut, "not found") {
-		t.Fatalf("the delegate deletes: err=%v %s", err, errOut)
+	if _, errOut, err := h.jit("c5@example.com", "delegations", "delete", d.ID); err == nil || !strings.Contains(errOut, "not found") {
+		t.Fatalf("a stranger deletes: err=%v %s", err, errOut)
+	}
+	if out := run("eve@example.com", "delegations", "decline", d.ID); !strings.Contains(out, "Declined delegation "+d.ID) {
+		t.Fatalf("the delegate declines:\n%s", out)
+	}
+	if out := run("c6@example.com", "delegations", "list", "--output", "json"); strings.Contains(out, d.ID) {
+		t.Fatalf("declined delegation still listed:\n%s", out)
+	}
+	d2 := run("c6@example.com", "delegate", "--to", "eve@example.com", "--duration", "1h", "--output", "json")
+	if err := json.Unmarshal([]byte(d2), &d); err != nil {
+		t.Fatalf("jit delegate: %v\n%s", err, d2)
 	}
 	run("c6@example.com", "delegations", "delete", d.ID)
 	if out := run("c6@example.com", "delegations", "list", "--output", "json"); strings.Contains(out, d.ID) {

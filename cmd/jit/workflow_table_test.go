@@ -129,7 +129,9 @@ func TestWorkflowDecisionTable(t *testing.T) {
 		{"fut@example.com", "approve", "pending", prod, ro, body(ok), 404, broker.StatePending, 0, nil},
 		{"dave@example.com", "approve", "pending", prod, ro, body(ok), 403, broker.StatePending, 0, nil},
 		{"sec1@example.com", "approve", "stage2", prod, ro, body(ok), 200, broker.StateApproved, 2, nil},
-		{"sec2@example.com", "approve", "stage2", prod, ro, body(ok), 200, broker.StateApproved, 2, nil},
+		// sec2's group is "SecOps": group names compare exactly, so it is not
+		// "secops" and the ticket is not sec2's to see.
+		{"sec2@example.com", "approve", "stage2", prod, ro, body(ok), 404, broker.StatePending, 1, nil},
 		{"a1@example.com", "approve", "stage2", prod, ro, body(ok), 409, broker.StatePending, 1, nil},
 		{"a3@example.com", "approve", "stage2", prod, ro, body(ok), 403, broker.StatePending, 1, nil},
 		{"del@example.com", "approve", "stage2", prod, ro, body(ok), 403, broker.StatePending, 1, nil},
