@@ -31,6 +31,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	creds, err := s.cfg.Minter.Mint(ctx, MintRequest{
 		TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName,
 		Requester: t.Requester, Beneficiary: u.Email, End: t.End,
+		AllowRoleChaining: ps.AllowRoleChaining,
 	})
 	if err != nil {
 		return Credentials{}, err
