@@ -133,6 +133,7 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	defer cancel()
 	err = p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
 		doc.deny(c.AccountID, userID, before, ceilTo(until.UTC(), time.Hour))
+		doc.noChaining = true
 		return true
 	})
 	if err == nil {
@@ -143,6 +144,40 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	}
 	if err != nil {
 		return fmt.Errorf("cut %s's portal sessions of %s in %s: %w", c.User, c.PermissionSetARN, c.AccountID, err)
+	}
+	return nil
+}
+
+// DenyChaining puts JIT's statement denying ChainingActions into the
+// permission set's inline policy, when it is not there yet, and
+// provisions the permission set to the account, so that no session the
+// access portal issues for it there can derive another session: a chained
+// session would lose identitystore:userId, which the cut matches. The
+// statement applies to every user of the permission set in every account
+// it is provisioned to; JIT keeps it from then on. Provisioning is done
+// every time, since the account may hold a copy older than the statement.
+// EUNAVAILABLE when provisioning is not done after Timeout.
+func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, accountID string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
+		if doc.noChaining {
+			return false
+		}
+		doc.noChaining = true
+		return true
+	})
+	if err == nil {
+		err = p.provision(opCtx, permissionSetARN, accountID)
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return broker.Errorf(broker.EUNAVAILABLE, "denying role chaining to %s in %s not done after %s; try again later", permissionSetARN, accountID, p.timeout())
+	}
+	if err != nil {
+		return fmt.Errorf("deny role chaining to %s in %s: %w", permissionSetARN, accountID, err)
 	}
 	return nil
 }
@@ -331,6 +366,8 @@ type inlinePolicy struct {
 	top    map[string]json.RawMessage // every top-level member but Statement
 	others []json.RawMessage          // statements that are not JIT's, in order
 	denies []*portalDenyEntry
+	// noChaining: JIT's statement denying ChainingActions is present.
+	noChaining bool
 }
 
 // portalDenyEntry is one JIT statement.
@@ -385,6 +422,10 @@ func parseInlinePolicy(text string) (*inlinePolicy, error) {
 		}
 	}
 	for _, st := range stmts {
+		if isNoChaining(st) {
+			doc.noChaining = true
+			continue
+		}
 		if e := parseDenyEntry(st); e != nil {
 			doc.denies = append(doc.denies, e)
 		} else {
@@ -392,6 +433,13 @@ func parseInlinePolicy(text string) (*inlinePolicy, error) {
 		}
 	}
 	return doc, nil
+}
+
+// isNoChaining reports whether st is JIT's statement denying
+// ChainingActions. One with that Sid in another shape is rewritten.
+func isNoChaining(st json.RawMessage) bool {
+	var s struct{ Sid string }
+	return json.Unmarshal(st, &s) == nil && s.Sid == NoChainingSid
 }
 
 // parseDenyEntry returns the JIT entry st holds, or nil when st is not
@@ -465,15 +513,20 @@ func (doc *inlinePolicy) prune(now time.Time) bool {
 	return len(doc.denies) != n
 }
 
-func (doc *inlinePolicy) empty() bool { return len(doc.others) == 0 && len(doc.denies) == 0 }
+func (doc *inlinePolicy) empty() bool {
+	return len(doc.others) == 0 && len(doc.denies) == 0 && !doc.noChaining
+}
 
 // marshal writes the policy: the administrators' statements first, in
-// their order, then JIT's, ordered by Sid. HTML characters are not
+// their order, then JIT's: the chaining deny, then the cuts ordered by Sid. HTML characters are not
 // escaped, so administrators' strings keep their length.
 func (doc *inlinePolicy) marshal() (string, error) {
 	stmts := make([]any, 0, len(doc.others)+len(doc.denies))
 	for _, st := range doc.others {
 		stmts = append(stmts, st)
+	}
+	if doc.noChaining {
+		stmts = append(stmts, NoChainingStatement())
 	}
 	denies := slices.Clone(doc.denies)
 	slices.SortFunc(denies, func(a, b *portalDenyEntry) int { return strings.Compare(a.sid(), b.sid()) })
