@@ -32,10 +32,12 @@ import (
 // In the demo fixture every role of the three trusts any principal of
 // the organization (the caller's own policies must allow sts:AssumeRole).
 
-// newChainSystem starts JIT (server and worker) on a demo sandbox.
-func newChainSystem(t *testing.T) *icSystem {
+// newChainSystem starts JIT (server and worker) on a demo sandbox with
+// the given organization-level deny policies (SCPs).
+func newChainSystem(t *testing.T, scps ...string) *icSystem {
 	t.Helper()
 	f := sandbox.DemoFixture()
+	f.OrgDenyPolicies = scps
 	e := &icSystem{}
 	sb, err := sandbox.New(f, sandbox.Options{Seed: 1})
 	if err != nil {
@@ -322,4 +324,48 @@ func TestOptedInChainCutAtEnd(t *testing.T) {
 		_, err := e.chain(s, "PowerUserAccess", "again")
 		wantCode(t, err, "AccessDenied", s.name+" chaining again after the end")
 	}
+}
+
+// jitRolesSCP is the SCP of docs/revocation.md for this registry: a
+// session carrying a ticket tag may act only as a role JIT manages.
+const jitRolesSCP = `{"Version":"2012-10-17","Statement":[{"Sid":"JitTicketSessionsOnlyOnJitRoles","Effect":"Deny","Action":"*","Resource":"*",` +
+	`"Condition":{"Null":{"aws:PrincipalTag/jit-ticket":"false"},` +
+	`"ArnNotLike":{"aws:PrincipalArn":["arn:aws:iam::*:role/PowerUserAccess","arn:aws:iam::*:role/AdministratorAccess"]}}}]}`
+
+// With role chaining allowed, a chain into a role JIT does not manage
+// (ReadOnlyAccess here) escapes the ticket's deny entries: that is what
+// the SCP of docs/revocation.md is for. With it, the chained session can
+// do nothing there, while chains between JIT's roles keep working.
+func TestOptedInChainOutsideJITRoles(t *testing.T) {
+	t.Run("without the SCP the chain outlives the ticket", func(t *testing.T) {
+		e := newChainSystem(t)
+		id := e.fileFor(t, "Chaining", time.Now().Add(time.Hour))
+		out, err := e.chain(e.mint(t, id), "ReadOnlyAccess", "outside")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := e.sys.svc.Terminate(chainCarol, id, "cut"); err != nil {
+			t.Fatal(err)
+		}
+		mustWork(t, out) // the documented gap
+	})
+	t.Run("with the SCP", func(t *testing.T) {
+		e := newChainSystem(t, jitRolesSCP)
+		id := e.fileFor(t, "Chaining", time.Now().Add(time.Hour))
+		jit := e.mint(t, id)
+		mustWork(t, jit)
+		hop1, _ := e.chainTwoHops(t, jit)
+		out, err := e.chain(hop1, "ReadOnlyAccess", "outside")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustBeDenied(t, out)
+		// Sessions without a ticket tag are not the SCP's business.
+		brokerUser := e.sessionOf("the broker user", sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")
+		plain, err := e.chain(brokerUser, "ReadOnlyAccess", "plain")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mustWork(t, plain)
+	})
 }
