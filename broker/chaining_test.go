@@ -88,12 +88,14 @@ func newChainEnv(t *testing.T) *chainEnv {
 }
 
 // active stores an active ticket of the permission set, ending an hour
-// after the start, with one session handed out.
-func (e *chainEnv) active(id, permissionSet string) *broker.Ticket {
+// after the start, with one session handed out (allowing role chaining,
+// or not).
+func (e *chainEnv) active(id, permissionSet string, chainingSession bool) *broker.Ticket {
 	tk := &broker.Ticket{
 		ID: id, Revision: 1, State: broker.StateActive, Requester: "alice@example.com", Beneficiaries: []string{"alice@example.com"},
 		AccountID: "111111111111", PermissionSet: permissionSet, Start: e.start, End: e.start.Add(time.Hour), Reason: "test",
-		Sessions:  []broker.Session{{AccessKeyID: "ASIAEXAMPLE", User: "alice@example.com", IssuedAt: e.start, Expiration: e.start.Add(time.Hour)}},
+		Sessions: []broker.Session{{AccessKeyID: "ASIAEXAMPLE", User: "alice@example.com", IssuedAt: e.start, Expiration: e.start.Add(time.Hour),
+			RoleChaining: chainingSession}},
 		CreatedAt: e.start, UpdatedAt: e.start,
 	}
 	e.tickets.CreateTicket(context.Background(), tk)
@@ -121,7 +123,10 @@ func TestDenyPathForRoleChaining(t *testing.T) {
 		permissionSet string
 		missing       string        // a role that does not exist in the account
 		expireAt      time.Duration // after the start; 0: terminate 20 minutes in
-		want          []string
+		// chainingSession: the ticket's session was minted while its set
+		// allowed chaining (the set may have opted out since)
+		chainingSession bool
+		want            []string
 	}{
 		{name: "opted in, terminate", permissionSet: "Chaining", want: []string{
 			"AdministratorAccess until 11:20", "ReadOnlyAccess until 11:20", "PowerUserAccess until 11:20"}},
@@ -132,13 +137,15 @@ func TestDenyPathForRoleChaining(t *testing.T) {
 		{name: "opted in, a managed role missing in the account", permissionSet: "Chaining", missing: "ReadOnlyAccess", want: []string{
 			"AdministratorAccess until 11:20", "PowerUserAccess until 11:20"}},
 		{name: "not opted in, terminate", permissionSet: "Plain", want: []string{"ReadOnlyAccess until 11:00"}},
+		{name: "opted out after a chaining session was handed out", permissionSet: "Plain", chainingSession: true, want: []string{
+			"ReadOnlyAccess until 11:20", "AdministratorAccess until 11:20", "PowerUserAccess until 11:20"}},
 		{name: "not opted in, at the end", permissionSet: "Plain", expireAt: time.Hour, want: []string{"ReadOnlyAccess until 11:00"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := newChainEnv(t)
 			e.revoker.missing = map[string]bool{tt.missing: true}
-			tk := e.active("t1", tt.permissionSet)
+			tk := e.active("t1", tt.permissionSet, tt.chainingSession)
 			switch {
 			case tt.expireAt > 0:
 				e.clock.set(e.start.Add(tt.expireAt))

@@ -40,7 +40,8 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		if err := usable(t, s.now()); err != nil {
 			return err
 		}
-		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration})
+		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration,
+			RoleChaining: ps.AllowRoleChaining})
 		return nil
 	})
 	if err != nil {

@@ -193,7 +193,9 @@ const chainedSessionMax = time.Hour
 // chained sessions keep the jit-ticket tag (transitive) but neither the
 // session policy nor its end-time deny. So the ticket is denied on every
 // role JIT manages in the account, whether it was terminated or ended,
-// until the last session chained before now has expired.
+// until the last session chained before now has expired. That holds for
+// a ticket that was handed such a session even if the permission set no
+// longer allows chaining.
 func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
@@ -203,7 +205,8 @@ func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 		return nil
 	}
 	roles, until := []string{ps.RoleName}, t.End
-	if ps.AllowRoleChaining {
+	chaining := ps.AllowRoleChaining || slices.ContainsFunc(t.Sessions, func(se Session) bool { return se.RoleChaining })
+	if chaining {
 		more, err := s.managedRoles(ctx)
 		if err != nil {
 			return err
