@@ -369,3 +369,36 @@ func TestOptedInChainOutsideJITRoles(t *testing.T) {
 		mustWork(t, plain)
 	})
 }
+
+// The issue's reproduction with the real binary and the real AWS CLI, as
+// in `jit dev`: alice's PowerUserAccess session (role path) tries to
+// assume a role that trusts the account, PowerUserAccess itself among
+// them, passing jit-ticket=not-revoked. AWS's AccessDenied refuses it;
+// after bob terminates, her session is refused too.
+func TestRoleChainingWithAWSCLI(t *testing.T) {
+	needAWSCLI(t)
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "PowerUserAccess", "--duration", "1h", "--reason", "chain")
+	if out, errOut, err := h.jit("bob@example.com", "approve", tk.ID, "--comment", "ok"); err != nil {
+		t.Fatalf("jit approve: %v\n%s%s", err, out, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	env := awsEnv(h.credentials("alice@example.com", tk.ID))
+	if out, err := h.awsCLI(env, "s3api", "list-buckets"); err != nil {
+		t.Fatalf("work action while active: %v\n%s", err, out)
+	}
+	for _, role := range []string{"AdministratorAccess", "PowerUserAccess"} {
+		arn := "arn:aws:iam::111111111111:role/" + role
+		out, err := h.awsCLI(env, "sts", "assume-role", "--role-arn", arn, "--role-session-name", "escape",
+			"--tags", "Key=jit-ticket,Value=not-revoked")
+		if err == nil || !strings.Contains(out, "AccessDenied") || !strings.Contains(out, "sts:AssumeRole on resource: "+arn) {
+			t.Fatalf("aws sts assume-role %s from a JIT session: err=%v\n%s\nwant AWS's AccessDenied", role, err, out)
+		}
+	}
+	if out, errOut, err := h.jit("bob@example.com", "terminate", tk.ID, "--comment", "done"); err != nil {
+		t.Fatalf("jit terminate: %v\n%s%s", err, out, errOut)
+	}
+	if out, err := h.awsCLI(env, "s3api", "list-buckets"); err == nil || !strings.Contains(out, "AccessDenied") {
+		t.Fatalf("work action after terminate: err=%v\n%s, want AccessDenied", err, out)
+	}
+}
