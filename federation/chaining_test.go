@@ -46,11 +46,11 @@ func forgedChain(c *sts.Client) error {
 }
 
 // DenyChaining puts JIT's chaining deny into the permission set's inline
-// policy after the administrators' statements and provisions it: a portal
-// session that could chain into a role trusting the account (with a
-// forged ticket tag) no longer can, and still does its work. The
-// statement is written once, survives cuts and pruning, and is rewritten
-// by the next cut if someone removed it.
+// policy after the administrators' statements and provisions it to every
+// account: a portal session that could chain into a role trusting the
+// account (with a forged ticket tag) no longer can, and still does its
+// work. The statement is written once, survives cuts and pruning, and is
+// rewritten by the next cut if someone removed it.
 func TestDenyChainingOnPortal(t *testing.T) {
 	e := newICEnv(t)
 	ctx := context.Background()
@@ -58,6 +58,10 @@ func TestDenyChainingOnPortal(t *testing.T) {
 	ic := e.ic()
 	const acct = "111111111111"
 	a := e.assignment("alice@example.com", "PowerUserAccess", acct)
+	// An older assignment in another account (provisioned there before).
+	if err := ic.Assign(ctx, e.assignment("alice@example.com", "PowerUserAccess", "222222222222")); err != nil {
+		t.Fatal(err)
+	}
 	if err := ic.Assign(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -65,18 +69,22 @@ func TestDenyChainingOnPortal(t *testing.T) {
 	if err := forgedChain(open); err != nil {
 		t.Fatalf("before JIT's statement the portal session chains (the exposure): %v", err)
 	}
+	other := e.portalSTS(t, "alice", "PowerUserAccess", "222222222222")
 	before := e.inlinePolicy(t, "PowerUserAccess")
 
 	pd := e.portalDeny(ic)
 	if err := pd.DenyChaining(ctx, a.PermissionSetARN, acct); err != nil {
 		t.Fatal(err)
 	}
-	puts := e.sso.count("PutInlinePolicyToPermissionSet")
+	if err := forgedChain(other); apiErrCode(err) != "AccessDenied" {
+		t.Errorf("chaining from a session in another account the set is provisioned to: %v, want AccessDenied", err)
+	}
+	puts, provs := e.sso.count("PutInlinePolicyToPermissionSet"), e.sso.count("ProvisionPermissionSet")
 	if err := pd.DenyChaining(ctx, a.PermissionSetARN, acct); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.sso.count("PutInlinePolicyToPermissionSet"); got != puts {
-		t.Errorf("a second DenyChaining wrote the policy again (%d puts, want %d)", got, puts)
+	if e.sso.count("PutInlinePolicyToPermissionSet") != puts || e.sso.count("ProvisionPermissionSet") != provs {
+		t.Errorf("a second DenyChaining wrote or provisioned again")
 	}
 	doc := e.inlinePolicy(t, "PowerUserAccess")
 	sids, raw := statements(t, doc)
@@ -138,3 +146,23 @@ type offsetClock struct {
 }
 
 func (o offsetClock) Now() time.Time { return o.c.Now().Add(o.d) }
+
+// The reconciler's Prune puts the chaining deny into a permission set JIT
+// managed before it wrote one, and provisions it everywhere.
+func TestPruneRestoresChainingDeny(t *testing.T) {
+	e := newICEnv(t)
+	ctx := context.Background()
+	e.sb.SetPropagationDelay(0)
+	ic := e.ic()
+	a := e.assignment("alice@example.com", "PowerUserAccess", "222222222222")
+	if err := ic.Assign(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	open := e.portalSTS(t, "alice", "PowerUserAccess", "222222222222")
+	if err := e.portalDeny(ic).Prune(ctx, a.PermissionSetARN, "111111111111"); err != nil {
+		t.Fatal(err)
+	}
+	if err := forgedChain(open); apiErrCode(err) != "AccessDenied" {
+		t.Fatalf("chaining after the reconciler's Prune: %v, want AccessDenied", err)
+	}
+}

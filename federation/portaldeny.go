@@ -131,13 +131,12 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	err = p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+	added, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
 		doc.deny(c.AccountID, userID, before, ceilTo(until.UTC(), time.Hour))
-		doc.noChaining = true
 		return true
 	})
 	if err == nil {
-		err = p.provision(opCtx, c.PermissionSetARN, c.AccountID)
+		err = p.provision(opCtx, c.PermissionSetARN, provisionTarget(c.AccountID, added))
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return broker.Errorf(broker.EUNAVAILABLE, "cutting %s's sessions of %s in %s not done after %s; try again later", c.User, c.PermissionSetARN, c.AccountID, p.timeout())
@@ -148,30 +147,26 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	return nil
 }
 
-// DenyChaining puts JIT's statement denying ChainingActions into the
-// permission set's inline policy, when it is not there yet, and
-// provisions the permission set to the account, so that no session the
-// access portal issues for it there can derive another session: a chained
-// session would lose identitystore:userId, which the cut matches. The
-// statement applies to every user of the permission set in every account
-// it is provisioned to; JIT keeps it from then on. Provisioning is done
-// every time, since the account may hold a copy older than the statement.
-// EUNAVAILABLE when provisioning is not done after Timeout.
+// DenyChaining makes sure JIT's statement denying ChainingActions is in
+// the permission set's inline policy, so that no session the access
+// portal issues for it can derive another session: a chained session
+// would lose identitystore:userId, which the cut matches. The statement
+// applies to every user of the permission set in every account; JIT keeps
+// it from then on (every write of the policy by JIT includes it). When
+// it adds the statement it provisions the permission set to every account
+// it is provisioned to; an account it is not provisioned to yet gets the
+// current policy with the assignment. When the statement is already
+// there, DenyChaining only reads the policy. EUNAVAILABLE when
+// provisioning is not done after Timeout.
 func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, accountID string) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
-		if doc.noChaining {
-			return false
-		}
-		doc.noChaining = true
-		return true
-	})
-	if err == nil {
-		err = p.provision(opCtx, permissionSetARN, accountID)
+	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool { return !doc.noChaining })
+	if err == nil && added {
+		err = p.provision(opCtx, permissionSetARN, "")
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return broker.Errorf(broker.EUNAVAILABLE, "denying role chaining to %s in %s not done after %s; try again later", permissionSetARN, accountID, p.timeout())
@@ -184,7 +179,9 @@ func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, account
 
 // Prune removes the expired JIT statements from the permission set's
 // inline policy and, when it removed any, provisions the permission set
-// to the account. Administrators' statements are kept.
+// to the account. Administrators' statements are kept. It also puts back
+// JIT's chaining deny when it is missing (a permission set JIT managed
+// before it wrote one), provisioning then to every account.
 func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID string) error {
 	if err := p.check(); err != nil {
 		return err
@@ -192,12 +189,12 @@ func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID stri
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	changed := false
-	err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
-		changed = doc.prune(p.now())
+	added, err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
+		changed = doc.prune(p.now()) || !doc.noChaining
 		return changed
 	})
 	if err == nil && changed {
-		err = p.provision(ctx, permissionSetARN, accountID)
+		err = p.provision(ctx, permissionSetARN, provisionTarget(accountID, added))
 	}
 	if err != nil {
 		return fmt.Errorf("prune portal denies of %s: %w", permissionSetARN, err)
@@ -209,10 +206,14 @@ func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID stri
 // prunes expired JIT statements and writes it back when change reports a
 // change, all under the permission set's lock. Provisioning is left to
 // the caller, outside the lock: it pushes whatever the policy is then.
-func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) error {
+//
+// Every write includes JIT's chaining deny; added reports a write that
+// put it back (it was missing), after which the permission set must be
+// provisioned to every account, not only the one at hand.
+func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) (added bool, err error) {
 	unlock, err := p.lock(ctx, "portal-deny:"+psARN)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	pc := p.pace()
@@ -224,18 +225,20 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("get inline policy: %w", err)
+		return false, fmt.Errorf("get inline policy: %w", err)
 	}
 	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
 	if err != nil {
-		return fmt.Errorf("inline policy of %s: %w", psARN, err)
+		return false, fmt.Errorf("inline policy of %s: %w", psARN, err)
 	}
 	if !change(doc) {
-		return nil
+		return false, nil
 	}
 	doc.prune(p.now())
+	added = !doc.noChaining
+	doc.noChaining = true
 	if doc.empty() {
-		return pc.call(ctx, func() error {
+		return false, pc.call(ctx, func() error {
 			_, err := p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
 				InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
 			})
@@ -244,10 +247,10 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 	}
 	text, err := doc.marshal()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if n := PolicyChars(text); n > MaxInlinePolicyChars {
-		return broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
+		return false, broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
 	}
 	err = pc.call(ctx, func() error {
 		_, err := p.SSOAdmin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
@@ -256,23 +259,37 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("put inline policy: %w", err)
+		return false, fmt.Errorf("put inline policy: %w", err)
 	}
-	return nil
+	return added, nil
+}
+
+// provisionTarget is the account to provision to after a write: every
+// account ("") when the write put JIT's chaining deny back.
+func provisionTarget(accountID string, addedChainingDeny bool) string {
+	if addedChainingDeny {
+		return ""
+	}
+	return accountID
 }
 
 // provision pushes the permission set's current policy to its role in
-// the account and waits until that is done.
+// the account ("": in every account it is provisioned to) and waits
+// until that is done.
 func (p *PortalDeny) provision(ctx context.Context, psARN, accountID string) error {
 	pc := p.pace()
+	in := &ssoadmin.ProvisionPermissionSetInput{
+		InstanceArn:      aws.String(p.InstanceARN),
+		PermissionSetArn: aws.String(psARN),
+		TargetType:       ssotypes.ProvisionTargetTypeAwsAccount,
+		TargetId:         aws.String(accountID),
+	}
+	if accountID == "" {
+		in.TargetType, in.TargetId, accountID = ssotypes.ProvisionTargetTypeAllProvisionedAccounts, nil, "every account"
+	}
 	var out *ssoadmin.ProvisionPermissionSetOutput
 	err := pc.call(ctx, func() (err error) {
-		out, err = p.SSOAdmin.ProvisionPermissionSet(ctx, &ssoadmin.ProvisionPermissionSetInput{
-			InstanceArn:      aws.String(p.InstanceARN),
-			PermissionSetArn: aws.String(psARN),
-			TargetType:       ssotypes.ProvisionTargetTypeAwsAccount,
-			TargetId:         aws.String(accountID),
-		})
+		out, err = p.SSOAdmin.ProvisionPermissionSet(ctx, in)
 		return err
 	})
 	if err != nil {

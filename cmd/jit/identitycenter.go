@@ -61,8 +61,7 @@ func newIdentityCenter(awsCfg aws.Config, c AWSConfig, locker broker.Locker, lim
 
 // chainGuard is the Identity Center assigner JIT uses: before it assigns
 // a permission set, the permission set's inline policy denies role
-// chaining to its sessions in the account (federation.PortalDeny's
-// DenyChaining). A session chained from a portal session would lose
+// chaining to its sessions (federation.PortalDeny's DenyChaining). A session chained from a portal session would lose
 // identitystore:userId, which the portal cut matches, and so outlive the
 // ticket (docs/revocation.md).
 type chainGuard struct {
@@ -70,7 +69,7 @@ type chainGuard struct {
 	portal *federation.PortalDeny
 }
 
-// Assign denies role chaining to the permission set in the account, then
+// Assign makes sure the permission set denies role chaining, then
 // assigns it.
 func (g chainGuard) Assign(ctx context.Context, a broker.Assignment) error {
 	if err := g.portal.DenyChaining(ctx, a.PermissionSetARN, a.AccountID); err != nil {
