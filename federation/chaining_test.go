@@ -166,3 +166,25 @@ func TestPruneRestoresChainingDeny(t *testing.T) {
 		t.Fatalf("chaining after the reconciler's Prune: %v, want AccessDenied", err)
 	}
 }
+
+// A permission set whose inline policy has no room for the chaining deny
+// is not granted: DenyChaining answers invalid, naming the budget.
+func TestDenyChainingNoRoom(t *testing.T) {
+	e := newICEnv(t)
+	var actions []string
+	for i := 0; len(strings.Join(actions, `","`)) < 9950; i++ {
+		actions = append(actions, "s3:GetObjectVersionTagging"+strings.Repeat("x", i%10))
+	}
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"Big","Effect":"Deny","Action":["` + strings.Join(actions, `","`) + `"],"Resource":"*"}]}`
+	if n := federation.PolicyChars(doc); n > federation.MaxInlinePolicyChars || n+248 <= federation.MaxInlinePolicyChars {
+		t.Fatalf("fixture policy is %d characters; want room for less than the chaining deny", n)
+	}
+	e.putInlinePolicy(t, "ReadOnlyAccess", doc)
+	err := e.portalDeny(e.ic()).DenyChaining(context.Background(), e.ps["ReadOnlyAccess"], "111111111111")
+	if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(broker.ErrorMessage(err), "10240") {
+		t.Fatalf("got %v, want invalid naming the budget", err)
+	}
+	if sids, _ := statements(t, e.inlinePolicy(t, "ReadOnlyAccess")); len(sids) != 1 || sids[0] != "Big" {
+		t.Errorf("statements %v, want the administrator's only", sids)
+	}
+}

@@ -156,15 +156,24 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 // it adds the statement it provisions the permission set to every account
 // it is provisioned to; an account it is not provisioned to yet gets the
 // current policy with the assignment. When the statement is already
-// there, DenyChaining only reads the policy. EUNAVAILABLE when
-// provisioning is not done after Timeout.
+// there, DenyChaining only reads the policy. EINVALID when the inline
+// policy has no room for it; EUNAVAILABLE when provisioning is not done
+// after Timeout.
 func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, accountID string) error {
 	if err := p.check(); err != nil {
 		return err
 	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool { return !doc.noChaining })
+	missing := false
+	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
+		missing = !doc.noChaining
+		return missing
+	})
+	if err == nil && missing && !added {
+		return broker.Errorf(broker.EINVALID, "the inline policy of permission set %s has no room for JIT's statement denying role chaining (%d characters of %d); JIT grants no permission set whose sessions could chain: shorten the policy",
+			permissionSetARN, len(mustMarshal(NoChainingStatement())), MaxInlinePolicyChars)
+	}
 	if err == nil && added {
 		err = p.provision(opCtx, permissionSetARN, "")
 	}
@@ -237,6 +246,19 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 	doc.prune(p.now())
 	added = !doc.noChaining
 	doc.noChaining = true
+	text, err := doc.marshal()
+	if err != nil {
+		return false, err
+	}
+	if added && PolicyChars(text) > MaxInlinePolicyChars {
+		// No room for the chaining deny: write the rest without it (a cut
+		// must not fail for it). DenyChaining reports it, so that JIT
+		// does not grant the permission set.
+		doc.noChaining, added = false, false
+		if text, err = doc.marshal(); err != nil {
+			return false, err
+		}
+	}
 	if doc.empty() {
 		return false, pc.call(ctx, func() error {
 			_, err := p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
@@ -244,10 +266,6 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 			})
 			return err
 		})
-	}
-	text, err := doc.marshal()
-	if err != nil {
-		return false, err
 	}
 	if n := PolicyChars(text); n > MaxInlinePolicyChars {
 		return false, broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
@@ -262,6 +280,11 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 		return false, fmt.Errorf("put inline policy: %w", err)
 	}
 	return added, nil
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
 }
 
 // provisionTarget is the account to provision to after a write: every
