@@ -102,7 +102,16 @@ type PortalDeny struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// chainingSeen: when DenyChaining last saw a permission set's
+	// chaining deny in place, by permission set ARN.
+	chainingSeen map[string]time.Time
 }
+
+// chainingCheckTTL is how long DenyChaining trusts that a permission set
+// it saw with the chaining deny still has it, so that a burst of
+// assignments does not read the policy once each. Should someone remove
+// the statement, the reconciler's Prune (every 5 minutes) puts it back.
+const chainingCheckTTL = time.Minute
 
 var _ broker.PortalRevoker = (*PortalDeny)(nil)
 
@@ -163,8 +172,16 @@ func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, account
 	if err := p.check(); err != nil {
 		return err
 	}
+	if p.chainingRecentlySeen(permissionSetARN) {
+		return nil
+	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
+	// Usually the statement is there: read without the lock first.
+	if doc, err := p.read(opCtx, p.pace(), permissionSetARN); err == nil && doc.noChaining {
+		p.sawChaining(permissionSetARN)
+		return nil
+	}
 	missing := false
 	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
 		missing = !doc.noChaining
@@ -183,6 +200,7 @@ func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, account
 	if err != nil {
 		return fmt.Errorf("deny role chaining to %s in %s: %w", permissionSetARN, accountID, err)
 	}
+	p.sawChaining(permissionSetARN)
 	return nil
 }
 
@@ -226,19 +244,9 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 	}
 	defer unlock()
 	pc := p.pace()
-	var out *ssoadmin.GetInlinePolicyForPermissionSetOutput
-	err = pc.call(ctx, func() (err error) {
-		out, err = p.SSOAdmin.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{
-			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
-		})
-		return err
-	})
+	doc, err := p.read(ctx, pc, psARN)
 	if err != nil {
-		return false, fmt.Errorf("get inline policy: %w", err)
-	}
-	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
-	if err != nil {
-		return false, fmt.Errorf("inline policy of %s: %w", psARN, err)
+		return false, err
 	}
 	if !change(doc) {
 		return false, nil
@@ -285,6 +293,41 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 func mustMarshal(v any) []byte {
 	b, _ := json.Marshal(v)
 	return b
+}
+
+// read gets and parses the permission set's inline policy.
+func (p *PortalDeny) read(ctx context.Context, pc pace, psARN string) (*inlinePolicy, error) {
+	var out *ssoadmin.GetInlinePolicyForPermissionSetOutput
+	err := pc.call(ctx, func() (err error) {
+		out, err = p.SSOAdmin.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{
+			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get inline policy: %w", err)
+	}
+	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
+	if err != nil {
+		return nil, fmt.Errorf("inline policy of %s: %w", psARN, err)
+	}
+	return doc, nil
+}
+
+func (p *PortalDeny) chainingRecentlySeen(psARN string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at, ok := p.chainingSeen[psARN]
+	return ok && p.now().Sub(at) < chainingCheckTTL
+}
+
+func (p *PortalDeny) sawChaining(psARN string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.chainingSeen == nil {
+		p.chainingSeen = map[string]time.Time{}
+	}
+	p.chainingSeen[psARN] = p.now()
 }
 
 // provisionTarget is the account to provision to after a write: every

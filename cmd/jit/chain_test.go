@@ -179,7 +179,8 @@ func wantCode(t *testing.T, err error, code, what string) {
 // chaining: alice's session, and her access portal session, try to assume
 // a role that trusts the account, passing a forged jit-ticket tag. Both
 // are refused with AWS's AccessDenied, before and after the ticket is
-// terminated, so no chained session exists to outlive the ticket.
+// terminated, and before and after a ticket's end, so no chained session
+// exists to outlive the ticket.
 func TestRoleChainingRefusedByDefault(t *testing.T) {
 	e := newChainSystem(t)
 	id := e.fileFor(t, "PowerUserAccess", time.Now().Add(time.Hour))
@@ -210,6 +211,25 @@ func TestRoleChainingRefusedByDefault(t *testing.T) {
 	for _, s := range []awsSession{role, portal} {
 		_, err := e.chain(s, "AdministratorAccess", "escape", "jit-ticket", "not-revoked")
 		wantCode(t, err, "AccessDenied", s.name+" chaining after terminate")
+	}
+
+	// The same at the ticket's end.
+	time.Sleep(1100 * time.Millisecond) // token issue times have whole seconds: a new portal session
+	id = e.fileFor(t, "PowerUserAccess", time.Now().Add(4*time.Second))
+	role, portal = e.mint(t, id), e.portalSession(t, "alice", "PowerUserAccess")
+	mustWork(t, role)
+	mustWork(t, portal)
+	for _, s := range []awsSession{role, portal} {
+		_, err := e.chain(s, "AdministratorAccess", "escape", "jit-ticket", "not-revoked")
+		wantCode(t, err, "AccessDenied", s.name+" chaining before the end")
+	}
+	e.waitState(t, id, broker.StateExpired)
+	e.waitUndone(t, id)
+	mustBeDenied(t, role)
+	mustBeDenied(t, portal)
+	for _, s := range []awsSession{role, portal} {
+		_, err := e.chain(s, "AdministratorAccess", "escape", "jit-ticket", "not-revoked")
+		wantCode(t, err, "AccessDenied", s.name+" chaining after the end")
 	}
 }
 
