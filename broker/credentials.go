@@ -42,6 +42,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	creds, err := s.cfg.Minter.Mint(ctx, MintRequest{
 		TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName,
 		Requester: t.Requester, Beneficiary: u.Email, End: t.End,
+		AllowRoleChaining: ps.AllowRoleChaining,
 	})
 	if err != nil {
 		return Credentials{}, err
@@ -50,7 +51,8 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		if err := usable(t, s.now()); err != nil {
 			return err
 		}
-		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration})
+		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration,
+			RoleChaining: ps.AllowRoleChaining})
 		return nil
 	})
 	if err != nil {

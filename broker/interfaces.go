@@ -71,7 +71,14 @@ type PermissionSet struct {
 	ApprovalRequired bool          `json:"approval_required" yaml:"approval_required"`
 	// GrantPath defaults to GrantRole.
 	GrantPath GrantPath `json:"grant_path,omitempty" yaml:"grant_path,omitempty"`
-	Scope     Scope     `json:"scope" yaml:"scope"`
+	// AllowRoleChaining lets the sessions JIT mints for this set (role
+	// path) assume other roles. Off, their session policy denies
+	// sts:AssumeRole and its kin. On, JIT makes the ticket tag transitive
+	// and cuts the ticket on every role it manages in the account, at
+	// terminate and at the ticket's end (docs/revocation.md). Identity
+	// Center sessions may never chain.
+	AllowRoleChaining bool  `json:"allow_role_chaining,omitempty" yaml:"allow_role_chaining,omitempty"`
+	Scope             Scope `json:"scope" yaml:"scope"`
 }
 
 // Registry answers which accounts and permission sets are registered.
@@ -133,6 +140,9 @@ type MintRequest struct {
 	Requester   string
 	Beneficiary string
 	End         time.Time
+	// AllowRoleChaining is the permission set's allow_role_chaining: the
+	// session may assume other roles and carries the ticket to them.
+	AllowRoleChaining bool
 }
 
 // SessionMinter issues AWS sessions for tickets.

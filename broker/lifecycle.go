@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -202,10 +203,22 @@ func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 	return s.release(ctx, t)
 }
 
+// chainedSessionMax is the longest a session made by role chaining
+// lives: AWS caps it at one hour, whatever the role allows.
+const chainedSessionMax = time.Hour
+
 // denyRole adds the ticket to the deny entry of its role, when the
 // permission set grants through a role, and records it. Every session of
 // the ticket already dies at its end (the session policy), so the entry is
 // needed only until then.
+//
+// A permission set that allows role chaining hands out sessions whose
+// chained sessions keep the jit-ticket tag (transitive) but neither the
+// session policy nor its end-time deny. So the ticket is denied on every
+// role JIT manages in the account, whether it was terminated or ended,
+// until the last session chained before now has expired. That holds for
+// a ticket that was handed such a session even if the permission set no
+// longer allows chaining.
 func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
@@ -214,14 +227,60 @@ func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 	if !usesRole(ps) {
 		return nil
 	}
-	key := t.AccountID + "/" + ps.RoleName
-	if g := t.grant(GrantRoleDeny, key); g != nil && g.State == GrantDone {
-		return nil
+	roles, until := []string{ps.RoleName}, t.End
+	chaining := ps.AllowRoleChaining || slices.ContainsFunc(t.Sessions, func(se Session) bool { return se.RoleChaining })
+	if chaining {
+		more, err := s.managedRoles(ctx)
+		if err != nil {
+			return err
+		}
+		for _, r := range more {
+			if !slices.Contains(roles, r) {
+				roles = append(roles, r)
+			}
+		}
+		if u := s.now().Add(chainedSessionMax); u.After(until) {
+			until = u
+		}
 	}
-	if err := s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName, Until: t.End}); err != nil {
-		return err
+	var errs []error
+	for i, role := range roles {
+		key := t.AccountID + "/" + role
+		if g := t.grant(GrantRoleDeny, key); g != nil && g.State == GrantDone {
+			continue
+		}
+		err := s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: role, Until: until})
+		if i > 0 && ErrorCode(err) == ENOTFOUND {
+			continue // no such role in this account: no session can land there
+		}
+		if err == nil {
+			err = s.recordGrant(ctx, t.ID, Grant{Kind: GrantRoleDeny, Key: key, State: GrantDone, Until: until})
+		}
+		if err != nil {
+			errs = append(errs, err)
+		}
 	}
-	return s.recordGrant(ctx, t.ID, Grant{Kind: GrantRoleDeny, Key: key, State: GrantDone, Until: t.End})
+	return errors.Join(errs...)
+}
+
+// managedRoles returns the roles of every permission set that grants
+// through a role: the roles JIT manages, in any account. Without a
+// RegistryStore there is no list, and only the ticket's own role is cut.
+func (s *Service) managedRoles(ctx context.Context) ([]string, error) {
+	if s.cfg.RegistryStore == nil {
+		return nil, nil
+	}
+	reg, _, err := s.cfg.RegistryStore.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var roles []string
+	for _, p := range reg.PermissionSets {
+		if usesRole(p) && p.RoleName != "" && !slices.Contains(roles, p.RoleName) {
+			roles = append(roles, p.RoleName)
+		}
+	}
+	return roles, nil
 }
 
 func ignoreNotFound(err error) error {

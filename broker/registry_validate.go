@@ -269,6 +269,9 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 			return bad("arn", "is required for grant_path %s", p.GrantPath)
 		}
 	}
+	if p.AllowRoleChaining && p.GrantPath == GrantIdentityCenter {
+		return bad("allow_role_chaining", "applies only to sessions JIT mints (grant_path %s or %s); Identity Center portal sessions carry no ticket tag that a chained session would keep, so JIT always denies them role chaining", GrantRole, GrantBoth)
+	}
 	if p.ARN != "" && !permissionSetARNPattern.MatchString(p.ARN) {
 		return bad("arn", "%q is not an Identity Center permission set ARN", p.ARN)
 	}

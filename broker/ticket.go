@@ -194,6 +194,10 @@ type Session struct {
 	User        string    `json:"user"`
 	IssuedAt    time.Time `json:"issued_at"`
 	Expiration  time.Time `json:"expiration"`
+	// RoleChaining: the session was minted allowing role chaining, so its
+	// ticket's cut covers every role JIT manages, whatever the permission
+	// set says by then.
+	RoleChaining bool `json:"role_chaining,omitempty"`
 }
 
 // Event is one entry in a ticket's history.

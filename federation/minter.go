@@ -48,14 +48,16 @@ var _ broker.SessionMinter = (*Minter)(nil)
 // Mint assumes the ticket's role for the beneficiary with a session name,
 // SourceIdentity and session tags that tie every call to the ticket, for
 // clamp(end-now, 15 min, role cap), under a session policy that denies
-// everything after the ticket's end.
+// everything after the ticket's end and, unless the permission set allows
+// role chaining, every call that would derive another session from it.
+// With role chaining allowed, the jit-ticket tag is made transitive.
 func (m *Minter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credentials, error) {
 	now := m.now()
 	remaining := r.End.Sub(now)
 	if remaining <= 0 {
 		return broker.Credentials{}, broker.Errorf(broker.ECONFLICT, "ticket %s ended at %s", r.TicketID, r.End.Format(time.RFC3339))
 	}
-	policy, err := SessionPolicy(r.End)
+	policy, err := sessionPolicy(r.End, r.AllowRoleChaining)
 	if err != nil {
 		return broker.Credentials{}, err
 	}
@@ -70,6 +72,11 @@ func (m *Minter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credent
 			{Key: aws.String(TagRequester), Value: aws.String(tagValue(r.Requester))},
 			{Key: aws.String(TagBeneficiary), Value: aws.String(tagValue(r.Beneficiary))},
 		},
+	}
+	if r.AllowRoleChaining {
+		// A chained session keeps the ticket tag, and cannot change it, so
+		// the ticket's deny entries reach it (docs/revocation.md).
+		in.TransitiveTagKeys = []string{TagTicket}
 	}
 	out, err := m.STS.AssumeRole(ctx, in)
 	var apiErr smithy.APIError
@@ -143,16 +150,52 @@ func tagValue(s string) string {
 	return s
 }
 
-// SessionPolicy returns the session policy every minted session carries:
-// allow what the role allows, deny everything from end on (aws:CurrentTime
-// has whole seconds, and a ticket ends at a whole second).
-func SessionPolicy(end time.Time) (string, error) {
+// ChainingActions are the calls that turn a session into another one.
+// JIT denies them to its sessions (the session policy) and to Identity
+// Center sessions of the permission sets it manages (the permission
+// set's inline policy), unless a permission set allows role chaining:
+// a derived session keeps neither the session policy nor the tags JIT's
+// deny entries match (docs/revocation.md). The web identity and SAML
+// calls are not signed with the session, so denying them is only for
+// completeness; sts:GetFederationToken and sts:GetSessionToken do not
+// accept role sessions at all.
+var ChainingActions = []string{
+	"sts:AssumeRole",
+	"sts:AssumeRoleWithSAML",
+	"sts:AssumeRoleWithWebIdentity",
+	"sts:AssumeRoot",
+	"sts:GetFederationToken",
+	"sts:GetSessionToken",
+	"sts:SetSourceIdentity",
+	"sts:TagSession",
+}
+
+// NoChainingSid is the Sid of the statement that denies ChainingActions.
+const NoChainingSid = "JitNoRoleChaining"
+
+// NoChainingStatement denies ChainingActions.
+func NoChainingStatement() Statement {
+	return Statement{Sid: NoChainingSid, Effect: "Deny", Action: ChainingActions, Resource: "*"}
+}
+
+// SessionPolicy returns the session policy every minted session of a
+// permission set that does not allow role chaining carries: allow what
+// the role allows, deny ChainingActions, deny everything from end on
+// (aws:CurrentTime has whole seconds, and a ticket ends at a whole second).
+func SessionPolicy(end time.Time) (string, error) { return sessionPolicy(end, false) }
+
+// sessionPolicy is SessionPolicy, without the chaining deny when
+// allowChaining is set.
+func sessionPolicy(end time.Time, allowChaining bool) (string, error) {
 	doc := PolicyDocument{Version: "2012-10-17", Statement: []Statement{
 		{Effect: "Allow", Action: "*", Resource: "*"},
 		{Sid: "JitTicketEnd", Effect: "Deny", Action: "*", Resource: "*", Condition: map[string]map[string]any{
 			"DateGreaterThanEquals": {"aws:CurrentTime": end.UTC().Format(time.RFC3339)},
 		}},
 	}}
+	if !allowChaining {
+		doc.Statement = append(doc.Statement, NoChainingStatement())
+	}
 	b, err := json.Marshal(doc)
 	return string(b), err
 }

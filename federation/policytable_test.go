@@ -18,6 +18,7 @@ type request struct {
 	userID     string    // identitystore:userId ("" for role sessions)
 	account    string    // aws:PrincipalAccount
 	sourceID   string    // aws:SourceIdentity
+	action     string    // default s3:ListBuckets
 	wantDenied bool
 }
 
@@ -29,6 +30,7 @@ func denies(t *testing.T, doc string, r request) bool {
 	var p struct {
 		Statement []struct {
 			Effect    string
+			Action    any
 			Condition map[string]map[string]any
 		}
 	}
@@ -43,11 +45,24 @@ func denies(t *testing.T, doc string, r request) bool {
 		"aws:principalaccount":        r.account,
 		"aws:sourceidentity":          r.sourceID,
 	}
+	action := r.action
+	if action == "" {
+		action = "s3:ListBuckets"
+	}
 	for _, st := range p.Statement {
 		if st.Effect != "Deny" {
 			continue
 		}
-		match := true
+		// JIT writes "*" or exact action names.
+		match := false
+		switch a := st.Action.(type) {
+		case string:
+			match = a == "*" || a == action
+		case []any:
+			for _, x := range a {
+				match = match || x == "*" || x == action
+			}
+		}
 		for op, conds := range st.Condition {
 			for key, want := range conds {
 				got, ok := ctx[strings.ToLower(key)]
@@ -98,6 +113,10 @@ func TestPoliciesAgreeWithIndependentReading(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	chaining, err := sessionPolicy(end, true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	role := &PolicyDocument{Version: "2012-10-17"}
 	addDeny(role, "t-cut", end)
 	addDeny(role, "t-cut2", end.Add(3*time.Hour))
@@ -106,7 +125,7 @@ func TestPoliciesAgreeWithIndependentReading(t *testing.T) {
 	addDeny(compacted, "t-old", end)
 	compactDeny(compacted, end.Add(-10*time.Minute))
 	compactedDoc, _ := json.Marshal(compacted)
-	portal := &inlinePolicy{}
+	portal := &inlinePolicy{noChaining: true}
 	cut := end.Add(-10 * time.Minute)
 	portal.deny("111111111111", "user-alice", cut, end.Add(12*time.Hour))
 	portalDoc, err := portal.marshal()
@@ -125,6 +144,12 @@ func TestPoliciesAgreeWithIndependentReading(t *testing.T) {
 			{name: "at the end", now: end, issued: issued, wantDenied: true},
 			{name: "after the end", now: end.Add(time.Minute), issued: issued, wantDenied: true},
 			{name: "after the end, any source identity", now: end.Add(time.Minute), sourceID: "bob@example.com", wantDenied: true},
+			{name: "role chaining before the end", action: "sts:AssumeRole", now: end.Add(-time.Hour), issued: issued, wantDenied: true},
+			{name: "passing tags before the end", action: "sts:TagSession", now: end.Add(-time.Hour), issued: issued, wantDenied: true},
+		}},
+		{"session policy, role chaining allowed", chaining, []request{
+			{name: "role chaining before the end", action: "sts:AssumeRole", now: end.Add(-time.Hour), issued: issued},
+			{name: "at the end", now: end, issued: issued, wantDenied: true},
 		}},
 		{"role deny entry", string(roleDoc), []request{
 			{name: "revoked ticket", tag: "t-cut", now: issued, issued: issued, wantDenied: true},
@@ -146,6 +171,7 @@ func TestPoliciesAgreeWithIndependentReading(t *testing.T) {
 			{name: "another user", userID: "user-bob", account: "111111111111", now: end, issued: cut.Add(-time.Minute)},
 			{name: "the user in another account", userID: "user-alice", account: "222222222222", now: end, issued: cut.Add(-time.Minute)},
 			{name: "a role session (no user id)", account: "111111111111", now: end, issued: cut.Add(-time.Minute)},
+			{name: "anyone's role chaining, before any cut", action: "sts:AssumeRole", userID: "user-bob", account: "111111111111", now: cut.Add(-time.Hour), issued: cut.Add(-2 * time.Hour), wantDenied: true},
 		}},
 	} {
 		for _, r := range tc.reqs {

@@ -102,7 +102,16 @@ type PortalDeny struct {
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
+	// chainingSeen: when DenyChaining last saw a permission set's
+	// chaining deny in place, by permission set ARN.
+	chainingSeen map[string]time.Time
 }
+
+// chainingCheckTTL is how long DenyChaining trusts that a permission set
+// it saw with the chaining deny still has it, so that a burst of
+// assignments does not read the policy once each. Should someone remove
+// the statement, the reconciler's Prune (every 5 minutes) puts it back.
+const chainingCheckTTL = time.Minute
 
 var _ broker.PortalRevoker = (*PortalDeny)(nil)
 
@@ -134,7 +143,7 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	err = p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+	added, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
 		if c.Settle {
 			doc.forget(c.AccountID, userID)
 		}
@@ -142,7 +151,7 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 		return true
 	})
 	if err == nil {
-		err = p.provision(opCtx, c.PermissionSetARN, c.AccountID)
+		err = p.provision(opCtx, c.PermissionSetARN, provisionTarget(c.AccountID, added))
 	}
 	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
 		return broker.Errorf(broker.EUNAVAILABLE, "cutting %s's sessions of %s in %s not done after %s; try again later", c.User, c.PermissionSetARN, c.AccountID, p.timeout())
@@ -153,9 +162,59 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	return nil
 }
 
+// DenyChaining makes sure JIT's statement denying ChainingActions is in
+// the permission set's inline policy, so that no session the access
+// portal issues for it can derive another session: a chained session
+// would lose identitystore:userId, which the cut matches. The statement
+// applies to every user of the permission set in every account; JIT keeps
+// it from then on (every write of the policy by JIT includes it). When
+// it adds the statement it provisions the permission set to every account
+// it is provisioned to; an account it is not provisioned to yet gets the
+// current policy with the assignment. When the statement is already
+// there, DenyChaining only reads the policy. EINVALID when the inline
+// policy has no room for it; EUNAVAILABLE when provisioning is not done
+// after Timeout.
+func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, accountID string) error {
+	if err := p.check(); err != nil {
+		return err
+	}
+	if p.chainingRecentlySeen(permissionSetARN) {
+		return nil
+	}
+	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
+	defer cancel()
+	// Usually the statement is there: read without the lock first.
+	if doc, err := p.read(opCtx, p.pace(), permissionSetARN); err == nil && doc.noChaining {
+		p.sawChaining(permissionSetARN)
+		return nil
+	}
+	missing := false
+	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
+		missing = !doc.noChaining
+		return missing
+	})
+	if err == nil && missing && !added {
+		return broker.Errorf(broker.EINVALID, "the inline policy of permission set %s has no room for JIT's statement denying role chaining (%d characters of %d); JIT grants no permission set whose sessions could chain: shorten the policy",
+			permissionSetARN, len(mustMarshal(NoChainingStatement())), MaxInlinePolicyChars)
+	}
+	if err == nil && added {
+		err = p.provision(opCtx, permissionSetARN, "")
+	}
+	if err != nil && ctx.Err() == nil && errors.Is(err, context.DeadlineExceeded) {
+		return broker.Errorf(broker.EUNAVAILABLE, "denying role chaining to %s in %s not done after %s; try again later", permissionSetARN, accountID, p.timeout())
+	}
+	if err != nil {
+		return fmt.Errorf("deny role chaining to %s in %s: %w", permissionSetARN, accountID, err)
+	}
+	p.sawChaining(permissionSetARN)
+	return nil
+}
+
 // Prune removes the expired JIT statements from the permission set's
 // inline policy and, when it removed any, provisions the permission set
-// to the account. Administrators' statements are kept.
+// to the account. Administrators' statements are kept. It also puts back
+// JIT's chaining deny when it is missing (a permission set JIT managed
+// before it wrote one), provisioning then to every account.
 func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID string) error {
 	if err := p.check(); err != nil {
 		return err
@@ -163,12 +222,12 @@ func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID stri
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	changed := false
-	err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
-		changed = doc.prune(p.now())
+	added, err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
+		changed = doc.prune(p.now()) || !doc.noChaining
 		return changed
 	})
 	if err == nil && changed {
-		err = p.provision(ctx, permissionSetARN, accountID)
+		err = p.provision(ctx, permissionSetARN, provisionTarget(accountID, added))
 	}
 	if err != nil {
 		return fmt.Errorf("prune portal denies of %s: %w", permissionSetARN, err)
@@ -180,45 +239,50 @@ func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID stri
 // prunes expired JIT statements and writes it back when change reports a
 // change, all under the permission set's lock. Provisioning is left to
 // the caller, outside the lock: it pushes whatever the policy is then.
-func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) error {
+//
+// Every write includes JIT's chaining deny; added reports a write that
+// put it back (it was missing), after which the permission set must be
+// provisioned to every account, not only the one at hand.
+func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) (added bool, err error) {
 	unlock, err := p.lock(ctx, "portal-deny:"+psARN)
 	if err != nil {
-		return err
+		return false, err
 	}
 	defer unlock()
 	pc := p.pace()
-	var out *ssoadmin.GetInlinePolicyForPermissionSetOutput
-	err = pc.call(ctx, func() (err error) {
-		out, err = p.SSOAdmin.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{
-			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
-		})
-		return err
-	})
+	doc, err := p.read(ctx, pc, psARN)
 	if err != nil {
-		return fmt.Errorf("get inline policy: %w", err)
-	}
-	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
-	if err != nil {
-		return fmt.Errorf("inline policy of %s: %w", psARN, err)
+		return false, err
 	}
 	if !change(doc) {
-		return nil
+		return false, nil
 	}
 	doc.prune(p.now())
+	added = !doc.noChaining
+	doc.noChaining = true
+	text, err := doc.marshal()
+	if err != nil {
+		return false, err
+	}
+	if added && PolicyChars(text) > MaxInlinePolicyChars {
+		// No room for the chaining deny: write the rest without it (a cut
+		// must not fail for it). DenyChaining reports it, so that JIT
+		// does not grant the permission set.
+		doc.noChaining, added = false, false
+		if text, err = doc.marshal(); err != nil {
+			return false, err
+		}
+	}
 	if doc.empty() {
-		return pc.call(ctx, func() error {
+		return false, pc.call(ctx, func() error {
 			_, err := p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
 				InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
 			})
 			return err
 		})
 	}
-	text, err := doc.marshal()
-	if err != nil {
-		return err
-	}
 	if n := PolicyChars(text); n > MaxInlinePolicyChars {
-		return broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
+		return false, broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
 	}
 	err = pc.call(ctx, func() error {
 		_, err := p.SSOAdmin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
@@ -227,23 +291,77 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 		return err
 	})
 	if err != nil {
-		return fmt.Errorf("put inline policy: %w", err)
+		return false, fmt.Errorf("put inline policy: %w", err)
 	}
-	return nil
+	return added, nil
+}
+
+func mustMarshal(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// read gets and parses the permission set's inline policy.
+func (p *PortalDeny) read(ctx context.Context, pc pace, psARN string) (*inlinePolicy, error) {
+	var out *ssoadmin.GetInlinePolicyForPermissionSetOutput
+	err := pc.call(ctx, func() (err error) {
+		out, err = p.SSOAdmin.GetInlinePolicyForPermissionSet(ctx, &ssoadmin.GetInlinePolicyForPermissionSetInput{
+			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("get inline policy: %w", err)
+	}
+	doc, err := parseInlinePolicy(aws.ToString(out.InlinePolicy))
+	if err != nil {
+		return nil, fmt.Errorf("inline policy of %s: %w", psARN, err)
+	}
+	return doc, nil
+}
+
+func (p *PortalDeny) chainingRecentlySeen(psARN string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	at, ok := p.chainingSeen[psARN]
+	return ok && p.now().Sub(at) < chainingCheckTTL
+}
+
+func (p *PortalDeny) sawChaining(psARN string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.chainingSeen == nil {
+		p.chainingSeen = map[string]time.Time{}
+	}
+	p.chainingSeen[psARN] = p.now()
+}
+
+// provisionTarget is the account to provision to after a write: every
+// account ("") when the write put JIT's chaining deny back.
+func provisionTarget(accountID string, addedChainingDeny bool) string {
+	if addedChainingDeny {
+		return ""
+	}
+	return accountID
 }
 
 // provision pushes the permission set's current policy to its role in
-// the account and waits until that is done.
+// the account ("": in every account it is provisioned to) and waits
+// until that is done.
 func (p *PortalDeny) provision(ctx context.Context, psARN, accountID string) error {
 	pc := p.pace()
+	in := &ssoadmin.ProvisionPermissionSetInput{
+		InstanceArn:      aws.String(p.InstanceARN),
+		PermissionSetArn: aws.String(psARN),
+		TargetType:       ssotypes.ProvisionTargetTypeAwsAccount,
+		TargetId:         aws.String(accountID),
+	}
+	if accountID == "" {
+		in.TargetType, in.TargetId, accountID = ssotypes.ProvisionTargetTypeAllProvisionedAccounts, nil, "every account"
+	}
 	var out *ssoadmin.ProvisionPermissionSetOutput
 	err := pc.call(ctx, func() (err error) {
-		out, err = p.SSOAdmin.ProvisionPermissionSet(ctx, &ssoadmin.ProvisionPermissionSetInput{
-			InstanceArn:      aws.String(p.InstanceARN),
-			PermissionSetArn: aws.String(psARN),
-			TargetType:       ssotypes.ProvisionTargetTypeAwsAccount,
-			TargetId:         aws.String(accountID),
-		})
+		out, err = p.SSOAdmin.ProvisionPermissionSet(ctx, in)
 		return err
 	})
 	if err != nil {
@@ -337,6 +455,8 @@ type inlinePolicy struct {
 	top    map[string]json.RawMessage // every top-level member but Statement
 	others []json.RawMessage          // statements that are not JIT's, in order
 	denies []*portalDenyEntry
+	// noChaining: JIT's statement denying ChainingActions is present.
+	noChaining bool
 }
 
 // portalDenyEntry is one JIT statement.
@@ -391,6 +511,10 @@ func parseInlinePolicy(text string) (*inlinePolicy, error) {
 		}
 	}
 	for _, st := range stmts {
+		if isNoChaining(st) {
+			doc.noChaining = true
+			continue
+		}
 		if e := parseDenyEntry(st); e != nil {
 			doc.denies = append(doc.denies, e)
 		} else {
@@ -398,6 +522,13 @@ func parseInlinePolicy(text string) (*inlinePolicy, error) {
 		}
 	}
 	return doc, nil
+}
+
+// isNoChaining reports whether st is JIT's statement denying
+// ChainingActions. One with that Sid in another shape is rewritten.
+func isNoChaining(st json.RawMessage) bool {
+	var s struct{ Sid string }
+	return json.Unmarshal(st, &s) == nil && s.Sid == NoChainingSid
 }
 
 // parseDenyEntry returns the JIT entry st holds, or nil when st is not
@@ -481,15 +612,20 @@ func (doc *inlinePolicy) prune(now time.Time) bool {
 	return len(doc.denies) != n
 }
 
-func (doc *inlinePolicy) empty() bool { return len(doc.others) == 0 && len(doc.denies) == 0 }
+func (doc *inlinePolicy) empty() bool {
+	return len(doc.others) == 0 && len(doc.denies) == 0 && !doc.noChaining
+}
 
 // marshal writes the policy: the administrators' statements first, in
-// their order, then JIT's, ordered by Sid. HTML characters are not
+// their order, then JIT's: the chaining deny, then the cuts ordered by Sid. HTML characters are not
 // escaped, so administrators' strings keep their length.
 func (doc *inlinePolicy) marshal() (string, error) {
 	stmts := make([]any, 0, len(doc.others)+len(doc.denies))
 	for _, st := range doc.others {
 		stmts = append(stmts, st)
+	}
+	if doc.noChaining {
+		stmts = append(stmts, NoChainingStatement())
 	}
 	denies := slices.Clone(doc.denies)
 	slices.SortFunc(denies, func(a, b *portalDenyEntry) int { return strings.Compare(a.sid(), b.sid()) })

@@ -317,14 +317,15 @@ func TestPortalDenyPrune(t *testing.T) {
 		}
 	}
 
-	// Everything expired and no administrator statement: the policy goes.
+	// Everything expired and no administrator statement: only JIT's
+	// chaining deny stays (JIT keeps it for the permission sets it manages).
 	e.putInlinePolicy(t, "PowerUserAccess", `{"Version":"2012-10-17","Statement":`+mustStatements(t, after, true)+`}`)
 	pd.Clock = &icClock{now: start.Add(6 * time.Hour)}
 	if err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}
-	if doc := e.inlinePolicy(t, "PowerUserAccess"); doc != "" {
-		t.Errorf("policy after pruning everything: %s, want none", doc)
+	if sids, _ := statements(t, e.inlinePolicy(t, "PowerUserAccess")); len(sids) != 1 || sids[0] != federation.NoChainingSid {
+		t.Errorf("statements after pruning everything: %v, want only %s", sids, federation.NoChainingSid)
 	}
 }
 

@@ -57,12 +57,17 @@ type Revoker struct {
 
 var _ broker.Revoker = (*Revoker)(nil)
 
-// Revoke adds the ticket to the role's deny entry; repeating it is harmless.
+// Revoke adds the ticket to the role's deny entry; repeating it is
+// harmless. ENOTFOUND when the role does not exist in the account.
 func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
-	return r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
+	err := r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
 		addDeny(doc, req.TicketID, req.Until)
 		return true
 	})
+	if nse := (*iamtypes.NoSuchEntityException)(nil); errors.As(err, &nse) {
+		return broker.Errorf(broker.ENOTFOUND, "role %s does not exist in account %s", req.RoleName, req.AccountID)
+	}
+	return err
 }
 
 // PruneRole removes the role's deny entries whose sessions have all

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -56,4 +57,23 @@ func newIdentityCenter(awsCfg aws.Config, c AWSConfig, locker broker.Locker, lim
 		portal:   &federation.PortalDeny{SSOAdmin: sso, Users: assigner, InstanceARN: ic.InstanceARN, Locker: locker, Limiter: limiter, PollInterval: ic.PollInterval},
 		lister:   &federation.AssignmentLister{SSOAdmin: sso, Users: store, InstanceARN: ic.InstanceARN, IdentityStoreID: ic.IdentityStoreID},
 	}
+}
+
+// chainGuard is the Identity Center assigner JIT uses: before it assigns
+// a permission set, the permission set's inline policy denies role
+// chaining to its sessions (federation.PortalDeny's DenyChaining). A session chained from a portal session would lose
+// identitystore:userId, which the portal cut matches, and so outlive the
+// ticket (docs/revocation.md).
+type chainGuard struct {
+	broker.Assigner
+	portal *federation.PortalDeny
+}
+
+// Assign makes sure the permission set denies role chaining, then
+// assigns it.
+func (g chainGuard) Assign(ctx context.Context, a broker.Assignment) error {
+	if err := g.portal.DenyChaining(ctx, a.PermissionSetARN, a.AccountID); err != nil {
+		return err
+	}
+	return g.Assigner.Assign(ctx, a)
 }

@@ -121,7 +121,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	clean := cleaner{role: revoker}
 	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
 	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
-		icCfg = broker.ServiceConfig{Assigner: ic.assigner, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
+		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
 		clean.portal = ic.portal
 	}
 	svc, err := broker.NewService(broker.ServiceConfig{

@@ -54,7 +54,7 @@ func TestPortalSessionOpenedMidCutIsRefused(t *testing.T) {
 	}
 	var opened []*s3.Client
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(100 * time.Millisecond) {
-		c, err := e.portalSession("alice")
+		c, err := e.tryPortalS3("alice")
 		var ae smithy.APIError
 		if errors.As(err, &ae) && ae.ErrorCode() == "ForbiddenException" {
 			break // the assignment is gone
@@ -80,7 +80,7 @@ func TestPortalSessionOpenedMidCutIsRefused(t *testing.T) {
 
 // portalSession opens an access portal session of user for ReadOnlyAccess
 // in the dev account and returns an S3 client using it.
-func (e *icSystem) portalSession(user string) (*s3.Client, error) {
+func (e *icSystem) tryPortalS3(user string) (*s3.Client, error) {
 	tok, err := e.sb.PortalToken(user)
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -47,11 +48,19 @@ type Role struct {
 	MaxSessionDuration int    `yaml:"max_session_duration"` // seconds, default 3600, 3600..43200
 	// TrustedPrincipals are the ARNs allowed to assume the role: user,
 	// role (any session of it), assumed-role session, an account root
-	// ("arn:aws:iam::<id>:root" or the bare id) or "*". The trust covers
-	// sts:TagSession and sts:SetSourceIdentity. Empty means any principal
-	// of the sandbox.
-	TrustedPrincipals []string          `yaml:"trusted_principals"`
-	Policies          map[string]string `yaml:"policies"` // inline policy name -> JSON document
+	// ("arn:aws:iam::<id>:root" or the bare id) or "*", for the actions in
+	// TrustActions. Empty means any principal of the sandbox, with the
+	// rules of an account trust (the caller's own policies must allow).
+	// A role's own sessions are trusted only when the role's ARN is listed
+	// (an account or "*" entry does not let a role assume itself).
+	TrustedPrincipals []string `yaml:"trusted_principals"`
+	// TrustActions are the actions the trust policy allows those
+	// principals: sts:AssumeRole, sts:TagSession (needed to pass session
+	// tags, inherited transitive ones included) and sts:SetSourceIdentity
+	// (needed to set a source identity, or to carry one through a chain).
+	// Empty means all three.
+	TrustActions []string          `yaml:"trust_actions"`
+	Policies     map[string]string `yaml:"policies"` // inline policy name -> JSON document
 }
 
 // User is a long-term IAM user with an access key (AKIA...).
@@ -62,6 +71,9 @@ type User struct {
 	SecretAccessKey string `yaml:"secret_access_key"`
 	Admin           bool   `yaml:"admin"` // all actions allowed, no policy evaluation
 }
+
+// trustActions are the actions a role trust policy can allow.
+var trustActions = []string{"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"}
 
 // The demo broker user's fixed long-term key, in account 111111111111.
 const (
@@ -168,6 +180,9 @@ func (f Fixture) withDefaults() Fixture {
 		if r.MaxSessionDuration == 0 {
 			r.MaxSessionDuration = 3600
 		}
+		if len(r.TrustActions) == 0 {
+			r.TrustActions = slices.Clone(trustActions)
+		}
 		roles[i] = r
 	}
 	f.Roles = roles
@@ -218,6 +233,11 @@ func (f Fixture) validate() error {
 		for j, p := range r.TrustedPrincipals {
 			if p != "*" && !accountIDRe.MatchString(p) && !strings.HasPrefix(p, "arn:"+f.Partition+":") {
 				return fmt.Errorf("%s.trusted_principals[%d]: %q is not \"*\", an account id or an ARN of partition %s", field, j, p, f.Partition)
+			}
+		}
+		for j, a := range r.TrustActions {
+			if !slices.Contains(trustActions, a) {
+				return fmt.Errorf("%s.trust_actions[%d]: %q is not one of %s", field, j, a, strings.Join(trustActions, ", "))
 			}
 		}
 		total := 0

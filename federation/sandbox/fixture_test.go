@@ -46,6 +46,7 @@ users:
 	}
 	want := Role{Account: "111111111111", Name: "Deploy", Path: "/", MaxSessionDuration: 3600,
 		TrustedPrincipals: []string{"arn:aws:iam::111111111111:user/ci"},
+		TrustActions:      []string{"sts:AssumeRole", "sts:TagSession", "sts:SetSourceIdentity"},
 		Policies:          map[string]string{"all": `{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`}}
 	if diff := cmp.Diff(want, f.Roles[0]); diff != "" || f.Partition != "aws" || f.Region != "us-east-1" {
 		t.Errorf("defaults (-want +got):\n%s partition=%s region=%s", diff, f.Partition, f.Region)
@@ -57,6 +58,7 @@ users:
 		"role account":      "accounts: [{id: \"111111111111\"}]\nroles: [{account: \"222222222222\", name: R}]",
 		"role name":         "accounts: [{id: \"111111111111\"}]\nroles: [{account: \"111111111111\", name: \"bad name\"}]",
 		"duration":          "accounts: [{id: \"111111111111\"}]\nroles: [{account: \"111111111111\", name: R, max_session_duration: 100}]",
+		"trust action":      "accounts: [{id: \"111111111111\"}]\nroles: [{account: \"111111111111\", name: R, trust_actions: [\"sts:*\"]}]",
 		"policy":            "accounts: [{id: \"111111111111\"}]\nroles: [{account: \"111111111111\", name: R, policies: {p: \"{}\"}}]",
 		"user key":          "accounts: [{id: \"111111111111\"}]\nusers: [{account: \"111111111111\", name: u, access_key_id: ASIAXXXXXXXXXXXXXXXX, secret_access_key: 0123456789abcdef}]",
 		"partition":         "partition: azure\naccounts: [{id: \"111111111111\"}]",

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"time"
 )
@@ -211,9 +212,22 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 	if invalid {
 		return errorf(400, "ValidationError", "%s is not a valid role ARN", in.roleARN)
 	}
-	denied := errorf(403, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", caller.arn, in.roleARN)
-	if rs == nil || !s.mayAssume(c, rs) {
-		return denied
+	denied := func(action string) *apiError {
+		return errorf(403, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s", caller.arn, action, in.roleARN)
+	}
+	if rs == nil || !s.trusts(c, rs, "sts:AssumeRole") {
+		return denied("sts:AssumeRole")
+	}
+	// Passing tags needs sts:TagSession, and setting a source identity
+	// sts:SetSourceIdentity, in the trust policy and for the caller. Tags
+	// and a source identity inherited through a chain are passed too:
+	// AWS documents this for the source identity; for transitive tags it
+	// is UNCONFIRMED, and the sandbox takes the stricter reading.
+	if len(tags) > 0 && !s.trusts(c, rs, "sts:TagSession") {
+		return denied("sts:TagSession")
+	}
+	if sourceIdentity != "" && !s.trusts(c, rs, "sts:SetSourceIdentity") {
+		return denied("sts:SetSourceIdentity")
 	}
 	maxDur := rs.MaxSessionDuration
 	if in.duration > maxDur {
@@ -292,18 +306,28 @@ func (s *Sandbox) roleByARN(arn string) (rs *role, invalid bool) {
 	return rs, false
 }
 
-// mayAssume applies the role's trust and the caller's own policies. A
-// trust entry naming the caller (its user or session ARN, or its role)
-// lets it in unless its policies explicitly deny sts:AssumeRole; an entry
-// naming its account ("*", account id, root ARN, or an empty trust list)
-// also requires its identity policies to allow it, as in AWS.
-func (s *Sandbox) mayAssume(c *call, rs *role) bool {
+// trusts applies the role's trust policy and the caller's own policies to
+// action (sts:AssumeRole, sts:TagSession or sts:SetSourceIdentity) on the
+// role. A trust entry naming the caller (its user or session ARN, or its
+// role) lets it in unless its policies explicitly deny the action; an
+// entry naming its account ("*", account id, root ARN, or an empty trust
+// list) also requires its identity policies (for a session: the role's
+// policies intersected with its session policy) to allow it, as in AWS.
+// A role's own sessions are let in only by an entry naming the role: an
+// account entry does not make a role trust itself (AWS since 2022).
+func (s *Sandbox) trusts(c *call, rs *role, action string) bool {
+	if !slices.Contains(rs.TrustActions, action) {
+		return false
+	}
 	p := c.caller
-	named, account := false, len(rs.TrustedPrincipals) == 0
+	self := p.session != nil && p.session.roleKey == roleKey(rs.Account, rs.Name)
+	named, account := false, len(rs.TrustedPrincipals) == 0 && !self
 	for _, t := range rs.TrustedPrincipals {
 		switch {
 		case t == p.arn, p.session != nil && t == p.session.roleARN:
 			named = true
+		case self:
+			// An account entry does not cover the role's own sessions.
 		case t == "*", t == p.account, t == fmt.Sprintf("arn:%s:iam::%s:root", s.partition, p.account):
 			account = true
 		}
@@ -311,7 +335,7 @@ func (s *Sandbox) mayAssume(c *call, rs *role) bool {
 	if !named && !account {
 		return false
 	}
-	d := c.authorize("sts:AssumeRole", rs.arn)
+	d := c.authorize(action, rs.arn)
 	if named {
 		return d.allowed || !d.explicit
 	}
