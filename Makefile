@@ -3,7 +3,7 @@ GO      ?= go
 BIN     := bin/jit
 GOFLAGS ?=
 
-.PHONY: build dev test bench lint clean web web-build
+.PHONY: build dev test fuzz bench lint clean web web-build
 
 build:
 	$(GO) build -o $(BIN) ./cmd/jit
@@ -19,10 +19,16 @@ web:
 web-build:
 	cd console/web && { test -d node_modules || npm ci --no-audit --no-fund; } && npm run build
 
-## test: rebuild the approver page, vet, and run every test against real redis-server, the AWS sandbox, /usr/bin/aws and headless Chromium.
+## test: rebuild the approver page, vet, run every test against real redis-server, the AWS sandbox, /usr/bin/aws and headless Chromium, then `make fuzz`.
 test: web-build build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
+	$(MAKE) fuzz
+
+## fuzz: run every fuzz target in the module (found by .ci/fuzz) for FUZZTIME each; fails on the first crasher.
+FUZZTIME ?= 5s
+fuzz:
+	GO=$(GO) FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
 ## bench: expiry lateness and other figures (see docs/benchmarks.md).
 JIT_BENCH_TICKETS ?= 1000

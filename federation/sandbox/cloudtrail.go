@@ -2,9 +2,6 @@ package sandbox
 
 import (
 	"cmp"
-	"crypto/sha256"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -165,11 +162,11 @@ func (s *Sandbox) lookupEvents(c *call) (any, *apiError) {
 	params := lookupParams(c.caller.account, region, in)
 	var after *pageCursor
 	if in.NextToken != nil {
-		cur, ok := parsePageToken(*in.NextToken, params)
+		pos, ok := s.readPageToken(params, *in.NextToken, 2)
 		if !ok {
 			return nil, errorf(400, "InvalidNextTokenException", "Invalid NextToken: it does not belong to a call with these parameters.")
 		}
-		after = &cur
+		after = &pageCursor{unixNano: pos[0], seq: pos[1]}
 	}
 	out := lookupEventsOutput{Events: []lookupEvent{}}
 	if in.EventCategory != nil {
@@ -188,7 +185,7 @@ func (s *Sandbox) lookupEvents(c *call) (any, *apiError) {
 			continue
 		}
 		if len(out.Events) == maxResults {
-			out.NextToken = pageToken(params, pageCursor{unixNano: last.time.UnixNano(), seq: last.seq})
+			out.NextToken = s.pageToken(params, last.time.UnixNano(), last.seq)
 			break
 		}
 		last = e
@@ -231,35 +228,13 @@ func (p pageCursor) before(e *trailEvent) bool {
 	return t < p.unixNano || (t == p.unixNano && e.seq < p.seq)
 }
 
-// lookupParams digests everything but NextToken, so that a token is only
-// good for a call with the same parameters, account and region.
+// lookupParams binds a page token to everything but NextToken (MaxResults
+// too: CloudTrail refuses a token "used in a request with different
+// parameters"), the account and the region (pagetoken.go).
 func lookupParams(account, region string, in lookupEventsInput) string {
 	in.NextToken = nil
 	b, _ := json.Marshal(in)
-	sum := sha256.Sum256(append([]byte(account+"|"+region+"|"), b...))
-	return hex.EncodeToString(sum[:12])
-}
-
-func pageToken(params string, cur pageCursor) string {
-	raw := fmt.Sprintf("%s|%d|%d", params, cur.unixNano, cur.seq)
-	return base64.RawURLEncoding.EncodeToString([]byte(raw))
-}
-
-func parsePageToken(tok, params string) (pageCursor, bool) {
-	raw, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return pageCursor{}, false
-	}
-	parts := strings.Split(string(raw), "|")
-	if len(parts) != 3 || parts[0] != params {
-		return pageCursor{}, false
-	}
-	ns, err1 := strconv.ParseInt(parts[1], 10, 64)
-	seq, err2 := strconv.ParseInt(parts[2], 10, 64)
-	if err1 != nil || err2 != nil {
-		return pageCursor{}, false
-	}
-	return pageCursor{unixNano: ns, seq: seq}, true
+	return pageBinding("cloudtrail:LookupEvents", account, region, string(b))
 }
 
 // epochTime reads a JSON 1.1 timestamp: epoch seconds, possibly

@@ -196,7 +196,7 @@ func (s *Sandbox) listGroupMembershipsForMember(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	start, end, next, e := page("memberships", in.NextToken, len(u.groups), maxResults)
+	start, end, next, e := s.page(pageBinding("identitystore:ListGroupMembershipsForMember", c.caller.account, c.auth.region, inst.storeID, u.id), in.NextToken, len(u.groups), maxResults)
 	if e != nil {
 		return nil, e
 	}

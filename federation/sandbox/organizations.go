@@ -119,12 +119,13 @@ func (s *Sandbox) listAccounts(c *call) (any, *apiError) {
 		Accounts  []orgAccount
 		NextToken string `json:",omitempty"`
 	}
+	binding := pageBinding("organizations:ListAccounts", c.caller.account)
 	if in.NextToken == nil && len(accounts) > 2 {
-		return result{Accounts: []orgAccount{}, NextToken: listToken("accounts", 0)}, nil
+		return result{Accounts: []orgAccount{}, NextToken: s.pageToken(binding, 0)}, nil
 	}
 	start := 0
 	if in.NextToken != nil {
-		off, ok := readListToken("accounts", *in.NextToken, len(accounts))
+		off, ok := s.pageOffset(binding, *in.NextToken, len(accounts))
 		if !ok {
 			return nil, invalidInput("INVALID_NEXT_TOKEN", "You specified an invalid value for nextToken.")
 		}
@@ -136,7 +137,7 @@ func (s *Sandbox) listAccounts(c *call) (any, *apiError) {
 		res.Accounts = append(res.Accounts, s.orgAccount(a))
 	}
 	if end < len(accounts) {
-		res.NextToken = listToken("accounts", end)
+		res.NextToken = s.pageToken(binding, int64(end))
 	}
 	return res, nil
 }

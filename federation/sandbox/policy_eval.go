@@ -262,12 +262,12 @@ func wildMatch(pattern, s string, fold bool) bool {
 	pi, si, star, mark := 0, 0, -1, 0
 	for si < len(str) {
 		switch {
+		case pi < len(p) && p[pi] == '*': // before the literal case: a '*' in s must not use it up
+			star, mark = pi, si
+			pi++
 		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
 			pi++
 			si++
-		case pi < len(p) && p[pi] == '*':
-			star, mark = pi, si
-			pi++
 		case star >= 0:
 			pi, mark = star+1, mark+1
 			si = mark

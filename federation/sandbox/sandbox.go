@@ -52,6 +52,7 @@ type Sandbox struct {
 	log       *slog.Logger
 	started   time.Time
 	services  map[string]*service
+	pageKey   []byte // signs pagination tokens (pagetoken.go)
 
 	mu       sync.Mutex // guards everything below
 	accounts map[string]Account
@@ -160,6 +161,7 @@ func New(f Fixture, opt Options) (*Sandbox, error) {
 		region:    f.Region,
 		now:       opt.Now,
 		log:       opt.Logger,
+		pageKey:   newPageKey(),
 		accounts:  map[string]Account{},
 		roles:     map[string]*role{},
 		users:     map[string]*user{},

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -199,21 +199,37 @@ func canonicalRequest(r *http.Request, a *sigv4, payloadHash string, s3 bool) st
 // request's signature parameter is left out.
 func canonicalQuery(raw string, presigned bool) string {
 	vals, _ := url.ParseQuery(raw)
-	var pairs []string
+	var pairs [][2]string
 	for k, vs := range vals {
 		if presigned && k == "X-Amz-Signature" {
 			continue
 		}
 		for _, v := range vs {
-			pairs = append(pairs, uriEncode(k, true)+"="+uriEncode(v, true))
+			pairs = append(pairs, [2]string{uriEncode(k, true), uriEncode(v, true)})
 		}
 	}
-	sort.Strings(pairs)
-	return strings.Join(pairs, "&")
+	// Sorted by encoded name, then value: sorting "name=value" strings
+	// would put "a-b=1" before "a=1".
+	slices.SortFunc(pairs, func(x, y [2]string) int {
+		if c := strings.Compare(x[0], y[0]); c != 0 {
+			return c
+		}
+		return strings.Compare(x[1], y[1])
+	})
+	var b strings.Builder
+	for i, p := range pairs {
+		if i > 0 {
+			b.WriteByte('&')
+		}
+		b.WriteString(p[0] + "=" + p[1])
+	}
+	return b.String()
 }
 
 // headerValue returns the canonical value of a signed header: values
-// joined by commas, trimmed, inner runs of spaces collapsed.
+// joined by commas, trimmed, inner runs of spaces (' ' only, as SigV4's
+// Trimall and aws-sdk-go-v2's signer do: a tab or no-break space inside
+// a value is kept) collapsed.
 func headerValue(r *http.Request, name string) string {
 	var vals []string
 	switch name {
@@ -231,9 +247,25 @@ func headerValue(r *http.Request, name string) string {
 	}
 	out := make([]string, len(vals))
 	for i, v := range vals {
-		out[i] = strings.Join(strings.Fields(v), " ")
+		out[i] = strings.TrimSpace(collapseSpaces(v))
 	}
 	return strings.Join(out, ",")
+}
+
+// collapseSpaces replaces each run of ' ' in s by one, and drops them at
+// either end.
+func collapseSpaces(s string) string {
+	var b strings.Builder
+	for f := range strings.SplitSeq(strings.Trim(s, " "), " ") {
+		if f == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(f)
+	}
+	return b.String()
 }
 
 // uriEncode percent-encodes s the SigV4 way: only A-Z a-z 0-9 - _ . ~ are

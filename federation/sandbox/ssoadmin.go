@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"encoding/base64"
 	"regexp"
 	"strconv"
 	"strings"
@@ -100,31 +99,11 @@ func (c *call) accessDenied(action, resource string) *apiError {
 	return nil
 }
 
-// listToken and readListToken make opaque list tokens holding an offset.
-func listToken(kind string, off int) string {
-	return base64.StdEncoding.EncodeToString([]byte(kind + ":" + strconv.Itoa(off)))
-}
-
-func readListToken(kind, tok string, n int) (int, bool) {
-	b, err := base64.StdEncoding.DecodeString(tok)
-	if err != nil {
-		return 0, false
-	}
-	rest, ok := strings.CutPrefix(string(b), kind+":")
-	if !ok {
-		return 0, false
-	}
-	off, err := strconv.Atoi(rest)
-	if err != nil || off < 0 || off > n {
-		return 0, false
-	}
-	return off, true
-}
-
 // page cuts [off, off+max) out of n items; next is "" on the last page.
-func page(kind string, tok *string, n, maxResults int) (start, end int, next string, e *apiError) {
+// binding names the request the tokens belong to (pagetoken.go).
+func (s *Sandbox) page(binding string, tok *string, n, maxResults int) (start, end int, next string, e *apiError) {
 	if tok != nil && *tok != "" {
-		off, ok := readListToken(kind, *tok, n)
+		off, ok := s.pageOffset(binding, *tok, n)
 		if !ok {
 			// UNCONFIRMED wording.
 			return 0, 0, "", errorf(400, "ValidationException", "The NextToken is invalid or has expired.")
@@ -133,7 +112,7 @@ func page(kind string, tok *string, n, maxResults int) (start, end int, next str
 	}
 	end = min(start+maxResults, n)
 	if end < n {
-		next = listToken(kind, end)
+		next = s.pageToken(binding, int64(end))
 	}
 	return start, end, next, nil
 }
@@ -201,7 +180,7 @@ func (s *Sandbox) listInstances(c *call) (any, *apiError) {
 		list = append(list, instanceMetadata{InstanceArn: inst.arn, IdentityStoreId: inst.storeID, OwnerAccountId: inst.owner,
 			Status: "ACTIVE", CreatedDate: epoch(inst.created)})
 	}
-	start, end, next, e := page("instances", in.NextToken, len(list), maxResults)
+	start, end, next, e := s.page(pageBinding("sso:ListInstances", c.caller.account, c.auth.region), in.NextToken, len(list), maxResults)
 	if e != nil {
 		return nil, e
 	}
@@ -231,7 +210,7 @@ func (s *Sandbox) listPermissionSets(c *call) (any, *apiError) {
 	if e != nil {
 		return nil, e
 	}
-	start, end, next, e := page("permissionsets", in.NextToken, len(inst.permSets), maxResults)
+	start, end, next, e := s.page(pageBinding("sso:ListPermissionSets", c.caller.account, c.auth.region, inst.arn), in.NextToken, len(inst.permSets), maxResults)
 	if e != nil {
 		return nil, e
 	}
@@ -529,7 +508,7 @@ func (s *Sandbox) listAccountAssignments(c *call) (any, *apiError) {
 			all = append(all, accountAssignment{account, ps.arn, "GROUP", g.id})
 		}
 	}
-	start, end, next, e := page("assignments", in.NextToken, len(all), maxResults)
+	start, end, next, e := s.page(pageBinding("sso:ListAccountAssignments", c.caller.account, c.auth.region, inst.arn, account, ps.arn), in.NextToken, len(all), maxResults)
 	if e != nil {
 		return nil, e
 	}
