@@ -14,8 +14,16 @@ var errNoop = errors.New("no-op")
 // Activate makes an approved ticket active once its start has come: on the
 // Identity Center path it first creates each beneficiary's assignment
 // (intent recorded before, confirmed after). Then it schedules the expiry.
-// It is run by the scheduler and is safe to repeat.
+// It is run by the scheduler and is safe to repeat; one activation of a
+// ticket runs at a time (the scheduled task, and the overdue sweep when
+// that task's process died).
 func (s *Service) Activate(ctx context.Context, id string) error {
+	return s.locked(ctx, activateLock(id), func() error { return s.activate(ctx, id) })
+}
+
+func activateLock(id string) string { return "activate:" + id }
+
+func (s *Service) activate(ctx context.Context, id string) error {
 	t, err := s.cfg.Store.Ticket(ctx, id)
 	if err != nil {
 		return ignoreNotFound(err)

@@ -62,7 +62,8 @@ func (s *Service) DrainOutbox(ctx context.Context) (int, error) {
 // a pending ticket's approval deadline and reminder, an approved ticket's
 // activation, an active ticket's expiry at its (possibly extended) end, and
 // for an ended ticket the revoke task that cuts its sessions and takes back
-// its grants. Every step is idempotent (deterministic task ids; the
+// its grants. It also records the ticket's next due time in the agenda
+// (RunOverdue). Every step is idempotent (deterministic task ids; the
 // handlers re-check the ticket), so repairing a healthy ticket changes
 // nothing. A ticket that no longer exists needs nothing.
 func (s *Service) Repair(ctx context.Context, id string) error {
@@ -72,15 +73,18 @@ func (s *Service) Repair(ctx context.Context, id string) error {
 	}
 	switch t.State {
 	case StatePending:
-		return s.scheduleRound(ctx, t)
+		err = s.scheduleRound(ctx, t)
 	case StateApproved:
-		return s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start)
+		err = s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start)
 	case StateActive:
-		return s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
+		err = s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
 	case StateTerminated, StateExpired:
-		return s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, endedAt(t))
+		err = s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, endedAt(t))
 	}
-	return nil
+	if err != nil {
+		return err
+	}
+	return s.setDue(ctx, t)
 }
 
 // endedAt returns when t reached its final state (its last history event

@@ -55,6 +55,9 @@ type ServiceConfig struct {
 	// Outbox lists tickets whose consequences may be missing after a crash;
 	// nil disables DrainOutbox (the store marks every write, see outbox.go).
 	Outbox Outbox
+	// Agenda lists tickets by their next due time, for RunOverdue; nil
+	// disables the overdue sweep.
+	Agenda Agenda
 	// Audit receives an event for every AWS grant and reconciler action.
 	Audit  AuditLog
 	Clock  Clock        // default SystemClock

@@ -60,3 +60,26 @@ func TestOutboxMarksEveryWrite(t *testing.T) {
 		t.Fatalf("outbox after deleting the only marked ticket: %d, %v; want 0", n, err)
 	}
 }
+
+// The agenda returns tickets due before a time, earliest first, and
+// forgets a ticket set to the zero time.
+func TestAgenda(t *testing.T) {
+	s, _, _ := newStore(t)
+	ctx := context.Background()
+	for id, at := range map[string]time.Time{"late": t0.Add(2 * time.Minute), "early": t0, "future": t0.Add(time.Hour)} {
+		if err := s.SetDue(ctx, id, at); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := s.Overdue(ctx, t0.Add(2*time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0] != "early" {
+		t.Fatalf("due before t0+2m: %v, %v; want [early] (a ticket due exactly then is not yet overdue)", got, err)
+	}
+	if err := s.SetDue(ctx, "early", time.Time{}); err != nil {
+		t.Fatal(err)
+	}
+	got, err = s.Overdue(ctx, t0.Add(30*time.Minute), 10)
+	if err != nil || len(got) != 1 || got[0] != "late" {
+		t.Fatalf("after removing early: %v, %v; want [late]", got, err)
+	}
+}

@@ -138,7 +138,7 @@ func TestKeysShareOneSlot(t *testing.T) {
 		t.Beneficiaries = []string{"a{1}@example.com", "b@example.com"}
 		t.PendingApprovers = []string{"c}@example.com"}
 	})
-	for _, k := range append([]string{s.ticketKey(tk.ID), s.outboxKey()}, s.indexKeys(tk)...) {
+	for _, k := range append([]string{s.ticketKey(tk.ID), s.outboxKey(), s.agendaKey()}, s.indexKeys(tk)...) {
 		open := strings.IndexByte(k, '{')
 		end := strings.IndexByte(k[open+1:], '}')
 		if open < 0 || end < 0 || k[open+1:open+1+end] != "tickets" {

@@ -47,11 +47,12 @@ type ServerConfig struct {
 	// ReconcileEvery is how often Worker runs the reconciler; default
 	// DefaultReconcileEvery, negative never.
 	ReconcileEvery time.Duration
-	// Outbox, if set, is drained by Worker every DrainEvery (default
-	// DefaultDrainEvery), so a ticket whose consequences a crash cut short
-	// is repaired within seconds rather than at the next reconciler pass.
-	Outbox     OutboxDrainer
-	DrainEvery time.Duration
+	// Sweeper, if set, is run by Worker every SweepEvery (default
+	// DefaultSweepEvery), so a ticket whose consequences a crash cut short,
+	// or whose task died with its process, is repaired within seconds
+	// rather than at the next reconciler pass or Asynq's lease recovery.
+	Sweeper    Sweeper
+	SweepEvery time.Duration
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {
@@ -79,8 +80,8 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = DefaultReconcileEvery
 	}
-	if c.DrainEvery <= 0 {
-		c.DrainEvery = DefaultDrainEvery
+	if c.SweepEvery <= 0 {
+		c.SweepEvery = DefaultSweepEvery
 	}
 	return c
 }

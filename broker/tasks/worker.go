@@ -16,7 +16,7 @@ type Worker struct {
 	opt   asynq.RedisConnOpt
 	cfg   ServerConfig
 	sched *asynq.Scheduler
-	stop  context.CancelFunc // stops the outbox drainer
+	stop  context.CancelFunc // stops the sweeper
 	done  chan struct{}
 }
 
@@ -49,12 +49,12 @@ func (w *Worker) Start() error {
 		}
 		w.sched = s
 	}
-	if w.cfg.Outbox != nil {
+	if w.cfg.Sweeper != nil {
 		ctx, stop := context.WithCancel(context.Background())
 		w.stop, w.done = stop, make(chan struct{})
 		go func() {
 			defer close(w.done)
-			drain(ctx, w.cfg.Outbox, w.cfg.DrainEvery, w.cfg.Logger)
+			sweep(ctx, w.cfg.Sweeper, w.cfg.SweepEvery, w.cfg.Logger)
 		}()
 	}
 	return nil

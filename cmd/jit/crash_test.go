@@ -245,3 +245,31 @@ func TestReconcilerCutsUncutTerminatedTicket(t *testing.T) {
 		t.Errorf("session after the reconciler: %v, want AccessDenied", err)
 	}
 }
+
+// A process killed while it runs a ticket's activation leaves the task to
+// Asynq, which recovers it only after its lease, a one-minute recovery
+// pass and a retry delay (minutes, a large part of a short window). The
+// overdue sweep runs the activation itself a few seconds after the start
+// instead, once the dead process's lock has lapsed.
+func TestActivationKilledMidFlightIsRunByTheSweep(t *testing.T) {
+	h := newHarness(t)
+	h.sb.SetAssignmentBehaviour(3*time.Second, "SUCCEEDED") // each assignment takes 3 s to finish
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlySSO", "--duration", "1h", "--reason", "killed mid-activation")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	// Kill the server while the assignment is being made.
+	h.waitTicket(tk.ID, 10*time.Second, "an assignment in flight", func(tk broker.Ticket) bool {
+		return tk.State == broker.StateApproved && len(tk.Grants) > 0 && tk.Grants[0].State == broker.GrantIntent
+	})
+	h.kill()
+	h.start()
+	restarted := time.Now()
+	// Asynq alone would take a minute or more; the sweep takes a lock lease
+	// (6 s) plus the assignment (3 s) plus a sweep tick.
+	got := h.waitState(tk.ID, broker.StateActive, 40*time.Second)
+	t.Logf("active %v after the restart", time.Since(restarted).Round(100*time.Millisecond))
+	if len(got.Grants) != 1 || got.Grants[0].State != broker.GrantDone {
+		t.Errorf("grants %+v, want alice's assignment done", got.Grants)
+	}
+}

@@ -135,6 +135,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Cleaner:          clean,
 		Store:            store,
 		Outbox:           store,
+		Agenda:           store,
 		Scheduler:        sched,
 		Registry:         reg,
 		// Registry administration (broker/registry_admin.go).
@@ -175,7 +176,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		})
 	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Outbox: svc})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err

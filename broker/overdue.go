@@ -1,0 +1,115 @@
+package broker
+
+import (
+	"context"
+	"time"
+)
+
+// Agenda lists tickets by when their next scheduled transition is due:
+// a pending ticket's approval deadline, an approved ticket's start, an
+// active ticket's end. Repair keeps it, so it follows every write within
+// the outbox's grace.
+type Agenda interface {
+	// SetDue records when the ticket's next transition is due; the zero
+	// time removes the ticket.
+	SetDue(ctx context.Context, id string, at time.Time) error
+	// Overdue returns up to max tickets due before the given time, earliest first.
+	Overdue(ctx context.Context, before time.Time, max int) ([]string, error)
+}
+
+// Overdue sweep settings. A transition more than OverdueGrace late means
+// the task that should have run it is lost or stuck (its process died
+// holding it: Asynq recovers such a task only after its 30 s lease, a
+// one-minute recovery pass and a retry delay, minutes in all). The sweep
+// then runs it directly; a ticket it could not move is tried again after
+// overdueRetry.
+const (
+	OverdueGrace  = 5 * time.Second
+	overdueRetry  = 30 * time.Second
+	overdueBatch  = 100
+	overdueLockIn = time.Second
+)
+
+// dueAt returns when t's next scheduled transition is due, or zero.
+func dueAt(t *Ticket) time.Time {
+	switch t.State {
+	case StatePending:
+		return t.ApprovalDeadline
+	case StateApproved:
+		return t.Start
+	case StateActive:
+		return t.End
+	}
+	return time.Time{}
+}
+
+// setDue records t's next due time in the agenda, when there is one.
+func (s *Service) setDue(ctx context.Context, t *Ticket) error {
+	if s.cfg.Agenda == nil {
+		return nil
+	}
+	return s.cfg.Agenda.SetDue(ctx, t.ID, dueAt(t))
+}
+
+// RunOverdue runs every transition that is more than OverdueGrace late,
+// directly rather than through its task: the approval deadline, the
+// activation and the expiry, each of which re-checks the ticket and the
+// clock and is safe to repeat. An activation still running elsewhere (its
+// lock is held) is left to its holder; a holder that died loses the lock
+// within one lease. It returns how many tickets it moved on. The worker
+// runs it every second; several workers may run it at once.
+func (s *Service) RunOverdue(ctx context.Context) (int, error) {
+	if s.cfg.Agenda == nil {
+		return 0, nil
+	}
+	now := s.now()
+	ids, err := s.cfg.Agenda.Overdue(ctx, now.Add(-OverdueGrace), overdueBatch)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		err := s.runDue(ctx, id)
+		if err == nil {
+			err = s.Repair(ctx, id) // the agenda's next entry for the ticket
+		}
+		if err != nil {
+			s.cfg.Logger.Warn("overdue ticket; will retry", "ticket", id, "err", err)
+			if serr := s.cfg.Agenda.SetDue(ctx, id, now.Add(overdueRetry)); serr != nil {
+				return n, serr
+			}
+			continue
+		}
+		n++
+	}
+	return n, nil
+}
+
+// runDue runs the transition due for the ticket now.
+func (s *Service) runDue(ctx context.Context, id string) error {
+	t, err := s.cfg.Store.Ticket(ctx, id)
+	if ErrorCode(err) == ENOTFOUND {
+		return s.cfg.Agenda.SetDue(ctx, id, time.Time{})
+	} else if err != nil {
+		return err
+	}
+	switch t.State {
+	case StatePending:
+		return s.Deadline(ctx, id)
+	case StateActive:
+		return s.Expire(ctx, id)
+	case StateApproved:
+		if s.cfg.Locker == nil {
+			return s.activate(ctx, id)
+		}
+		lockCtx, cancel := context.WithTimeout(ctx, overdueLockIn)
+		unlock, err := s.cfg.Locker.Lock(lockCtx, activateLock(id))
+		cancel()
+		if err != nil {
+			return Errorf(ECONFLICT, "ticket %s is being activated elsewhere", id)
+		}
+		defer unlock()
+		return s.activate(ctx, id)
+	}
+	return nil
+}
