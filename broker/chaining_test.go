@@ -139,7 +139,8 @@ func TestDenyPathForRoleChaining(t *testing.T) {
 		{name: "not opted in, terminate", permissionSet: "Plain", want: []string{"ReadOnlyAccess until 11:00"}},
 		{name: "opted out after a chaining session was handed out", permissionSet: "Plain", chainingSession: true, want: []string{
 			"ReadOnlyAccess until 11:20", "AdministratorAccess until 11:20", "PowerUserAccess until 11:20"}},
-		{name: "not opted in, at the end", permissionSet: "Plain", expireAt: time.Hour, want: []string{"ReadOnlyAccess until 11:00"}},
+		// The session policy stops the session at the end: nothing to write.
+		{name: "not opted in, at the end", permissionSet: "Plain", expireAt: time.Hour},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -203,12 +203,39 @@ func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 	if t.State != StateTerminated && t.State != StateExpired {
 		return nil
 	}
-	if t.State == StateTerminated || len(t.Sessions) > 0 {
+	outlive, err := s.mayOutlive(ctx, t)
+	if err != nil {
+		return err
+	}
+	if outlive {
 		if err := s.denyRole(ctx, t); err != nil {
 			return err
 		}
 	}
 	return s.release(ctx, t)
+}
+
+// mayOutlive reports whether a session of the ended ticket t may still
+// work without a deny entry: every session of a terminated ticket (its
+// session policy stops it only at the planned end), and at an ordinary
+// expiry a session that may have chained (minted allowing it, or its
+// permission set allows it now), since chained sessions do not carry the
+// session policy. Other sessions die at the end by their session policy
+// (an extension only moves the end later), so an ordinary expiry writes
+// nothing: the role's deny list holds only what must be cut and never
+// fills up with expiries.
+func (s *Service) mayOutlive(ctx context.Context, t *Ticket) (bool, error) {
+	if t.State == StateTerminated || slices.ContainsFunc(t.Sessions, func(se Session) bool { return se.RoleChaining }) {
+		return true, nil
+	}
+	if len(t.Sessions) == 0 {
+		return false, nil
+	}
+	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
+	if err != nil {
+		return false, err
+	}
+	return ps.AllowRoleChaining, nil
 }
 
 // chainedSessionMax is the longest a session made by role chaining
