@@ -174,7 +174,11 @@ func (s *Service) afterEnd(ctx context.Context, t *Ticket) error {
 			s.cfg.Logger.Warn("unschedule", "ticket", t.ID, "task", k, "err", err)
 		}
 	}
-	if err := s.denyRole(ctx, t); err != nil {
+	outlive, err := s.mayOutlive(ctx, t)
+	if err == nil && outlive {
+		err = s.denyRole(ctx, t)
+	}
+	if err != nil {
 		s.cfg.Logger.Error("deny entry failed; retrying in the background", "ticket", t.ID, "err", err)
 	}
 	return s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, s.now())

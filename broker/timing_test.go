@@ -351,6 +351,14 @@ func TestTerminateAtTheEnd(t *testing.T) {
 				if stored := e.get(t, tk.ID); stored.State != want {
 					t.Fatalf("stored state %s, want %s", stored.State, want)
 				}
+				// A deny entry only where a session can outlive the ticket:
+				// at or after the end the session policy already stops them.
+				e.aws.mu.Lock()
+				denied := slices.Contains(e.aws.revoked, tk.ID)
+				e.aws.mu.Unlock()
+				if denied != (want == broker.StateTerminated) {
+					t.Fatalf("%s at end%+v: deny entry written %v, want %v", op, at, denied, want == broker.StateTerminated)
+				}
 			})
 		}
 	}
