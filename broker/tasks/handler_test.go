@@ -109,7 +109,7 @@ func TestHandlerTooEarly(t *testing.T) {
 	if isFailure(err) {
 		t.Error("isFailure(not due) = true, want false")
 	}
-	if got := retryDelay(asynq.DefaultRetryDelayFunc)(3, err, task); got != time.Minute {
+	if got := retryDelay(asynq.DefaultRetryDelayFunc, time.Hour)(3, err, task); got != time.Minute {
 		t.Errorf("retry delay = %s, want 1m", got)
 	}
 	if n := len(l.Calls()); n != 0 {
@@ -119,7 +119,7 @@ func TestHandlerTooEarly(t *testing.T) {
 	if !isFailure(other) {
 		t.Error("isFailure(other) = false, want true")
 	}
-	if got := retryDelay(func(int, error, *asynq.Task) time.Duration { return 7 * time.Second })(0, other, task); got != 7*time.Second {
+	if got := retryDelay(func(int, error, *asynq.Task) time.Duration { return 7 * time.Second }, time.Hour)(0, other, task); got != 7*time.Second {
 		t.Errorf("retry delay for other errors = %s, want the base delay 7s", got)
 	}
 }
@@ -210,6 +210,19 @@ func TestTaskIDDeterministic(t *testing.T) {
 	} {
 		if other == a {
 			t.Errorf("different jobs share id %q", a)
+		}
+	}
+}
+
+// A failed ticket task is retried within MaxRetryDelay, however often it
+// failed: Asynq's own delay grows as n^4 seconds (minutes by the third
+// retry), too long for a cut that must happen.
+func TestRetryDelayCapped(t *testing.T) {
+	f := retryDelay(asynq.DefaultRetryDelayFunc, 30*time.Second)
+	task := asynq.NewTask(string(broker.TaskRevoke), nil)
+	for n := range 25 {
+		if d := f(n, errors.New("throttled"), task); d > 30*time.Second || d <= 0 {
+			t.Fatalf("retry %d waits %v, want (0, 30s]", n, d)
 		}
 	}
 }

@@ -18,6 +18,7 @@ const (
 	DefaultConcurrency     = 100
 	DefaultCheckInterval   = 100 * time.Millisecond
 	DefaultShutdownTimeout = 10 * time.Second
+	DefaultMaxRetryDelay   = 30 * time.Second
 )
 
 // ServerConfig tunes the Asynq server that runs ticket tasks; the zero
@@ -36,8 +37,13 @@ type ServerConfig struct {
 	// putting them back in the queue; default DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
 	// RetryDelay is how long a failed task waits before its n-th retry;
-	// default asynq.DefaultRetryDelayFunc (exponential with jitter).
+	// default asynq.DefaultRetryDelayFunc (exponential with jitter), capped
+	// at MaxRetryDelay.
 	RetryDelay asynq.RetryDelayFunc
+	// MaxRetryDelay caps the wait before any retry; default
+	// DefaultMaxRetryDelay. Ticket tasks cut access: a cut that failed a few
+	// times must not wait Asynq's minutes (n^4 s) for its next attempt.
+	MaxRetryDelay time.Duration
 	// Logger receives Asynq's log and one line per failed task; default
 	// slog.Default().
 	Logger *slog.Logger
@@ -71,6 +77,9 @@ func (c ServerConfig) withDefaults() ServerConfig {
 	if c.RetryDelay == nil {
 		c.RetryDelay = asynq.DefaultRetryDelayFunc
 	}
+	if c.MaxRetryDelay <= 0 {
+		c.MaxRetryDelay = DefaultMaxRetryDelay
+	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
 	}
@@ -102,7 +111,7 @@ func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 		// A task handed over too early goes back until its due time; that
 		// is neither a failure nor a retry.
 		IsFailure:      isFailure,
-		RetryDelayFunc: retryDelay(cfg.RetryDelay),
+		RetryDelayFunc: retryDelay(cfg.RetryDelay, cfg.MaxRetryDelay),
 		ErrorHandler: asynq.ErrorHandlerFunc(func(ctx context.Context, t *asynq.Task, err error) {
 			if _, early := notDue(err); early {
 				log.Debug("task handed over early; put back", "task", t.Type(), "err", err)
@@ -161,11 +170,11 @@ func isFailure(err error) bool {
 
 // retryDelay puts a task handed over too early back until its due time,
 // and delays other failures by base.
-func retryDelay(base asynq.RetryDelayFunc) asynq.RetryDelayFunc {
+func retryDelay(base asynq.RetryDelayFunc, most time.Duration) asynq.RetryDelayFunc {
 	return func(n int, err error, t *asynq.Task) time.Duration {
 		if e, ok := notDue(err); ok {
 			return e.In
 		}
-		return base(n, err, t)
+		return min(base(n, err, t), most)
 	}
 }

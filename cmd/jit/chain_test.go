@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
 	"github.com/aws/aws-sdk-go-v2/service/sso"
-	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
@@ -38,32 +36,7 @@ func newChainSystem(t *testing.T, scps ...string) *icSystem {
 	t.Helper()
 	f := sandbox.DemoFixture()
 	f.OrgDenyPolicies = scps
-	e := &icSystem{}
-	sb, err := sandbox.New(f, sandbox.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sb = sb
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
-	e.awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")}
-	e.sso = ssoadmin.NewFromConfig(e.awsCfg, func(o *ssoadmin.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e.inst = f.IdentityCenter.InstanceARN
-	ctx := context.Background()
-	list, err := e.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: aws.String(e.inst)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, arn := range list.PermissionSets {
-		d, err := e.sso.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: aws.String(e.inst), PermissionSetArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if aws.ToString(d.PermissionSet.Name) == "PowerUserAccess" {
-			e.psARN = arn
-		}
-	}
+	e := startSandbox(t, f, "PowerUserAccess")
 	everyone := broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}
 	cfg := &Config{
 		Registry: broker.RegistryData{
@@ -75,7 +48,7 @@ func newChainSystem(t *testing.T, scps ...string) *icSystem {
 			Admins:           []string{"carol@example.com"},
 			RequestForOthers: []string{"carol@example.com"},
 		},
-		AWS: AWSConfig{Region: "us-east-1", Endpoint: srv.URL, ManagementRole: sandbox.DemoManagementRole,
+		AWS: AWSConfig{Region: "us-east-1", Endpoint: e.url, ManagementRole: sandbox.DemoManagementRole,
 			IdentityCenter: IdentityCenterConfig{InstanceARN: e.inst, IdentityStoreID: f.IdentityCenter.IdentityStoreID, RequestsPerSecond: 500, Outstanding: 10, PollInterval: 50 * time.Millisecond}},
 		Redis: RedisConfig{URL: fmt.Sprintf("redis://%s/%d", redisAddr, int(nextDB.Add(1)))},
 		OIDC:  OIDCConfig{Issuer: "http://127.0.0.1:1", ClientIDs: []string{"x"}},
@@ -88,7 +61,7 @@ func newChainSystem(t *testing.T, scps ...string) *icSystem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys, err := startSystem(ctx, deps{cfg: cfg, redisOpt: opt, aws: e.awsCfg, logger: slog.New(slog.DiscardHandler), worker: true})
+	sys, err := startSystem(context.Background(), deps{cfg: cfg, redisOpt: opt, aws: e.awsCfg, logger: slog.New(slog.DiscardHandler), worker: true})
 	if err != nil {
 		t.Fatal(err)
 	}

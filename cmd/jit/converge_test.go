@@ -32,37 +32,15 @@ type icSystem struct {
 func newICSystem(t *testing.T, users int) *icSystem {
 	t.Helper()
 	f := sandbox.DemoFixture()
-	e := &icSystem{}
+	var names []string
 	for i := range users {
 		name := fmt.Sprintf("u%03d", i)
 		f.IdentityCenter.Users = append(f.IdentityCenter.Users, sandbox.IdentityUser{UserName: name, Email: name + "@example.com", DisplayName: name})
-		e.users = append(e.users, name+"@example.com")
+		names = append(names, name+"@example.com")
 	}
-	sb, err := sandbox.New(f, sandbox.Options{Seed: 1})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.sb = sb
-	srv := httptest.NewServer(sb)
-	t.Cleanup(srv.Close)
-	e.url = srv.URL
-	e.awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")}
-	e.sso = ssoadmin.NewFromConfig(e.awsCfg, func(o *ssoadmin.Options) { o.BaseEndpoint = aws.String(srv.URL) })
-	e.inst = f.IdentityCenter.InstanceARN
+	e := startSandbox(t, f, "ReadOnlyAccess")
+	e.users = names
 	ctx := context.Background()
-	list, err := e.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: aws.String(e.inst)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, arn := range list.PermissionSets {
-		d, err := e.sso.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: aws.String(e.inst), PermissionSetArn: aws.String(arn)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if aws.ToString(d.PermissionSet.Name) == "ReadOnlyAccess" {
-			e.psARN = arn
-		}
-	}
 	db := int(nextDB.Add(1))
 	cfg := &Config{
 		Registry: broker.RegistryData{
@@ -72,7 +50,7 @@ func newICSystem(t *testing.T, users int) *icSystem {
 			Admins:           []string{"carol@example.com"},
 			RequestForOthers: []string{"carol@example.com"},
 		},
-		AWS: AWSConfig{Region: "us-east-1", Endpoint: srv.URL, ManagementRole: sandbox.DemoManagementRole,
+		AWS: AWSConfig{Region: "us-east-1", Endpoint: e.url, ManagementRole: sandbox.DemoManagementRole,
 			IdentityCenter: IdentityCenterConfig{InstanceARN: e.inst, IdentityStoreID: f.IdentityCenter.IdentityStoreID, RequestsPerSecond: 500, Outstanding: 10, PollInterval: 50 * time.Millisecond}},
 		Redis: RedisConfig{URL: fmt.Sprintf("redis://%s/%d", redisAddr, db)},
 		OIDC:  OIDCConfig{Issuer: "http://127.0.0.1:1", ClientIDs: []string{"x"}},
@@ -158,6 +136,11 @@ func TestTicketsConvergeUnderFaults(t *testing.T) {
 			break
 		}
 		if time.Now().After(deadline) {
+			for _, id := range ids {
+				if tk, err := e.sys.svc.Ticket(ctx, id); err == nil && !(tk.State.Final() && allUndone(tk)) {
+					t.Logf("not converged: %s %s grants %+v", id, tk.State, tk.Grants)
+				}
+			}
 			t.Fatalf("%d of %d tickets converged after 3 minutes", done, len(ids))
 		}
 		time.Sleep(500 * time.Millisecond)
@@ -186,4 +169,35 @@ func allUndone(t *broker.Ticket) bool {
 		}
 	}
 	return true
+}
+
+// startSandbox serves the sandbox of fixture f over HTTP and returns the
+// system's AWS side: broker credentials, an sso-admin client and the ARN
+// of the permission set named psName.
+func startSandbox(t *testing.T, f sandbox.Fixture, psName string) *icSystem {
+	t.Helper()
+	sb, err := sandbox.New(f, sandbox.Options{Seed: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	e := &icSystem{sb: sb, url: srv.URL, inst: f.IdentityCenter.InstanceARN}
+	e.awsCfg = aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")}
+	e.sso = ssoadmin.NewFromConfig(e.awsCfg, func(o *ssoadmin.Options) { o.BaseEndpoint = aws.String(srv.URL) })
+	ctx := context.Background()
+	list, err := e.sso.ListPermissionSets(ctx, &ssoadmin.ListPermissionSetsInput{InstanceArn: aws.String(e.inst)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, arn := range list.PermissionSets {
+		d, err := e.sso.DescribePermissionSet(ctx, &ssoadmin.DescribePermissionSetInput{InstanceArn: aws.String(e.inst), PermissionSetArn: aws.String(arn)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if aws.ToString(d.PermissionSet.Name) == psName {
+			e.psARN = arn
+		}
+	}
+	return e
 }

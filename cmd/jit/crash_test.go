@@ -36,21 +36,11 @@ func (h *harness) s3With(c processCredentials) *s3.Client {
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
 }
 
-// activeWithSession files, approves and uses a ticket: alice holds an open
-// AWS session for it.
+// activeWithSession files, approves and uses a one-hour ticket: alice
+// holds an open AWS session for it.
 func (h *harness) activeWithSession() (string, processCredentials) {
 	h.t.Helper()
-	code, tk := h.api("alice@example.com", "POST", "/api/v1/tickets", map[string]any{
-		"account_id": "111111111111", "permission_set": "ReadOnlyAccess", "duration": "1h", "reason": "crash test"})
-	if code != http.StatusCreated {
-		h.t.Fatalf("create: %d %v", code, tk)
-	}
-	id := tk["id"].(string)
-	if code, body := h.api("bob@example.com", "POST", "/api/v1/tickets/"+id+"/approve", map[string]any{"comment": "ok"}); code != http.StatusOK {
-		h.t.Fatalf("approve %s: %d %v", id, code, body)
-	}
-	h.waitState(id, broker.StateActive, 10*time.Second)
-	return id, h.credentials("alice@example.com", id)
+	return h.activeWithSessionFor("alice@example.com", "1h")
 }
 
 // A crash in the middle of a Terminate storm (the server killed after a
