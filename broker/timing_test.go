@@ -363,3 +363,41 @@ func TestTerminateAtTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// A thousand ordinary expiries of tickets that handed out sessions write
+// no deny entry (each session's policy already stops it at the end), so
+// the role's deny list never fills and its compaction never cuts anyone
+// else; a termination still writes one.
+func TestThousandExpiriesWriteNoDeny(t *testing.T) {
+	e := newTimingEnv(t, broker.ApprovalRule{})
+	ctx := context.Background()
+	var ids []string
+	for range 1000 {
+		tk := e.activate(t, "Auto", time.Minute)
+		if _, err := e.svc.Credentials(asEmail(tRequester), tk.ID); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, tk.ID)
+	}
+	cut := e.activate(t, "Auto", 2*time.Minute)
+	e.setClock(e.clock.Now().Add(time.Minute))
+	for _, id := range ids {
+		if err := e.svc.Expire(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if err := e.svc.Revoke(ctx, id); err != nil { // the revoke task the outbox schedules
+			t.Fatal(err)
+		}
+		if got := e.get(t, id); got.State != broker.StateExpired {
+			t.Fatalf("ticket %s is %s, want expired", id, got.State)
+		}
+	}
+	if _, err := e.svc.Terminate(asEmail(tApprover), cut.ID, "cut"); err != nil {
+		t.Fatal(err)
+	}
+	e.aws.mu.Lock()
+	defer e.aws.mu.Unlock()
+	if want := []string{cut.ID}; !slices.Equal(e.aws.revoked, want) {
+		t.Fatalf("deny entries written for %d tickets (%.5v...), want only the terminated %v", len(e.aws.revoked), e.aws.revoked, want)
+	}
+}
