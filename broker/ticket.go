@@ -74,6 +74,10 @@ type Ticket struct {
 
 	// Closed records who ended the ticket early (reject, terminate, cancel).
 	Closed *Decision `json:"closed,omitempty"`
+	// Done records the beneficiaries who said they were done while the
+	// ticket went on for the others: they get no new sessions, and their
+	// open ones were cut.
+	Done []Decision `json:"done,omitempty"`
 
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`
@@ -238,6 +242,18 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // IsBeneficiary reports whether email is one of the ticket's beneficiaries.
 func (t *Ticket) IsBeneficiary(email string) bool { return slices.Contains(t.Beneficiaries, email) }
 
+// IsDone reports whether the beneficiary email said they were done with
+// the ticket while it went on for the others.
+func (t *Ticket) IsDone(email string) bool {
+	return slices.ContainsFunc(t.Done, func(d Decision) bool { return d.By == email })
+}
+
+// ActiveBeneficiaries returns the beneficiaries who may still use the
+// ticket: all but those who said they were done.
+func (t *Ticket) ActiveBeneficiaries() []string {
+	return slices.DeleteFunc(slices.Clone(t.Beneficiaries), t.IsDone)
+}
+
 // Involves reports whether email requested or benefits from the ticket.
 func (t *Ticket) Involves(email string) bool { return t.Requester == email || t.IsBeneficiary(email) }
 
@@ -325,6 +341,7 @@ func (t *Ticket) Clone() *Ticket {
 	c.Approvals = slices.Clone(t.Approvals)
 	c.PendingApprovers = slices.Clone(t.PendingApprovers)
 	c.Closed = cloneDecision(t.Closed)
+	c.Done = slices.Clone(t.Done)
 	if t.Extension != nil {
 		e := *t.Extension
 		e.Stages = cloneStages(e.Stages)
