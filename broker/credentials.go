@@ -7,7 +7,9 @@ import (
 
 // Credentials issues an AWS session for the caller, who must be a
 // beneficiary of the active ticket (and not one who said they were done).
-// The session stops working at the ticket's end,
+// An approved ticket whose start has come is activated first, here,
+// rather than waiting for its activation task, so a ticket is usable as
+// soon as it is approved. The session stops working at the ticket's end,
 // and its AccessKeyID is recorded on the ticket. The access is checked
 // again under the registry in force (holdable). Errors: EUNAUTHENTICATED,
 // ENOTFOUND, EFORBIDDEN (not a beneficiary, or no longer allowed),
@@ -23,6 +25,16 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	}
 	if !t.IsBeneficiary(u.Email) {
 		return Credentials{}, Errorf(EFORBIDDEN, "%s is not a beneficiary of ticket %s", u.Email, t.ID)
+	}
+	if t.State == StateApproved && !s.now().Before(t.Start) {
+		// Its activation task may not have run yet: do its work now (it
+		// is safe to repeat, and the task then finds nothing to do).
+		if err := s.Activate(ctx, t.ID); err != nil {
+			return Credentials{}, err
+		}
+		if t, err = s.Ticket(ctx, id); err != nil {
+			return Credentials{}, err
+		}
 	}
 	if err := usableBy(t, u.Email, s.now()); err != nil {
 		return Credentials{}, err

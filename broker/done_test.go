@@ -199,3 +199,32 @@ func TestBeneficiaryDoneIdentityCenter(t *testing.T) {
 		t.Fatalf("ticket is %s, want active for alice", got.State)
 	}
 }
+
+// A ticket filed to start now without approval, on the role path, is
+// active when CreateTicket returns: credentials work at once.
+func TestStartNowUsableAtOnce(t *testing.T) {
+	e := newDoneEnv(t, broker.GrantRole)
+	tk := e.fileFor(t, "alice@example.com")
+	if tk.State != broker.StateActive {
+		t.Fatalf("new start-now ticket is %s, want active", tk.State)
+	}
+	if !slices.Contains(e.sched.got, string(broker.TaskExpire)+":"+tk.ID) {
+		t.Errorf("tasks %v: want its expiry scheduled", e.sched.got)
+	}
+	e.mayMint(t, "alice@example.com", tk.ID, true)
+}
+
+// An approved ticket whose start has come but whose activation task has
+// not run yet (the Identity Center path, or any path right after the last
+// approval) is activated by the first credentials call, not refused.
+func TestCredentialsActivateStartedTicket(t *testing.T) {
+	e := newDoneEnv(t, broker.GrantBoth)
+	tk := e.fileFor(t, "alice@example.com")
+	if tk.State != broker.StateApproved {
+		t.Fatalf("new ticket on the Identity Center path is %s, want approved (its assignments are made by activation)", tk.State)
+	}
+	e.mayMint(t, "alice@example.com", tk.ID, true)
+	if got := e.state(t, tk.ID); got.State != broker.StateActive || e.aws.live() != 1 {
+		t.Fatalf("after credentials: %s with %d assignments, want active with alice's", got.State, e.aws.live())
+	}
+}

@@ -50,3 +50,25 @@ func TestBeneficiaryDoneEndsOnlyTheirAccess(t *testing.T) {
 		t.Fatalf("alice's session after the requester's done: want AccessDenied, got err=%v\n%s", err, out)
 	}
 }
+
+// A ticket that needs no approval and starts now is active when `jit
+// request` answers, and an approved start-now ticket gives credentials
+// right after the approval: no wait for the activation task.
+func TestStartNowCredentialsAtOnce(t *testing.T) {
+	cfg := strings.Replace(workflowConfig, "  permission_sets:\n", "  permission_sets:\n"+
+		"    - {name: QuickAccess, role_name: ReadOnlyAccess, max_duration: 1h, approval_required: false, scope: {accounts: [\"*\"], requester_groups: [\"*\"]}}\n", 1)
+	h := newHarnessWith(t, cfg)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "QuickAccess", "--duration", "30m", "--reason", "now")
+	if tk.State != broker.StateActive {
+		t.Fatalf("start-now ticket without approval is %s when filed, want active", tk.State)
+	}
+	h.credentials("alice@example.com", tk.ID, "--no-cache")
+
+	for range 3 {
+		tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "30m", "--reason", "now")
+		if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+			t.Fatalf("approve: %v %s", err, errOut)
+		}
+		h.credentials("alice@example.com", tk.ID, "--no-cache")
+	}
+}
