@@ -49,6 +49,17 @@ func TestBeneficiaryDoneEndsOnlyTheirAccess(t *testing.T) {
 	if out, err := h.awsCLI(awsEnv(alice), "s3api", "list-buckets"); err == nil || !strings.Contains(out, "AccessDenied") {
 		t.Fatalf("alice's session after the requester's done: want AccessDenied, got err=%v\n%s", err, out)
 	}
+
+	// The ending is told in words by the CLI, and in the JSON.
+	if out, errOut, err := h.jit("alice@example.com", "tickets", "get", tk.ID); err != nil || !strings.Contains(out, "Outcome:         ended by requester") {
+		t.Fatalf("jit tickets get: %v\n%s%s", err, out, errOut)
+	}
+	if out, errOut, err := h.jit("alice@example.com", "tickets", "list", "--mine"); err != nil || !strings.Contains(out, "OUTCOME") || !strings.Contains(out, "ended by requester") {
+		t.Fatalf("jit tickets list: %v\n%s%s", err, out, errOut)
+	}
+	if code, m := h.api("alice@example.com", "GET", "/api/v1/tickets/"+tk.ID, nil); code != 200 || m["outcome"] != "ended by requester" {
+		t.Fatalf("GET ticket: %d outcome %v", code, m["outcome"])
+	}
 }
 
 // A ticket that needs no approval and starts now is active when `jit

@@ -79,6 +79,9 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 	}
 	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", shown(t.ID), t.Revision)
 	fmt.Fprintf(w, "State:           %s\n", shown(string(t.State)))
+	if o := t.Outcome(); o != "" {
+		fmt.Fprintf(w, "Outcome:         %s\n", shown(o))
+	}
 	fmt.Fprintf(w, "Account:         %s\n", shown(t.AccountID))
 	fmt.Fprintf(w, "Permission set:  %s\n", shown(t.PermissionSet))
 	fmt.Fprintf(w, "Requester:       %s\n", shown(t.Requester))
