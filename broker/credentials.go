@@ -35,6 +35,9 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		if t, err = s.Ticket(ctx, id); err != nil {
 			return Credentials{}, err
 		}
+		if !t.IsBeneficiary(u.Email) { // the activation's recheck took them off
+			return Credentials{}, Errorf(EFORBIDDEN, "%s is no longer a beneficiary of ticket %s", u.Email, t.ID)
+		}
 	}
 	if err := usableBy(t, u.Email, s.now()); err != nil {
 		return Credentials{}, err

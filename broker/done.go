@@ -23,6 +23,17 @@ func (s *Service) Done(ctx context.Context, id, comment string) (*Ticket, error)
 	if comment == "" {
 		comment = "done"
 	}
+	// A crash between the transition below and the cut after it would
+	// leave a beneficiary's sessions working (the outbox repairs an
+	// active ticket's expiry, not this), so the revoke task that repeats
+	// the cut is scheduled first, due a little later; if nothing changes
+	// it finds nothing to do.
+	if _, err := s.Ticket(ctx, id); err != nil { // only for a ticket the caller sees
+		return nil, err
+	}
+	if err := s.cfg.Scheduler.Schedule(ctx, TaskRevoke, id, s.now().Add(OutboxGrace)); err != nil {
+		return nil, err
+	}
 	partial := false
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		partial = false
