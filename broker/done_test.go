@@ -2,6 +2,7 @@ package broker_test
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"testing"
@@ -14,12 +15,17 @@ import (
 type doneRevoker struct {
 	mu   sync.Mutex
 	reqs []broker.RevokeRequest
+	fail int // how many of the next calls fail
 }
 
 func (r *doneRevoker) Revoke(_ context.Context, req broker.RevokeRequest) error {
 	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.fail > 0 {
+		r.fail--
+		return errors.New("iam: connection reset")
+	}
 	r.reqs = append(r.reqs, req)
-	r.mu.Unlock()
 	return nil
 }
 
@@ -149,6 +155,34 @@ func TestBeneficiaryDoneRolePath(t *testing.T) {
 	}
 	if reqs := e.rev.take(); len(reqs) != 1 || reqs[0].User != "" {
 		t.Fatalf("deny requests after the requester's done: %+v, want the whole ticket's", reqs)
+	}
+}
+
+// A beneficiary's cut that fails when they say done is left to the revoke
+// task, which was scheduled before the done was recorded (so a crash in
+// between is repaired too) and makes the cut.
+func TestBeneficiaryDoneCutRetried(t *testing.T) {
+	e := newDoneEnv(t, broker.GrantRole)
+	tk := e.fileFor(t, "alice@example.com", "alice@example.com", "dave@example.com")
+	e.sched.got = nil
+	e.rev.fail = 1
+	if got := e.done(t, "dave@example.com", tk.ID); !got.IsDone("dave@example.com") {
+		t.Fatalf("dave's done not recorded: %+v", got.Done)
+	}
+	if len(e.sched.got) == 0 || e.sched.got[0] != string(broker.TaskRevoke)+":"+tk.ID {
+		t.Fatalf("tasks %v: want the revoke task scheduled first", e.sched.got)
+	}
+	if reqs := e.rev.take(); len(reqs) != 0 {
+		t.Fatalf("deny requests %+v, want the failed one only", reqs)
+	}
+	if err := e.svc.Revoke(context.Background(), tk.ID); err != nil { // the task
+		t.Fatal(err)
+	}
+	if reqs := e.rev.take(); len(reqs) != 1 || reqs[0].User != "dave@example.com" {
+		t.Fatalf("deny requests from the revoke task: %+v, want dave's", reqs)
+	}
+	if g := e.state(t, tk.ID).Grants; len(g) != 1 || g[0].Kind != broker.GrantUserDeny || g[0].State != broker.GrantDone {
+		t.Fatalf("grants %+v, want dave's user_deny done", g)
 	}
 }
 
