@@ -27,8 +27,12 @@ type CreateTicketInput struct {
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 
 // CreateTicket validates and stores a new ticket, and schedules its
-// activation when no approval is needed. Nothing is stored or scheduled when
-// it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN.
+// activation when no approval is needed. A ticket that needs no approval,
+// starts now and grants through a role only is stored active at once (a
+// role has nothing to create up front), so its credentials work as soon as
+// this returns; its expiry is scheduled instead. Nothing is stored or
+// scheduled when it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
+// EFORBIDDEN.
 func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -48,6 +52,9 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	plan.apply(t, now)
 	if len(t.Stages) == 0 {
 		t.move(StateApproved, u.Email, "request", t.Reason, now)
+		if !now.Before(t.Start) && !usesIdentityCenter(ps) {
+			t.move(StateActive, "jit", "activate", "", now)
+		}
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
 	}
@@ -55,17 +62,22 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 		return nil, err
 	}
 	var serr error
-	if t.State == StateApproved {
+	switch t.State {
+	case StateActive:
+		serr = s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
+	case StateApproved:
 		serr = s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start)
-	} else {
+	default:
 		serr = s.scheduleRound(ctx, t)
 	}
 	if serr != nil {
 		// Nothing half-done: take the ticket and its tasks back.
 		undo := context.WithoutCancel(ctx)
 		s.unscheduleRound(undo, t.ID)
-		if err := s.cfg.Scheduler.Unschedule(undo, TaskActivate, t.ID); err != nil {
-			s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", err)
+		for _, k := range []TaskKind{TaskActivate, TaskExpire} {
+			if err := s.cfg.Scheduler.Unschedule(undo, k, t.ID); err != nil {
+				s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", err)
+			}
 		}
 		if derr := s.cfg.Store.DeleteTicket(undo, t.ID); derr != nil {
 			s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", derr)

@@ -6,11 +6,14 @@ import (
 )
 
 // Credentials issues an AWS session for the caller, who must be a
-// beneficiary of the active ticket. The session stops working at the
-// ticket's end, and its AccessKeyID is recorded on the ticket. The access
-// is checked again under the registry in force (holdable). Errors:
-// EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN (not a beneficiary, or no longer
-// allowed), ECONFLICT (not active).
+// beneficiary of the active ticket (and not one who said they were done).
+// An approved ticket whose start has come is activated first, here,
+// rather than waiting for its activation task, so a ticket is usable as
+// soon as it is approved. The session stops working at the ticket's end,
+// and its AccessKeyID is recorded on the ticket. The access is checked
+// again under the registry in force (holdable). Errors: EUNAUTHENTICATED,
+// ENOTFOUND, EFORBIDDEN (not a beneficiary, or no longer allowed),
+// ECONFLICT (not active).
 func (s *Service) Credentials(ctx context.Context, id string) (Credentials, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -23,7 +26,20 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	if !t.IsBeneficiary(u.Email) {
 		return Credentials{}, Errorf(EFORBIDDEN, "%s is not a beneficiary of ticket %s", u.Email, t.ID)
 	}
-	if err := usable(t, s.now()); err != nil {
+	if t.State == StateApproved && !s.now().Before(t.Start) {
+		// Its activation task may not have run yet: do its work now (it
+		// is safe to repeat, and the task then finds nothing to do).
+		if err := s.Activate(ctx, t.ID); err != nil {
+			return Credentials{}, err
+		}
+		if t, err = s.Ticket(ctx, id); err != nil {
+			return Credentials{}, err
+		}
+		if !t.IsBeneficiary(u.Email) { // the activation's recheck took them off
+			return Credentials{}, Errorf(EFORBIDDEN, "%s is no longer a beneficiary of ticket %s", u.Email, t.ID)
+		}
+	}
+	if err := usableBy(t, u.Email, s.now()); err != nil {
 		return Credentials{}, err
 	}
 	// The access must still be allowed under the registry in force, as at
@@ -48,7 +64,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		return Credentials{}, err
 	}
 	_, err = s.transition(ctx, id, func(t *Ticket) error {
-		if err := usable(t, s.now()); err != nil {
+		if err := usableBy(t, u.Email, s.now()); err != nil {
 			return err
 		}
 		t.Sessions = append(t.Sessions, Session{AccessKeyID: creds.AccessKeyID, User: u.Email, IssuedAt: s.now(), Expiration: creds.Expiration,
@@ -56,9 +72,14 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		return nil
 	})
 	if err != nil {
-		// The ticket ended while the session was minted: cut it too.
-		if t, gerr := s.cfg.Store.Ticket(ctx, id); gerr == nil && t.State == StateTerminated {
-			if rerr := s.denyRole(ctx, t); rerr != nil {
+		// The ticket ended while the session was minted, or the caller
+		// said they were done: cut it too.
+		if t, gerr := s.cfg.Store.Ticket(ctx, id); gerr == nil && (t.State == StateTerminated || t.IsDone(u.Email)) {
+			user := ""
+			if t.State != StateTerminated {
+				user = u.Email
+			}
+			if rerr := s.denyRoles(ctx, t, user); rerr != nil {
 				s.cfg.Logger.Error("revoke session minted during termination", "ticket", id, "err", rerr)
 			}
 		}
@@ -89,6 +110,20 @@ func (s *Service) ConsoleURL(ctx context.Context, id, region, destination string
 		return "", err
 	}
 	return s.cfg.Signer.SigninURL(ctx, creds, region, destination)
+}
+
+// usableBy returns why new sessions of t cannot be issued to the
+// beneficiary email now, or nil.
+func usableBy(t *Ticket, email string, now time.Time) error {
+	if err := usable(t, now); err != nil {
+		return err
+	}
+	for _, d := range t.Done {
+		if d.By == email {
+			return Errorf(ECONFLICT, "%s said they were done with ticket %s at %s; it cannot be used by them any more", email, t.ID, d.At.Format(time.RFC3339))
+		}
+	}
+	return nil
 }
 
 // usable returns why new sessions for t cannot be issued now, or nil.

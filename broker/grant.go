@@ -14,6 +14,10 @@ const (
 	GrantAssignment GrantKind = "assignment"
 	// GrantRoleDeny is the ticket's entry in its role's deny list (role path cut).
 	GrantRoleDeny GrantKind = "role_deny"
+	// GrantUserDeny is one beneficiary's entry in the role's deny list:
+	// their sessions of the ticket only (a beneficiary who said they
+	// were done while the ticket went on for the others).
+	GrantUserDeny GrantKind = "user_deny"
 	// GrantPortalDeny is a deny on one user's Identity Center sessions
 	// issued before the cut (Identity Center path cut).
 	GrantPortalDeny GrantKind = "portal_deny"

@@ -49,7 +49,7 @@ func (s *Service) assign(ctx context.Context, t *Ticket, ps PermissionSet) error
 	if s.cfg.Assigner == nil || s.cfg.Holds == nil || s.cfg.Locker == nil {
 		return Errorf(EUNAVAILABLE, "Identity Center is not configured; permission set %s cannot be granted", ps.Name)
 	}
-	for _, user := range t.Beneficiaries {
+	for _, user := range t.ActiveBeneficiaries() {
 		a := Assignment{AccountID: t.AccountID, PermissionSetARN: ps.ARN, User: user}
 		if g := t.grant(GrantAssignment, a.Key()); g != nil && g.State == GrantDone {
 			continue
@@ -74,10 +74,11 @@ func (s *Service) assign(ctx context.Context, t *Ticket, ps PermissionSet) error
 	return nil
 }
 
-// release takes back the ticket's assignments in reverse order. An
-// assignment another ticket still holds stays; the last holder's release
-// deletes it and cuts the user's portal sessions (cutAssignment).
-func (s *Service) release(ctx context.Context, t *Ticket) error {
+// release takes back the ticket's assignments in reverse order: all of
+// them, or with only set those of the users it picks. An assignment
+// another ticket still holds stays; the last holder's release deletes it
+// and cuts the user's portal sessions (cutAssignment).
+func (s *Service) release(ctx context.Context, t *Ticket, only func(user string) bool) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
 		return err
@@ -85,7 +86,7 @@ func (s *Service) release(ctx context.Context, t *Ticket) error {
 	grants := slices.Clone(t.Grants)
 	slices.Reverse(grants)
 	for _, g := range grants {
-		if g.Kind != GrantAssignment || g.State == GrantUndone {
+		if g.Kind != GrantAssignment || g.State == GrantUndone || (only != nil && !only(g.User)) {
 			continue
 		}
 		a := Assignment{AccountID: t.AccountID, PermissionSetARN: ps.ARN, User: g.User}

@@ -156,6 +156,10 @@ type RevokeRequest struct {
 	TicketID  string
 	AccountID string
 	RoleName  string
+	// User, when set, narrows the cut to that beneficiary's sessions of
+	// the ticket (a beneficiary who said they were done); the others'
+	// keep working.
+	User string
 	// Until is when the last session issued for the ticket expires; the
 	// deny entry may be removed after it.
 	Until time.Time

@@ -137,7 +137,7 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 				return Errorf(EFORBIDDEN, "%s may not terminate ticket %s", u.Email, t.ID)
 			}
 		}
-		return s.end(t, u.Email, comment)
+		return s.end(t, u.Email, comment, "terminate")
 	})
 	if err != nil {
 		return nil, err
@@ -146,9 +146,11 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 }
 
 // end moves an approved or active ticket to terminated, closing a pending
-// extension. A ticket whose end has passed (its expiry task not run yet)
-// expired at its end, so it is recorded as expired, not terminated.
-func (s *Service) end(t *Ticket, by, comment string) error {
+// extension; action names it in the history ("terminate", or ActionDone
+// for an "I'm done"). A ticket whose end has passed (its expiry task not
+// run yet) expired at its end, so it is recorded as expired, not
+// terminated.
+func (s *Service) end(t *Ticket, by, comment, action string) error {
 	if t.State != StateApproved && t.State != StateActive {
 		return stateError(t, "terminated")
 	}
@@ -161,7 +163,7 @@ func (s *Service) end(t *Ticket, by, comment string) error {
 	}
 	closeExtension(t, now, fmt.Sprintf("the ticket was terminated by %s", by))
 	t.Closed = &Decision{Stage: t.Stage, By: by, Comment: comment, At: now}
-	t.move(StateTerminated, by, "terminate", comment, now)
+	t.move(StateTerminated, by, action, comment, now)
 	return nil
 }
 
@@ -204,6 +206,10 @@ func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 	if err != nil {
 		return ignoreNotFound(err)
 	}
+	if t.State == StateApproved || t.State == StateActive {
+		// Still open: cut only the beneficiaries who said they were done.
+		return s.cutDone(ctx, t)
+	}
 	if t.State != StateTerminated && t.State != StateExpired {
 		return nil
 	}
@@ -216,7 +222,7 @@ func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 			return err
 		}
 	}
-	return s.release(ctx, t)
+	return s.release(ctx, t, nil)
 }
 
 // mayOutlive reports whether a session of the ended ticket t may still
@@ -259,6 +265,13 @@ const chainedSessionMax = time.Hour
 // a ticket that was handed such a session even if the permission set no
 // longer allows chaining.
 func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
+	return s.denyRoles(ctx, t, "")
+}
+
+// denyRoles is denyRole, or with user set the cut of that beneficiary's
+// sessions of the ticket only (a beneficiary who said they were done),
+// on the same roles and for as long, recorded as a user_deny grant.
+func (s *Service) denyRoles(ctx context.Context, t *Ticket, user string) error {
 	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
 	if err != nil {
 		return err
@@ -284,16 +297,19 @@ func (s *Service) denyRole(ctx context.Context, t *Ticket) error {
 	}
 	var errs []error
 	for i, role := range roles {
-		key := t.AccountID + "/" + role
-		if g := t.grant(GrantRoleDeny, key); g != nil && g.State == GrantDone {
+		kind, key := GrantRoleDeny, t.AccountID+"/"+role
+		if user != "" {
+			kind, key = GrantUserDeny, key+"/"+user
+		}
+		if g := t.grant(kind, key); g != nil && g.State == GrantDone {
 			continue
 		}
-		err := s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: role, Until: until})
+		err := s.cfg.Revoker.Revoke(ctx, RevokeRequest{TicketID: t.ID, AccountID: t.AccountID, RoleName: role, User: user, Until: until})
 		if i > 0 && ErrorCode(err) == ENOTFOUND {
 			continue // no such role in this account: no session can land there
 		}
 		if err == nil {
-			err = s.recordGrant(ctx, t.ID, Grant{Kind: GrantRoleDeny, Key: key, State: GrantDone, Until: until})
+			err = s.recordGrant(ctx, t.ID, Grant{Kind: kind, User: user, Key: key, State: GrantDone, Until: until})
 		}
 		if err != nil {
 			errs = append(errs, err)

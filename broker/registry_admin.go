@@ -383,14 +383,16 @@ func upsert[T any](xs *[]T, v T, same func(T) bool) {
 // unregister removes something tickets refer to. Without force it refuses
 // while open tickets (pending, approved, active) match; with force it ends
 // them first, so their sessions are cut while the registry still knows how.
+//
+// Everything that can refuse is checked before any ticket is ended: the
+// removal is first tried as a dry run of the very change that follows
+// (not registered, a rule or scope still naming it, the injected
+// validator), so a refusal leaves both the tickets and the registry as
+// they were. What can still fail after the tickets are ended is only a
+// concurrent registry change that makes the removal invalid, or the
+// store failing.
 func (s *Service) unregister(ctx context.Context, u User, force bool, what string, match func(*Ticket) bool, remove func(*RegistryData) error) (UnregisterResult, error) {
-	// Fail fast on something that is not registered, before ending anything.
-	cur, err := s.readRegistry(ctx)
-	if err != nil {
-		return UnregisterResult{}, err
-	}
-	probe := cur.RegistryData.Clone()
-	if err := remove(&probe); err != nil {
+	if _, err := s.change(ctx, 0, true, false, remove); err != nil {
 		return UnregisterResult{}, err
 	}
 	open, err := s.openTickets(ctx, match)

@@ -408,6 +408,42 @@ func TestUnregisterAccount_referencedByRule(t *testing.T) {
 	}
 }
 
+// A forced unregister that the registry refuses (a rule still names the
+// account) ends no ticket: it checks everything before acting.
+func TestUnregisterAccount_forceRefusedEndsNothing(t *testing.T) {
+	e := newRegEnv(t)
+	r := regDemo()
+	r.ApprovalRules = append(r.ApprovalRules, broker.ApprovalRule{Account: "222222222222", Stages: []broker.RuleStage{{Approvers: []string{"dan@example.com"}}}})
+	if _, err := e.svc.ApplyRegistry(regCarol, broker.ApplyInput{Registry: r}); err != nil {
+		t.Fatal(err)
+	}
+	e.addTicket("t1", "222222222222", broker.StatePending)
+	e.addTicket("t2", "222222222222", broker.StateActive)
+	version := e.reg.version
+	_, err := e.svc.UnregisterAccount(regCarol, "222222222222", true)
+	if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(broker.ErrorMessage(err), "approval_rules[1].account") {
+		t.Fatalf("force unregister of an account a rule names: %v, want invalid naming the rule", err)
+	}
+	for id, want := range map[string]broker.State{"t1": broker.StatePending, "t2": broker.StateActive} {
+		if got, _ := e.tickets.Ticket(context.Background(), id); got.State != want {
+			t.Errorf("ticket %s is %s after the refusal, want %s untouched", id, got.State, want)
+		}
+	}
+	if len(e.revoker.revoked) != 0 {
+		t.Errorf("sessions cut by a refused unregister: %v", e.revoker.revoked)
+	}
+	if _, ok := e.reg.FindAccountLocked("222222222222"); !ok || e.reg.version != version {
+		t.Error("a refused unregister changed the registry")
+	}
+	e.validate = func(broker.RegistryData) error { return errors.New("permission_sets[0]: the validator says no") }
+	if _, err := e.svc.UnregisterPermissionSet(regCarol, "ReadOnlyAccess", true); broker.ErrorCode(err) != broker.EINVALID {
+		t.Fatalf("force unregister refused by the validator: %v, want invalid", err)
+	}
+	if got, _ := e.tickets.Ticket(context.Background(), "t2"); got.State != broker.StateActive {
+		t.Errorf("ticket t2 is %s after the validator's refusal, want active", got.State)
+	}
+}
+
 func TestRegistryItems(t *testing.T) {
 	e := newRegEnv(t)
 	ctx := regCarol

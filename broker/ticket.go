@@ -74,6 +74,10 @@ type Ticket struct {
 
 	// Closed records who ended the ticket early (reject, terminate, cancel).
 	Closed *Decision `json:"closed,omitempty"`
+	// Done records the beneficiaries who said they were done while the
+	// ticket went on for the others: they get no new sessions, and their
+	// open ones were cut.
+	Done []Decision `json:"done,omitempty"`
 
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`
@@ -238,6 +242,79 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 // IsBeneficiary reports whether email is one of the ticket's beneficiaries.
 func (t *Ticket) IsBeneficiary(email string) bool { return slices.Contains(t.Beneficiaries, email) }
 
+// Outcome says in words how a ticket that reached a final state ended,
+// from the history event that ended it: "not approved in time" (expired
+// while pending), "ran out" (expired at its end), "ended by requester"
+// (the requester's "I'm done"), "ended by <beneficiary> (done)" (the
+// last beneficiary's), "terminated by <who>", "activation failed",
+// "rejected by <who>", "cancelled" (by the requester) or "cancelled by
+// <who>". An open ticket has none (""). It is the one place that tells
+// the endings apart: the ticket JSON carries it as "outcome", and the
+// CLI and the web app show it.
+func (t *Ticket) Outcome() string {
+	if !t.State.Final() {
+		return ""
+	}
+	var e Event
+	for i := len(t.History) - 1; i >= 0; i-- {
+		if t.History[i].To == t.State {
+			e = t.History[i]
+			break
+		}
+	}
+	switch t.State {
+	case StateExpired:
+		if e.From == StatePending {
+			return "not approved in time"
+		}
+		return "ran out"
+	case StateTerminated:
+		switch {
+		case e.Action == ActionDone && e.Actor == t.Requester:
+			return "ended by requester"
+		case e.Action == ActionDone:
+			return "ended by " + e.Actor + " (done)"
+		case e.Action == "activation failed":
+			return "activation failed"
+		case e.Actor != "":
+			return "terminated by " + e.Actor
+		}
+		return "terminated"
+	case StateRejected:
+		if e.Actor != "" {
+			return "rejected by " + e.Actor
+		}
+		return "rejected"
+	case StateCancelled:
+		if e.Actor != "" && e.Actor != t.Requester {
+			return "cancelled by " + e.Actor
+		}
+		return "cancelled"
+	}
+	return string(t.State)
+}
+
+// MarshalJSON writes the ticket with its derived "outcome" (Outcome).
+func (t Ticket) MarshalJSON() ([]byte, error) {
+	type plain Ticket
+	return json.Marshal(struct {
+		plain
+		Outcome string `json:"outcome,omitempty"`
+	}{plain(t), t.Outcome()})
+}
+
+// IsDone reports whether the beneficiary email said they were done with
+// the ticket while it went on for the others.
+func (t *Ticket) IsDone(email string) bool {
+	return slices.ContainsFunc(t.Done, func(d Decision) bool { return d.By == email })
+}
+
+// ActiveBeneficiaries returns the beneficiaries who may still use the
+// ticket: all but those who said they were done.
+func (t *Ticket) ActiveBeneficiaries() []string {
+	return slices.DeleteFunc(slices.Clone(t.Beneficiaries), t.IsDone)
+}
+
 // Involves reports whether email requested or benefits from the ticket.
 func (t *Ticket) Involves(email string) bool { return t.Requester == email || t.IsBeneficiary(email) }
 
@@ -325,6 +402,7 @@ func (t *Ticket) Clone() *Ticket {
 	c.Approvals = slices.Clone(t.Approvals)
 	c.PendingApprovers = slices.Clone(t.PendingApprovers)
 	c.Closed = cloneDecision(t.Closed)
+	c.Done = slices.Clone(t.Done)
 	if t.Extension != nil {
 		e := *t.Extension
 		e.Stages = cloneStages(e.Stages)

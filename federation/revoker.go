@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -24,6 +25,11 @@ const RevocationPolicyName = "jit-revocations"
 // sidPrefix starts the Sid of every deny statement; the rest is the hour
 // (UTC, yyyymmddhh) after which its tickets' sessions have all expired.
 const sidPrefix = "JitRevokedUntil"
+
+// userSidPrefix starts the Sid of a statement that denies some
+// beneficiaries of one ticket (those who said they were done): the hour,
+// as for sidPrefix, then the ticket id's letters and digits.
+const userSidPrefix = "JitRevokedUsersUntil"
 
 // RolePolicyAPI is the IAM calls the Revoker makes.
 type RolePolicyAPI interface {
@@ -57,11 +63,16 @@ type Revoker struct {
 
 var _ broker.Revoker = (*Revoker)(nil)
 
-// Revoke adds the ticket to the role's deny entry; repeating it is
-// harmless. ENOTFOUND when the role does not exist in the account.
+// Revoke adds the ticket to the role's deny entry, or with req.User only
+// that beneficiary's sessions of the ticket; repeating it is harmless.
+// ENOTFOUND when the role does not exist in the account.
 func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
 	err := r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
-		addDeny(doc, req.TicketID, req.Until)
+		if req.User != "" {
+			addUserDeny(doc, req.TicketID, req.User, req.Until)
+		} else {
+			addDeny(doc, req.TicketID, req.Until)
+		}
 		return true
 	})
 	if nse := (*iamtypes.NoSuchEntityException)(nil); errors.As(err, &nse) {
@@ -214,9 +225,53 @@ func DenyStatement(sid string, tickets []string) Statement {
 	}}
 }
 
+// UserDenyStatement returns the statement that denies the sessions of one
+// ticket whose source identity is one of users: the session's
+// jit-ticket tag and its SourceIdentity (the beneficiary, as Mint sets
+// it) must both match. A session chained from it keeps both (the tag when
+// transitive, the source identity always), so the deny reaches it too.
+func UserDenyStatement(sid, ticketID string, users []string) Statement {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = sourceIdentity(u)
+	}
+	return Statement{Sid: sid, Effect: "Deny", Action: "*", Resource: "*", Condition: map[string]map[string]any{
+		"StringEquals": {"aws:PrincipalTag/" + TagTicket: ticketID, "aws:SourceIdentity": ids},
+	}}
+}
+
+// untilHour is the hour (UTC, yyyymmddhh) after which sessions expiring
+// by until have all expired: the suffix of a deny statement's Sid.
+func untilHour(until time.Time) string {
+	return until.UTC().Add(time.Hour - time.Nanosecond).Format("2006010215")
+}
+
+// addUserDeny denies the user's sessions of the ticket, in the ticket's
+// statement for the hour they expire by (one statement per ticket and
+// hour, naming every user of the ticket cut so far).
+func addUserDeny(doc *PolicyDocument, ticketID, user string, until time.Time) {
+	sid := userSidPrefix + untilHour(until) + sidSafe.ReplaceAllString(ticketID, "")
+	id := sourceIdentity(user)
+	for i, st := range doc.Statement {
+		if st.Sid != sid || !slices.Contains(denyTickets(st), ticketID) {
+			continue
+		}
+		users := conditionValues(st, "aws:SourceIdentity")
+		if !slices.Contains(users, id) {
+			users = append(users, id)
+		}
+		doc.Statement[i] = UserDenyStatement(sid, ticketID, users)
+		return
+	}
+	doc.Statement = append(doc.Statement, UserDenyStatement(sid, ticketID, []string{user}))
+}
+
+// sidSafe matches what a Sid may not hold.
+var sidSafe = regexp.MustCompile(`[^A-Za-z0-9]`)
+
 // addDeny puts the ticket in the statement for the hour its sessions expire by.
 func addDeny(doc *PolicyDocument, ticketID string, until time.Time) {
-	sid := sidPrefix + until.UTC().Add(time.Hour-time.Nanosecond).Format("2006010215")
+	sid := sidPrefix + untilHour(until)
 	for i, st := range doc.Statement {
 		if st.Sid != sid {
 			continue
@@ -236,11 +291,9 @@ func addDeny(doc *PolicyDocument, ticketID string, until time.Time) {
 func pruneDeny(doc *PolicyDocument, now time.Time) bool {
 	n := len(doc.Statement)
 	doc.Statement = slices.DeleteFunc(doc.Statement, func(st Statement) bool {
-		hour, ok := strings.CutPrefix(st.Sid, sidPrefix)
+		hour, ok := sidHour(st.Sid)
 		if !ok {
-			if hour, ok = strings.CutPrefix(st.Sid, issuedBeforeSid); !ok {
-				return false
-			}
+			return false
 		}
 		t, err := time.Parse("2006010215", hour)
 		return err == nil && now.After(t.Add(time.Hour))
@@ -248,10 +301,30 @@ func pruneDeny(doc *PolicyDocument, now time.Time) bool {
 	return len(doc.Statement) != n
 }
 
+// sidHour returns the hour of one of JIT's deny statements (any form),
+// after which it may go; ok is false for statements JIT did not write.
+func sidHour(sid string) (string, bool) {
+	for _, p := range []string{sidPrefix, userSidPrefix, issuedBeforeSid} {
+		if rest, ok := strings.CutPrefix(sid, p); ok && len(rest) >= 10 {
+			return rest[:10], true
+		}
+	}
+	return "", false
+}
+
+// sourceIdentity is the SourceIdentity Mint gives a beneficiary's sessions.
+func sourceIdentity(user string) string { return sanitize(user, 64) }
+
 // denyTickets returns the ticket ids a deny statement names.
 func denyTickets(st Statement) []string {
+	return conditionValues(st, "aws:PrincipalTag/"+TagTicket)
+}
+
+// conditionValues returns the values a deny statement's StringEquals
+// names for key.
+func conditionValues(st Statement, key string) []string {
 	var out []string
-	switch v := st.Condition["StringEquals"]["aws:PrincipalTag/"+TagTicket].(type) {
+	switch v := st.Condition["StringEquals"][key].(type) {
 	case string:
 		out = append(out, v)
 	case []any:
@@ -275,10 +348,7 @@ const issuedBeforeSid = "JitIssuedBeforeUntil"
 func compactDeny(doc *PolicyDocument, now time.Time) {
 	until := ""
 	doc.Statement = slices.DeleteFunc(doc.Statement, func(st Statement) bool {
-		hour, ok := strings.CutPrefix(st.Sid, sidPrefix)
-		if !ok {
-			hour, ok = strings.CutPrefix(st.Sid, issuedBeforeSid)
-		}
+		hour, ok := sidHour(st.Sid)
 		if ok && hour > until {
 			until = hour
 		}

@@ -25,6 +25,9 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return errors.New(adminUsage)
 	}
 	switch args[0] {
+	case "help", "-h", "-help", "--help":
+		fmt.Fprintln(stdout, adminUsage)
+		return nil
 	case "apply":
 		return runAdminApply(ctx, args[1:], stdout, stderr)
 	case "export":

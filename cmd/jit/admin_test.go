@@ -265,3 +265,21 @@ func Example_adminExport() {
 func lineIn(s, sub string) int {
 	return strings.Count(s[:strings.Index(s, sub)], "\n") + 1
 }
+
+// `jit admin --help` (and -h, help) prints the admin usage and succeeds,
+// without calling the help flag an unknown command; an unknown command is
+// still refused with the usage.
+func TestAdminHelp(t *testing.T) {
+	for _, help := range []string{"--help", "-h", "-help", "help"} {
+		var stdout, stderr bytes.Buffer
+		err := run(t.Context(), []string{"admin", help}, &stdout, &stderr)
+		out := stdout.String() + stderr.String()
+		if err != nil || strings.Contains(out, "unknown") || !strings.Contains(stdout.String(), "jit admin apply -f FILE") {
+			t.Errorf("jit admin %s: err=%v\n%s", help, err, out)
+		}
+	}
+	var stdout, stderr bytes.Buffer
+	if err := run(t.Context(), []string{"admin", "frobnicate"}, &stdout, &stderr); err == nil || !strings.Contains(err.Error(), `unknown admin command "frobnicate"`) {
+		t.Errorf("jit admin frobnicate: %v, want an unknown command refused", err)
+	}
+}

@@ -79,6 +79,9 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 	}
 	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", shown(t.ID), t.Revision)
 	fmt.Fprintf(w, "State:           %s\n", shown(string(t.State)))
+	if o := t.Outcome(); o != "" {
+		fmt.Fprintf(w, "Outcome:         %s\n", shown(o))
+	}
 	fmt.Fprintf(w, "Account:         %s\n", shown(t.AccountID))
 	fmt.Fprintf(w, "Permission set:  %s\n", shown(t.PermissionSet))
 	fmt.Fprintf(w, "Requester:       %s\n", shown(t.Requester))
@@ -90,6 +93,9 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 	}
 	for _, a := range t.Approvals {
 		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", shown(a.By), a.At.Format(time.RFC3339), shown(a.Comment))
+	}
+	for _, d := range t.Done {
+		fmt.Fprintf(w, "Done:            %s at %s (their access ended)\n", shown(d.By), d.At.Format(time.RFC3339))
 	}
 	if t.Closed != nil {
 		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", shown(t.Closed.By), t.Closed.At.Format(time.RFC3339), shown(t.Closed.Comment))

@@ -52,9 +52,13 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return printJSON(stdout, out)
 		}
 		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND")
+		fmt.Fprintln(tw, "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND\tOUTCOME")
 		for _, t := range out.Tickets {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339))
+			outcome := t.Outcome()
+			if outcome == "" {
+				outcome = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), shown(outcome))
 		}
 		return tw.Flush()
 	case "get":

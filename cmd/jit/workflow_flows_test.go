@@ -445,8 +445,11 @@ func testWorkflowCLI(t *testing.T, h *harness) {
 	if _, errOut, err := h.jit("dave@example.com", "extend", tk.ID, "--reason", "x"); err == nil || !strings.Contains(errOut, "--end or --duration") {
 		t.Fatalf("jit extend without an end: err=%v %s", err, errOut)
 	}
-	if got := decode(run("dave@example.com", "done", tk.ID, "--output", "json")); got.State != broker.StateTerminated {
-		t.Fatalf("jit done: %s", got.State)
+	if got := decode(run("dave@example.com", "done", tk.ID, "--output", "json")); got.State != broker.StateActive || !got.IsDone("dave@example.com") {
+		t.Fatalf("jit done by a beneficiary: %s %+v, want active with dave done", got.State, got.Done)
+	}
+	if got := decode(run("alice@example.com", "done", tk.ID, "--output", "json")); got.State != broker.StateTerminated {
+		t.Fatalf("jit done by the requester: %s", got.State)
 	}
 	// delegate, delegations list, delete and decline
 	out = run("c6@example.com", "delegate", "--to", "eve@example.com", "--duration", "1h", "--output", "json")

@@ -186,7 +186,11 @@ func TestWorkflowDecisionTable(t *testing.T) {
 		{"eve@example.com", "cancel", "pending", dev, ro, nil, 404, broker.StatePending, anyStage, nil},
 		// done
 		{"alice@example.com", "done", "active", dev, ro, nil, 200, broker.StateTerminated, anyStage, nil},
-		{"dave@example.com", "done", "active", dev, ro, nil, 200, broker.StateTerminated, anyStage, nil},
+		{"dave@example.com", "done", "active", dev, ro, nil, 200, broker.StateActive, anyStage, func(t *testing.T, _, tk broker.Ticket) {
+			if !tk.IsDone("dave@example.com") || tk.IsDone("alice@example.com") {
+				t.Errorf("done %+v, want dave's access ended and alice's kept", tk.Done)
+			}
+		}},
 		{"alice@example.com", "done", "approved", dev, ro, nil, 200, broker.StateTerminated, anyStage, nil},
 		{"bob@example.com", "done", "active", dev, ro, nil, 403, broker.StateActive, anyStage, nil},
 		{"alice@example.com", "done", "pending", dev, ro, nil, 409, broker.StatePending, anyStage, nil},
