@@ -3,12 +3,15 @@ package broker
 import (
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
-// ActivityQuery asks for what was done in one account during a ticket's
-// window. Each identifier is looked up on its own (CloudTrail takes one
-// lookup attribute per call) and the results are merged.
+// ActivityQuery asks for what was done in one account while a ticket was
+// active. Each identifier is looked up on its own (CloudTrail takes one
+// lookup attribute per call) and the results are merged; a source keeps
+// only the events of the ticket's scope: in AccountID, between Start and
+// End, and by the ticket's own sessions.
 type ActivityQuery struct {
 	// TicketID names the ticket; with it the source derives the role
 	// session names (jit-<ticket>-<user>) of RoleSessionsOf.
@@ -19,11 +22,16 @@ type ActivityQuery struct {
 	// RoleSessionsOf are the beneficiaries whose role sessions for the
 	// ticket are looked up by session name (role path).
 	RoleSessionsOf []string
-	// Usernames are looked up as they are (Identity Center path: the
-	// beneficiaries' sign-in names).
+	// Usernames are the beneficiaries on the Identity Center path; only
+	// their sessions of PermissionSetARN's role in AccountID count.
 	Usernames []string
-	// Start and End are the ticket's window; a source looks up to End or
-	// now, whichever is earlier.
+	// PermissionSetARN is the Identity Center permission set the ticket
+	// was assigned (Identity Center path).
+	PermissionSetARN string
+	// Start and End are the window the ticket was active: from its
+	// activation to its end, or to when it was terminated or expired,
+	// whichever came first; a source looks up to End or now, whichever
+	// is earlier.
 	Start, End time.Time
 }
 
@@ -52,10 +60,11 @@ type ActivitySource interface {
 }
 
 // Activity returns what the ticket's beneficiaries did in its account
-// during its window (from its start to its end, or now if earlier), newest
-// first: CloudTrail events of the access keys issued for it and of its
-// role session names (role path) or of its beneficiaries' user names
-// (Identity Center path). Its requester, approvers (also as delegates) and
+// while it was active (from its activation to its end or to when it was
+// terminated, or now if earlier), newest first: CloudTrail events of the
+// access keys issued for it and of its role session names (role path), or
+// of its beneficiaries' sessions of its permission set's Identity Center
+// role (Identity Center path). Its requester, approvers (also as delegates) and
 // administrators may see it; other people who may see the ticket get
 // EFORBIDDEN, everyone else ENOTFOUND. A ticket that was never active has
 // no activity. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN,
@@ -79,10 +88,12 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	if !wasActive(t) {
 		return []ActivityEvent{}, nil
 	}
-	q := ActivityQuery{TicketID: t.ID, AccountID: t.AccountID, Start: t.Start, End: t.End}
+	start, end := activeWindow(t)
+	q := ActivityQuery{TicketID: t.ID, AccountID: t.AccountID, Start: start, End: end}
 	role, ic := true, false
 	if ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet); err == nil {
 		role, ic = usesRole(ps), usesIdentityCenter(ps)
+		q.PermissionSetARN = ps.ARN
 	} else if ErrorCode(err) != ENOTFOUND {
 		return nil, err
 	} else {
@@ -97,8 +108,14 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 		}
 		q.RoleSessionsOf = slices.Clone(t.Beneficiaries)
 	}
-	if ic {
+	if arn := assignedSet(t); arn != "" {
+		// What was granted, whatever the registry says now.
+		q.PermissionSetARN = arn
+	}
+	if ic && q.PermissionSetARN != "" {
 		q.Usernames = slices.Clone(t.Beneficiaries)
+	} else {
+		q.PermissionSetARN = ""
 	}
 	evs, err := s.cfg.Activity.Lookup(ctx, q)
 	if err != nil {
@@ -120,6 +137,39 @@ func (s *Service) mayAudit(ctx context.Context, t *Ticket, u User) error {
 		return err
 	}
 	return Errorf(EFORBIDDEN, "only the requester, approvers and administrators of ticket %s may see its activity", t.ID)
+}
+
+// activeWindow returns when t became active and when it stopped being
+// active: the time it was terminated or expired, or its end while it is
+// still active. A history without the activation (stored before it was
+// recorded) counts from the ticket's start.
+func activeWindow(t *Ticket) (start, end time.Time) {
+	start, end = t.Start, t.End
+	activated := false
+	for _, e := range t.History {
+		if e.To == StateActive && !activated {
+			start, activated = e.At, true
+		} else if e.From == StateActive && e.To != StateActive {
+			return start, e.At
+		}
+	}
+	return start, end
+}
+
+// assignedSet returns the Identity Center permission set ARN of t's
+// assignments ("" if it has none), from their keys
+// "<account>/<permission set ARN>/<user>" (Assignment.Key).
+func assignedSet(t *Ticket) string {
+	for _, g := range t.Grants {
+		if g.Kind != GrantAssignment || g.User == "" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(g.Key, t.AccountID+"/")
+		if arn, ok2 := strings.CutSuffix(rest, "/"+g.User); ok && ok2 && arn != "" {
+			return arn
+		}
+	}
+	return ""
 }
 
 // wasActive reports whether t ever became active.

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -108,9 +109,30 @@ func actTickets() map[string]*broker.Ticket {
 	ic := base("ic", "PortalAccess")
 	gone := base("gone", "Retired")
 	gone.Sessions = role.Sessions[:1]
+	gone.Grants = []broker.Grant{
+		{Kind: broker.GrantAssignment, User: "alice@example.com", Key: "111111111111/arn:aws:sso:::permissionSet/ssoins-1/ps-old/alice@example.com", State: broker.GrantDone},
+	}
+	// Activated late, terminated early: its window is when it was active.
+	ended := base("ended", "PortalAccess")
+	ended.State = broker.StateTerminated
+	ended.History = []broker.Event{
+		{At: start.Add(-time.Hour), Actor: "alice@example.com", Action: "request", To: broker.StatePending},
+		{At: start.Add(10 * time.Minute), Actor: "bob@example.com", Action: "approve", From: broker.StatePending, To: broker.StateApproved},
+		{At: start.Add(10*time.Minute + 300*time.Millisecond), Actor: "jit", Action: "activate", From: broker.StateApproved, To: broker.StateActive},
+		{At: start.Add(20 * time.Minute), Actor: "alice@example.com", Action: "request extension"},
+		{At: start.Add(30 * time.Minute), Actor: "bob@example.com", Action: "terminate", From: broker.StateActive, To: broker.StateTerminated},
+	}
+	// Assigned a set the registry has since replaced: what was granted counts.
+	ended.Grants = []broker.Grant{
+		{Kind: broker.GrantPortalDeny, Key: "whatever", State: broker.GrantDone},
+		{Kind: broker.GrantAssignment, User: "erin@example.com", Key: "111111111111/arn:aws:sso:::permissionSet/ssoins-1/ps-0/erin@example.com", State: broker.GrantUndone},
+	}
+	expired := base("expired", "ReadOnlyAccess")
+	expired.State = broker.StateExpired
+	expired.History = append(slices.Clone(activated), broker.Event{At: end.Add(time.Second), Actor: "jit", Action: "expire", From: broker.StateActive, To: broker.StateExpired})
 	never := base("never", "ReadOnlyAccess")
 	never.State, never.History = broker.StateTerminated, []broker.Event{{At: start, Actor: "bob@example.com", Action: "terminate", From: broker.StateApproved, To: broker.StateTerminated}}
-	return map[string]*broker.Ticket{"role": role, "ic": ic, "gone": gone, "never": never}
+	return map[string]*broker.Ticket{"role": role, "ic": ic, "gone": gone, "never": never, "ended": ended, "expired": expired}
 }
 
 func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
@@ -194,10 +216,19 @@ func TestActivityQuery(t *testing.T) {
 		{"role", []broker.ActivityQuery{{TicketID: "role", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1", "ASIA2"},
 			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
 		{"ic", []broker.ActivityQuery{{TicketID: "ic", AccountID: "111111111111",
-			Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
-		// A permission set unregistered since: every way it may have acted.
+			Usernames: []string{"alice@example.com", "erin@example.com"}, PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", Start: start, End: end}}},
+		// A permission set unregistered since: every way it may have
+		// acted, the Identity Center one scoped to what was assigned.
 		{"gone", []broker.ActivityQuery{{TicketID: "gone", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1"},
-			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Usernames: []string{"alice@example.com", "erin@example.com"},
+			PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-old", Start: start, End: end}}},
+		// From the activation to the termination, not the requested window.
+		{"ended", []broker.ActivityQuery{{TicketID: "ended", AccountID: "111111111111",
+			Usernames: []string{"alice@example.com", "erin@example.com"}, PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-0",
+			Start: start.Add(10*time.Minute + 300*time.Millisecond), End: start.Add(30 * time.Minute)}}},
+		// To when it expired.
+		{"expired", []broker.ActivityQuery{{TicketID: "expired", AccountID: "111111111111",
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end.Add(time.Second)}}},
 		// Never active: nothing to look up.
 		{"never", nil},
 	} {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
@@ -34,6 +35,12 @@ func newActivity(cfg aws.Config, c AWSConfig, stsClient stscreds.AssumeRoleAPICl
 			}
 		})
 		a.UserName = (&federation.UserNames{Store: store, IdentityStoreID: ic.IdentityStoreID}).UserName
+		sso := ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) {
+			if c.Endpoint != "" {
+				o.BaseEndpoint = aws.String(c.Endpoint)
+			}
+		})
+		a.PermissionSetName = (&federation.PermissionSetNames{SSOAdmin: sso, InstanceARN: ic.InstanceARN}).Name
 	}
 	return a
 }
