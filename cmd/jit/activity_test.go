@@ -275,3 +275,66 @@ func demoPermissionSetARN(t *testing.T, name string) string {
 	t.Fatalf("no permission set %s in the demo Identity Center", name)
 	return ""
 }
+
+// The role path is cut at the termination too, and keeps to the ticket's
+// own sessions: alice's session of another ticket for the same role, and
+// her calls with the terminated ticket's session after the termination
+// (denied, and recorded), are not its activity.
+func TestActivityRoleTerminatedE2E(t *testing.T) {
+	h := newHarness(t)
+	one := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "one")
+	two := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "two")
+	for _, id := range []string{one.ID, two.ID} {
+		if _, errOut, err := h.jit("bob@example.com", "approve", id); err != nil {
+			t.Fatalf("approve %s: %v %s", id, err, errOut)
+		}
+		h.waitState(id, broker.StateActive, 20*time.Second)
+	}
+	s3For := func(c processCredentials) *s3.Client {
+		cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}
+		return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
+	}
+	c1 := s3For(h.credentials("alice@example.com", one.ID))
+	c2 := s3For(h.credentials("alice@example.com", two.ID))
+	for _, c := range []*s3.Client{c1, c2} {
+		if _, err := c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, errOut, err := h.jit("bob@example.com", "terminate", one.ID, "--comment", "enough"); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	var ended time.Time
+	for _, e := range h.ticket(one.ID).History {
+		if e.To == broker.StateTerminated {
+			ended = e.At
+		}
+	}
+	if ended.IsZero() {
+		t.Fatalf("no termination in %s's history", one.ID)
+	}
+	time.Sleep(time.Until(ended.Truncate(time.Second).Add(time.Second))) // CloudTrail records whole seconds
+	if _, err := c1.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err == nil {
+		t.Errorf("the terminated ticket's session still works")
+	}
+	out, errOut, err := h.jit("bob@example.com", "activity", one.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit activity: %v\n%s", err, errOut)
+	}
+	var got struct {
+		Events []broker.ActivityEvent `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	var s3Calls []string
+	for _, e := range got.Events {
+		if e.EventSource == "s3.amazonaws.com" {
+			s3Calls = append(s3Calls, e.EventName+" "+e.Username+" "+e.ErrorCode)
+		}
+	}
+	session := "jit-" + one.ID + "-alice@example.com"
+	if want := []string{"ListBuckets " + session + " "}; !slices.Equal(s3Calls, want) {
+		t.Errorf("S3 calls in %s's activity: %q, want %q", one.ID, s3Calls, want)
+	}
+}
