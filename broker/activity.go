@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"strings"
@@ -33,6 +34,18 @@ type ActivityQuery struct {
 	// whichever came first; a source looks up to End or now, whichever
 	// is earlier.
 	Start, End time.Time
+	// Shared are the times when a beneficiary's Identity Center sessions
+	// of the permission set were also another ticket's (an overlapping
+	// ticket of the same user, account and permission set): CloudTrail
+	// cannot tell the two apart, so a source marks their events Shared.
+	Shared []ActivitySpan
+}
+
+// ActivitySpan is a time when one beneficiary's Identity Center role
+// sessions were also another ticket's.
+type ActivitySpan struct {
+	User       string
+	Start, End time.Time
 }
 
 // ActivityEvent is one CloudTrail event of a ticket's window. It never
@@ -49,6 +62,10 @@ type ActivityEvent struct {
 	ErrorCode      string    `json:"error_code,omitempty"`
 	Resources      []string  `json:"resources,omitempty"`
 	SourceIdentity string    `json:"source_identity,omitempty"`
+	// Shared marks an Identity Center event made while another ticket
+	// granted the same user the same permission set in the same account:
+	// it is the same role session, so the event is both tickets'.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // ActivitySource looks up what was done in AWS (CloudTrail).
@@ -114,6 +131,9 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	}
 	if ic && q.PermissionSetARN != "" {
 		q.Usernames = slices.Clone(t.Beneficiaries)
+		if q.Shared, err = s.sharedSpans(ctx, t, q); err != nil {
+			return nil, err
+		}
 	} else {
 		q.PermissionSetARN = ""
 	}
@@ -170,6 +190,49 @@ func assignedSet(t *Ticket) string {
 		}
 	}
 	return ""
+}
+
+// sharedSpans returns when each beneficiary of t also held q's permission
+// set in t's account through another ticket, inside q's window. Other
+// tickets are those the store lists for the beneficiary (its newest
+// thousand at most); they are read, never shown.
+func (s *Service) sharedSpans(ctx context.Context, t *Ticket, q ActivityQuery) ([]ActivitySpan, error) {
+	var out []ActivitySpan
+	for _, b := range t.Beneficiaries {
+		others, err := s.cfg.Store.Tickets(ctx, TicketFilter{Beneficiary: b})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range others {
+			if o.ID == t.ID || o.AccountID != t.AccountID || !slices.Contains(o.Beneficiaries, b) ||
+				!wasActive(o) || assignedSet(o) != q.PermissionSetARN {
+				continue
+			}
+			os, oe := activeWindow(o)
+			from, to := maxTime(q.Start, os), minTime(q.End, oe)
+			if !to.Before(from) {
+				out = append(out, ActivitySpan{User: b, Start: from, End: to})
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y ActivitySpan) int {
+		return cmp.Or(strings.Compare(x.User, y.User), x.Start.Compare(y.Start), x.End.Compare(y.End))
+	})
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // wasActive reports whether t ever became active.

@@ -121,14 +121,29 @@ func (a *Activity) Lookup(ctx context.Context, q broker.ActivityQuery) ([]broker
 		return nil, broker.Errorf(broker.EUNAVAILABLE, "activity lookup is not configured")
 	}
 	if a.UserName != nil {
+		resolved := map[string]string{}
+		name := func(email string) string {
+			if n, ok := resolved[email]; ok {
+				return n
+			}
+			n := email
+			if got, err := a.UserName(ctx, email); err == nil && got != "" {
+				n = got
+			}
+			resolved[email] = n
+			return n
+		}
 		names := make([]string, 0, len(q.Usernames))
 		for _, email := range q.Usernames {
-			if n, err := a.UserName(ctx, email); err == nil && n != "" {
-				email = n
-			}
-			names = append(names, email)
+			names = append(names, name(email))
 		}
 		q.Usernames = names
+		shared := make([]broker.ActivitySpan, 0, len(q.Shared))
+		for _, sp := range q.Shared {
+			sp.User = name(sp.User)
+			shared = append(shared, sp)
+		}
+		q.Shared = shared
 	}
 	ssoRole, err := a.ssoRoleName(ctx, q)
 	if err != nil {
@@ -219,6 +234,7 @@ func (a *Activity) lookup(ctx context.Context, q broker.ActivityQuery, ssoRole s
 						continue
 					}
 					seen[e.EventID] = true
+					e.Shared = at.kind == byPortalUser && sharedAt(q.Shared, e)
 					out = append(out, e)
 				}
 				if aws.ToString(res.NextToken) == "" {
@@ -303,7 +319,23 @@ func cacheKey(q broker.ActivityQuery, ssoRole string, attrs []lookupAttr) string
 	for _, at := range attrs {
 		fmt.Fprintf(&b, "|%d:%s=%q", at.kind, at.key, at.value)
 	}
+	for _, sp := range q.Shared {
+		fmt.Fprintf(&b, "|shared:%q@%d-%d", sp.User, sp.Start.UnixNano(), sp.End.UnixNano())
+	}
 	return b.String()
+}
+
+// sharedAt reports whether e, a portal session's event, falls in one of
+// the spans of its user (span users are Identity Center user names here,
+// the session name e.Username). Event times are whole seconds, so a span
+// starts at its second.
+func sharedAt(spans []broker.ActivitySpan, e broker.ActivityEvent) bool {
+	for _, sp := range spans {
+		if sp.User == e.Username && !e.EventTime.Before(sp.Start.UTC().Truncate(time.Second)) && !e.EventTime.After(sp.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // store caches events under key until now+TTL and drops expired entries (a.mu held).

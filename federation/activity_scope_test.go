@@ -194,6 +194,22 @@ func TestActivityIdentityCenterScope(t *testing.T) {
 	}
 	checkOrder(t, evs)
 
+	// While another ticket held the same set for alice, her events are
+	// both tickets': marked shared, and only those.
+	shared := q
+	shared.Shared = []broker.ActivitySpan{{User: "alice@example.com", Start: start, End: start.Add(time.Second)},
+		{User: "bob@example.com", Start: start, End: end}}
+	if evs, err = e.activity().Lookup(ctx, shared); err != nil {
+		t.Fatal(err)
+	}
+	var marks []bool
+	for _, ev := range evs {
+		marks = append(marks, ev.Shared)
+	}
+	if want := []bool{false, true}; !cmp.Equal(marks, want) { // newest first
+		t.Errorf("shared marks %v, want %v", marks, want)
+	}
+
 	// The same user's other permission set in the same window shows its
 	// own events only.
 	q.PermissionSetARN = e.ps["ReadOnly_Admin"]
