@@ -87,16 +87,22 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 	return printActivity(stdout, out.Events)
 }
 
-// printActivity writes events as a table, newest first as given.
+// printActivity writes events as a table, newest first as given. SHARED
+// says "yes" for an Identity Center event another overlapping ticket of
+// the same user and permission set shares (docs/revocation.md).
 func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 	if len(evs) == 0 {
 		_, err := fmt.Fprintln(w, "No activity.")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR")
+	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR\tSHARED")
 	for _, e := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
+		shared := "-"
+		if e.Shared {
+			shared = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
 	}
 	return tw.Flush()
 }

@@ -338,3 +338,45 @@ func TestActivityRoleTerminatedE2E(t *testing.T) {
 		t.Errorf("S3 calls in %s's activity: %q, want %q", one.ID, s3Calls, want)
 	}
 }
+
+// Two overlapping tickets grant alice ReadOnlySSO in one account: her
+// portal session of the set is one role session for both, which
+// CloudTrail cannot split, so both tickets show her call, marked shared.
+func TestActivitySharedRoleSessionE2E(t *testing.T) {
+	h := newHarness(t)
+	var ids []string
+	for _, reason := range []string{"first", "second"} {
+		tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlySSO", "--duration", "1h", "--reason", reason)
+		if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+			t.Fatalf("approve %s: %v %s", tk.ID, err, errOut)
+		}
+		h.waitState(tk.ID, broker.StateActive, 20*time.Second)
+		ids = append(ids, tk.ID)
+	}
+	s3c := s3.NewFromConfig(h.portalConfig("alice", "ReadOnlyAccess"), func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
+	if _, err := s3c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range ids {
+		out, errOut, err := h.jit("bob@example.com", "activity", id, "--output", "json")
+		if err != nil {
+			t.Fatalf("jit activity %s: %v\n%s", id, err, errOut)
+		}
+		var got struct {
+			Events []broker.ActivityEvent `json:"events"`
+		}
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		if len(got.Events) != 1 || got.Events[0].EventName != "ListBuckets" || !got.Events[0].Shared {
+			t.Errorf("activity of %s: %+v, want alice's ListBuckets marked shared", id, got.Events)
+		}
+	}
+	out, errOut, err := h.jit("bob@example.com", "activity", ids[0])
+	if err != nil {
+		t.Fatalf("jit activity: %v\n%s", err, errOut)
+	}
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[0], "SHARED") || !strings.HasSuffix(lines[1], "yes") {
+		t.Errorf("activity table:\n%s", out)
+	}
+}
