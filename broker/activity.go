@@ -81,7 +81,8 @@ type ActivitySource interface {
 // terminated, or now if earlier), newest first: CloudTrail events of the
 // access keys issued for it and of its role session names (role path), or
 // of its beneficiaries' sessions of its permission set's Identity Center
-// role (Identity Center path). Its requester, approvers (also as delegates) and
+// role (Identity Center path), events another overlapping ticket shares
+// marked Shared. Its requester, approvers (also as delegates) and
 // administrators may see it; other people who may see the ticket get
 // EFORBIDDEN, everyone else ENOTFOUND. A ticket that was never active has
 // no activity. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN,

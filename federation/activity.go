@@ -53,7 +53,8 @@ type LookupEventsAPI interface {
 // EventId. Only the events of the ticket's scope are kept (see inScope):
 // made in its account, inside the query's window, and by its own
 // sessions; on the Identity Center path, by the beneficiaries' sessions of
-// the ticket's permission set's role, not of the other sets they hold. Calls are paced per account and region under CloudTrail's 2
+// the ticket's permission set's role, not of the other sets they hold.
+// Calls are paced per account and region under CloudTrail's 2
 // requests a second (see LookupPacer), ThrottlingException is retried with
 // backoff, and answers are cached for TTL, so repeated page views do not
 // spend the limit. The cache and the pace hold within one process.
@@ -234,7 +235,7 @@ func (a *Activity) lookup(ctx context.Context, q broker.ActivityQuery, ssoRole s
 						continue
 					}
 					seen[e.EventID] = true
-					e.Shared = at.kind == byPortalUser && sharedAt(q.Shared, e)
+					e.Shared = at.kind == byPortalUser && sharedAt(q.Shared, at.value, e.EventTime)
 					out = append(out, e)
 				}
 				if aws.ToString(res.NextToken) == "" {
@@ -325,13 +326,13 @@ func cacheKey(q broker.ActivityQuery, ssoRole string, attrs []lookupAttr) string
 	return b.String()
 }
 
-// sharedAt reports whether e, a portal session's event, falls in one of
-// the spans of its user (span users are Identity Center user names here,
-// the session name e.Username). Event times are whole seconds, so a span
-// starts at its second.
-func sharedAt(spans []broker.ActivitySpan, e broker.ActivityEvent) bool {
+// sharedAt reports whether an event of user's portal session (user is an
+// Identity Center user name, as span users are here) at time at falls in
+// one of user's spans. Event times are whole seconds, so a span starts at
+// its second.
+func sharedAt(spans []broker.ActivitySpan, user string, at time.Time) bool {
 	for _, sp := range spans {
-		if sp.User == e.Username && !e.EventTime.Before(sp.Start.UTC().Truncate(time.Second)) && !e.EventTime.After(sp.End) {
+		if sp.User == user && !at.Before(sp.Start.UTC().Truncate(time.Second)) && !at.After(sp.End) {
 			return true
 		}
 	}
