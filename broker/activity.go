@@ -1,14 +1,18 @@
 package broker
 
 import (
+	"cmp"
 	"context"
 	"slices"
+	"strings"
 	"time"
 )
 
-// ActivityQuery asks for what was done in one account during a ticket's
-// window. Each identifier is looked up on its own (CloudTrail takes one
-// lookup attribute per call) and the results are merged.
+// ActivityQuery asks for what was done in one account while a ticket was
+// active. Each identifier is looked up on its own (CloudTrail takes one
+// lookup attribute per call) and the results are merged; a source keeps
+// only the events of the ticket's scope: in AccountID, between Start and
+// End, and by the ticket's own sessions.
 type ActivityQuery struct {
 	// TicketID names the ticket; with it the source derives the role
 	// session names (jit-<ticket>-<user>) of RoleSessionsOf.
@@ -19,11 +23,28 @@ type ActivityQuery struct {
 	// RoleSessionsOf are the beneficiaries whose role sessions for the
 	// ticket are looked up by session name (role path).
 	RoleSessionsOf []string
-	// Usernames are looked up as they are (Identity Center path: the
-	// beneficiaries' sign-in names).
+	// Usernames are the beneficiaries on the Identity Center path; only
+	// their sessions of PermissionSetARN's role in AccountID count.
 	Usernames []string
-	// Start and End are the ticket's window; a source looks up to End or
-	// now, whichever is earlier.
+	// PermissionSetARN is the Identity Center permission set the ticket
+	// was assigned (Identity Center path).
+	PermissionSetARN string
+	// Start and End are the window the ticket was active: from its
+	// activation to its end, or to when it was terminated or expired,
+	// whichever came first; a source looks up to End or now, whichever
+	// is earlier.
+	Start, End time.Time
+	// Shared are the times when a beneficiary's Identity Center sessions
+	// of the permission set were also another ticket's (an overlapping
+	// ticket of the same user, account and permission set): CloudTrail
+	// cannot tell the two apart, so a source marks their events Shared.
+	Shared []ActivitySpan
+}
+
+// ActivitySpan is a time when one beneficiary's Identity Center role
+// sessions were also another ticket's.
+type ActivitySpan struct {
+	User       string
 	Start, End time.Time
 }
 
@@ -41,6 +62,10 @@ type ActivityEvent struct {
 	ErrorCode      string    `json:"error_code,omitempty"`
 	Resources      []string  `json:"resources,omitempty"`
 	SourceIdentity string    `json:"source_identity,omitempty"`
+	// Shared marks an Identity Center event made while another ticket
+	// granted the same user the same permission set in the same account:
+	// it is the same role session, so the event is both tickets'.
+	Shared bool `json:"shared,omitempty"`
 }
 
 // ActivitySource looks up what was done in AWS (CloudTrail).
@@ -52,10 +77,12 @@ type ActivitySource interface {
 }
 
 // Activity returns what the ticket's beneficiaries did in its account
-// during its window (from its start to its end, or now if earlier), newest
-// first: CloudTrail events of the access keys issued for it and of its
-// role session names (role path) or of its beneficiaries' user names
-// (Identity Center path). Its requester, approvers (also as delegates) and
+// while it was active (from its activation to its end or to when it was
+// terminated, or now if earlier), newest first: CloudTrail events of the
+// access keys issued for it and of its role session names (role path), or
+// of its beneficiaries' sessions of its permission set's Identity Center
+// role (Identity Center path), events another overlapping ticket shares
+// marked Shared. Its requester, approvers (also as delegates) and
 // administrators may see it; other people who may see the ticket get
 // EFORBIDDEN, everyone else ENOTFOUND. A ticket that was never active has
 // no activity. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN,
@@ -79,10 +106,12 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	if !wasActive(t) {
 		return []ActivityEvent{}, nil
 	}
-	q := ActivityQuery{TicketID: t.ID, AccountID: t.AccountID, Start: t.Start, End: t.End}
+	start, end := activeWindow(t)
+	q := ActivityQuery{TicketID: t.ID, AccountID: t.AccountID, Start: start, End: end}
 	role, ic := true, false
 	if ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet); err == nil {
 		role, ic = usesRole(ps), usesIdentityCenter(ps)
+		q.PermissionSetARN = ps.ARN
 	} else if ErrorCode(err) != ENOTFOUND {
 		return nil, err
 	} else {
@@ -97,8 +126,17 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 		}
 		q.RoleSessionsOf = slices.Clone(t.Beneficiaries)
 	}
-	if ic {
+	if arn := assignedSet(t); arn != "" {
+		// What was granted, whatever the registry says now.
+		q.PermissionSetARN = arn
+	}
+	if ic && q.PermissionSetARN != "" {
 		q.Usernames = slices.Clone(t.Beneficiaries)
+		if q.Shared, err = s.sharedSpans(ctx, t, q); err != nil {
+			return nil, err
+		}
+	} else {
+		q.PermissionSetARN = ""
 	}
 	evs, err := s.cfg.Activity.Lookup(ctx, q)
 	if err != nil {
@@ -120,6 +158,82 @@ func (s *Service) mayAudit(ctx context.Context, t *Ticket, u User) error {
 		return err
 	}
 	return Errorf(EFORBIDDEN, "only the requester, approvers and administrators of ticket %s may see its activity", t.ID)
+}
+
+// activeWindow returns when t became active and when it stopped being
+// active: the time it was terminated or expired, or its end while it is
+// still active. A history without the activation (stored before it was
+// recorded) counts from the ticket's start.
+func activeWindow(t *Ticket) (start, end time.Time) {
+	start, end = t.Start, t.End
+	activated := false
+	for _, e := range t.History {
+		if e.To == StateActive && !activated {
+			start, activated = e.At, true
+		} else if e.From == StateActive && e.To != StateActive {
+			return start, e.At
+		}
+	}
+	return start, end
+}
+
+// assignedSet returns the Identity Center permission set ARN of t's
+// assignments ("" if it has none), from their keys
+// "<account>/<permission set ARN>/<user>" (Assignment.Key).
+func assignedSet(t *Ticket) string {
+	for _, g := range t.Grants {
+		if g.Kind != GrantAssignment || g.User == "" {
+			continue
+		}
+		rest, ok := strings.CutPrefix(g.Key, t.AccountID+"/")
+		if arn, ok2 := strings.CutSuffix(rest, "/"+g.User); ok && ok2 && arn != "" {
+			return arn
+		}
+	}
+	return ""
+}
+
+// sharedSpans returns when each beneficiary of t also held q's permission
+// set in t's account through another ticket, inside q's window. Other
+// tickets are those the store lists for the beneficiary (its newest
+// thousand at most); they are read, never shown.
+func (s *Service) sharedSpans(ctx context.Context, t *Ticket, q ActivityQuery) ([]ActivitySpan, error) {
+	var out []ActivitySpan
+	for _, b := range t.Beneficiaries {
+		others, err := s.cfg.Store.Tickets(ctx, TicketFilter{Beneficiary: b})
+		if err != nil {
+			return nil, err
+		}
+		for _, o := range others {
+			if o.ID == t.ID || o.AccountID != t.AccountID || !slices.Contains(o.Beneficiaries, b) ||
+				!wasActive(o) || assignedSet(o) != q.PermissionSetARN {
+				continue
+			}
+			os, oe := activeWindow(o)
+			from, to := maxTime(q.Start, os), minTime(q.End, oe)
+			if !to.Before(from) {
+				out = append(out, ActivitySpan{User: b, Start: from, End: to})
+			}
+		}
+	}
+	slices.SortFunc(out, func(x, y ActivitySpan) int {
+		return cmp.Or(strings.Compare(x.User, y.User), x.Start.Compare(y.Start), x.End.Compare(y.End))
+	})
+	return out, nil
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
 }
 
 // wasActive reports whether t ever became active.

@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -26,6 +27,18 @@ func (s *actStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) 
 		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
 	}
 	return t.Clone(), nil
+}
+
+func (s *actStore) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
+	var out []*broker.Ticket
+	for _, t := range s.m {
+		if f.Beneficiary != "" && !slices.Contains(t.Beneficiaries, f.Beneficiary) || f.State != "" && t.State != f.State ||
+			f.Requester != "" && t.Requester != f.Requester || f.PendingApprover != "" {
+			continue
+		}
+		out = append(out, t.Clone())
+	}
+	return out, nil
 }
 
 type actRegistry struct {
@@ -106,11 +119,56 @@ func actTickets() map[string]*broker.Ticket {
 		{AccessKeyID: "ASIA1", User: "alice@example.com", IssuedAt: start, Expiration: end},
 	}
 	ic := base("ic", "PortalAccess")
+	for _, u := range ic.Beneficiaries {
+		ic.Grants = append(ic.Grants, broker.Grant{Kind: broker.GrantAssignment, User: u, Key: "111111111111/arn:aws:sso:::permissionSet/ssoins-1/ps-1/" + u, State: broker.GrantDone})
+	}
 	gone := base("gone", "Retired")
 	gone.Sessions = role.Sessions[:1]
+	gone.Grants = []broker.Grant{
+		{Kind: broker.GrantAssignment, User: "alice@example.com", Key: "111111111111/arn:aws:sso:::permissionSet/ssoins-1/ps-old/alice@example.com", State: broker.GrantDone},
+	}
+	// Activated late, terminated early: its window is when it was active.
+	ended := base("ended", "PortalAccess")
+	ended.State = broker.StateTerminated
+	ended.History = []broker.Event{
+		{At: start.Add(-time.Hour), Actor: "alice@example.com", Action: "request", To: broker.StatePending},
+		{At: start.Add(10 * time.Minute), Actor: "bob@example.com", Action: "approve", From: broker.StatePending, To: broker.StateApproved},
+		{At: start.Add(10*time.Minute + 300*time.Millisecond), Actor: "jit", Action: "activate", From: broker.StateApproved, To: broker.StateActive},
+		{At: start.Add(20 * time.Minute), Actor: "alice@example.com", Action: "request extension"},
+		{At: start.Add(30 * time.Minute), Actor: "bob@example.com", Action: "terminate", From: broker.StateActive, To: broker.StateTerminated},
+	}
+	// Assigned a set the registry has since replaced: what was granted counts.
+	ended.Grants = []broker.Grant{
+		{Kind: broker.GrantPortalDeny, Key: "whatever", State: broker.GrantDone},
+		{Kind: broker.GrantAssignment, User: "erin@example.com", Key: "111111111111/arn:aws:sso:::permissionSet/ssoins-1/ps-0/erin@example.com", State: broker.GrantUndone},
+	}
+	expired := base("expired", "ReadOnlyAccess")
+	expired.State = broker.StateExpired
+	expired.History = append(slices.Clone(activated), broker.Event{At: end.Add(time.Second), Actor: "jit", Action: "expire", From: broker.StateActive, To: broker.StateExpired})
 	never := base("never", "ReadOnlyAccess")
 	never.State, never.History = broker.StateTerminated, []broker.Event{{At: start, Actor: "bob@example.com", Action: "terminate", From: broker.StateApproved, To: broker.StateTerminated}}
-	return map[string]*broker.Ticket{"role": role, "ic": ic, "gone": gone, "never": never}
+	// Other tickets of alice's for PortalAccess: one in the same account
+	// overlapping "ic" (its sessions are the same role session), one in
+	// another account, one of another set, one never active.
+	assigned := func(t *broker.Ticket, arn string) *broker.Ticket {
+		t.Beneficiaries = []string{"alice@example.com"}
+		t.Grants = []broker.Grant{{Kind: broker.GrantAssignment, User: "alice@example.com", Key: t.AccountID + "/" + arn + "/alice@example.com", State: broker.GrantDone}}
+		return t
+	}
+	overlap := assigned(base("overlap", "PortalAccess"), "arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+	overlap.State = broker.StateTerminated
+	overlap.History = []broker.Event{
+		{At: actNow.Add(-30 * time.Minute), Actor: "jit", Action: "activate", From: broker.StateApproved, To: broker.StateActive},
+		{At: actNow.Add(-10 * time.Minute), Actor: "bob@example.com", Action: "terminate", From: broker.StateActive, To: broker.StateTerminated},
+	}
+	elsewhere := assigned(base("elsewhere", "PortalAccess"), "arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+	elsewhere.AccountID = "222222222222"
+	elsewhere.Grants[0].Key = "222222222222/arn:aws:sso:::permissionSet/ssoins-1/ps-1/alice@example.com"
+	otherSet := assigned(base("otherset", "AdminAccess"), "arn:aws:sso:::permissionSet/ssoins-1/ps-9")
+	pending := assigned(base("pending", "PortalAccess"), "arn:aws:sso:::permissionSet/ssoins-1/ps-1")
+	pending.State, pending.History = broker.StatePending, nil
+	return map[string]*broker.Ticket{"role": role, "ic": ic, "gone": gone, "never": never, "ended": ended, "expired": expired,
+		"overlap": overlap, "elsewhere": elsewhere, "otherset": otherSet, "pending": pending}
 }
 
 func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
@@ -193,11 +251,28 @@ func TestActivityQuery(t *testing.T) {
 	}{
 		{"role", []broker.ActivityQuery{{TicketID: "role", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1", "ASIA2"},
 			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+		// Alice's other ticket for the set held it with this one for a
+		// while: her events then are marked shared.
 		{"ic", []broker.ActivityQuery{{TicketID: "ic", AccountID: "111111111111",
-			Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
-		// A permission set unregistered since: every way it may have acted.
+			Usernames: []string{"alice@example.com", "erin@example.com"}, PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", Start: start, End: end,
+			Shared: []broker.ActivitySpan{{User: "alice@example.com", Start: actNow.Add(-30 * time.Minute), End: actNow.Add(-10 * time.Minute)}}}}},
+		// And the other way round, inside the other ticket's window.
+		{"overlap", []broker.ActivityQuery{{TicketID: "overlap", AccountID: "111111111111",
+			Usernames: []string{"alice@example.com"}, PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1",
+			Start: actNow.Add(-30 * time.Minute), End: actNow.Add(-10 * time.Minute),
+			Shared: []broker.ActivitySpan{{User: "alice@example.com", Start: actNow.Add(-30 * time.Minute), End: actNow.Add(-10 * time.Minute)}}}}},
+		// A permission set unregistered since: every way it may have
+		// acted, the Identity Center one scoped to what was assigned.
 		{"gone", []broker.ActivityQuery{{TicketID: "gone", AccountID: "111111111111", AccessKeyIDs: []string{"ASIA1"},
-			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Usernames: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end}}},
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Usernames: []string{"alice@example.com", "erin@example.com"},
+			PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-old", Start: start, End: end}}},
+		// From the activation to the termination, not the requested window.
+		{"ended", []broker.ActivityQuery{{TicketID: "ended", AccountID: "111111111111",
+			Usernames: []string{"alice@example.com", "erin@example.com"}, PermissionSetARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-0",
+			Start: start.Add(10*time.Minute + 300*time.Millisecond), End: start.Add(30 * time.Minute)}}},
+		// To when it expired.
+		{"expired", []broker.ActivityQuery{{TicketID: "expired", AccountID: "111111111111",
+			RoleSessionsOf: []string{"alice@example.com", "erin@example.com"}, Start: start, End: end.Add(time.Second)}}},
 		// Never active: nothing to look up.
 		{"never", nil},
 	} {

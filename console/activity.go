@@ -33,6 +33,9 @@ type activityEvent struct {
 	ErrorCode      string   `json:"error_code,omitempty"`
 	Resources      []string `json:"resources,omitempty"`
 	SourceIdentity string   `json:"source_identity,omitempty"`
+	// Shared: an Identity Center event of a role session another
+	// overlapping ticket also granted (broker.ActivityEvent.Shared).
+	Shared bool `json:"shared,omitempty"`
 }
 
 // activity answers GET /api/v1/tickets/:id/activity with
@@ -52,6 +55,7 @@ func (s *server) activity(c *fiber.Ctx) error {
 			EventID: e.EventID, EventTime: e.EventTime.UTC().Format(time.RFC3339), EventSource: e.EventSource,
 			EventName: e.EventName, Region: e.Region, Username: e.Username, AccessKeyID: e.AccessKeyID,
 			ReadOnly: e.ReadOnly, ErrorCode: e.ErrorCode, Resources: e.Resources, SourceIdentity: e.SourceIdentity,
+			Shared: e.Shared,
 		})
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")

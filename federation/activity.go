@@ -50,7 +50,11 @@ type LookupEventsAPI interface {
 // lookup attribute per call (each issued AccessKeyId, each role session
 // name jit-<ticket>-<user>, each Identity Center user name), paged with
 // NextToken at 50 events a page, merged newest first and de-duplicated by
-// EventId. Calls are paced per account and region under CloudTrail's 2
+// EventId. Only the events of the ticket's scope are kept (see inScope):
+// made in its account, inside the query's window, and by its own
+// sessions; on the Identity Center path, by the beneficiaries' sessions of
+// the ticket's permission set's role, not of the other sets they hold.
+// Calls are paced per account and region under CloudTrail's 2
 // requests a second (see LookupPacer), ThrottlingException is retried with
 // backoff, and answers are cached for TTL, so repeated page views do not
 // spend the limit. The cache and the pace hold within one process.
@@ -78,6 +82,12 @@ type Activity struct {
 	// CloudTrail records for portal sessions; an email it cannot resolve
 	// is looked up as it is.
 	UserName func(ctx context.Context, email string) (string, error)
+	// PermissionSetName resolves an Identity Center permission set ARN to
+	// its name, which names its roles (AWSReservedSSO_<name>_<suffix>);
+	// PermissionSetNames.Name is one. Without it, queries on the Identity
+	// Center path are refused (EUNAVAILABLE): a user name alone would
+	// match the user's sessions of every permission set.
+	PermissionSetName func(ctx context.Context, arn string) (string, error)
 
 	mu      sync.Mutex
 	cache   map[string]cachedActivity
@@ -99,10 +109,11 @@ type activityFlight struct {
 	err    error
 }
 
-// lookupAttr is one LookupEvents attribute.
+// lookupAttr is one LookupEvents attribute and what it stands for.
 type lookupAttr struct {
 	key   cttypes.LookupAttributeKey
 	value string
+	kind  attrKind
 }
 
 // Lookup implements broker.ActivitySource.
@@ -111,17 +122,36 @@ func (a *Activity) Lookup(ctx context.Context, q broker.ActivityQuery) ([]broker
 		return nil, broker.Errorf(broker.EUNAVAILABLE, "activity lookup is not configured")
 	}
 	if a.UserName != nil {
+		resolved := map[string]string{}
+		name := func(email string) string {
+			if n, ok := resolved[email]; ok {
+				return n
+			}
+			n := email
+			if got, err := a.UserName(ctx, email); err == nil && got != "" {
+				n = got
+			}
+			resolved[email] = n
+			return n
+		}
 		names := make([]string, 0, len(q.Usernames))
 		for _, email := range q.Usernames {
-			if n, err := a.UserName(ctx, email); err == nil && n != "" {
-				email = n
-			}
-			names = append(names, email)
+			names = append(names, name(email))
 		}
 		q.Usernames = names
+		shared := make([]broker.ActivitySpan, 0, len(q.Shared))
+		for _, sp := range q.Shared {
+			sp.User = name(sp.User)
+			shared = append(shared, sp)
+		}
+		q.Shared = shared
+	}
+	ssoRole, err := a.ssoRoleName(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	attrs := queryAttrs(q)
-	key := cacheKey(q, attrs)
+	key := cacheKey(q, ssoRole, attrs)
 	for {
 		a.mu.Lock()
 		now := a.now()
@@ -151,7 +181,7 @@ func (a *Activity) Lookup(ctx context.Context, q broker.ActivityQuery) ([]broker
 		a.flights[key] = f
 		a.mu.Unlock()
 
-		f.events, f.err = a.lookup(ctx, q, attrs)
+		f.events, f.err = a.lookup(ctx, q, ssoRole, attrs)
 		a.mu.Lock()
 		delete(a.flights, key)
 		if f.err == nil && a.ttl() > 0 {
@@ -166,9 +196,11 @@ func (a *Activity) Lookup(ctx context.Context, q broker.ActivityQuery) ([]broker
 	}
 }
 
-// lookup reads every attribute in every region and merges the answers.
-func (a *Activity) lookup(ctx context.Context, q broker.ActivityQuery, attrs []lookupAttr) ([]broker.ActivityEvent, error) {
-	start, end := q.Start.UTC(), q.End.UTC()
+// lookup reads every attribute in every region and merges the answers
+// that are in the ticket's scope. CloudTrail records event times in whole
+// seconds, so the window starts at the second of q.Start.
+func (a *Activity) lookup(ctx context.Context, q broker.ActivityQuery, ssoRole string, attrs []lookupAttr) ([]broker.ActivityEvent, error) {
+	start, end := q.Start.UTC().Truncate(time.Second), q.End.UTC()
 	if now := a.now(); end.IsZero() || end.After(now) {
 		end = now
 	}
@@ -197,11 +229,13 @@ func (a *Activity) lookup(ctx context.Context, q broker.ActivityQuery, attrs []l
 					return nil, lookupError(q.AccountID, at, err)
 				}
 				for _, ev := range res.Events {
-					e := toActivityEvent(ev)
-					if e.EventID == "" || seen[e.EventID] || e.EventTime.Before(start.Truncate(time.Second)) || e.EventTime.After(end) {
+					e, doc := toActivityEvent(ev)
+					if e.EventID == "" || seen[e.EventID] || e.EventTime.Before(start) || e.EventTime.After(end) ||
+						!inScope(doc, at, q.AccountID, ssoRole) {
 						continue
 					}
 					seen[e.EventID] = true
+					e.Shared = at.kind == byPortalUser && sharedAt(q.Shared, at.value, e.EventTime)
 					out = append(out, e)
 				}
 				if aws.ToString(res.NextToken) == "" {
@@ -259,33 +293,50 @@ func lookupError(account string, at lookupAttr, err error) error {
 // queryAttrs returns the lookup attributes of q, each once.
 func queryAttrs(q broker.ActivityQuery) []lookupAttr {
 	var out []lookupAttr
-	add := func(k cttypes.LookupAttributeKey, v string) {
-		if at := (lookupAttr{k, v}); v != "" && !slices.Contains(out, at) {
+	add := func(k cttypes.LookupAttributeKey, v string, kind attrKind) {
+		if at := (lookupAttr{k, v, kind}); v != "" && !slices.Contains(out, at) {
 			out = append(out, at)
 		}
 	}
 	for _, k := range q.AccessKeyIDs {
-		add(cttypes.LookupAttributeKeyAccessKeyId, k)
+		add(cttypes.LookupAttributeKeyAccessKeyId, k, byAccessKey)
 	}
 	for _, u := range q.RoleSessionsOf {
-		add(cttypes.LookupAttributeKeyUsername, SessionName(q.TicketID, u))
+		add(cttypes.LookupAttributeKeyUsername, SessionName(q.TicketID, u), byRoleSession)
 	}
 	for _, u := range q.Usernames {
-		add(cttypes.LookupAttributeKeyUsername, u)
+		add(cttypes.LookupAttributeKeyUsername, u, byPortalUser)
 	}
 	return out
 }
 
-// cacheKey identifies a query by its ticket, account, declared window and
-// attributes; the window's clamp to now is not part of it, so an active
-// ticket's page views within the TTL share one answer.
-func cacheKey(q broker.ActivityQuery, attrs []lookupAttr) string {
+// cacheKey identifies a query by its ticket, account, declared window,
+// Identity Center role and attributes; the window's clamp to now is not
+// part of it, so an active ticket's page views within the TTL share one
+// answer.
+func cacheKey(q broker.ActivityQuery, ssoRole string, attrs []lookupAttr) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s|%s|%d|%d", q.TicketID, q.AccountID, q.Start.UnixNano(), q.End.UnixNano())
+	fmt.Fprintf(&b, "%s|%s|%d|%d|%q", q.TicketID, q.AccountID, q.Start.UnixNano(), q.End.UnixNano(), ssoRole)
 	for _, at := range attrs {
-		fmt.Fprintf(&b, "|%s=%s", at.key, at.value)
+		fmt.Fprintf(&b, "|%d:%s=%q", at.kind, at.key, at.value)
+	}
+	for _, sp := range q.Shared {
+		fmt.Fprintf(&b, "|shared:%q@%d-%d", sp.User, sp.Start.UnixNano(), sp.End.UnixNano())
 	}
 	return b.String()
+}
+
+// sharedAt reports whether an event of user's portal session (user is an
+// Identity Center user name, as span users are here) at time at falls in
+// one of user's spans. Event times are whole seconds, so a span starts at
+// its second.
+func sharedAt(spans []broker.ActivitySpan, user string, at time.Time) bool {
+	for _, sp := range spans {
+		if sp.User == user && !at.Before(sp.Start.UTC().Truncate(time.Second)) && !at.After(sp.End) {
+			return true
+		}
+	}
+	return false
 }
 
 // store caches events under key until now+TTL and drops expired entries (a.mu held).
@@ -394,20 +445,11 @@ func (a *Activity) maxPages() int {
 	return cmp.Or(max(a.MaxPages, 0), DefaultActivityMaxPages)
 }
 
-// trailDoc is the part of a CloudTrailEvent document Activity reads.
-type trailDoc struct {
-	AWSRegion    string `json:"awsRegion"`
-	ErrorCode    string `json:"errorCode"`
-	UserIdentity struct {
-		SessionContext struct {
-			SourceIdentity string `json:"sourceIdentity"`
-		} `json:"sessionContext"`
-	} `json:"userIdentity"`
-}
-
-// toActivityEvent keeps the fields JIT shows; the CloudTrailEvent document
-// itself is not kept (its response elements may hold credential details).
-func toActivityEvent(ev cttypes.Event) broker.ActivityEvent {
+// toActivityEvent keeps the fields JIT shows, and returns the parts of
+// the CloudTrailEvent document the scope is checked on (nil when it cannot
+// be read); the document itself is not kept (its response elements may
+// hold credential details).
+func toActivityEvent(ev cttypes.Event) (broker.ActivityEvent, *trailDoc) {
 	e := broker.ActivityEvent{
 		EventID:     aws.ToString(ev.EventId),
 		EventName:   aws.ToString(ev.EventName),
@@ -423,11 +465,13 @@ func toActivityEvent(ev cttypes.Event) broker.ActivityEvent {
 		}
 	}
 	var doc trailDoc
-	if raw := aws.ToString(ev.CloudTrailEvent); raw != "" && json.Unmarshal([]byte(raw), &doc) == nil {
-		e.Region, e.ErrorCode = doc.AWSRegion, doc.ErrorCode
-		e.SourceIdentity = doc.UserIdentity.SessionContext.SourceIdentity
+	raw := aws.ToString(ev.CloudTrailEvent)
+	if raw == "" || json.Unmarshal([]byte(raw), &doc) != nil {
+		return e, nil
 	}
-	return e
+	e.Region, e.ErrorCode = doc.AWSRegion, doc.ErrorCode
+	e.SourceIdentity = doc.UserIdentity.SessionContext.SourceIdentity
+	return e, &doc
 }
 
 // CloudTrailClients returns CloudTrail clients per account and region.

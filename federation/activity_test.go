@@ -238,7 +238,6 @@ func TestActivityOfTicketWindow(t *testing.T) {
 		{"by access key", broker.ActivityQuery{AccessKeyIDs: []string{k1.AccessKeyID}}, byKey(want, k1.AccessKeyID), 1},
 		{"by session name", broker.ActivityQuery{RoleSessionsOf: []string{alice}}, want, 1},
 		{"by both keys and session name", broker.ActivityQuery{AccessKeyIDs: []string{k1.AccessKeyID, k2.AccessKeyID, k1.AccessKeyID}, RoleSessionsOf: []string{alice}}, want, 3},
-		{"by user name", broker.ActivityQuery{Usernames: []string{session}}, want, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			q := tc.q

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
@@ -34,6 +35,12 @@ func newActivity(cfg aws.Config, c AWSConfig, stsClient stscreds.AssumeRoleAPICl
 			}
 		})
 		a.UserName = (&federation.UserNames{Store: store, IdentityStoreID: ic.IdentityStoreID}).UserName
+		sso := ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) {
+			if c.Endpoint != "" {
+				o.BaseEndpoint = aws.String(c.Endpoint)
+			}
+		})
+		a.PermissionSetName = (&federation.PermissionSetNames{SSOAdmin: sso, InstanceARN: ic.InstanceARN}).Name
 	}
 	return a
 }
@@ -80,16 +87,22 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 	return printActivity(stdout, out.Events)
 }
 
-// printActivity writes events as a table, newest first as given.
+// printActivity writes events as a table, newest first as given. SHARED
+// says "yes" for an Identity Center event another overlapping ticket of
+// the same user and permission set shares (docs/revocation.md).
 func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 	if len(evs) == 0 {
 		_, err := fmt.Fprintln(w, "No activity.")
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR")
+	fmt.Fprintln(tw, "TIME\tEVENT SOURCE\tEVENT NAME\tUSER\tACCESS KEY\tERROR\tSHARED")
 	for _, e := range evs {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode))
+		shared := "-"
+		if e.Shared {
+			shared = "yes"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
 	}
 	return tw.Flush()
 }
