@@ -184,12 +184,12 @@ func newestFirst(ts []*Ticket, limit int) []*Ticket {
 type standing struct {
 	// party: the user requested the ticket or benefits from it.
 	party bool
-	// admin: the user administers the ticket's account (and is not a party).
+	// admin: the user administers the ticket's account.
 	admin bool
 	// approver: the user approves a stage of the rule in force for the
 	// ticket (its stages or its extension stages), as themself or for a
-	// delegator inside a delegation's window (and is neither a party nor
-	// an admin: those answers come first).
+	// delegator inside a delegation's window. Not asked for parties (who
+	// never decide their own ticket) nor admins (who oversee it anyway).
 	approver bool
 }
 
@@ -209,11 +209,8 @@ func (st standing) oversees() bool { return st.approver || st.admin }
 // cannot be confirmed.
 func (s *Service) standingOf(ctx context.Context, t *Ticket, u User, dels []Delegation) (standing, error) {
 	st := standing{party: t.Involves(u.Email)}
-	if st.party {
-		return st, nil
-	}
 	var err error
-	if st.admin, err = s.isAdmin(ctx, u, t); err != nil || st.admin {
+	if st.admin, err = s.isAdmin(ctx, u, t); err != nil || st.admin || st.party {
 		return st, err
 	}
 	if st.approver, err = s.approvesNow(ctx, t, u, dels); err != nil {
