@@ -179,11 +179,14 @@ func TestGroupApprovers(t *testing.T) {
 
 func TestDelegation(t *testing.T) {
 	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{
-		{Approvers: []string{"bob@x.com", "group:leads"}, Required: 2},
+		{Approvers: []string{"bob@x.com", "lee@x.com", "group:leads"}, Required: 2},
 	}})
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
+	// gus approves only through the group "leads": delegations pass on
+	// what the rule names the delegator for by email, never groups.
+	gusToDan := broker.Delegation{From: "gus@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
 	bobToDan := broker.Delegation{From: "bob@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
-	leadToDan := broker.Delegation{From: "lee@x.com", FromGroups: []string{"leads"}, To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
+	leadToDan := broker.Delegation{From: "lee@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
 	danToEve := broker.Delegation{From: "dan@x.com", To: "eve@x.com", Start: t0, End: t0.Add(time.Hour)}
 	bobToAlice := broker.Delegation{From: "bob@x.com", To: "alice@x.com", Start: t0, End: t0.Add(time.Hour)}
 	for _, tc := range []struct {
@@ -198,7 +201,8 @@ func TestDelegation(t *testing.T) {
 		{"at the start", "dan@x.com", []broker.Delegation{bobToDan}, t0, "", "bob@x.com"},
 		{"inside the window", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(30 * time.Minute), "", "bob@x.com"},
 		{"at the end", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(time.Hour), broker.EFORBIDDEN, ""},
-		{"through a group", "dan@x.com", []broker.Delegation{leadToDan}, t0, "", "lee@x.com"},
+		{"for another named approver", "dan@x.com", []broker.Delegation{leadToDan}, t0, "", "lee@x.com"},
+		{"not through the delegator's groups", "dan@x.com", []broker.Delegation{gusToDan}, t0, broker.EFORBIDDEN, ""},
 		{"no re-delegation", "eve@x.com", []broker.Delegation{danToEve}, t0, broker.EFORBIDDEN, ""},
 		{"to the requester", "alice@x.com", []broker.Delegation{bobToAlice}, t0, broker.EFORBIDDEN, ""},
 		{"someone else's delegation", "eve@x.com", []broker.Delegation{bobToDan}, t0, broker.EFORBIDDEN, ""},

@@ -82,8 +82,9 @@ type ActivitySource interface {
 // access keys issued for it and of its role session names (role path), or
 // of its beneficiaries' sessions of its permission set's Identity Center
 // role (Identity Center path), events another overlapping ticket shares
-// marked Shared. Its requester, approvers (also as delegates) and
-// administrators may see it; other people who may see the ticket get
+// marked Shared. Its requester, and its approvers (also as delegates) and
+// administrators under the rules and delegations in force now, may see it;
+// other people who may see the ticket get
 // EFORBIDDEN, everyone else ENOTFOUND. A ticket that was never active has
 // no activity. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN,
 // EUNAVAILABLE (no activity source configured, or the trail cannot be
@@ -93,7 +94,7 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	if err != nil {
 		return nil, err
 	}
-	t, err := s.Ticket(ctx, id)
+	t, err := s.cfg.Store.Ticket(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -148,14 +149,16 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	return evs, nil
 }
 
-// mayAudit returns EFORBIDDEN unless u requested, approves (also as a
-// delegate) or administers t; t is already visible to u.
+// mayAudit returns EFORBIDDEN unless u requested t, or approves or
+// administers it under the rules and delegations in force (standingOf);
+// ENOTFOUND when t is not u's to see now.
 func (s *Service) mayAudit(ctx context.Context, t *Ticket, u User) error {
-	if t.Requester == u.Email {
-		return nil
-	}
-	if ok, err := s.overseer(ctx, t, u); err != nil || ok {
+	st, err := s.standingOn(ctx, t, u)
+	if err != nil {
 		return err
+	}
+	if t.Requester == u.Email || st.oversees() {
+		return nil
 	}
 	return Errorf(EFORBIDDEN, "only the requester, approvers and administrators of ticket %s may see its activity", t.ID)
 }

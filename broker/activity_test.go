@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
+	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
 )
 
@@ -93,7 +94,6 @@ func (s *actSource) Lookup(_ context.Context, q broker.ActivityQuery) ([]broker.
 
 type actNever struct {
 	broker.Scheduler
-	broker.ApprovalEngine
 	broker.SessionMinter
 	broker.Revoker
 }
@@ -171,11 +171,22 @@ func actTickets() map[string]*broker.Ticket {
 		"overlap": overlap, "elsewhere": elsewhere, "otherset": otherSet, "pending": pending}
 }
 
+// actEngine plans the tickets of actTickets under the rule in force: bob
+// and the group Security approve, as their stored plan says.
+func actEngine(t *testing.T) broker.ApprovalEngine {
+	t.Helper()
+	engine, err := approvals.New([]approvals.Rule{{Account: "111111111111", Stages: []approvals.Stage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return engine
+}
+
 func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
 	t.Helper()
 	never := actNever{}
 	cfg := broker.ServiceConfig{
-		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: never, Minter: never, Revoker: never,
+		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry: actRegistry{sets: map[string]broker.PermissionSet{
 			"ReadOnlyAccess": {Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole},
 			"PortalAccess":   {Name: "PortalAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", GrantPath: broker.GrantIdentityCenter},

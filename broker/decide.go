@@ -3,6 +3,8 @@ package broker
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -18,6 +20,15 @@ import (
 // ENOTFOUND, EFORBIDDEN, ECONFLICT (nothing to decide, already approved,
 // or too late).
 func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, error) {
+	return s.ApproveRevision(ctx, id, 0, comment)
+}
+
+// ApproveRevision is Approve of the revision of the ticket the approver
+// saw: when revision is not 0 and the ticket is at another revision now
+// (it was edited and resent since), the approval is refused with ECONFLICT
+// naming the current revision. The round is first planned under the rule
+// in force (see liveRound). Errors as Approve.
+func (s *Service) ApproveRevision(ctx context.Context, id string, revision int, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -33,22 +44,9 @@ func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, err
 	var stage int
 	var oldEnd time.Time
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		if err := s.visible(ctx, t, u); err != nil {
-			return err
-		}
-		r, ok := t.OpenRound()
-		if !ok {
-			return stateError(t, "approved")
-		}
 		now := s.now()
-		if err := decidable(t, r, now); err != nil {
-			return err
-		}
-		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
+		r, d, err := s.openDecision(ctx, t, u, dels, revision, now, "approved")
 		if err != nil {
-			return err
-		}
-		if err := s.stillApprover(ctx, t, u, d, r); err != nil {
 			return err
 		}
 		extension, stage, oldEnd = r.Extension, *r.Stage, t.End
@@ -146,6 +144,12 @@ func lateApproval(t *Ticket, now time.Time) error {
 // deadline or the ticket's end on. Errors: EUNAUTHENTICATED, EINVALID,
 // ENOTFOUND, EFORBIDDEN, ECONFLICT.
 func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, error) {
+	return s.RejectRevision(ctx, id, 0, comment)
+}
+
+// RejectRevision is Reject of the revision the approver saw; another
+// revision is refused as in ApproveRevision. Errors as Reject.
+func (s *Service) RejectRevision(ctx context.Context, id string, revision int, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
 		return nil, err
@@ -161,22 +165,9 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 		return nil, err
 	}
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		if err := s.visible(ctx, t, u); err != nil {
-			return err
-		}
-		r, ok := t.OpenRound()
-		if !ok {
-			return stateError(t, "rejected")
-		}
 		now := s.now()
-		if err := decidable(t, r, now); err != nil {
-			return err
-		}
-		d, err := s.cfg.Approvals.Decide(t, u, dels, now)
+		r, d, err := s.openDecision(ctx, t, u, dels, revision, now, "rejected")
 		if err != nil {
-			return err
-		}
-		if err := s.stillApprover(ctx, t, u, d, r); err != nil {
 			return err
 		}
 		d.Comment, d.At, d.Stage = comment, now, *r.Stage
@@ -199,32 +190,115 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 	return t, nil
 }
 
-// StageAuthorizer is implemented by an Authorizer that also decides who
-// approves a stage of the rule now in force for an account and
-// permission set (policies.Enforcer does).
-type StageAuthorizer interface {
-	MayApprove(ctx context.Context, u User, accountID, permissionSet string, stage int) (bool, error)
+// openDecision checks that u may decide t's open round now, as the
+// decision of revision (0: any) with the verb ("approved", "rejected")
+// for errors, and returns the round, planned under the rule in force
+// (liveRound), and u's decision on it. Errors: ENOTFOUND (not u's to see),
+// ECONFLICT (another revision, nothing to decide, too late, already
+// decided, no rule in force), EFORBIDDEN, EUNAVAILABLE.
+func (s *Service) openDecision(ctx context.Context, t *Ticket, u User, dels []Delegation, revision int, now time.Time, verb string) (Round, Decision, error) {
+	if err := s.visible(ctx, t, u); err != nil {
+		return Round{}, Decision{}, err
+	}
+	if revision != 0 && revision != t.Revision {
+		return Round{}, Decision{}, Errorf(ECONFLICT, "ticket %s is at revision %d now, not revision %d; look at revision %d and decide again", t.ID, t.Revision, revision, t.Revision)
+	}
+	r, ok := t.OpenRound()
+	if !ok {
+		return Round{}, Decision{}, stateError(t, verb)
+	}
+	if err := decidable(t, r, now); err != nil {
+		return Round{}, Decision{}, err
+	}
+	d, err := s.liveDecision(ctx, t, u, dels, now)
+	if err != nil {
+		return Round{}, Decision{}, err
+	}
+	r, _ = t.OpenRound()
+	return r, d, nil
 }
 
-// stillApprover asks the authorizer whether the person decided for (the
-// caller, or the delegator they act for) approves this stage under the
-// registry in force now, so that removing an approver from a rule takes
-// effect on tickets already filed. The ticket's stored plan has already
-// said yes; extension rounds may use other stages and are decided by the
-// plan alone.
-func (s *Service) stillApprover(ctx context.Context, t *Ticket, u User, d Decision, r Round) error {
-	sa, ok := s.cfg.Authorizer.(StageAuthorizer)
-	if !ok || r.Extension || r.Stage == nil {
+// liveDecision plans t's open round under the rule in force (liveRound,
+// which changes t) and returns the decision u would make on it now.
+func (s *Service) liveDecision(ctx context.Context, t *Ticket, u User, dels []Delegation, now time.Time) (Decision, error) {
+	if err := s.liveRound(ctx, t, now); err != nil {
+		return Decision{}, err
+	}
+	return s.cfg.Approvals.Decide(t, u, dels, now)
+}
+
+// liveRound brings the open round of t under the approval rule in force
+// now, so that a rule changed after the ticket (or its extension) was
+// filed governs what is still to decide:
+//
+//   - The plan's stages are compared in order with the rule's. Approvals
+//     of the leading stages that are unchanged (same approvers, same
+//     quorum) keep counting; from the first changed stage on, the round
+//     continues under the new stages, and approvals given on changed
+//     stages no longer count.
+//   - The last stage of the new plan is always decided under it: a rule
+//     that was loosened (fewer stages, a smaller quorum) never completes
+//     a round by itself, so nothing is granted that an approver in force
+//     did not approve.
+//
+// A ticket that no rule covers now, or whose rule cannot be met without
+// its own parties, cannot be decided (ECONFLICT). The change is recorded
+// in the history when t is stored. Errors: ECONFLICT, EUNAVAILABLE.
+func (s *Service) liveRound(ctx context.Context, t *Ticket, now time.Time) error {
+	r, ok := t.OpenRound()
+	if !ok {
 		return nil
 	}
-	who := u
-	if d.For != "" {
-		who = User{Email: d.For}
-	}
-	if ok, err := sa.MayApprove(ctx, who, t.AccountID, t.PermissionSet, *r.Stage); err != nil {
+	p, err := s.cfg.Approvals.Plan(ctx, t, r.Extension)
+	if ErrorCode(err) == EINVALID || (err == nil && len(p.Stages) == 0) {
+		return Errorf(ECONFLICT, "ticket %s can no longer be decided: the approval rule in force does not cover it", t.ID)
+	} else if err != nil {
 		return err
-	} else if !ok {
-		return Errorf(EFORBIDDEN, "%s no longer approves stage %d of %s in account %s", who.Email, *r.Stage+1, t.PermissionSet, t.AccountID)
 	}
+	if slices.EqualFunc(r.Stages, p.Stages, sameStage) {
+		return nil
+	}
+	keep := 0
+	for keep < len(p.Stages)-1 && keep < len(r.Stages) && sameStage(r.Stages[keep], p.Stages[keep]) {
+		keep++
+	}
+	stage := min(*r.Stage, keep)
+	var kept []Decision
+	var dropped []string
+	for _, a := range *r.Approvals {
+		if a.Stage < keep {
+			kept = append(kept, a)
+		} else {
+			dropped = append(dropped, a.Actor())
+		}
+	}
+	if kept == nil {
+		kept = []Decision{}
+	}
+	stages := cloneStages(p.Stages)
+	pending := slices.Clone(stages[stage].Approvers)
+	if r.Extension {
+		e := t.Extension
+		e.Stages, e.Stage, e.Approvals, e.PendingApprovers = stages, stage, kept, pending
+	} else {
+		t.Stages, t.Stage, t.Approvals, t.PendingApprovers = stages, stage, kept, pending
+	}
+	why := fmt.Sprintf("the approval rule changed: %d stages now, waiting on stage %d", len(stages), stage+1)
+	if len(dropped) > 0 {
+		why += "; approvals that no longer count: " + strings.Join(dropped, ", ")
+	}
+	t.History = append(t.History, Event{At: now, Actor: "jit", Action: "replan", Comment: why})
 	return nil
+}
+
+// sameStage reports whether two stages have the same approvers (in any
+// order) and quorum.
+func sameStage(a, b Stage) bool {
+	if a.Required != b.Required || len(a.Approvers) != len(b.Approvers) {
+		return false
+	}
+	x, y := slices.Clone(a.Approvers), slices.Clone(b.Approvers)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(x, y)
 }

@@ -11,22 +11,23 @@ import (
 const maxDelegation = 366 * 24 * time.Hour
 
 // Delegation lets To decide, inside [Start, End), the tickets that From
-// approves. It is not transitive: a delegate cannot pass on what was
+// approves by name (email) under the rules in force at the moment of the
+// decision: delegated rights are From's rights now, never a copy taken
+// when delegating. JIT learns a person's groups only from their own
+// sign-in, so approvals From holds through a group are not delegated (the
+// group's other members decide). It is not transitive: a delegate cannot pass on what was
 // delegated to them (being someone's delegate does not stop anyone from
 // delegating their own approvals), and nobody decides a ticket they
 // requested or benefit from, also not as a delegate. A delegation that
 // closes a cycle at the moment of a decision (To has delegated, directly
 // or through others, back to From) does not count then.
 type Delegation struct {
-	ID   string `json:"id"`
-	From string `json:"from"`
-	// FromGroups are From's groups when the delegation was made, so the
-	// delegate can act for approver groups From belongs to.
-	FromGroups []string  `json:"from_groups,omitempty"`
-	To         string    `json:"to"`
-	Start      time.Time `json:"start"`
-	End        time.Time `json:"end"`
-	CreatedAt  time.Time `json:"created_at"`
+	ID        string    `json:"id"`
+	From      string    `json:"from"`
+	To        string    `json:"to"`
+	Start     time.Time `json:"start"`
+	End       time.Time `json:"end"`
+	CreatedAt time.Time `json:"created_at"`
 }
 
 // ActiveAt reports whether at lies inside the delegation's window.
@@ -37,8 +38,9 @@ func (d Delegation) Overlaps(o Delegation) bool {
 	return d.Start.Before(o.End) && o.Start.Before(d.End)
 }
 
-// Delegator returns From as a user, with the groups it had when delegating.
-func (d Delegation) Delegator() User { return User{Email: d.From, Groups: d.FromGroups} }
+// Delegator returns From as the delegate acts for them: by email only,
+// with no groups (see Delegation).
+func (d Delegation) Delegator() User { return User{Email: d.From} }
 
 // DelegationFilter selects delegations from or to a user; empty fields
 // match everything, set fields are combined with OR.
@@ -113,7 +115,7 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 	case end.Sub(start) > maxDelegation:
 		return nil, Errorf(EINVALID, "a delegation may last at most %s", maxDelegation)
 	}
-	d := &Delegation{ID: s.cfg.NewID(), From: u.Email, FromGroups: slices.Clone(u.Groups), To: to, Start: start, End: end, CreatedAt: now}
+	d := &Delegation{ID: s.cfg.NewID(), From: u.Email, To: to, Start: start, End: end, CreatedAt: now}
 	err = s.cfg.Delegations.CreateDelegation(ctx, d, func(existing []Delegation) error {
 		// Only the caller's own delegations are looked at, so the answer
 		// says nothing about anyone else's.

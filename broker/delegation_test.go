@@ -74,7 +74,7 @@ func newDelService(t *testing.T) (*broker.Service, *delStore) {
 	never := actNever{}
 	n := 0
 	svc, err := broker.NewService(broker.ServiceConfig{
-		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: never, Minter: never, Revoker: never,
+		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry:    actRegistry{},
 		Authorizer:  actAuthz{admins: []string{"carol@example.com"}},
 		Clock:       actClock{actNow},

@@ -115,7 +115,8 @@ func (s *Service) Expire(ctx context.Context, id string) error {
 // Terminate ends an approved or active ticket now and cuts every session
 // already issued for it: the role path's deny entry is written before it
 // returns; the rest (Identity Center) runs in the revoke task at once.
-// Approvers of the ticket and administrators may terminate. A ticket
+// Approvers of the ticket (also as delegates) and administrators under the
+// rules and delegations in force now may terminate (see standingOf). A ticket
 // whose end has already passed is recorded as expired. Errors:
 // EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
 func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, error) {
@@ -127,15 +128,12 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 		return nil, err
 	}
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		if err := s.visible(ctx, t, u); err != nil {
+		st, err := s.standingOn(ctx, t, u)
+		if err != nil {
 			return err
 		}
-		if !t.IsApprover(u.Email) {
-			if ok, err := s.isAdmin(ctx, u, t); err != nil {
-				return err
-			} else if !ok {
-				return Errorf(EFORBIDDEN, "%s may not terminate ticket %s", u.Email, t.ID)
-			}
+		if !st.oversees() {
+			return Errorf(EFORBIDDEN, "%s may not terminate ticket %s", u.Email, t.ID)
 		}
 		return s.end(t, u.Email, comment, "terminate")
 	})

@@ -80,7 +80,8 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 		}
 	}
 	if !in.Mine && !admin {
-		// Approvers also see what they decided or may decide.
+		// Approvers see what they approve now, under the rules and
+		// delegations in force (standingOf).
 		dels, err := s.delegationsTo(ctx, u.Email, s.now())
 		if err != nil {
 			return nil, err
@@ -90,7 +91,14 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 			return nil, err
 		}
 		for _, t := range ts {
-			if approverOrDelegate(t, u, dels) {
+			if t.Involves(u.Email) {
+				continue // already listed
+			}
+			st, err := s.standingOf(ctx, t, u, dels)
+			if err != nil {
+				return nil, err
+			}
+			if st.approver {
 				add(t)
 			}
 		}
@@ -98,29 +106,32 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 	return newestFirst(out, in.Limit), nil
 }
 
-// pendingFor returns the tickets waiting for u's decision now.
+// pendingFor returns the tickets waiting for u's decision now: those
+// whose open round, planned under the rule in force (see liveRound), u
+// may decide now.
 func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Ticket, error) {
 	now := s.now()
 	dels, err := s.delegationsTo(ctx, u.Email, now)
 	if err != nil {
 		return nil, err
 	}
-	keys := approverKeys(u)
-	for _, d := range dels {
-		for _, k := range approverKeys(d.Delegator()) {
-			if !slices.Contains(keys, k) {
-				keys = append(keys, k)
-			}
-		}
-	}
+	// The store indexes pending approvers by the stored plan, which a rule
+	// changed since does not update: the newest pending tickets are read
+	// too, and the rule in force decides for each.
 	var filters []TicketFilter
 	if in.State == "" || in.State == StatePending {
+		keys := approverKeys(u)
+		for _, d := range dels {
+			if !slices.Contains(keys, d.From) {
+				keys = append(keys, d.From)
+			}
+		}
 		for _, k := range keys {
 			filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
 		}
+		filters = append(filters, TicketFilter{State: StatePending})
 	}
 	if in.State == "" || in.State == StateActive {
-		// Extensions wait on active tickets, which the store does not index by approver.
 		filters = append(filters, TicketFilter{State: StateActive})
 	}
 	var out []*Ticket
@@ -137,8 +148,11 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 			if r, ok := t.OpenRound(); !ok || decidable(t, r, now) != nil {
 				continue // too late: the deadline or expiry task will close it
 			}
-			if _, err := s.cfg.Approvals.Decide(t, u, dels, now); err == nil {
+			c := t.Clone()
+			if _, err := s.liveDecision(ctx, c, u, dels, now); err == nil {
 				out = append(out, t)
+			} else if ErrorCode(err) == EUNAVAILABLE {
+				return nil, err
 			}
 		}
 	}
@@ -163,46 +177,106 @@ func newestFirst(ts []*Ticket, limit int) []*Ticket {
 	return ts
 }
 
-// approverOrDelegate reports whether u approves t, or acts now, through one
-// of dels (active delegations to u), for someone who does.
-func approverOrDelegate(t *Ticket, u User, dels []Delegation) bool {
-	if t.ApproverOf(u) {
-		return true
+// standing is what a user may do with a ticket under the registry and
+// delegations in force now. It is the one answer behind every read and
+// action on a ticket (see standingOf); nothing here rests on the ticket's
+// stored plan or on past decisions.
+type standing struct {
+	// party: the user requested the ticket or benefits from it.
+	party bool
+	// admin: the user administers the ticket's account.
+	admin bool
+	// approver: the user approves a stage of the rule in force for the
+	// ticket (its stages or its extension stages), as themself or for a
+	// delegator inside a delegation's window. Not asked for parties (who
+	// never decide their own ticket) nor admins (who oversee it anyway).
+	approver bool
+}
+
+// sees reports whether the ticket is the user's to see.
+func (st standing) sees() bool { return st.party || st.approver || st.admin }
+
+// oversees reports whether the user may terminate the ticket and read its
+// activity as an approver or administrator.
+func (st standing) oversees() bool { return st.approver || st.admin }
+
+// standingOf decides u's standing on t now: dels are u's delegations in
+// force (delegationsTo). The approvers are those of the rule in force for
+// t's account and permission set, planned by the approval engine exactly
+// as a new ticket would be (live, never the ticket's stored plan); a
+// delegate stands for a delegator the rule names by email (see
+// Delegation.Delegator). Errors: EUNAVAILABLE when the rules in force
+// cannot be confirmed.
+func (s *Service) standingOf(ctx context.Context, t *Ticket, u User, dels []Delegation) (standing, error) {
+	st := standing{party: t.Involves(u.Email)}
+	var err error
+	if st.admin, err = s.isAdmin(ctx, u, t); err != nil || st.admin || st.party {
+		return st, err
 	}
-	for _, d := range dels {
-		if d.To == u.Email && !t.Involves(d.To) && t.ApproverOf(d.Delegator()) {
-			return true
+	if st.approver, err = s.approvesNow(ctx, t, u, dels); err != nil {
+		return standing{}, err
+	}
+	return st, nil
+}
+
+// approvesNow reports whether u, or a delegator u acts for through dels,
+// approves some stage of t's rule in force (stages or extension stages).
+func (s *Service) approvesNow(ctx context.Context, t *Ticket, u User, dels []Delegation) (bool, error) {
+	now := s.now()
+	for _, extension := range []bool{false, true} {
+		p, err := s.livePlan(ctx, t, extension)
+		if err != nil {
+			return false, err
+		}
+		for _, stage := range p.Stages {
+			if stage.Includes(u) {
+				return true, nil
+			}
+			for _, d := range dels {
+				if d.To == u.Email && d.ActiveAt(now) && !t.Involves(d.From) && stage.Includes(d.Delegator()) {
+					return true, nil
+				}
+			}
 		}
 	}
-	return false
+	return false, nil
 }
 
-// visible returns ENOTFOUND unless u requested, benefits from, approves
-// (or is a delegate of an approver inside the window) or administers t.
+// livePlan is the approval plan the rule in force gives t (or its
+// extension). A ticket no rule covers now, or whose rule cannot be met
+// without its own parties, has no approvers: an empty plan.
+func (s *Service) livePlan(ctx context.Context, t *Ticket, extension bool) (Plan, error) {
+	p, err := s.cfg.Approvals.Plan(ctx, t, extension)
+	if ErrorCode(err) == EINVALID {
+		return Plan{}, nil
+	}
+	return p, err
+}
+
+// visible returns ENOTFOUND unless u may see t now (standing.sees).
 func (s *Service) visible(ctx context.Context, t *Ticket, u User) error {
-	if t.Involves(u.Email) {
-		return nil
-	}
-	if ok, err := s.overseer(ctx, t, u); err != nil || ok {
-		return err
-	}
-	return Errorf(ENOTFOUND, "ticket %s not found", t.ID)
+	_, err := s.standingOn(ctx, t, u)
+	return err
 }
 
-// overseer reports whether u approves t (also as a delegate inside the
-// window) or administers its account.
-func (s *Service) overseer(ctx context.Context, t *Ticket, u User) (bool, error) {
-	if t.ApproverOf(u) {
-		return true, nil
+// standingOn returns u's standing on t now, or ENOTFOUND when t is not
+// u's to see.
+func (s *Service) standingOn(ctx context.Context, t *Ticket, u User) (standing, error) {
+	var dels []Delegation
+	if !t.Involves(u.Email) {
+		var err error
+		if dels, err = s.delegationsTo(ctx, u.Email, s.now()); err != nil {
+			return standing{}, err
+		}
 	}
-	dels, err := s.delegationsTo(ctx, u.Email, s.now())
+	st, err := s.standingOf(ctx, t, u, dels)
 	if err != nil {
-		return false, err
+		return standing{}, err
 	}
-	if approverOrDelegate(t, u, dels) {
-		return true, nil
+	if !st.sees() {
+		return standing{}, Errorf(ENOTFOUND, "ticket %s not found", t.ID)
 	}
-	return s.isAdmin(ctx, u, t)
+	return st, nil
 }
 
 // isAdmin reports whether u administers t's account.

@@ -30,10 +30,14 @@ type TicketService interface {
 	Ticket(ctx context.Context, id string) (*broker.Ticket, error)
 	// Tickets lists tickets the caller may see. EUNAUTHENTICATED, EINVALID.
 	Tickets(ctx context.Context, in broker.ListInput) ([]*broker.Ticket, error)
-	// Approve approves the ticket's current stage. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
-	Approve(ctx context.Context, id, comment string) (*broker.Ticket, error)
-	// Reject rejects a pending ticket. EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, ECONFLICT.
-	Reject(ctx context.Context, id, comment string) (*broker.Ticket, error)
+	// ApproveRevision approves the current stage of the ticket's open
+	// round, as a decision on revision (0: not checked; another revision
+	// now is ECONFLICT). EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
+	ApproveRevision(ctx context.Context, id string, revision int, comment string) (*broker.Ticket, error)
+	// RejectRevision rejects the ticket's open round, as a decision on
+	// revision (as ApproveRevision). EUNAUTHENTICATED, EINVALID, ENOTFOUND,
+	// EFORBIDDEN, ECONFLICT.
+	RejectRevision(ctx context.Context, id string, revision int, comment string) (*broker.Ticket, error)
 	// Terminate ends an approved or active ticket now. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.
 	Terminate(ctx context.Context, id, comment string) (*broker.Ticket, error)
 	// Credentials issues an AWS session for an active ticket. EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, ECONFLICT.

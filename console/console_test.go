@@ -113,14 +113,14 @@ func (f *fakeService) Tickets(ctx context.Context, in broker.ListInput) ([]*brok
 	return f.TicketsFn(ctx, in)
 }
 
-func (f *fakeService) Approve(ctx context.Context, id, comment string) (*broker.Ticket, error) {
+func (f *fakeService) ApproveRevision(ctx context.Context, id string, _ int, comment string) (*broker.Ticket, error) {
 	if !f.called("Approve", f.ApproveFn) {
 		return nil, errUnexpected
 	}
 	return f.ApproveFn(ctx, id, comment)
 }
 
-func (f *fakeService) Reject(ctx context.Context, id, comment string) (*broker.Ticket, error) {
+func (f *fakeService) RejectRevision(ctx context.Context, id string, _ int, comment string) (*broker.Ticket, error) {
 	if !f.called("Reject", f.RejectFn) {
 		return nil, errUnexpected
 	}

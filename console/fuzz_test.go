@@ -21,6 +21,7 @@ var bodies = []func() any{
 	func() any { return new(editRequest) },
 	func() any { return new(extendRequest) },
 	func() any { return new(commentRequest) },
+	func() any { return new(DecisionRequest) },
 	func() any { return new(delegationRequest) },
 	func() any { return new(registryBody) },
 	func() any { return new(broker.ApprovalRule) },

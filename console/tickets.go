@@ -120,24 +120,49 @@ func (s *server) getTicket(c *fiber.Ctx) error {
 	return c.JSON(utcTicket(t))
 }
 
-// commentRequest is the body of approve, reject and terminate.
+// commentRequest is the body of terminate.
 type commentRequest struct {
 	Comment string `json:"comment"`
 }
 
+// DecisionRequest is the body of approve and reject: the comment, and the
+// revision of the ticket the approver saw. A decision on a revision the
+// ticket is no longer at is refused with 409; 0 (left out) is not checked,
+// for scripts written before revisions were sent.
+type DecisionRequest struct {
+	Comment  string `json:"comment"`
+	Revision int    `json:"revision,omitempty"`
+}
+
 // approve answers POST /api/v1/tickets/:id/approve; the body is optional.
 func (s *server) approve(c *fiber.Ctx) error {
-	return s.decide(c, false, s.cfg.Service.Approve)
+	return s.decideRevision(c, false, s.cfg.Service.ApproveRevision)
 }
 
 // reject answers POST /api/v1/tickets/:id/reject; a comment is required.
 func (s *server) reject(c *fiber.Ctx) error {
-	return s.decide(c, true, s.cfg.Service.Reject)
+	return s.decideRevision(c, true, s.cfg.Service.RejectRevision)
 }
 
 // terminate answers POST /api/v1/tickets/:id/terminate; the body is optional.
 func (s *server) terminate(c *fiber.Ctx) error {
 	return s.decide(c, false, s.cfg.Service.Terminate)
+}
+
+// decideRevision runs approve or reject with the body's revision.
+func (s *server) decideRevision(c *fiber.Ctx, bodyRequired bool, call func(ctx context.Context, id string, revision int, comment string) (*broker.Ticket, error)) error {
+	var req DecisionRequest
+	if err := decodeBody(c, &req, bodyRequired); err != nil {
+		return err
+	}
+	if req.Revision < 0 {
+		return broker.Errorf(broker.EINVALID, "revision must be a positive number")
+	}
+	t, err := call(c.UserContext(), ticketID(c), req.Revision, req.Comment)
+	if err != nil {
+		return err
+	}
+	return c.JSON(utcTicket(t))
 }
 
 // decide runs one of the service's (id, comment) transitions.

@@ -28,8 +28,8 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
               (--duration 1h | --end RFC3339) --reason TEXT
   jit tickets list [--state S] [--mine] [--pending-for-me]
   jit tickets get ID
-  jit approve ID [--comment TEXT]
-  jit reject ID --comment TEXT
+  jit approve ID [--revision N] [--comment TEXT]
+  jit reject ID [--revision N] --comment TEXT
   jit terminate ID [--comment TEXT]
   jit cancel ID [--comment TEXT]           withdraw my pending or approved ticket
   jit done ID [--comment TEXT]             end my active ticket now ("I'm done")

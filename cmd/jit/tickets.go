@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console"
 )
 
 func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -82,15 +84,26 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 
 // runDecide runs approve, reject, terminate, cancel and done, which share
 // their shape: a ticket id, an optional comment, the ticket printed.
+// approve and reject also send the revision decided: --revision, or the
+// ticket's current revision, read first and shown on stderr, so an
+// approval never lands on a revision edited in between.
 func runDecide(ctx context.Context, verb string, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet(verb, stderr)
 	c.bind(fs, true)
 	comment := fs.String("comment", "", "comment for the record")
+	decision := verb == "approve" || verb == "reject"
+	var revision *int
+	if decision {
+		revision = fs.Int("revision", 0, "the revision of the ticket you decide (default: its current one, shown before deciding)")
+	}
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
 	} else if len(pos) != 1 {
+		if decision {
+			return fmt.Errorf("usage: jit %s ID [--revision N] [--comment TEXT]", verb)
+		}
 		return fmt.Errorf("usage: jit %s ID [--comment TEXT]", verb)
 	}
 	if err := c.check(); err != nil {
@@ -99,12 +112,29 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 	if verb == "reject" && *comment == "" {
 		return errors.New("--comment is required to reject")
 	}
+	path := "/api/v1/tickets/" + url.PathEscape(pos[0])
 	var body any
-	if *comment != "" {
+	switch {
+	case decision:
+		if *revision < 0 {
+			return errors.New("--revision must be a positive number")
+		}
+		if *revision == 0 {
+			var cur broker.Ticket
+			if err := c.call(ctx, "GET", path, nil, &cur); err != nil {
+				return err
+			}
+			*revision = cur.Revision
+			fmt.Fprintf(stderr, "Deciding revision %d of ticket %s: %s in %s for %s, %s to %s\n", cur.Revision, shown(cur.ID),
+				shown(cur.PermissionSet), shown(cur.AccountID), strings.Join(shownAll(cur.Beneficiaries), ", "),
+				cur.Start.Format(time.RFC3339), cur.End.Format(time.RFC3339))
+		}
+		body = console.DecisionRequest{Comment: *comment, Revision: *revision}
+	case *comment != "":
 		body = map[string]string{"comment": *comment}
 	}
 	var t broker.Ticket
-	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/"+verb, body, &t); err != nil {
+	if err := c.call(ctx, "POST", path+"/"+verb, body, &t); err != nil {
 		return err
 	}
 	return printTicket(stdout, c.output, &t)

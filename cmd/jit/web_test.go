@@ -412,3 +412,36 @@ func TestApproverPageTicketDetails(t *testing.T) {
 	b.waitText(testid("activity-events"), "ListBuckets")
 	b.screenshot("details")
 }
+
+// The page decides the revision it shows (issue 19 §9): alice's ticket is
+// rejected and edited (revision 2, another permission set) while bob's
+// page still shows revision 1; his approval from that page is refused with
+// the current revision, and after a refresh he approves revision 2.
+func TestApproverPageRevision(t *testing.T) {
+	h := newWebHarness(t)
+	tk := h.requestReadOnly("web revision")
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.waitText(testid("pending-"+tk.ID), tk.ID)
+
+	path := "/api/v1/tickets/" + tk.ID
+	if code, m := h.api("bob@example.com", "POST", path+"/reject", map[string]any{"comment": "why?", "revision": 1}); code != 200 {
+		t.Fatalf("reject: %d %v", code, m)
+	}
+	if code, m := h.api("alice@example.com", "PUT", path, map[string]string{"permission_set": "PowerUserAccess"}); code != 200 {
+		t.Fatalf("edit: %d %v", code, m)
+	}
+	b.decide("approve", tk.ID, "")
+	b.waitText(testid("modal-error"), "revision 2")
+	if got := h.ticket(tk.ID); got.State != broker.StatePending || got.Revision != 2 || len(got.Approvals) != 0 {
+		t.Fatalf("after the stale approval: %s revision %d approvals %+v, want revision 2 pending", got.State, got.Revision, got.Approvals)
+	}
+	b.do("close", chromedp.Click(chromedp.Search(`//button[normalize-space()="Cancel"]`)))
+	b.do("refresh", chromedp.Click(chromedp.CSS(testid("refresh"))))
+	b.waitText(testid("pending-"+tk.ID), tk.ID)
+	b.decide("approve", tk.ID, "")
+	b.waitText(testid("flash-success"), tk.ID)
+	if got := h.ticket(tk.ID); got.State == broker.StatePending || got.Revision != 2 || len(got.Approvals) != 1 {
+		t.Fatalf("after approving revision 2: %s revision %d approvals %+v", got.State, got.Revision, got.Approvals)
+	}
+}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
@@ -70,8 +71,9 @@ func (h *harness) setup(kind, account, ps string) string {
 }
 
 // TestWorkflowDecisionTable runs who x action x account x permission set x
-// stage x delegation window through the HTTP API of the real server, and
-// checks the status code and the state each leaves the ticket in.
+// stage x delegation window x rules changed after the request through the
+// HTTP API of the real server, and checks the status code and the state
+// each leaves the ticket in.
 func TestWorkflowDecisionTable(t *testing.T) {
 	h := newWorkflowHarness(t)
 	now := time.Now()
@@ -98,15 +100,7 @@ func TestWorkflowDecisionTable(t *testing.T) {
 		}
 	}
 	body := func(b any) func(broker.Ticket) any { return func(broker.Ticket) any { return b } }
-	const anyStage = -1
-	cases := []struct {
-		who, action, setup, account, ps string
-		body                            func(broker.Ticket) any
-		wantCode                        int
-		wantState                       broker.State
-		wantStage                       int
-		check                           func(t *testing.T, before, after broker.Ticket)
-	}{
+	cases := []decisionCase{
 		// approve
 		{"alice@example.com", "approve", "pending", dev, ro, body(ok), 403, broker.StatePending, 0, nil},
 		{"dave@example.com", "approve", "pending", dev, ro, body(ok), 403, broker.StatePending, 0, nil},
@@ -230,33 +224,141 @@ func TestWorkflowDecisionTable(t *testing.T) {
 		t.Fatalf("only %d cases", len(cases))
 	}
 	for i, c := range cases {
-		name := fmt.Sprintf("%02d_%s_%s_%s_%s_%s", i, c.who, c.action, c.setup, c.account, c.ps)
-		t.Run(name, func(t *testing.T) {
-			id := h.setup(c.setup, c.account, c.ps)
-			before := h.get(id)
-			method, path := "POST", "/api/v1/tickets/"+id+"/"+c.action
-			if c.action == "edit" {
-				method, path = "PUT", "/api/v1/tickets/"+id
-			}
-			var b any
-			if c.body != nil {
-				b = c.body(before)
-			}
-			code, _, m := h.call(c.who, method, path, b)
-			if code != c.wantCode {
-				t.Errorf("%s %s: status %d %v, want %d", c.who, c.action, code, m, c.wantCode)
-			}
-			after := h.get(id)
-			if after.State != c.wantState {
-				t.Errorf("state %s, want %s", after.State, c.wantState)
-			}
-			if c.wantStage != anyStage && after.Stage != c.wantStage {
-				t.Errorf("stage %d, want %d", after.Stage, c.wantStage)
-			}
-			if code != c.wantCode || c.check == nil {
-				return
-			}
-			c.check(t, before, after)
-		})
+		h.runCase(t, fmt.Sprintf("%02d_%s_%s_%s_%s_%s", i, c.who, c.action, c.setup, c.account, c.ps), c, "")
 	}
+
+	// The rules changed after the request: the change is made after the
+	// setup and before the action, and undone after the case. Decisions,
+	// reads and actions follow the rule in force (docs/authorization.md).
+	moved := func(t *testing.T, before, tk broker.Ticket) {
+		if !tk.End.Equal(before.End) || tk.Extension.State != broker.ExtensionPending {
+			t.Errorf("end %s extension %+v, want the extension pending and the end %s", tk.End, tk.Extension, before.End)
+		}
+	}
+	changed := []struct {
+		rules string
+		decisionCase
+	}{
+		{"tightened", decisionCase{"bob@example.com", "approve", "pending", dev, ro, body(ok), 200, broker.StatePending, 1, func(t *testing.T, _, tk broker.Ticket) {
+			if len(tk.Stages) != 2 || len(tk.Approvals) != 1 {
+				t.Errorf("stages %+v approvals %+v, want 2 stages and bob's approval", tk.Stages, tk.Approvals)
+			}
+		}}},
+		{"tightened", decisionCase{"sec1@example.com", "approve", "pending", dev, ro, body(ok), 403, broker.StatePending, 0, nil}},
+		{"tightened", decisionCase{"eve@example.com", "approve", "pending", dev, ro, body(ok), 404, broker.StatePending, 0, nil}},
+		{"tightened", decisionCase{"sec1@example.com", "read", "pending", dev, ro, nil, 200, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"bob@example.com", "approve", "pending", dev, ro, body(ok), 404, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"bob@example.com", "reject", "pending", dev, ro, body(no), 404, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"bob@example.com", "read", "pending", dev, ro, nil, 404, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"a2@example.com", "read", "pending", dev, ro, nil, 200, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"a2@example.com", "approve", "pending", dev, ro, body(ok), 200, broker.StateApproved, 1, nil}},
+		{"moved", decisionCase{"carol@example.com", "approve", "pending", dev, ro, body(ok), 403, broker.StatePending, 0, nil}},
+		{"moved", decisionCase{"bob@example.com", "terminate", "active", dev, ro, nil, 404, broker.StateActive, anyStage, nil}},
+		{"moved", decisionCase{"bob@example.com", "activity", "active", dev, ro, nil, 404, broker.StateActive, anyStage, nil}},
+		{"moved", decisionCase{"a2@example.com", "terminate", "active", dev, ro, nil, 200, broker.StateTerminated, anyStage, nil}},
+		{"moved", decisionCase{"bob@example.com", "approve", "extending", dev, ro, body(ok), 404, broker.StateActive, anyStage, moved}},
+		{"moved", decisionCase{"a2@example.com", "approve", "extending", dev, ro, body(ok), 200, broker.StateActive, anyStage, func(t *testing.T, before, tk broker.Ticket) {
+			if !tk.End.Equal(before.Extension.End) || tk.Extension.State != broker.ExtensionApproved {
+				t.Errorf("end %s extension %+v, want the end moved to %s", tk.End, tk.Extension, before.Extension.End)
+			}
+		}}},
+		{"loosened", decisionCase{"sec1@example.com", "approve", "stage2", prod, ro, body(ok), 404, broker.StatePending, 1, nil}},
+		{"loosened", decisionCase{"a3@example.com", "approve", "stage2", prod, ro, body(ok), 200, broker.StatePending, 0, func(t *testing.T, _, tk broker.Ticket) {
+			if len(tk.Approvals) != 1 || tk.Approvals[0].By != "a3@example.com" {
+				t.Errorf("approvals %+v, want only a3's: the last stage is decided under the loosened rule", tk.Approvals)
+			}
+		}}},
+		{"a1 removed", decisionCase{"del@example.com", "approve", "pending", prod, ro, body(ok), 404, broker.StatePending, 0, nil}},
+		{"a1 removed", decisionCase{"a1@example.com", "reject", "pending", prod, ro, body(no), 404, broker.StatePending, 0, nil}},
+		{"a1 removed", decisionCase{"a2@example.com", "approve", "pending", prod, ro, body(ok), 200, broker.StatePending, 0, nil}},
+	}
+	for i, c := range changed {
+		h.runCase(t, fmt.Sprintf("changed_%02d_%s_%s_%s_%s_%s_%s", i, strings.ReplaceAll(c.rules, " ", "_"), c.who, c.action, c.setup, c.account, c.ps), c.decisionCase, c.rules)
+	}
+}
+
+const anyStage = -1
+
+// decisionCase is one row of the decision table: who does what to a
+// ticket set up how, and what they get.
+type decisionCase struct {
+	who, action, setup, account, ps string
+	body                            func(broker.Ticket) any
+	wantCode                        int
+	wantState                       broker.State
+	wantStage                       int
+	check                           func(t *testing.T, before, after broker.Ticket)
+}
+
+// ruleChanges are the rule changes of the table's "rules changed after
+// the request" dimension, each with the rule that undoes it
+// (workflowConfig's).
+var ruleChanges = map[string][2]map[string]any{
+	// The catch-all rule gains a second stage.
+	"tightened": {
+		{"account": "*", "stages": []map[string]any{{"approvers": []string{"bob@example.com"}}, {"approvers": []string{"group:secops"}}}},
+		{"account": "*", "stages": []map[string]any{{"approvers": []string{"bob@example.com"}}}},
+	},
+	// The catch-all rule's approver is now a2 instead of bob.
+	"moved": {
+		{"account": "*", "stages": []map[string]any{{"approvers": []string{"a2@example.com"}}}},
+		{"account": "*", "stages": []map[string]any{{"approvers": []string{"bob@example.com"}}}},
+	},
+	// prod loses its secops stage.
+	"loosened": {
+		{"account": prod, "stages": []map[string]any{{"approvers": []string{"a1@example.com", "a2@example.com", "a3@example.com"}, "required": 2}}},
+		{"account": prod, "stages": prodStages},
+	},
+	// a1 (who delegates to del) leaves prod's first stage.
+	"a1 removed": {
+		{"account": prod, "stages": []map[string]any{{"approvers": []string{"a2@example.com", "a3@example.com"}, "required": 2}, {"approvers": []string{"group:secops"}}}},
+		{"account": prod, "stages": prodStages},
+	},
+}
+
+var prodStages = []map[string]any{{"approvers": []string{"a1@example.com", "a2@example.com", "a3@example.com"}, "required": 2}, {"approvers": []string{"group:secops"}}}
+
+// runCase sets up a ticket, applies the rule change named rules (if any),
+// runs the case's action and checks the answer and the ticket.
+func (h *harness) runCase(t *testing.T, name string, c decisionCase, rules string) {
+	t.Run(name, func(t *testing.T) {
+		id := h.setup(c.setup, c.account, c.ps)
+		if rules != "" {
+			change, ok := ruleChanges[rules]
+			if !ok {
+				t.Fatalf("unknown rule change %q", rules)
+			}
+			h.putRule(change[0])
+			defer h.putRule(change[1])
+		}
+		before := h.get(id)
+		method, path := "POST", "/api/v1/tickets/"+id+"/"+c.action
+		switch c.action {
+		case "edit":
+			method, path = "PUT", "/api/v1/tickets/"+id
+		case "read":
+			method, path = "GET", "/api/v1/tickets/"+id
+		case "activity":
+			method = "GET"
+		}
+		var b any
+		if c.body != nil {
+			b = c.body(before)
+		}
+		code, _, m := h.call(c.who, method, path, b)
+		if code != c.wantCode {
+			t.Errorf("%s %s: status %d %v, want %d", c.who, c.action, code, m, c.wantCode)
+		}
+		after := h.get(id)
+		if after.State != c.wantState {
+			t.Errorf("state %s, want %s", after.State, c.wantState)
+		}
+		if c.wantStage != anyStage && after.Stage != c.wantStage {
+			t.Errorf("stage %d, want %d", after.Stage, c.wantStage)
+		}
+		if code != c.wantCode || c.check == nil {
+			return
+		}
+		c.check(t, before, after)
+	})
 }

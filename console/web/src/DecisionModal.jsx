@@ -62,7 +62,8 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
     setBusy(true);
     setError(null);
     try {
-      const updated = await client[kind](ticket.id, comment.trim());
+      // The revision shown here is the one decided (approve and reject).
+      const updated = await client[kind](ticket.id, comment.trim(), ticket.revision);
       setBusy(false);
       onDone(kind, ticket, updated);
     } catch (e) {
@@ -94,7 +95,7 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
       <SpaceBetween size="m">
         <Box variant="p">{explanation(kind, ticket)}</Box>
         <Box variant="small">
-          Beneficiaries: {(ticket.beneficiaries || []).join(", ")} · Window: {formatWindow(ticket.start, ticket.end)}
+          Revision {ticket.revision} · Beneficiaries: {(ticket.beneficiaries || []).join(", ")} · Window: {formatWindow(ticket.start, ticket.end)}
           {ticket.reason ? ` · Reason: ${ticket.reason}` : ""}
         </Box>
         <FormField

@@ -58,8 +58,10 @@ export function api(token) {
       const data = await request(token, "GET", `/tickets${q}`);
       return data.tickets || [];
     },
-    approve: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/approve`, { comment }),
-    reject: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/reject`, { comment }),
+    // approve and reject send the revision the page showed; the server
+    // refuses a decision on another revision with 409.
+    approve: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/approve`, { comment, revision }),
+    reject: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/reject`, { comment, revision }),
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
     done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
     cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
