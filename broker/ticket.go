@@ -318,47 +318,6 @@ func (t *Ticket) ActiveBeneficiaries() []string {
 // Involves reports whether email requested or benefits from the ticket.
 func (t *Ticket) Involves(email string) bool { return t.Requester == email || t.IsBeneficiary(email) }
 
-// IsApprover reports whether email appears by name in any stage of the
-// plan (or of the extension's plan), or decided the ticket (also as a
-// delegate). Group membership is not known from an email alone; see
-// ApproverOf.
-func (t *Ticket) IsApprover(email string) bool {
-	for _, s := range t.Stages {
-		if slices.Contains(s.Approvers, email) {
-			return true
-		}
-	}
-	decided := func(d Decision) bool { return d.By == email || d.For == email }
-	if slices.ContainsFunc(t.Approvals, decided) {
-		return true
-	}
-	if e := t.Extension; e != nil {
-		for _, s := range e.Stages {
-			if slices.Contains(s.Approvers, email) {
-				return true
-			}
-		}
-		if slices.ContainsFunc(e.Approvals, decided) {
-			return true
-		}
-	}
-	return false
-}
-
-// ApproverOf reports whether u approves the ticket: by email, through a
-// group in any stage of its plan or its extension's plan, or because u
-// decided it.
-func (t *Ticket) ApproverOf(u User) bool {
-	if t.IsApprover(u.Email) {
-		return true
-	}
-	stages := t.Stages
-	if t.Extension != nil {
-		stages = append(slices.Clone(stages), t.Extension.Stages...)
-	}
-	return slices.ContainsFunc(stages, func(s Stage) bool { return s.Includes(u) })
-}
-
 // SessionsExpireBy returns when the last session issued for the ticket
 // expires, or zero if none was issued.
 func (t *Ticket) SessionsExpireBy() time.Time {
