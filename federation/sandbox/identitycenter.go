@@ -266,7 +266,8 @@ type identityCenter struct {
 
 	// assignmentDelay is how long assignment and provisioning operations
 	// stay IN_PROGRESS on the sandbox clock; 0 means until they have been
-	// described once. assignmentResult is the outcome of assignment
+	// described once or selfSettle has passed, whichever comes first (AWS
+	// finishes them whether or not anyone polls). assignmentResult is the outcome of assignment
 	// operations: "SUCCEEDED" (default) or "FAILED".
 	assignmentDelay  time.Duration
 	assignmentResult string
@@ -319,7 +320,7 @@ type icOp struct {
 	requestID string
 	key       assignmentKey // provision: account ("" for all provisioned accounts) and permSetARN
 	created   time.Time
-	due       time.Time // zero: completes once it has been described
+	due       time.Time // zero: completes once described, or selfSettle after it was made
 	described bool
 	result    string // outcome when it completes
 	status    string
@@ -419,6 +420,13 @@ func (in *icInstance) userByName(name string) *idUser {
 	return nil
 }
 
+// selfSettle is when an operation with no configured delay finishes even
+// if nobody described it: a client that lost the answer to its create (or
+// gave up polling) must not leave it IN_PROGRESS for ever, blocking every
+// later operation on its permission set and account with ConflictException.
+// AWS finishes them on its own time.
+const selfSettle = 2 * time.Second
+
 // settle completes the operations whose time has come, in the order they
 // were made (s.mu held). Completed operations stay describable by id but
 // leave opOrder, which holds only those IN_PROGRESS.
@@ -429,7 +437,7 @@ func (s *Sandbox) settle(now time.Time) {
 	}
 	pending := in.opOrder[:0]
 	for _, op := range in.opOrder {
-		if op.due.IsZero() && !op.described || !op.due.IsZero() && now.Before(op.due) {
+		if op.due.IsZero() && !op.described && now.Sub(op.created) < selfSettle || !op.due.IsZero() && now.Before(op.due) {
 			pending = append(pending, op)
 			continue
 		}

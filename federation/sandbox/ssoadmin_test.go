@@ -431,3 +431,28 @@ func TestSSOAdminCLI(t *testing.T) {
 		t.Errorf("sso get-role-credentials without assignment: %v\n%s", err, out)
 	}
 }
+
+// An operation nobody describes (its client lost the answer, or gave up
+// polling) still finishes on its own, as in AWS: it must not stay
+// IN_PROGRESS for ever and block every later operation on its permission
+// set and account with ConflictException.
+func TestUndescribedAssignmentFinishes(t *testing.T) {
+	e := newICEnv(t, DemoFixture(), Options{})
+	ro := e.permSetARN(t, "ReadOnlyAccess")
+	alice := e.userID(t, "alice")
+	if _, err := e.admin.CreateAccountAssignment(ctx, assignmentInput(e.inst, devAccount, ro, ssotypes.PrincipalTypeUser, alice)); err != nil {
+		t.Fatal(err)
+	}
+	bob := assignmentInput(e.inst, devAccount, ro, ssotypes.PrincipalTypeUser, e.userID(t, "bob"))
+	if _, err := e.admin.CreateAccountAssignment(ctx, bob); err == nil {
+		t.Fatal("a second write while the first is IN_PROGRESS: no ConflictException")
+	}
+	e.clock.Add(selfSettle)
+	if _, err := e.admin.CreateAccountAssignment(ctx, bob); err != nil {
+		t.Fatalf("a write after the undescribed one had its time: %v", err)
+	}
+	l, err := e.admin.ListAccountAssignments(ctx, &ssoadmin.ListAccountAssignmentsInput{InstanceArn: aws.String(e.inst), AccountId: aws.String(devAccount), PermissionSetArn: aws.String(ro)})
+	if err != nil || len(l.AccountAssignments) != 1 || aws.ToString(l.AccountAssignments[0].PrincipalId) != alice {
+		t.Fatalf("assignments %+v, %v; want alice's, finished without being described", l, err)
+	}
+}
