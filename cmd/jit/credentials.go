@@ -18,6 +18,12 @@ import (
 // (aws-vault keeps sessions until 5 minutes remain).
 const cacheMargin = 5 * time.Minute
 
+// recheckAfter is how long a cached session is served without asking the
+// server whether its ticket is still active (one GET): a ticket terminated
+// or ended early stops being served from the cache within this time, and
+// the user gets JIT's reason instead of AWS's AccessDenied.
+const recheckAfter = time.Minute
+
 // processCredentials is the credential_process document (aws-facts.md section 3).
 type processCredentials struct {
 	Version         int    `json:"Version"`
@@ -31,7 +37,9 @@ type processCredentials struct {
 // JSON document the AWS CLI and SDKs read, and nothing else. The AWS CLI
 // does not cache process credentials, so this does: a session is reused
 // until 5 minutes before it expires, from a file only the user can read
-// (JIT_CACHE_DIR, default the user cache directory), unless --no-cache.
+// (JIT_CACHE_DIR, default the user cache directory), unless --no-cache;
+// once a minute it first asks the server whether the ticket is still
+// active (recheckAfter).
 func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet("credentials", stderr)
@@ -51,7 +59,7 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 	}
 	path := cachePath(c.url, *ticket, c.token)
 	if !*noCache && path != "" {
-		if doc, ok := readCached(path); ok {
+		if doc, ok := readCached(path); ok && stillActive(ctx, c, *ticket, path) {
 			return writeDoc(stdout, doc)
 		}
 	}
@@ -69,6 +77,32 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 		writeCached(path, doc)
 	}
 	return writeDoc(stdout, doc)
+}
+
+// stillActive reports whether a cached session for the ticket may be
+// served: the cache file was written or checked less than recheckAfter
+// ago, or the server says the ticket is still active (the file's time is
+// then renewed). A server that cannot be reached does not stop the cache:
+// AWS itself refuses a session JIT has cut.
+func stillActive(ctx context.Context, c clientFlags, ticket, path string) bool {
+	if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) < recheckAfter {
+		return true
+	}
+	var t struct {
+		State string `json:"state"`
+	}
+	err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(ticket), nil, &t)
+	var apiErr *apiError
+	if err != nil && !errors.As(err, &apiErr) {
+		return true
+	}
+	if err != nil || t.State != "active" {
+		os.Remove(path)
+		return false
+	}
+	now := time.Now()
+	os.Chtimes(path, now, now)
+	return true
 }
 
 func writeDoc(w io.Writer, doc processCredentials) error {
