@@ -264,6 +264,14 @@ func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inli
 	if err != nil {
 		return false, err
 	}
+	if PolicyChars(text) > MaxInlinePolicyChars {
+		// A storm of cuts: merge each account's settled entries rather
+		// than refuse the cut (which would leave sessions open).
+		doc.compact(p.now())
+		if text, err = doc.marshal(); err != nil {
+			return false, err
+		}
+	}
 	if added && PolicyChars(text) > MaxInlinePolicyChars {
 		// No room for the chaining deny: write the rest without it (a cut
 		// must not fail for it). DenyChaining reports it, so that JIT
@@ -592,6 +600,47 @@ func (doc *inlinePolicy) deny(account, userID string, before, until time.Time) {
 		}
 	}
 	doc.denies = append(doc.denies, &portalDenyEntry{account: account, before: before, until: until, users: []string{userID}})
+}
+
+// compact merges the settled entries of each account (bound not after
+// now) into one, with every user of those entries, the latest bound and
+// the latest expiry. It only ever denies more: a merged user's sessions
+// issued before the latest bound are denied, not only those before their
+// own bound, so a user who got access again in between must sign in to
+// the portal again (fail closed, as the role deny list's fallback). It is
+// used only when the policy would not fit its budget otherwise, since a
+// storm of cuts at distinct seconds makes one entry each. The provisional
+// entries of cuts in progress (bound ahead of now) are left as they are.
+func (doc *inlinePolicy) compact(now time.Time) {
+	merged := map[string]*portalDenyEntry{}
+	var out []*portalDenyEntry
+	for _, e := range doc.denies {
+		if e.before.After(now) {
+			out = append(out, e)
+			continue
+		}
+		m := merged[e.account]
+		if m == nil {
+			m = &portalDenyEntry{account: e.account, before: e.before, until: e.until}
+			merged[e.account] = m
+			out = append(out, m)
+		}
+		if e.before.After(m.before) {
+			m.before = e.before
+		}
+		if e.until.After(m.until) {
+			m.until = e.until
+		}
+		for _, u := range e.users {
+			if !slices.Contains(m.users, u) {
+				m.users = append(m.users, u)
+			}
+		}
+	}
+	for _, m := range merged {
+		sort.Strings(m.users)
+	}
+	doc.denies = out
 }
 
 // forget drops the user from the JIT entries of the account.

@@ -27,6 +27,7 @@ type icSystem struct {
 	users  []string
 	awsCfg aws.Config
 	url    string
+	logs   *lockedBuffer // the system's warnings and errors
 }
 
 func newICSystem(t *testing.T, users int) *icSystem {
@@ -63,7 +64,9 @@ func newICSystem(t *testing.T, users int) *icSystem {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sys, err := startSystem(ctx, deps{cfg: cfg, redisOpt: opt, aws: e.awsCfg, logger: slog.New(slog.DiscardHandler), worker: true})
+	e.logs = &lockedBuffer{}
+	logger := slog.New(slog.NewTextHandler(e.logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	sys, err := startSystem(ctx, deps{cfg: cfg, redisOpt: opt, aws: e.awsCfg, logger: logger, worker: true})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +144,11 @@ func TestTicketsConvergeUnderFaults(t *testing.T) {
 					t.Logf("not converged: %s %s grants %+v", id, tk.State, tk.Grants)
 				}
 			}
-			t.Fatalf("%d of %d tickets converged after 3 minutes", done, len(ids))
+			logs := e.logs.String()
+			if len(logs) > 20000 {
+				logs = logs[len(logs)-20000:]
+			}
+			t.Fatalf("%d of %d tickets converged after 3 minutes; the system's last warnings:\n%s", done, len(ids), logs)
 		}
 		time.Sleep(500 * time.Millisecond)
 	}
