@@ -174,11 +174,7 @@ func (s *Service) afterEnd(ctx context.Context, t *Ticket) error {
 			s.cfg.Logger.Warn("unschedule", "ticket", t.ID, "task", k, "err", err)
 		}
 	}
-	outlive, err := s.mayOutlive(ctx, t)
-	if err == nil && outlive {
-		err = s.denyRole(ctx, t)
-	}
-	if err != nil {
+	if err := s.denyRole(ctx, t); err != nil {
 		s.cfg.Logger.Error("deny entry failed; retrying in the background", "ticket", t.ID, "err", err)
 	}
 	return s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, s.now())
@@ -211,39 +207,10 @@ func (s *Service) cleanupLocked(ctx context.Context, id string) error {
 	if t.State != StateTerminated && t.State != StateExpired {
 		return nil
 	}
-	outlive, err := s.mayOutlive(ctx, t)
-	if err != nil {
+	if err := s.denyRole(ctx, t); err != nil {
 		return err
 	}
-	if outlive {
-		if err := s.denyRole(ctx, t); err != nil {
-			return err
-		}
-	}
 	return s.release(ctx, t, nil)
-}
-
-// mayOutlive reports whether a session of the ended ticket t may still
-// work without a deny entry: every session of a terminated ticket (its
-// session policy stops it only at the planned end), and at an ordinary
-// expiry a session that may have chained (minted allowing it, or its
-// permission set allows it now), since chained sessions do not carry the
-// session policy. Other sessions die at the end by their session policy
-// (an extension only moves the end later), so an ordinary expiry writes
-// nothing: the role's deny list holds only what must be cut and never
-// fills up with expiries.
-func (s *Service) mayOutlive(ctx context.Context, t *Ticket) (bool, error) {
-	if t.State == StateTerminated || slices.ContainsFunc(t.Sessions, func(se Session) bool { return se.RoleChaining }) {
-		return true, nil
-	}
-	if len(t.Sessions) == 0 {
-		return false, nil
-	}
-	ps, err := s.cfg.Registry.PermissionSet(ctx, t.PermissionSet)
-	if err != nil {
-		return false, err
-	}
-	return ps.AllowRoleChaining, nil
 }
 
 // chainedSessionMax is the longest a session made by role chaining
@@ -251,9 +218,11 @@ func (s *Service) mayOutlive(ctx context.Context, t *Ticket) (bool, error) {
 const chainedSessionMax = time.Hour
 
 // denyRole adds the ticket to the deny entry of its role, when the
-// permission set grants through a role, and records it. Every session of
-// the ticket already dies at its end (the session policy), so the entry is
-// needed only until then.
+// permission set grants through a role and a session may outlive the
+// ticket, and records it. Every session already dies at the ticket's end
+// by its session policy, so the entry is needed only until then, and an
+// ordinary expiry writes none: the role's deny list holds only what must
+// be cut (terminations) and never fills up with expiries.
 //
 // A permission set that allows role chaining hands out sessions whose
 // chained sessions keep the jit-ticket tag (transitive) but neither the
@@ -277,8 +246,11 @@ func (s *Service) denyRoles(ctx context.Context, t *Ticket, user string) error {
 	if !usesRole(ps) {
 		return nil
 	}
-	roles, until := []string{ps.RoleName}, t.End
 	chaining := ps.AllowRoleChaining || slices.ContainsFunc(t.Sessions, func(se Session) bool { return se.RoleChaining })
+	if t.State == StateExpired && user == "" && (len(t.Sessions) == 0 || !chaining) {
+		return nil // every session stopped at the end by its session policy
+	}
+	roles, until := []string{ps.RoleName}, t.End
 	if chaining {
 		more, err := s.managedRoles(ctx)
 		if err != nil {
