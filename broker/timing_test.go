@@ -261,6 +261,18 @@ func TestExtendAtTheEnd(t *testing.T) {
 	}
 }
 
+// extensionPending returns an active one-minute ticket whose requester
+// asked for two more minutes, with the clock at its end plus at.
+func (e *timingEnv) extensionPending(t *testing.T, at time.Duration) *broker.Ticket {
+	t.Helper()
+	tk := e.activate(t, "Approved", time.Minute)
+	if _, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
+		t.Fatal(err)
+	}
+	e.setClock(tk.End.Add(at))
+	return tk
+}
+
 // A pending extension can be decided until the ticket's end, not at it or
 // after; when the ticket ends it is closed and waits for nobody.
 func TestExtensionAtTheEnd(t *testing.T) {
@@ -268,11 +280,7 @@ func TestExtensionAtTheEnd(t *testing.T) {
 		for _, at := range []time.Duration{-time.Nanosecond, 0, 20 * time.Millisecond} {
 			t.Run(op+"/"+at.String(), func(t *testing.T) {
 				e := newTimingEnv(t, broker.ApprovalRule{})
-				tk := e.activate(t, "Approved", time.Minute)
-				if _, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
-					t.Fatal(err)
-				}
-				e.setClock(tk.End.Add(at))
+				tk := e.extensionPending(t, at)
 				var err error
 				if op == "approve" {
 					_, err = e.svc.Approve(asEmail(tApprover), tk.ID, "late")
@@ -320,11 +328,7 @@ func TestTerminateAtTheEnd(t *testing.T) {
 		for _, at := range []time.Duration{-time.Nanosecond, 0, 300 * time.Millisecond} {
 			t.Run(op+"/"+at.String(), func(t *testing.T) {
 				e := newTimingEnv(t, broker.ApprovalRule{})
-				tk := e.activate(t, "Approved", time.Minute)
-				if _, err := e.svc.Extend(asEmail(tRequester), tk.ID, broker.ExtendInput{By: 2 * time.Minute, Reason: "more"}); err != nil {
-					t.Fatal(err)
-				}
-				e.setClock(tk.End.Add(at))
+				tk := e.extensionPending(t, at)
 				var got *broker.Ticket
 				var err error
 				if op == "terminate" {
