@@ -53,30 +53,10 @@ type doneEnv struct {
 // a revoker that records who is cut.
 func newDoneEnv(t *testing.T, path broker.GrantPath) *doneEnv {
 	t.Helper()
-	e := &doneEnv{grantEnv: &grantEnv{
-		aws:   &gAWS{assignments: map[string]bool{}},
-		clock: &gClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
-		store: &gStore{m: map[string]*broker.Ticket{}},
-		sched: &gSched{},
-		holds: &gHolds{m: map[string]map[string]bool{}},
-	}, rev: &doneRevoker{}}
-	reg := &broker.StaticRegistry{
-		Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
-		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1",
-			MaxDuration: 12 * time.Hour, GrantPath: path}},
-	}
-	n := 0
-	svc, err := broker.NewService(broker.ServiceConfig{
-		Store: e.store, Scheduler: e.sched, Registry: reg, Authorizer: gAllow{}, Approvals: gNoApprovals{},
-		Minter: e.aws, Revoker: e.rev, Assigner: e.aws, PortalRevoker: e.aws, Holds: e.holds, Locker: &gLocker{},
-		Directory: doneDirectory{},
-		Clock:     e.clock, NewID: func() string { n++; return "t" + string(rune('0'+n)) },
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.svc = svc
-	return e
+	rev := &doneRevoker{}
+	return &doneEnv{grantEnv: newGrantEnv(t, path, func(c *broker.ServiceConfig) {
+		c.Revoker, c.Directory = rev, doneDirectory{}
+	}), rev: rev}
 }
 
 func asUser(email string) context.Context {

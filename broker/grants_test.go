@@ -206,7 +206,10 @@ type grantEnv struct {
 	holds *gHolds
 }
 
-func newGrantEnv(t *testing.T, path broker.GrantPath) *grantEnv {
+// newGrantEnv serves one permission set on the given grant path with
+// fakes for everything; change, if given, adjusts the service's config
+// before the service is made.
+func newGrantEnv(t *testing.T, path broker.GrantPath, change ...func(*broker.ServiceConfig)) *grantEnv {
 	t.Helper()
 	e := &grantEnv{
 		aws:   &gAWS{assignments: map[string]bool{}},
@@ -221,11 +224,15 @@ func newGrantEnv(t *testing.T, path broker.GrantPath) *grantEnv {
 			MaxDuration: 12 * time.Hour, GrantPath: path}},
 	}
 	n := 0
-	svc, err := broker.NewService(broker.ServiceConfig{
+	cfg := broker.ServiceConfig{
 		Store: e.store, Scheduler: e.sched, Registry: reg, Authorizer: gAllow{}, Approvals: gNoApprovals{},
 		Minter: e.aws, Revoker: e.aws, Assigner: e.aws, PortalRevoker: e.aws, Holds: e.holds, Locker: &gLocker{},
 		Clock: e.clock, NewID: func() string { n++; return "t" + string(rune('0'+n)) },
-	})
+	}
+	for _, c := range change {
+		c(&cfg)
+	}
+	svc, err := broker.NewService(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
