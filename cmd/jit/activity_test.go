@@ -201,18 +201,7 @@ func TestActivityIdentityCenterScopeE2E(t *testing.T) {
 	// looked at yet, so no cached answer stands in): alice's later call
 	// with the same portal session (recorded by CloudTrail, allowed or
 	// not) is not the ticket's.
-	if _, errOut, err := h.jit("carol@example.com", "terminate", adm.ID, "--comment", "enough"); err != nil {
-		t.Fatalf("terminate: %v %s", err, errOut)
-	}
-	var ended time.Time
-	for _, e := range h.ticket(adm.ID).History {
-		if e.To == broker.StateTerminated {
-			ended = e.At
-		}
-	}
-	if ended.IsZero() {
-		t.Fatalf("no termination in %s's history", adm.ID)
-	}
+	ended := h.terminateAt("carol@example.com", adm.ID)
 	// CloudTrail records whole seconds: call in the second after it.
 	time.Sleep(time.Until(ended.Truncate(time.Second).Add(time.Second)))
 	_, err := admin.PutRolePolicy(context.Background(), &iam.PutRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String("backdoor2"),
@@ -301,18 +290,7 @@ func TestActivityRoleTerminatedE2E(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, errOut, err := h.jit("bob@example.com", "terminate", one.ID, "--comment", "enough"); err != nil {
-		t.Fatalf("terminate: %v %s", err, errOut)
-	}
-	var ended time.Time
-	for _, e := range h.ticket(one.ID).History {
-		if e.To == broker.StateTerminated {
-			ended = e.At
-		}
-	}
-	if ended.IsZero() {
-		t.Fatalf("no termination in %s's history", one.ID)
-	}
+	ended := h.terminateAt("bob@example.com", one.ID)
 	time.Sleep(time.Until(ended.Truncate(time.Second).Add(time.Second))) // CloudTrail records whole seconds
 	if _, err := c1.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err == nil {
 		t.Errorf("the terminated ticket's session still works")
@@ -379,4 +357,20 @@ func TestActivitySharedRoleSessionE2E(t *testing.T) {
 	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasSuffix(lines[0], "SHARED") || !strings.HasSuffix(lines[1], "yes") {
 		t.Errorf("activity table:\n%s", out)
 	}
+}
+
+// terminateAt has who terminate the ticket through the CLI and returns
+// when the ticket's history says it was terminated.
+func (h *harness) terminateAt(who, id string) time.Time {
+	h.t.Helper()
+	if _, errOut, err := h.jit(who, "terminate", id, "--comment", "enough"); err != nil {
+		h.t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	for _, e := range h.ticket(id).History {
+		if e.To == broker.StateTerminated {
+			return e.At
+		}
+	}
+	h.t.Fatalf("no termination in %s's history", id)
+	return time.Time{}
 }
