@@ -26,7 +26,7 @@ test: web-build build
 	$(MAKE) fuzz
 
 ## fuzz: run every fuzz target in the module (found by .ci/fuzz) for FUZZTIME each; fails on the first crasher.
-FUZZTIME ?= 5s
+FUZZTIME ?= 20000x
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) ./.ci/fuzz
 
