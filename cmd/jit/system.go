@@ -172,7 +172,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Extra:    d.extra,
 			// Each user's writes, counted in Redis across replicas.
 			WriteLimiter: writes,
-			Web:          &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
+			Web:          &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID},
 		})
 	}
 	if d.worker {

@@ -1,0 +1,466 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"runtime"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-oidc/v3/oidc"
+	"golang.org/x/oauth2"
+)
+
+// loginTimeout bounds how long `jit login` waits for the user in the
+// browser (or on the device page).
+const loginTimeout = 5 * time.Minute
+
+// refreshMargin is how long before its expiry a stored ID token is
+// refreshed, so a command never sends one that expires on the way.
+const refreshMargin = 2 * time.Minute
+
+// authSettings is what the server says about signing in (GET
+// /config.json, which the approver page reads too).
+type authSettings struct {
+	Issuer      string `json:"issuer"`
+	ClientID    string `json:"client_id"`
+	CLIClientID string `json:"cli_client_id"`
+	Scopes      string `json:"scopes"`
+}
+
+// errNotLoggedIn says how to sign in; client commands return it when they
+// have no token.
+func errNotLoggedIn(server string) error {
+	return fmt.Errorf("not signed in to %s: run `jit login --url %s` (or set JIT_TOKEN)", server, server)
+}
+
+// runLogin signs in with the server's identity provider and keeps the
+// tokens (tokenstore.go): the authorization code flow with PKCE on a
+// loopback redirect, in the browser; with --no-browser, the device
+// authorization grant when the provider offers it, else the URL to open.
+func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("login", stderr)
+	server := fs.String("url", serverURLDefault(), "JIT server URL (env JIT_URL; remembered for later commands)")
+	noBrowser := fs.Bool("no-browser", false, "do not open a browser: use the device code flow, or print the URL to open")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	*server = normServer(*server)
+	store, err := newTokenStore()
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, loginTimeout)
+	defer cancel()
+	as, err := fetchAuthSettings(ctx, *server)
+	if err != nil {
+		return err
+	}
+	provider, err := oidc.NewProvider(ctx, as.Issuer)
+	if err != nil {
+		return fmt.Errorf("cannot reach the identity provider %s: %w", as.Issuer, err)
+	}
+	cfg := oauth2.Config{ClientID: as.clientID(), Endpoint: provider.Endpoint(), Scopes: scopesFor(provider, as.Scopes)}
+	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams // a public client: no secret
+	var tok *oauth2.Token
+	nonce := ""
+	if *noBrowser && cfg.Endpoint.DeviceAuthURL != "" {
+		tok, err = deviceLogin(ctx, &cfg, stderr)
+	} else {
+		nonce = randomToken()
+		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	if raw == "" {
+		return errors.New("the identity provider sent no ID token")
+	}
+	idt, err := provider.Verifier(&oidc.Config{ClientID: cfg.ClientID}).Verify(ctx, raw)
+	if err != nil {
+		return fmt.Errorf("the identity provider's ID token does not verify: %w", err)
+	}
+	if idt.Nonce != nonce {
+		return errors.New("the ID token's nonce is not the one sent: sign in again")
+	}
+	login := storedLogin{Issuer: as.Issuer, ClientID: cfg.ClientID, TokenURL: cfg.Endpoint.TokenURL,
+		IDToken: raw, RefreshToken: tok.RefreshToken, Expiry: idt.Expiry}
+	// JIT must accept the token before it is kept.
+	me, err := whoami(ctx, clientFlags{url: *server, token: raw})
+	if err != nil {
+		return fmt.Errorf("JIT at %s refused the sign-in: %w", *server, err)
+	}
+	login.Email = me.Email
+	if err := store.save(*server, login); err != nil {
+		return fmt.Errorf("cannot keep the sign-in: %w", err)
+	}
+	if err := saveUserConfig(userConfig{URL: *server}); err != nil {
+		return fmt.Errorf("cannot remember the server URL: %w", err)
+	}
+	refresh := "no refresh token: sign in again when it expires"
+	if login.RefreshToken != "" {
+		refresh = "refreshed automatically"
+	}
+	fmt.Fprintf(stderr, "Signed in to %s as %s (token valid until %s, %s).\n", *server, shown(me.Email), login.Expiry.Local().Format(time.Kitchen), refresh)
+	return nil
+}
+
+// clientID is the client the CLI signs in as.
+func (as authSettings) clientID() string {
+	if as.CLIClientID != "" {
+		return as.CLIClientID
+	}
+	return as.ClientID
+}
+
+// fetchAuthSettings asks the server which identity provider and client to
+// sign in with.
+func fetchAuthSettings(ctx context.Context, server string) (authSettings, error) {
+	var as authSettings
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/config.json", nil)
+	if err != nil {
+		return as, fmt.Errorf("bad server URL %q: %w", server, err)
+	}
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		return as, fmt.Errorf("cannot reach JIT at %s: %w", server, err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return as, fmt.Errorf("%s/config.json answered %s: is this a JIT server?", server, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&as); err != nil || as.Issuer == "" || as.clientID() == "" {
+		return as, fmt.Errorf("%s/config.json does not name an identity provider: is this a JIT server?", server)
+	}
+	return as, nil
+}
+
+// scopesFor is the server's scopes, plus offline_access (for a refresh
+// token) when the provider lists it.
+func scopesFor(p *oidc.Provider, server string) []string {
+	scopes := strings.Fields(server)
+	if len(scopes) == 0 {
+		scopes = []string{oidc.ScopeOpenID, "email", "profile"}
+	}
+	var meta struct {
+		Scopes []string `json:"scopes_supported"`
+	}
+	if p.Claims(&meta) == nil && slices.Contains(meta.Scopes, oidc.ScopeOfflineAccess) && !slices.Contains(scopes, oidc.ScopeOfflineAccess) {
+		scopes = append(scopes, oidc.ScopeOfflineAccess)
+	}
+	return scopes
+}
+
+// browserLogin runs the authorization code flow with PKCE, receiving the
+// code on a loopback redirect (RFC 8252): http://127.0.0.1:<free port>/callback.
+func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bool, stderr io.Writer) (*oauth2.Token, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, fmt.Errorf("cannot listen for the sign-in redirect: %w", err)
+	}
+	defer l.Close()
+	cfg.RedirectURL = "http://" + l.Addr().String() + "/callback"
+	state, verifier := randomToken(), oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
+
+	type result struct {
+		code string
+		err  error
+	}
+	done := make(chan result, 1)
+	mux := http.NewServeMux()
+	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		var res result
+		switch {
+		case q.Get("state") != state:
+			http.Error(w, "This sign-in was not started by this jit login.", http.StatusBadRequest)
+			return // not ours: keep waiting
+		case q.Get("error") != "":
+			res.err = fmt.Errorf("the identity provider refused the sign-in: %s %s", shown(q.Get("error")), shown(q.Get("error_description")))
+		case q.Get("code") == "":
+			res.err = errors.New("the identity provider sent no code")
+		default:
+			res.code = q.Get("code")
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		msg := "Signed in. You can close this window and return to your terminal."
+		if res.err != nil {
+			msg = res.err.Error()
+		}
+		fmt.Fprintf(w, "<!doctype html><title>jit login</title><p>%s</p>", html.EscapeString(msg))
+		select {
+		case done <- res:
+		default:
+		}
+	})
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	go srv.Serve(l)
+	defer srv.Close()
+
+	opened := false
+	if open {
+		opened = openBrowser(authURL) == nil
+	}
+	if opened {
+		fmt.Fprintf(stderr, "Opened your browser to sign in. If it did not open, visit:\n\n  %s\n\n", authURL)
+	} else {
+		fmt.Fprintf(stderr, "Open this URL in a browser on this machine to sign in:\n\n  %s\n\n", authURL)
+	}
+	var res result
+	select {
+	case res = <-done:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("no sign-in within %s: %w", loginTimeout, ctx.Err())
+	}
+	if res.err != nil {
+		return nil, res.err
+	}
+	tok, err := cfg.Exchange(ctx, res.code, oauth2.VerifierOption(verifier))
+	if err != nil {
+		return nil, fmt.Errorf("cannot exchange the sign-in code: %w", oauthError(err))
+	}
+	return tok, nil
+}
+
+// deviceLogin runs the device authorization grant (RFC 8628).
+func deviceLogin(ctx context.Context, cfg *oauth2.Config, stderr io.Writer) (*oauth2.Token, error) {
+	da, err := cfg.DeviceAuth(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("the identity provider refused the device sign-in: %w", oauthError(err))
+	}
+	if da.VerificationURIComplete != "" {
+		fmt.Fprintf(stderr, "To sign in, open\n\n  %s\n\nand check that it shows the code %s (or open %s and enter it).\n\n", da.VerificationURIComplete, da.UserCode, da.VerificationURI)
+	} else {
+		fmt.Fprintf(stderr, "To sign in, open\n\n  %s\n\nand enter the code %s\n\n", da.VerificationURI, da.UserCode)
+	}
+	tok, err := cfg.DeviceAccessToken(ctx, da)
+	if err != nil {
+		return nil, fmt.Errorf("device sign-in: %w", oauthError(err))
+	}
+	return tok, nil
+}
+
+// oauthError shortens x/oauth2's errors to the provider's code and
+// description (its RetrieveError quotes the whole response body).
+func oauthError(err error) error {
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) && re.ErrorCode != "" {
+		if re.ErrorDescription != "" {
+			return fmt.Errorf("%s: %s", shown(re.ErrorCode), shown(re.ErrorDescription))
+		}
+		return errors.New(shown(re.ErrorCode))
+	}
+	return err
+}
+
+// openBrowser opens url with $BROWSER, else the system's opener.
+func openBrowser(url string) error {
+	var cmd *exec.Cmd
+	switch b := os.Getenv("BROWSER"); {
+	case b != "":
+		cmd = exec.Command(b, url)
+	case runtime.GOOS == "darwin":
+		cmd = exec.Command("open", url)
+	case runtime.GOOS == "windows":
+		cmd = exec.Command("rundll32", "url.dll,FileProtocolHandler", url)
+	default:
+		if os.Getenv("DISPLAY") == "" && os.Getenv("WAYLAND_DISPLAY") == "" {
+			return errors.New("no display")
+		}
+		cmd = exec.Command("xdg-open", url)
+	}
+	cmd.Stdout, cmd.Stderr = nil, nil
+	if err := cmd.Start(); err != nil {
+		return err
+	}
+	go cmd.Wait() // a browser may keep running
+	return nil
+}
+
+func randomToken() string {
+	b := make([]byte, 24)
+	_, _ = rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// loginToken returns the stored ID token for server, refreshed first when
+// it expires within refreshMargin, and the email it names. It never opens
+// a browser: without a usable sign-in it says to run `jit login`.
+func loginToken(ctx context.Context, server string) (string, string, error) {
+	server = normServer(server)
+	store, err := newTokenStore()
+	if err != nil {
+		return "", "", err
+	}
+	l, ok, err := store.load(server)
+	if err != nil {
+		return "", "", err
+	}
+	if !ok {
+		return "", "", errNotLoggedIn(server)
+	}
+	if time.Until(l.Expiry) > refreshMargin {
+		return l.IDToken, l.Email, nil
+	}
+	expired := fmt.Errorf("your sign-in to %s has expired: run `jit login --url %s`", server, server)
+	if l.RefreshToken == "" || l.TokenURL == "" {
+		return "", "", expired
+	}
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	cfg := oauth2.Config{ClientID: l.ClientID, Endpoint: oauth2.Endpoint{TokenURL: l.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
+	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: l.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
+	if err != nil {
+		// Another jit may have used the (rotated) refresh token a moment
+		// ago: take what it stored.
+		if again, ok, _ := store.load(server); ok && time.Until(again.Expiry) > refreshMargin {
+			return again.IDToken, again.Email, nil
+		}
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			return "", "", expired
+		}
+		return "", "", fmt.Errorf("cannot refresh the sign-in to %s (%v): run `jit login --url %s`", server, err, server)
+	}
+	raw, _ := tok.Extra("id_token").(string)
+	exp, err := jwtExpiry(raw)
+	if err != nil {
+		return "", "", expired
+	}
+	l.IDToken, l.Expiry = raw, exp
+	if tok.RefreshToken != "" {
+		l.RefreshToken = tok.RefreshToken
+	}
+	if err := store.save(server, l); err != nil {
+		return "", "", fmt.Errorf("cannot keep the refreshed sign-in: %w", err)
+	}
+	return l.IDToken, l.Email, nil
+}
+
+// jwtExpiry reads a JWT's "exp" without checking its signature: the
+// server checks the token; the client only needs to know when to refresh.
+func jwtExpiry(raw string) (time.Time, error) {
+	parts := strings.Split(raw, ".")
+	if len(parts) != 3 {
+		return time.Time{}, errors.New("not a JWT")
+	}
+	b, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return time.Time{}, err
+	}
+	var c struct {
+		Exp json.Number `json:"exp"`
+	}
+	if err := json.Unmarshal(b, &c); err != nil {
+		return time.Time{}, err
+	}
+	n, err := c.Exp.Int64()
+	if err != nil {
+		return time.Time{}, errors.New("no exp claim")
+	}
+	return time.Unix(n, 0), nil
+}
+
+// runLogout forgets the sign-in to a server.
+func runLogout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("logout", stderr)
+	server := fs.String("url", serverURLDefault(), "JIT server URL (env JIT_URL)")
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	store, err := newTokenStore()
+	if err != nil {
+		return err
+	}
+	if err := store.remove(normServer(*server)); err != nil {
+		return fmt.Errorf("cannot remove the sign-in: %w", err)
+	}
+	fmt.Fprintf(stderr, "Signed out of %s.\n", normServer(*server))
+	return nil
+}
+
+// meInfo is GET /api/v1/me.
+type meInfo struct {
+	Email            string   `json:"email"`
+	Groups           []string `json:"groups"`
+	Admin            bool     `json:"admin"`
+	RequestForOthers bool     `json:"request_for_others"`
+	MayRequest       []struct {
+		PermissionSet string   `json:"permission_set"`
+		Accounts      []string `json:"accounts"`
+	} `json:"may_request"`
+	Approves  []string `json:"approves"`
+	Truncated bool     `json:"truncated,omitempty"`
+}
+
+func whoami(ctx context.Context, c clientFlags) (meInfo, error) {
+	var me meInfo
+	err := c.call(ctx, "GET", "/api/v1/me", nil, &me)
+	return me, err
+}
+
+// runWhoami prints who the server takes the caller for and what they may
+// request and approve.
+func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	fs := newFlagSet("whoami", stderr)
+	c.bind(fs, true)
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if err := c.check(); err != nil {
+		return err
+	}
+	me, err := whoami(ctx, c)
+	if err != nil {
+		return err
+	}
+	if c.output == "json" {
+		return printJSON(stdout, me)
+	}
+	groups := "(none)"
+	if len(me.Groups) > 0 {
+		groups = shown(strings.Join(me.Groups, ", "))
+	}
+	fmt.Fprintf(stdout, "User:     %s\nServer:   %s\nGroups:   %s\n", shown(me.Email), shown(c.url), groups)
+	if me.Admin {
+		fmt.Fprintln(stdout, "Admin:    yes")
+	}
+	fmt.Fprintln(stdout, "May request:")
+	if len(me.MayRequest) == 0 {
+		fmt.Fprintln(stdout, "  (nothing)")
+	}
+	for _, r := range me.MayRequest {
+		fmt.Fprintf(stdout, "  %s in %s\n", shown(r.PermissionSet), shown(strings.Join(r.Accounts, ", ")))
+	}
+	if me.Truncated {
+		fmt.Fprintln(stdout, "  (list cut short)")
+	}
+	fmt.Fprintln(stdout, "Approves:")
+	if len(me.Approves) == 0 {
+		fmt.Fprintln(stdout, "  (nothing)")
+	}
+	for _, a := range me.Approves {
+		fmt.Fprintf(stdout, "  %s\n", shown(a))
+	}
+	return nil
+}
