@@ -42,6 +42,11 @@ func runExec(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			break
 		}
 	}
+	if dash < 0 {
+		if _, err := parseFlags(fs, args); err != nil {
+			return err
+		}
+	}
 	if dash < 0 || dash == len(args)-1 {
 		return errors.New("usage: jit exec --ticket ID -- COMMAND [ARG]...")
 	}

@@ -115,7 +115,7 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if login.RefreshToken != "" {
 		refresh = "refreshed automatically"
 	}
-	fmt.Fprintf(stderr, "Signed in to %s as %s (token valid until %s, %s).\n", *server, shown(me.Email), login.Expiry.Local().Format(time.Kitchen), refresh)
+	fmt.Fprintf(stderr, "Signed in to %s as %s (token valid until %s, %s).\n", *server, shown(me.Email), login.Expiry.Local().Format("2006-01-02 15:04 MST"), refresh)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -157,7 +158,14 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args allowing flags after positional arguments
 // ("jit approve ID --comment x"), and returns the positional ones.
+// A bad flag is one line on stderr (main prints the error); the flag
+// list is printed only for -h.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	if !slices.ContainsFunc(args, isHelpFlag) {
+		out := fs.Output()
+		fs.SetOutput(io.Discard)
+		defer fs.SetOutput(out)
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -170,4 +178,13 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// isHelpFlag reports whether arg asks for a command's flags.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }
