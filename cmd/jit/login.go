@@ -79,7 +79,14 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nonce := ""
 	if *noBrowser && cfg.Endpoint.DeviceAuthURL != "" {
 		tok, err = deviceLogin(ctx, &cfg, stderr)
-	} else {
+		var refused deviceRefusedError
+		if errors.As(err, &refused) {
+			// Offered, but not to this client: the URL to open instead.
+			fmt.Fprintf(stderr, "The identity provider refused the device sign-in for client %s (%v).\n", cfg.ClientID, refused.err)
+			tok, err = nil, nil
+		}
+	}
+	if tok == nil && err == nil {
 		nonce = randomToken()
 		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, stderr)
 	}
@@ -110,6 +117,9 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if err := saveUserConfig(userConfig{URL: *server}); err != nil {
 		return fmt.Errorf("cannot remember the server URL: %w", err)
+	}
+	if os.Getenv("JIT_TOKEN") != "" {
+		fmt.Fprintln(stderr, "Note: JIT_TOKEN is set; commands use it instead of this sign-in until you unset it.")
 	}
 	refresh := "no refresh token: sign in again when it expires"
 	if login.RefreshToken != "" {
@@ -240,8 +250,12 @@ func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bo
 // deviceLogin runs the device authorization grant (RFC 8628).
 func deviceLogin(ctx context.Context, cfg *oauth2.Config, stderr io.Writer) (*oauth2.Token, error) {
 	da, err := cfg.DeviceAuth(ctx)
+	var re *oauth2.RetrieveError
+	if errors.As(err, &re) {
+		return nil, deviceRefusedError{oauthError(err)}
+	}
 	if err != nil {
-		return nil, fmt.Errorf("the identity provider refused the device sign-in: %w", oauthError(err))
+		return nil, fmt.Errorf("cannot reach the identity provider's device endpoint: %w", err)
 	}
 	if da.VerificationURIComplete != "" {
 		fmt.Fprintf(stderr, "To sign in, open\n\n  %s\n\nand check that it shows the code %s (or open %s and enter it).\n\n", da.VerificationURIComplete, da.UserCode, da.VerificationURI)
@@ -254,6 +268,12 @@ func deviceLogin(ctx context.Context, cfg *oauth2.Config, stderr io.Writer) (*oa
 	}
 	return tok, nil
 }
+
+// deviceRefusedError is the provider's refusal of a device authorization
+// request (this client may not use the grant).
+type deviceRefusedError struct{ err error }
+
+func (e deviceRefusedError) Error() string { return "device sign-in refused: " + e.err.Error() }
 
 // oauthError shortens x/oauth2's errors to the provider's code and
 // description (its RetrieveError quotes the whole response body).

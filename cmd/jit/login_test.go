@@ -184,7 +184,7 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	m := newUserMachine(t)
 
 	browserDone := make(chan string, 1)
-	stderr := m.login(func(link string) {
+	browser := func(link string) {
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 		resp, err := browser.Get(link)
@@ -209,7 +209,8 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 		page, _ = io.ReadAll(resp.Body)
 		resp.Body.Close()
 		browserDone <- resp.Request.URL.String() + " " + string(page)
-	}, "--url", h.apiURL)
+	}
+	stderr := m.login(browser, "--url", h.apiURL)
 	final := <-browserDone
 	if !strings.HasPrefix(final, "http://127.0.0.1:") || !strings.Contains(final, "/callback?") || !strings.Contains(final, "Signed in.") {
 		t.Fatalf("the browser did not end on jit's loopback page: %s", final)
@@ -237,6 +238,19 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	out, errOut, code = m.jit("whoami")
 	if code == 0 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "jit login") {
 		t.Fatalf("whoami after logout: code %d, stdout %q, stderr %q; want one line that says to run jit login", code, out, errOut)
+	}
+
+	// --no-browser: the provider offers the device grant, but not to this
+	// (native) client, so jit prints the URL to open instead.
+	stderr = m.login(browser, "--no-browser")
+	if final := <-browserDone; !strings.Contains(final, "Signed in.") {
+		t.Fatalf("the browser did not end on jit's loopback page: %s", final)
+	}
+	if !strings.Contains(stderr, "refused the device sign-in") || !strings.Contains(stderr, "Open this URL in a browser") || !strings.Contains(stderr, "as test-user@zitadel.ch") {
+		t.Fatalf("jit login --no-browser said:\n%s", stderr)
+	}
+	if _, errOut, code := m.jit("whoami"); code != 0 {
+		t.Fatalf("whoami: %d %s", code, errOut)
 	}
 }
 
@@ -309,8 +323,11 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 		t.Errorf("second configure rewrote the file (mode %v)", fi2.Mode())
 	}
 
-	aws := func(profile string) (string, error) {
-		cmd := exec.Command("/usr/bin/aws", "--profile", profile, "--endpoint-url", h.awsURL, "--output", "json", "sts", "get-caller-identity")
+	aws := func(profile string, call ...string) (string, error) {
+		if len(call) == 0 {
+			call = []string{"sts", "get-caller-identity"}
+		}
+		cmd := exec.Command("/usr/bin/aws", append([]string{"--profile", profile, "--endpoint-url", h.awsURL, "--output", "json"}, call...)...)
 		cmd.Env = m.env
 		b, err := cmd.CombinedOutput()
 		return string(b), err
@@ -340,6 +357,18 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 	out, errOut, code = m.jit("exec", "--ticket", tk.ID, "--", "/usr/bin/aws", "--endpoint-url", h.awsURL, "--output", "json", "sts", "get-caller-identity")
 	if code != 0 || !strings.Contains(out, wantARN) {
 		t.Fatalf("jit exec aws: %d %s %s", code, out, errOut)
+	}
+
+	// Terminated: the profile stops working (AWS cuts the cached session;
+	// GetCallerIdentity is never denied, so ask S3).
+	if out, err := aws("work", "s3api", "list-buckets"); err != nil {
+		t.Fatalf("aws s3api list-buckets before terminate: %v\n%s", err, out)
+	}
+	if _, errOut, err := h.jit("bob@example.com", "terminate", tk.ID); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	if out, err := aws("work", "s3api", "list-buckets"); err == nil || !(strings.Contains(out, "AccessDenied") || strings.Contains(out, "terminated")) {
+		t.Fatalf("aws --profile work after terminate: %v\n%s", err, out)
 	}
 
 	// A login that can no longer be refreshed: one line that says what to
