@@ -338,6 +338,15 @@ func loginToken(ctx context.Context, server string) (string, string, error) {
 		return l.IDToken, l.Email, nil
 	}
 	expired := fmt.Errorf("your sign-in to %s has expired: run `jit login --url %s`", server, server)
+	unlock := lockRefresh()
+	defer unlock()
+	// Another jit may have refreshed while this one waited for the lock.
+	if again, ok, err := store.load(server); err == nil && ok {
+		l = again
+		if time.Until(l.Expiry) > refreshMargin {
+			return l.IDToken, l.Email, nil
+		}
+	}
 	if l.RefreshToken == "" || l.TokenURL == "" {
 		return "", "", expired
 	}

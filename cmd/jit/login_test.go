@@ -283,6 +283,25 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 		t.Fatalf("jit login --no-browser said:\n%s", out)
 	}
 
+	// Several jit at once (as the AWS CLI starts them), each refreshing the
+	// one-minute token: devoidc accepts each refresh token once, and
+	// every one of them must still get through.
+	errs := make(chan string, 6)
+	for range cap(errs) {
+		go func() {
+			_, errOut, code := m.jit("whoami")
+			if code != 0 {
+				errOut = "FAILED " + errOut
+			}
+			errs <- errOut
+		}()
+	}
+	for range cap(errs) {
+		if e := <-errs; strings.HasPrefix(e, "FAILED") {
+			t.Errorf("concurrent whoami: %s", e)
+		}
+	}
+
 	out, errOut, code := m.jit("request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "login test", "--output", "json")
 	if code != 0 {
 		t.Fatalf("request: %d %s", code, errOut)
