@@ -179,7 +179,8 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	h := newHarness(t)
 	h.reconfigure(func(cfg string) string {
 		cfg = regexp.MustCompile(`(?m)^  issuer: .*$`).ReplaceAllString(cfg, "  issuer: "+issuer)
-		return strings.Replace(cfg, "client_ids: ["+testAudience+"]", "client_ids: [jit-cli]", 1)
+		// The approver page's client comes first; jit login must take the CLI's.
+		return strings.Replace(cfg, "client_ids: ["+testAudience+"]", "client_ids: [jit-web, jit-cli]\n  cli_client_id: jit-cli", 1)
 	})
 	m := newUserMachine(t)
 
