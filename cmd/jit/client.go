@@ -98,7 +98,12 @@ func (c *clientFlags) call(ctx context.Context, method, path string, in, out any
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		return apiErrorFrom(resp.StatusCode, resp.Status, data)
+		err := apiErrorFrom(resp.StatusCode, resp.Status, data)
+		if resp.StatusCode == http.StatusUnauthorized && c.identity != "" {
+			// The stored sign-in is refused (another issuer, a restarted jit dev).
+			return fmt.Errorf("%w: run `jit login --url %s`", err, c.url)
+		}
+		return err
 	}
 	if out == nil {
 		return nil

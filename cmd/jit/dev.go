@@ -199,7 +199,7 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
 func runDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev token", stderr)
 	user := fs.String("user", "", "demo user: alice, bob, carol, dave (or an email)")
-	url := fs.String("url", envOr("JIT_URL", "http://127.0.0.1:8080"), "URL of the running jit dev (env JIT_URL)")
+	url := fs.String("url", serverURLDefault(), "URL of the running jit dev (env JIT_URL; default: the server of `jit login`)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {

@@ -113,7 +113,7 @@ func (i *Issuer) deviceVerify(w http.ResponseWriter, r *http.Request) {
 		_ = devicePage.Execute(w, data)
 		return
 	}
-	u, known := i.user(r.PostForm.Get("login_hint"))
+	u, known := i.Lookup(r.PostForm.Get("login_hint"))
 	deny := r.PostForm.Get("deny") != ""
 	i.mu.Lock()
 	var g *deviceGrant
