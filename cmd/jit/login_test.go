@@ -105,7 +105,8 @@ func (m *userMachine) login(signIn func(link string), args ...string) string {
 	return all.String()
 }
 
-// storedToken returns the ID token `jit login` keeps in its file.
+// storedToken returns the ID and refresh tokens `jit login` keeps in its
+// file.
 func (m *userMachine) storedToken() string {
 	m.t.Helper()
 	files, _ := filepath.Glob(filepath.Join(m.home, ".config", "jit", "tokens", "*.json"))
@@ -121,7 +122,7 @@ func (m *userMachine) storedToken() string {
 	if err := json.Unmarshal(b, &l); err != nil {
 		m.t.Fatal(err)
 	}
-	return l.IDToken
+	return l.IDToken + " " + l.RefreshToken
 }
 
 // zitadelStorage is the example storage of zitadel/oidc with one change:
@@ -357,6 +358,26 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 		if out, err := aws("work"); err != nil || !strings.Contains(out, wantARN) {
 			t.Fatalf("aws --profile work: %v\n%s", err, out)
 		}
+	}
+
+	// The cache outlives the login token's refresh: the same session, and
+	// one cache file, while the token changes underneath.
+	creds := func() processCredentials {
+		t.Helper()
+		out, errOut, code := m.jit("credentials", "--ticket", tk.ID)
+		var c processCredentials
+		if code != 0 || json.Unmarshal([]byte(out), &c) != nil {
+			t.Fatalf("credentials: %d %s", code, errOut)
+		}
+		return c
+	}
+	tok1, c1 := m.storedToken(), creds()
+	if c2 := creds(); c2.AccessKeyID != c1.AccessKeyID || m.storedToken() == tok1 {
+		t.Fatalf("after a refresh: session %s then %s, token changed %v; want one cached session across refreshes",
+			c1.AccessKeyID, c2.AccessKeyID, m.storedToken() != tok1)
+	}
+	if files, _ := filepath.Glob(filepath.Join(m.home, "cache", "*.json")); len(files) != 1 {
+		t.Fatalf("cache files %v, want one", files)
 	}
 
 	// A profile that follows the active ticket of an account and permission set.
