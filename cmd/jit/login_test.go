@@ -411,6 +411,19 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 	if out, err := aws("work", "s3api", "list-buckets"); err == nil || !(strings.Contains(out, "AccessDenied") || strings.Contains(out, "terminated")) {
 		t.Fatalf("aws --profile work after terminate: %v\n%s", err, out)
 	}
+	// The pair's profile has no ticket now, and says so; with the next
+	// ticket it works again, unchanged.
+	if out, err := aws("jit-111111111111-ReadOnlyAccess"); err == nil || !strings.Contains(out, "no active ticket") {
+		t.Fatalf("pair profile without an active ticket: %v\n%s", err, out)
+	}
+	next := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "next")
+	if _, errOut, err := h.jit("bob@example.com", "approve", next.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(next.ID, broker.StateActive, 10*time.Second)
+	if out, err := aws("jit-111111111111-ReadOnlyAccess"); err != nil || !strings.Contains(out, "jit-"+next.ID+"-alice@example.com") {
+		t.Fatalf("pair profile with the next ticket: %v\n%s", err, out)
+	}
 
 	// A login that can no longer be refreshed: one line that says what to
 	// do, no output, no wait for a browser.

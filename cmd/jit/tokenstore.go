@@ -169,6 +169,7 @@ func (s fallbackStore) save(server string, l storedLogin) error {
 	if s.keyring.save(server, l) == nil {
 		return s.file.remove(server) // one copy only
 	}
+	_ = s.keyring.remove(server) // load must not find an older one there
 	return s.file.save(server, l)
 }
 

@@ -13,8 +13,9 @@ import (
 // fakeKeyring is a keyring that works, or fails every call (no Secret
 // Service running, a secret too large).
 type fakeKeyring struct {
-	broken  bool
-	secrets map[string]storedLogin
+	broken     bool
+	refuseSave bool // reads work, writes fail (a secret too large for it)
+	secrets    map[string]storedLogin
 }
 
 func (k *fakeKeyring) load(server string) (storedLogin, bool, error) {
@@ -26,7 +27,7 @@ func (k *fakeKeyring) load(server string) (storedLogin, bool, error) {
 }
 
 func (k *fakeKeyring) save(server string, l storedLogin) error {
-	if k.broken {
+	if k.broken || k.refuseSave {
 		return errors.New("OS keyring: no secret service")
 	}
 	k.secrets[normServer(server)] = l
@@ -90,5 +91,22 @@ func TestJWTExpiry(t *testing.T) {
 		if _, err := jwtExpiry(bad); err == nil {
 			t.Errorf("jwtExpiry(%q) succeeded", bad)
 		}
+	}
+}
+
+// A keyring that takes the login but refuses its refreshed copy must not
+// keep serving the old one.
+func TestFallbackStoreKeyringRefusesUpdate(t *testing.T) {
+	kr := &fakeKeyring{secrets: map[string]storedLogin{}}
+	s := fallbackStore{keyring: kr, file: fileStore{dir: t.TempDir()}}
+	if err := s.save("https://jit", storedLogin{IDToken: "old"}); err != nil {
+		t.Fatal(err)
+	}
+	kr.refuseSave = true
+	if err := s.save("https://jit", storedLogin{IDToken: "new"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, err := s.load("https://jit"); !ok || err != nil || got.IDToken != "new" {
+		t.Fatalf("load = %q %v %v, want the new login", got.IDToken, ok, err)
 	}
 }
