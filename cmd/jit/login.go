@@ -11,6 +11,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"runtime"
@@ -104,7 +105,11 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if idt.Nonce != nonce {
 		return errors.New("the ID token's nonce is not the one sent: sign in again")
 	}
-	login := storedLogin{Issuer: as.Issuer, ClientID: cfg.ClientID, TokenURL: cfg.Endpoint.TokenURL,
+	var meta struct {
+		RevokeURL string `json:"revocation_endpoint"`
+	}
+	_ = provider.Claims(&meta)
+	login := storedLogin{Issuer: as.Issuer, ClientID: cfg.ClientID, TokenURL: cfg.Endpoint.TokenURL, RevokeURL: meta.RevokeURL,
 		IDToken: raw, RefreshToken: tok.RefreshToken, Expiry: idt.Expiry}
 	// JIT must accept the token before it is kept.
 	me, err := whoami(ctx, clientFlags{url: *server, token: raw})
@@ -405,7 +410,8 @@ func jwtExpiry(raw string) (time.Time, error) {
 	return time.Unix(n, 0), nil
 }
 
-// runLogout forgets the sign-in to a server.
+// runLogout forgets the sign-in to a server, after asking the identity
+// provider to revoke its refresh token (RFC 7009) when it can.
 func runLogout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("logout", stderr)
 	server := fs.String("url", serverURLDefault(), "JIT server URL (env JIT_URL)")
@@ -418,10 +424,41 @@ func runLogout(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	l, ok, _ := store.load(normServer(*server))
 	if err := store.remove(normServer(*server)); err != nil {
 		return fmt.Errorf("cannot remove the sign-in: %w", err)
 	}
-	fmt.Fprintf(stderr, "Signed out of %s.\n", normServer(*server))
+	note := ""
+	if ok && l.RefreshToken != "" && l.RevokeURL != "" {
+		if err := revoke(ctx, l); err != nil {
+			note = " (the identity provider did not revoke the refresh token: " + err.Error() + ")"
+		} else {
+			note = " (refresh token revoked)"
+		}
+	}
+	fmt.Fprintf(stderr, "Signed out of %s%s.\n", normServer(*server), note)
+	return nil
+}
+
+// revoke asks the provider to revoke the login's refresh token (RFC 7009,
+// as a public client).
+func revoke(ctx context.Context, l storedLogin) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	form := url.Values{"token": {l.RefreshToken}, "token_type_hint": {"refresh_token"}, "client_id": {l.ClientID}}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, l.RevokeURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return errors.New(resp.Status)
+	}
 	return nil
 }
 

@@ -234,9 +234,18 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 		t.Error("the one-minute token was not refreshed")
 	}
 
-	if _, errOut, code := m.jit("logout"); code != 0 {
+	files, _ := filepath.Glob(filepath.Join(m.home, ".config", "jit", "tokens", "*.json"))
+	saved, _ := os.ReadFile(files[0])
+	if _, errOut, code := m.jit("logout"); code != 0 || !strings.Contains(errOut, "refresh token revoked") {
 		t.Fatalf("logout: %d %s", code, errOut)
 	}
+	// The provider revoked the refresh token: a copy of the old sign-in
+	// (its ID token due for refresh) is dead.
+	os.WriteFile(files[0], saved, 0o600)
+	if _, errOut, code := m.jit("whoami"); code == 0 || !strings.Contains(errOut, "has expired: run `jit login") {
+		t.Fatalf("whoami with a revoked refresh token: %d %s", code, errOut)
+	}
+	os.Remove(files[0])
 	out, errOut, code = m.jit("whoami")
 	if code == 0 || out != "" || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "jit login") {
 		t.Fatalf("whoami after logout: code %d, stdout %q, stderr %q; want one line that says to run jit login", code, out, errOut)

@@ -22,6 +22,7 @@ type storedLogin struct {
 	Issuer       string    `json:"issuer"`
 	ClientID     string    `json:"client_id"`
 	TokenURL     string    `json:"token_url"`
+	RevokeURL    string    `json:"revocation_url,omitempty"` // RFC 7009, when the provider has one
 	IDToken      string    `json:"id_token"`
 	RefreshToken string    `json:"refresh_token,omitempty"`
 	Expiry       time.Time `json:"expiry"` // the ID token's
