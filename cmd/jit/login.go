@@ -27,10 +27,6 @@ import (
 // browser (or on the device page).
 const loginTimeout = 5 * time.Minute
 
-// refreshMargin is how long before its expiry a stored ID token is
-// refreshed, so a command never sends one that expires on the way.
-const refreshMargin = 2 * time.Minute
-
 // authSettings is what the server says about signing in (GET
 // /config.json, which the approver page reads too).
 type authSettings struct {
@@ -323,93 +319,6 @@ func randomToken() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-// loginToken returns the stored ID token for server, refreshed first when
-// it expires within refreshMargin, and the email it names. It never opens
-// a browser: without a usable sign-in it says to run `jit login`.
-func loginToken(ctx context.Context, server string) (string, string, error) {
-	server = normServer(server)
-	store, err := newTokenStore()
-	if err != nil {
-		return "", "", err
-	}
-	l, ok, err := store.load(server)
-	if err != nil {
-		return "", "", err
-	}
-	if !ok {
-		return "", "", errNotLoggedIn(server)
-	}
-	if time.Until(l.Expiry) > refreshMargin {
-		return l.IDToken, l.Email, nil
-	}
-	expired := fmt.Errorf("your sign-in to %s has expired: run `jit login --url %s`", server, server)
-	unlock := lockRefresh()
-	defer unlock()
-	// Another jit may have refreshed while this one waited for the lock.
-	if again, ok, err := store.load(server); err == nil && ok {
-		l = again
-		if time.Until(l.Expiry) > refreshMargin {
-			return l.IDToken, l.Email, nil
-		}
-	}
-	if l.RefreshToken == "" || l.TokenURL == "" {
-		return "", "", expired
-	}
-	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	cfg := oauth2.Config{ClientID: l.ClientID, Endpoint: oauth2.Endpoint{TokenURL: l.TokenURL, AuthStyle: oauth2.AuthStyleInParams}}
-	tok, err := cfg.TokenSource(ctx, &oauth2.Token{RefreshToken: l.RefreshToken, Expiry: time.Now().Add(-time.Hour)}).Token()
-	if err != nil {
-		// Another jit may have used the (rotated) refresh token a moment
-		// ago: take what it stored.
-		if again, ok, _ := store.load(server); ok && time.Until(again.Expiry) > refreshMargin {
-			return again.IDToken, again.Email, nil
-		}
-		var re *oauth2.RetrieveError
-		if errors.As(err, &re) {
-			return "", "", expired
-		}
-		return "", "", fmt.Errorf("cannot refresh the sign-in to %s (%v): run `jit login --url %s`", server, err, server)
-	}
-	raw, _ := tok.Extra("id_token").(string)
-	exp, err := jwtExpiry(raw)
-	if err != nil {
-		return "", "", expired
-	}
-	l.IDToken, l.Expiry = raw, exp
-	if tok.RefreshToken != "" {
-		l.RefreshToken = tok.RefreshToken
-	}
-	if err := store.save(server, l); err != nil {
-		return "", "", fmt.Errorf("cannot keep the refreshed sign-in: %w", err)
-	}
-	return l.IDToken, l.Email, nil
-}
-
-// jwtExpiry reads a JWT's "exp" without checking its signature: the
-// server checks the token; the client only needs to know when to refresh.
-func jwtExpiry(raw string) (time.Time, error) {
-	parts := strings.Split(raw, ".")
-	if len(parts) != 3 {
-		return time.Time{}, errors.New("not a JWT")
-	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return time.Time{}, err
-	}
-	var c struct {
-		Exp json.Number `json:"exp"`
-	}
-	if err := json.Unmarshal(b, &c); err != nil {
-		return time.Time{}, err
-	}
-	n, err := c.Exp.Int64()
-	if err != nil {
-		return time.Time{}, errors.New("no exp claim")
-	}
-	return time.Unix(n, 0), nil
-}
-
 // runLogout forgets the sign-in to a server, after asking the identity
 // provider to revoke its refresh token (RFC 7009) when it can.
 func runLogout(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -458,75 +367,6 @@ func revoke(ctx context.Context, l storedLogin) error {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		return errors.New(resp.Status)
-	}
-	return nil
-}
-
-// meInfo is GET /api/v1/me.
-type meInfo struct {
-	Email            string   `json:"email"`
-	Groups           []string `json:"groups"`
-	Admin            bool     `json:"admin"`
-	RequestForOthers bool     `json:"request_for_others"`
-	MayRequest       []struct {
-		PermissionSet string   `json:"permission_set"`
-		Accounts      []string `json:"accounts"`
-	} `json:"may_request"`
-	Approves  []string `json:"approves"`
-	Truncated bool     `json:"truncated,omitempty"`
-}
-
-func whoami(ctx context.Context, c clientFlags) (meInfo, error) {
-	var me meInfo
-	err := c.call(ctx, "GET", "/api/v1/me", nil, &me)
-	return me, err
-}
-
-// runWhoami prints who the server takes the caller for and what they may
-// request and approve.
-func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	var c clientFlags
-	fs := newFlagSet("whoami", stderr)
-	c.bind(fs, true)
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
-		return err
-	}
-	me, err := whoami(ctx, c)
-	if err != nil {
-		return err
-	}
-	if c.output == "json" {
-		return printJSON(stdout, me)
-	}
-	groups := "(none)"
-	if len(me.Groups) > 0 {
-		groups = shown(strings.Join(me.Groups, ", "))
-	}
-	fmt.Fprintf(stdout, "User:     %s\nServer:   %s\nGroups:   %s\n", shown(me.Email), shown(c.url), groups)
-	if me.Admin {
-		fmt.Fprintln(stdout, "Admin:    yes")
-	}
-	fmt.Fprintln(stdout, "May request:")
-	if len(me.MayRequest) == 0 {
-		fmt.Fprintln(stdout, "  (nothing)")
-	}
-	for _, r := range me.MayRequest {
-		fmt.Fprintf(stdout, "  %s in %s\n", shown(r.PermissionSet), shown(strings.Join(r.Accounts, ", ")))
-	}
-	if me.Truncated {
-		fmt.Fprintln(stdout, "  (list cut short)")
-	}
-	fmt.Fprintln(stdout, "Approves:")
-	if len(me.Approves) == 0 {
-		fmt.Fprintln(stdout, "  (nothing)")
-	}
-	for _, a := range me.Approves {
-		fmt.Fprintf(stdout, "  %s\n", shown(a))
 	}
 	return nil
 }
