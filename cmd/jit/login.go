@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -85,7 +86,11 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if tok == nil && err == nil {
 		nonce = randomToken()
-		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, stderr)
+		var paste io.Reader
+		if *noBrowser {
+			paste = os.Stdin
+		}
+		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, paste, stderr)
 	}
 	if err != nil {
 		return err
@@ -176,9 +181,31 @@ func scopesFor(p *oidc.Provider, server string) []string {
 	return scopes
 }
 
+// callbackResult is what a redirect to the loopback callback brought.
+type callbackResult struct {
+	code string
+	err  error
+}
+
+// readCallback reads the query of a redirect to the callback; false when
+// it is not for this sign-in (another state).
+func readCallback(q url.Values, state string) (callbackResult, bool) {
+	switch {
+	case q.Get("state") != state:
+		return callbackResult{}, false
+	case q.Get("error") != "":
+		return callbackResult{err: fmt.Errorf("the identity provider refused the sign-in: %s %s", shown(q.Get("error")), shown(q.Get("error_description")))}, true
+	case q.Get("code") == "":
+		return callbackResult{err: errors.New("the identity provider sent no code")}, true
+	}
+	return callbackResult{code: q.Get("code")}, true
+}
+
 // browserLogin runs the authorization code flow with PKCE, receiving the
 // code on a loopback redirect (RFC 8252): http://127.0.0.1:<free port>/callback.
-func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bool, stderr io.Writer) (*oauth2.Token, error) {
+// With paste (--no-browser), the address the browser ended on may also be
+// pasted there, for a browser on another machine.
+func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bool, paste io.Reader, stderr io.Writer) (*oauth2.Token, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for the sign-in redirect: %w", err)
@@ -188,25 +215,19 @@ func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bo
 	state, verifier := randomToken(), oauth2.GenerateVerifier()
 	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
 
-	type result struct {
-		code string
-		err  error
+	done := make(chan callbackResult, 1)
+	deliver := func(res callbackResult) {
+		select {
+		case done <- res:
+		default:
+		}
 	}
-	done := make(chan result, 1)
 	mux := http.NewServeMux()
 	mux.HandleFunc("/callback", func(w http.ResponseWriter, r *http.Request) {
-		q := r.URL.Query()
-		var res result
-		switch {
-		case q.Get("state") != state:
+		res, ours := readCallback(r.URL.Query(), state)
+		if !ours {
 			http.Error(w, "This sign-in was not started by this jit login.", http.StatusBadRequest)
-			return // not ours: keep waiting
-		case q.Get("error") != "":
-			res.err = fmt.Errorf("the identity provider refused the sign-in: %s %s", shown(q.Get("error")), shown(q.Get("error_description")))
-		case q.Get("code") == "":
-			res.err = errors.New("the identity provider sent no code")
-		default:
-			res.code = q.Get("code")
+			return // keep waiting
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		msg := "Signed in. You can close this window and return to your terminal."
@@ -214,11 +235,24 @@ func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bo
 			msg = res.err.Error()
 		}
 		fmt.Fprintf(w, "<!doctype html><title>jit login</title><p>%s</p>", html.EscapeString(msg))
-		select {
-		case done <- res:
-		default:
-		}
+		deliver(res)
 	})
+	if paste != nil {
+		go func() {
+			sc := bufio.NewScanner(paste)
+			for sc.Scan() {
+				u, err := url.Parse(strings.TrimSpace(sc.Text()))
+				if err != nil {
+					continue
+				}
+				if res, ours := readCallback(u.Query(), state); ours {
+					deliver(res)
+					return
+				}
+				fmt.Fprintln(stderr, "That is not the address of this sign-in's redirect; paste the whole address.")
+			}
+		}()
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go srv.Serve(l)
 	defer srv.Close()
@@ -229,10 +263,12 @@ func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bo
 	}
 	if opened {
 		fmt.Fprintf(stderr, "Opened your browser to sign in. If it did not open, visit:\n\n  %s\n\n", authURL)
+	} else if paste != nil {
+		fmt.Fprintf(stderr, "Open this URL in a browser to sign in:\n\n  %s\n\nIf that browser is on another machine, the page it ends on will not load:\npaste its address here and press Enter.\n", authURL)
 	} else {
 		fmt.Fprintf(stderr, "Open this URL in a browser on this machine to sign in:\n\n  %s\n\n", authURL)
 	}
-	var res result
+	var res callbackResult
 	select {
 	case res = <-done:
 	case <-ctx.Done():

@@ -74,8 +74,9 @@ func (m *userMachine) jit(args ...string) (string, string, int) {
 }
 
 // login runs `jit login args...`, hands the first URL it prints to
-// signIn (the user's browser), and returns its stderr once it exits.
-func (m *userMachine) login(signIn func(link string), args ...string) string {
+// signIn (the user's browser; stdin is jit's), and returns its stderr
+// once it exits.
+func (m *userMachine) login(signIn func(link string, stdin io.Writer), args ...string) string {
 	m.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -85,6 +86,11 @@ func (m *userMachine) login(signIn func(link string), args ...string) string {
 	if err != nil {
 		m.t.Fatal(err)
 	}
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	defer stdin.Close()
 	if err := cmd.Start(); err != nil {
 		m.t.Fatal(err)
 	}
@@ -96,7 +102,7 @@ func (m *userMachine) login(signIn func(link string), args ...string) string {
 		all.WriteString(line + "\n")
 		if l := strings.TrimSpace(line); !signedIn && strings.HasPrefix(l, "http") {
 			signedIn = true
-			go signIn(l)
+			go signIn(l, stdin)
 		}
 	}
 	if err := cmd.Wait(); err != nil {
@@ -186,7 +192,7 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	m := newUserMachine(t)
 
 	browserDone := make(chan string, 1)
-	browser := func(link string) {
+	browser := func(link string, _ io.Writer) {
 		jar, _ := cookiejar.New(nil)
 		browser := &http.Client{Jar: jar, Timeout: 20 * time.Second}
 		resp, err := browser.Get(link)
@@ -252,12 +258,48 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	}
 
 	// --no-browser: the provider offers the device grant, but not to this
-	// (native) client, so jit prints the URL to open instead.
-	stderr = m.login(browser, "--no-browser")
-	if final := <-browserDone; !strings.Contains(final, "Signed in.") {
-		t.Fatalf("the browser did not end on jit's loopback page: %s", final)
+	// (native) client, so jit prints the URL to open instead; the browser
+	// is on another machine (it cannot reach jit's loopback), and the user
+	// pastes the address it ended on.
+	stderr = m.login(func(link string, stdin io.Writer) {
+		jar, _ := cookiejar.New(nil)
+		var loopback string
+		browser := &http.Client{Jar: jar, Timeout: 20 * time.Second, CheckRedirect: func(r *http.Request, _ []*http.Request) error {
+			if r.URL.Hostname() == "127.0.0.1" && r.URL.Path == "/callback" {
+				loopback = r.URL.String()
+				return http.ErrUseLastResponse
+			}
+			return nil
+		}}
+		resp, err := browser.Get(link)
+		if err != nil {
+			browserDone <- err.Error()
+			return
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		id := regexp.MustCompile(`name="id" value="([^"]+)"`).FindSubmatch(page)
+		if id == nil {
+			browserDone <- "no login form"
+			return
+		}
+		host, _ := url.Parse(issuer)
+		resp, err = browser.PostForm(issuer+"/login/username", url.Values{
+			"id": {string(id[1])}, "username": {"test-user@" + host.Hostname()}, "password": {"verysecure"}})
+		if err != nil {
+			browserDone <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		io.WriteString(stdin, "not an address\n")
+		io.WriteString(stdin, loopback+"\n")
+		browserDone <- loopback
+	}, "--no-browser")
+	if final := <-browserDone; !strings.Contains(final, "/callback?") {
+		t.Fatalf("the browser did not end on the loopback address: %s", final)
 	}
-	if !strings.Contains(stderr, "refused the device sign-in") || !strings.Contains(stderr, "Open this URL in a browser") || !strings.Contains(stderr, "as test-user@zitadel.ch") {
+	if !strings.Contains(stderr, "refused the device sign-in") || !strings.Contains(stderr, "paste its address here") ||
+		!strings.Contains(stderr, "not the address of this sign-in") || !strings.Contains(stderr, "as test-user@zitadel.ch") {
 		t.Fatalf("jit login --no-browser said:\n%s", stderr)
 	}
 	if _, errOut, code := m.jit("whoami"); code != 0 {
@@ -269,7 +311,7 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 // grant of the harness's devoidc issuer), as user.
 func (h *harness) deviceLogin(m *userMachine, user string) string {
 	h.t.Helper()
-	return m.login(func(link string) {
+	return m.login(func(link string, _ io.Writer) {
 		u, err := url.Parse(link)
 		if err != nil {
 			return
