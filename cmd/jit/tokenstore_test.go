@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/zalando/go-keyring"
 )
 
 // fakeKeyring is a keyring that works, or fails every call (no Secret
@@ -108,5 +109,32 @@ func TestFallbackStoreKeyringRefusesUpdate(t *testing.T) {
 	}
 	if got, ok, err := s.load("https://jit"); !ok || err != nil || got.IDToken != "new" {
 		t.Fatalf("load = %q %v %v, want the new login", got.IDToken, ok, err)
+	}
+}
+
+// The keyring store round-trips through go-keyring's in-memory provider
+// (the OS keyrings themselves are not on CI machines).
+func TestKeyringStore(t *testing.T) {
+	keyring.MockInit()
+	var s keyringStore
+	if _, ok, err := s.load("https://jit"); ok || err != nil {
+		t.Fatalf("load before save: %v %v", ok, err)
+	}
+	want := storedLogin{IDToken: "a.b.c", RefreshToken: "r", Email: "alice@example.com", Expiry: time.Unix(1e9, 0).UTC()}
+	if err := s.save("https://jit/", want); err != nil {
+		t.Fatal(err)
+	}
+	got, ok, err := s.load("https://jit")
+	if !ok || err != nil {
+		t.Fatalf("load: %v %v", ok, err)
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("login (-want +got):\n%s", diff)
+	}
+	if err := s.remove("https://jit"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.remove("https://jit"); err != nil {
+		t.Errorf("second remove: %v", err)
 	}
 }
