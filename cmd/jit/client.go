@@ -48,6 +48,7 @@ func (c *clientFlags) check() error {
 			return err
 		}
 		c.token, c.identity = tok, email
+		signedInTo = c.url
 	}
 	return nil
 }
@@ -98,12 +99,7 @@ func (c *clientFlags) call(ctx context.Context, method, path string, in, out any
 		return err
 	}
 	if resp.StatusCode >= 300 {
-		err := apiErrorFrom(resp.StatusCode, resp.Status, data)
-		if resp.StatusCode == http.StatusUnauthorized && c.identity != "" {
-			// The stored sign-in is refused (another issuer, a restarted jit dev).
-			return fmt.Errorf("%w: run `jit login --url %s`", err, c.url)
-		}
-		return err
+		return apiErrorFrom(resp.StatusCode, resp.Status, data)
 	}
 	if out == nil {
 		return nil

@@ -529,4 +529,21 @@ func TestCLIBadInput(t *testing.T) {
 	if got, _ := os.ReadFile(m.awsConfig); string(got) != orig {
 		t.Errorf("AWS config changed:\n%s", got)
 	}
+
+	// A stored sign-in the server refuses (another issuer's, a restarted
+	// jit dev's) says to sign in again.
+	files, _ := filepath.Glob(filepath.Join(m.home, ".config", "jit", "tokens", "*.json"))
+	var l storedLogin
+	b, _ := os.ReadFile(files[0])
+	json.Unmarshal(b, &l)
+	forger, err := newForger(h.idp.IssuerURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if l.IDToken, err = forger.Token("alice@example.com", time.Hour); err != nil {
+		t.Fatal(err)
+	}
+	b, _ = json.Marshal(l)
+	os.WriteFile(files[0], b, 0o600)
+	check("refused sign-in", "signature is not valid (unauthenticated): run `jit login --url "+h.apiURL+"`", "whoami")
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 
@@ -101,4 +102,18 @@ func jwtExpiry(raw string) (time.Time, error) {
 		return time.Time{}, errors.New("no exp claim")
 	}
 	return time.Unix(n, 0), nil
+}
+
+// signedInTo is the server whose stored sign-in this process used
+// (clientFlags.check), "" when it used none.
+var signedInTo string
+
+// withLoginHint adds what to do to the server's refusal of a stored
+// sign-in (another issuer, a restarted jit dev).
+func withLoginHint(err error) error {
+	var ae *apiError
+	if signedInTo != "" && errors.As(err, &ae) && ae.Status == http.StatusUnauthorized {
+		return fmt.Errorf("%w: run `jit login --url %s`", err, signedInTo)
+	}
+	return err
 }

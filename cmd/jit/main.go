@@ -77,7 +77,7 @@ func main() {
 		os.Exit(exit.code)
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "jit:", err)
+		fmt.Fprintln(os.Stderr, "jit:", withLoginHint(err))
 		os.Exit(1)
 	}
 }
