@@ -68,7 +68,7 @@ func loginToken(ctx context.Context, server string) (string, string, error) {
 	raw, _ := tok.Extra("id_token").(string)
 	exp, err := jwtExpiry(raw)
 	if err != nil {
-		return "", "", expired
+		return "", "", fmt.Errorf("the identity provider renewed the sign-in to %s without an ID token: run `jit login --url %s`", server, server)
 	}
 	l.IDToken, l.Expiry = raw, exp
 	if tok.RefreshToken != "" {
