@@ -158,3 +158,31 @@ func mustSids(t *testing.T, doc string) []string {
 	sids, _ := statements(t, doc)
 	return sids
 }
+
+// When the role's other inline policies leave no room even for the last
+// shrink step, the revocation is refused too_large, naming the budget,
+// and nothing is written (as for a permission set).
+func TestDenyNoRoomTooLarge(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	// The largest policy the role takes, in steps of 50 characters: less
+	// room is left than any deny statement needs.
+	for n := 10000; ; n -= 50 {
+		other := `{"Version":"2012-10-17","Statement":[{"Sid":"Team","Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*",` +
+			`"Condition":{"StringEquals":{"aws:PrincipalTag/team":"` + strings.Repeat("x", n) + `"}}}]}`
+		_, err := e.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String("team"), PolicyDocument: aws.String(other)})
+		if err == nil {
+			break
+		} else if code(err) != "LimitExceeded" || n < 9000 {
+			t.Fatal(err)
+		}
+	}
+	err := e.revoker().Revoke(ctx, broker.RevokeRequest{TicketID: "t000000000000000", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: e.clock.Now().Add(time.Hour)})
+	if broker.ErrorCode(err) != broker.ETOOLARGE || !strings.Contains(broker.ErrorMessage(err), "10240") {
+		t.Fatalf("got %v, want too_large naming the budget", err)
+	}
+	_, err = e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})
+	if code(err) != "NoSuchEntity" {
+		t.Errorf("deny list after a refused revocation: %v, want none", err)
+	}
+}
