@@ -14,7 +14,8 @@ import (
 // the role deny list (Revoker: the jit-revocations inline policy of a role)
 // and the portal deny (PortalDeny: JIT's statements in a permission set's
 // inline policy). Both bucket their statements by the hour their sessions
-// have all expired, prune a bucket once that hour has begun, count their
+// have all expired, prune a bucket once that hour has begun (plus
+// pruneMargin), count their
 // size with PolicyChars against the role's inline policy budget, shrink
 // themselves step by step when a change would not fit, and serialize the
 // read-modify-write of one list through a keyed lock (IAM and sso-admin
@@ -57,8 +58,13 @@ const (
 func denyBucket(until time.Time) time.Time { return ceilTo(until.UTC(), time.Hour) }
 
 // bucketExpired reports whether every session a statement of bucket
-// targets has expired by now.
-func bucketExpired(bucket, now time.Time) bool { return !now.Before(bucket) }
+// targets has expired by now, allowing pruneMargin for a JIT clock ahead
+// of AWS's.
+func bucketExpired(bucket, now time.Time) bool { return !now.Before(bucket.Add(pruneMargin)) }
+
+// pruneMargin is how long after its bucket's hour a statement is kept, in
+// case JIT's clock runs ahead of AWS's (keep both on NTP).
+const pruneMargin = 5 * time.Minute
 
 // bucketLayout formats a bucket in a Sid.
 const bucketLayout = "2006010215"

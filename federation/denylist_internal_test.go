@@ -34,8 +34,8 @@ func TestPolicyCharsCountsAsAWS(t *testing.T) {
 	}
 }
 
-// A bucket goes once its hour has begun, not before, and both lists put
-// a deny in the same bucket.
+// A bucket goes once its hour has begun (and the margin for clock skew
+// has passed), not before; both lists use the same buckets and rule.
 func TestBucketsPruneOnlyExpired(t *testing.T) {
 	h := time.Date(2026, 12, 4, 13, 0, 0, 0, time.UTC)
 	for _, tc := range []struct {
@@ -65,16 +65,17 @@ func TestBucketsPruneOnlyExpired(t *testing.T) {
 		doc.deny("111111111111", "u-later", h.Add(-11*time.Hour), denyBucket(h.Add(time.Hour)))
 		return doc
 	}
+	m := pruneMargin
 	for _, tc := range []struct {
 		now    time.Time
 		pruned int
 	}{
-		{h.Add(-time.Hour - time.Second), 0},
-		{h.Add(-time.Hour), 1},
-		{h.Add(-time.Nanosecond), 1},
-		{h, 2},
+		{h.Add(-time.Hour + m - time.Nanosecond), 0},
+		{h.Add(-time.Hour + m), 1},
+		{h.Add(m - time.Nanosecond), 1},
+		{h.Add(m), 2},
 		{h.Add(30 * time.Minute), 2},
-		{h.Add(time.Hour), 3},
+		{h.Add(time.Hour + m), 3},
 	} {
 		r := role()
 		if got := r.prune(tc.now); got != tc.pruned {
