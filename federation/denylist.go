@@ -162,6 +162,10 @@ func (d *denyList) update(ctx context.Context, locker broker.Locker, key string,
 	if err != nil && err != errNoFit {
 		return denyChange{}, err
 	} else if err != nil {
+		if n := utf8.RuneCountInString(text); n > st.maxLen() {
+			return denyChange{}, broker.Errorf(broker.ETOOLARGE, "%s would be %d characters long with JIT's deny statements (whitespace counted), over the %d its API takes; nothing was changed",
+				st.name(), n, st.maxLen())
+		}
 		return denyChange{}, broker.Errorf(broker.ETOOLARGE, "%s would hold %d characters (whitespace not counted) with JIT's deny statements, over the %d allowed; nothing was changed",
 			st.name(), PolicyChars(text)+others, RoleInlineBudget)
 	}

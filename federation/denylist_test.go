@@ -186,3 +186,24 @@ func TestDenyNoRoomTooLarge(t *testing.T) {
 		t.Errorf("deny list after a refused revocation: %v, want none", err)
 	}
 }
+
+// The permission set API's own length limit (32,768 characters,
+// whitespace counted) is checked too: an administrator's policy with long
+// runs of spaces in a string is far under the 10,240 budget but leaves no
+// length for a cut, which is refused too_large saying so, changing
+// nothing (instead of a ValidationException from Identity Center).
+func TestCutPortalLengthLimit(t *testing.T) {
+	e := newICEnv(t)
+	ctx := context.Background()
+	doc := `{"Version":"2012-10-17","Statement":[{"Sid":"Team","Effect":"Deny","Action":"s3:DeleteBucket","Resource":"*",` +
+		`"Condition":{"StringEquals":{"aws:PrincipalTag/team":"a` + strings.Repeat(" ", 32400) + `b"}}}]}`
+	e.putInlinePolicy(t, "ReadOnlyAccess", doc)
+	err := e.portalDeny(e.ic()).CutPortal(ctx, broker.PortalCut{Assignment: e.assignment("alice@example.com", "ReadOnlyAccess", "111111111111"),
+		Before: e.clock.Now(), Until: e.clock.Now().Add(time.Hour)})
+	if broker.ErrorCode(err) != broker.ETOOLARGE || !strings.Contains(broker.ErrorMessage(err), "32768") {
+		t.Fatalf("got %v, want too_large naming the length limit", err)
+	}
+	if got := e.inlinePolicy(t, "ReadOnlyAccess"); got != doc {
+		t.Error("the inline policy changed")
+	}
+}
