@@ -67,7 +67,8 @@ func awsConfig(akid, secret, token string, c *clock) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token),
 		// The SDK's standard retryer, as production uses: it also retries
 		// a connection dropped mid-answer.
-		Retryer: func() aws.Retryer { return retry.NewStandard() },
+		Retryer:    func() aws.Retryer { return retry.NewStandard() },
+		HTTPClient: federation.HTTPClient(),
 	}
 }
 

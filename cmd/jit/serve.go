@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/federation"
 	"io"
 	"log/slog"
 	"net"
@@ -44,7 +46,7 @@ func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region), awsconfig.WithHTTPClient(federation.HTTPClient()))
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
