@@ -7,8 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/jitaccess/jit/federation"
-	"github.com/jitaccess/jit/federation"
 	"io"
 	"log/slog"
 	"net"
@@ -24,6 +22,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/jitaccess/jit/console/devoidc"
+	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
 

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/jitaccess/jit/federation"
-	"github.com/jitaccess/jit/federation"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +11,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/federation"
 )
 
 // runServe runs the API and, unless --no-worker, the task worker.
