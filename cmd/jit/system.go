@@ -153,6 +153,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Delegations:      store,
 		Notifier:         logNotifier{d.logger},
 		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
+		Crash:            crashHook, // nil unless built with -tags faults
 	})
 	if err != nil {
 		stopWatch()
