@@ -99,6 +99,10 @@ type PortalDeny struct {
 	PollInterval time.Duration
 	// Timeout bounds one CutPortal or Prune. Default 5 minutes.
 	Timeout time.Duration
+	// Skew, if set, is AWS's clock (clockskew.go): a cut's bound is
+	// written in AWS's time, so a session issued before the cut is denied
+	// even when AWS's clock is ahead of this host's.
+	Skew *ClockSkew
 
 	mu    sync.Mutex
 	locks map[string]*sync.Mutex
@@ -136,7 +140,7 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	if err != nil {
 		return err
 	}
-	before := ceilTo(c.Before.UTC(), time.Second)
+	before := ceilTo(p.Skew.Latest(c.Before).UTC(), time.Second) // in AWS's time (clockskew.go)
 	until := c.Until
 	if until.IsZero() {
 		until = before.Add(maxPortalSession)
