@@ -88,7 +88,9 @@ func (s *Service) RunOverdue(ctx context.Context) (int, error) {
 			if errors.Is(err, errActivating) {
 				retry = overdueBusyRetry
 			}
-			if serr := s.cfg.Agenda.SetDue(ctx, id, now.Add(retry)); serr != nil {
+			// The sweep takes entries OverdueGrace after their time: this
+			// one is taken again after retry.
+			if serr := s.cfg.Agenda.SetDue(ctx, id, s.now().Add(retry-OverdueGrace)); serr != nil {
 				return n, serr
 			}
 			continue

@@ -17,6 +17,7 @@ import (
 // session outlives its ticket: a role session and an access-portal
 // session opened during the ticket are refused once JIT has ended it.
 func TestFaultsClockSkew(t *testing.T) {
+	t.Parallel() // each test has its own Redis, sandbox and server
 	for _, off := range []time.Duration{-30 * time.Second, 30 * time.Second} {
 		name := "aws_behind"
 		if off > 0 {

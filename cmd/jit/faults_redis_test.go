@@ -22,6 +22,7 @@ import (
 // lost (AOF's one-second window, docs/operations.md), but what survives of
 // it agrees with its consequences.
 func TestFaultsRedisKill(t *testing.T) {
+	t.Parallel() // each test has its own Redis, sandbox and server
 	f := newFaultEnv(t, sandbox.Options{})
 	ids := map[string]string{}
 	ok := func(code int, err error) {

@@ -41,6 +41,7 @@ func (f *faultEnv) sigterm() {
 // intent recorded and nothing else half-done, and the next server finishes
 // it: one assignment, active, and cut at the end.
 func TestFaultsSIGTERMDrains(t *testing.T) {
+	t.Parallel() // each test has its own Redis, sandbox and server
 	f := newFaultEnv(t, sandbox.Options{})
 
 	// A request in flight.
