@@ -89,8 +89,11 @@ func TestFaultsRedisKill(t *testing.T) {
 	if _, err := f.store.Ticket(t.Context(), last); err != nil {
 		t.Logf("the ticket written in the last moment was lost (AOF's window): %v", err)
 	} else {
-		f.waitAgree(last)
 		t.Logf("the ticket written in the last moment survived as %s", f.get(last).State)
+		if st := f.get(last).State; st == broker.StateApproved || st == broker.StateActive {
+			f.waitFor(last, recoveryBound, "active", func(t *broker.Ticket) bool { return t.State == broker.StateActive })
+		}
+		f.waitAgree(last)
 	}
 
 	// Every scheduled activation and expiry still happens.
