@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aws/aws-sdk-go-v2/service/s3"
-
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
@@ -37,14 +35,10 @@ func TestFaultsClockSkew(t *testing.T) {
 				t.Fatalf("credentials: %d %v", code, err)
 			}
 			f.waitState(ic, broker.StateActive, 20*time.Second)
-			var portal *s3.Client
-			if off < 0 {
-				// AWS behind: the session works during the ticket.
-				f.works("role session during the ticket", f.s3With(c))
-				portal = f.portalS3("alice")
-			} else {
-				portal = f.portalS3("alice")
-			}
+			// The session works during the ticket, whichever clock is ahead
+			// (AWS reads the ticket's end on its own clock).
+			f.works("role session during the ticket", f.s3With(c))
+			portal := f.portalS3("alice")
 			f.waitAgree(role, broker.StateExpired)
 			f.waitAgree(ic, broker.StateExpired)
 			f.refused("role session after the ticket expired", f.s3With(c))
