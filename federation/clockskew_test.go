@@ -8,9 +8,13 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go/middleware"
 
+	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
@@ -69,5 +73,42 @@ func TestClockSkewTolerance(t *testing.T) {
 	}
 	if s := (&federation.ClockSkew{}); !s.Earliest(now).Equal(now) || !s.Latest(now).Equal(now) {
 		t.Error("a ClockSkew that saw nothing moved a time")
+	}
+}
+
+// With AWS's clock 30 s ahead of this host's, a portal session issued just
+// before a cut (on this host's clock) carries an issue time 30 s later;
+// the cut's bound, written in AWS's time, still denies it. The cut is the
+// PortalDeny's first call, so the skew is learnt during it.
+func TestCutPortalBoundOnAWSClock(t *testing.T) {
+	e := newICEnv(t)
+	ctx := context.Background()
+	e.sb.SetPropagationDelay(0)
+	e.clock.Advance(30 * time.Second) // AWS ahead (the sandbox runs on e.clock)
+	const acct = "222222222222"
+	a := e.assignment("alice@example.com", "ReadOnlyAccess", acct)
+	if err := e.ic().Assign(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	session := e.portalS3(t, "alice", "ReadOnlyAccess", acct)
+	if err := listBuckets(session); err != nil {
+		t.Fatalf("portal session before the cut: %v", err)
+	}
+	skew := &federation.ClockSkew{}
+	cfg := aws.Config{
+		Region:      "us-east-1",
+		Credentials: credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, ""),
+		Retryer:     func() aws.Retryer { return aws.NopRetryer{} },
+		APIOptions:  []func(*middleware.Stack) error{skew.Observe},
+	}
+	pd := e.portalDeny(e.ic())
+	pd.SSOAdmin = ssoadmin.NewFromConfig(cfg, func(o *ssoadmin.Options) { o.BaseEndpoint = aws.String(e.url) })
+	pd.Skew = skew
+	now := time.Now() // this host's clock: the session was issued before it
+	if err := pd.CutPortal(ctx, broker.PortalCut{Assignment: a, TicketID: "tkt-skew", Before: now, Until: now.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := listBuckets(session); apiErrCode(err) != "AccessDenied" {
+		t.Errorf("session issued before the cut (AWS 30 s ahead): %v, want AccessDenied", err)
 	}
 }

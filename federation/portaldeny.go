@@ -140,14 +140,15 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	if err != nil {
 		return err
 	}
-	before := ceilTo(p.Skew.Latest(c.Before).UTC(), time.Second) // in AWS's time (clockskew.go)
-	until := c.Until
-	if until.IsZero() {
-		until = before.Add(maxPortalSession)
-	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	added, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+		// In AWS's time (clockskew.go), known once the policy was read.
+		before := ceilTo(p.Skew.Latest(c.Before).UTC(), time.Second)
+		until := c.Until
+		if until.IsZero() {
+			until = before.Add(maxPortalSession)
+		}
 		if c.Settle {
 			doc.forget(c.AccountID, userID)
 		}
