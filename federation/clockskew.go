@@ -2,7 +2,7 @@ package federation
 
 import (
 	"context"
-	"sync/atomic"
+	"sync"
 	"time"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
@@ -15,6 +15,10 @@ import (
 // would move have whole seconds too).
 const skewTolerance = 2 * time.Second
 
+// maxSkewRoundTrip: an answer that took longer says too little about when
+// AWS wrote its Date header, and is not used.
+const maxSkewRoundTrip = time.Second
+
 // ClockSkew tracks how far AWS's clock is ahead of this host's (negative:
 // behind), from the Date header of every AWS answer, so that times JIT
 // writes into policies that AWS evaluates on its own clock (a session's
@@ -24,7 +28,10 @@ const skewTolerance = 2 * time.Second
 // ticket ended. The zero value knows no skew; a nil *ClockSkew is valid
 // and corrects nothing. Safe for concurrent use.
 type ClockSkew struct {
-	ns atomic.Int64 // the last measurement: AWS's Date minus the local time the answer came
+	mu sync.Mutex
+	// The last answer's bounds on the skew: AWS wrote its Date (whole
+	// seconds) at some moment between the request and the answer.
+	low, high time.Duration
 }
 
 // Observe is an aws-sdk-go-v2 API option (aws.Config.APIOptions) that
@@ -32,47 +39,51 @@ type ClockSkew struct {
 func (c *ClockSkew) Observe(stack *middleware.Stack) error {
 	return stack.Deserialize.Add(middleware.DeserializeMiddlewareFunc("JitClockSkew",
 		func(ctx context.Context, in middleware.DeserializeInput, next middleware.DeserializeHandler) (middleware.DeserializeOutput, middleware.Metadata, error) {
+			sent := time.Now()
 			out, md, err := next.HandleDeserialize(ctx, in)
-			if skew, ok := awsmiddleware.GetAttemptSkew(md); ok {
-				c.set(skew)
+			came := time.Now()
+			if date, ok := awsmiddleware.GetServerTime(md); ok && came.Sub(sent) <= maxSkewRoundTrip {
+				c.set(date.Sub(came), date.Add(time.Second).Sub(sent))
 			}
 			return out, md, err
 		}), middleware.Before)
 }
 
-func (c *ClockSkew) set(d time.Duration) {
-	if c != nil {
-		c.ns.Store(int64(d))
+func (c *ClockSkew) set(low, high time.Duration) {
+	if c == nil {
+		return
 	}
+	c.mu.Lock()
+	c.low, c.high = low, high
+	c.mu.Unlock()
 }
 
-// skew returns the measured skew, or zero when it is within the tolerance.
-// AWS's clock read at least this much ahead when the answer was sent, and
-// at most a second (the Date header's precision) plus the round trip more.
-func (c *ClockSkew) skew() time.Duration {
+// bounds returns the measured bounds on the skew, or zeros when AWS's
+// clock is within the tolerance of this host's.
+func (c *ClockSkew) bounds() (low, high time.Duration) {
 	if c == nil {
-		return 0
+		return 0, 0
 	}
-	d := time.Duration(c.ns.Load())
-	if d > -skewTolerance && d < skewTolerance {
-		return 0
+	c.mu.Lock()
+	low, high = c.low, c.high
+	c.mu.Unlock()
+	if low > -skewTolerance && high < skewTolerance {
+		return 0, 0
 	}
-	return d
+	return low, high
 }
 
 // Earliest returns the earliest time AWS's clock may show when this host's
 // shows t: a deadline written for AWS this way never passes later than t.
 func (c *ClockSkew) Earliest(t time.Time) time.Time {
-	return t.Add(c.skew())
+	low, _ := c.bounds()
+	return t.Add(low)
 }
 
 // Latest returns the latest time AWS's clock may show when this host's
-// shows t (the Date header's second and a second for the round trip
-// added): a bound on issue times written for AWS this way covers every
+// shows t: a bound on issue times written for AWS this way covers every
 // session AWS issued before t.
 func (c *ClockSkew) Latest(t time.Time) time.Time {
-	if d := c.skew(); d != 0 {
-		return t.Add(d + 2*time.Second)
-	}
-	return t
+	_, high := c.bounds()
+	return t.Add(high)
 }

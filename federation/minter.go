@@ -95,7 +95,7 @@ func (m *Minter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credent
 	if err != nil {
 		return broker.Credentials{}, fmt.Errorf("assume role %s: %w", aws.ToString(in.RoleArn), err)
 	}
-	if again := m.Skew.Earliest(r.End); again.Sub(awsEnd).Abs() >= time.Second {
+	if again := m.Skew.Earliest(r.End); again.Sub(awsEnd).Abs() >= skewTolerance {
 		// This answer showed AWS's clock elsewhere than assumed (the first
 		// call, or the clock moved): the session just made would end at
 		// the wrong moment, so make another and drop it (its keys go to
