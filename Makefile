@@ -4,7 +4,7 @@ BIN     := bin/jit
 GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build dev test fuzz bench lint clean web web-build
+.PHONY: build dev test test-faults fuzz bench lint clean web web-build
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/jit
@@ -25,6 +25,13 @@ test: web-build build
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
+	$(MAKE) test-faults
+
+## test-faults: the crash suite (docs/operations.md): the real server killed (SIGKILL) at every crash point and restarted, redis-server killed, SIGTERM drains. FAULT_CYCLES repeats the kill points for longer runs.
+FAULT_CYCLES ?= 1
+test-faults:
+	$(GO) vet -tags faults ./cmd/jit
+	JIT_FAULT_CYCLES=$(FAULT_CYCLES) $(GO) test -tags faults -count=1 -timeout 30m -run '^TestFaults' -v ./cmd/jit
 
 ## fuzz: run every fuzz target in the module (found by .ci/fuzz) for FUZZTIME each; fails on the first crasher.
 FUZZTIME ?= 20000x

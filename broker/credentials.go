@@ -63,6 +63,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	if err != nil {
 		return Credentials{}, err
 	}
+	s.crash(CrashCredentialsMinted)
 	_, err = s.transition(ctx, id, func(t *Ticket) error {
 		if err := usableBy(t, u.Email, s.now()); err != nil {
 			return err

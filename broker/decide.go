@@ -78,14 +78,17 @@ func (s *Service) ApproveRevision(ctx context.Context, id string, revision int, 
 	}
 	switch {
 	case done && extension:
+		s.crash(CrashExtendSaved)
 		if err := s.reschedule(ctx, TaskExpire, t.ID, oldEnd, t.End); err != nil {
 			return nil, err
 		}
 		s.unscheduleRound(ctx, t.ID)
 	case done:
+		s.crash(CrashApproveSaved)
 		if err := s.cfg.Scheduler.Schedule(ctx, TaskActivate, t.ID, t.Start); err != nil {
 			return nil, err
 		}
+		s.crash(CrashApproveScheduled)
 		s.unscheduleRound(ctx, t.ID)
 		s.notify(ctx, Notification{Kind: NotifyApproved, TicketID: t.ID, To: []string{t.Requester}, Message: fmt.Sprintf("ticket %s is approved", t.ID)})
 	default:

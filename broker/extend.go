@@ -118,6 +118,7 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 		return nil, err
 	}
 	if t.Extension.State == ExtensionApproved {
+		s.crash(CrashExtendSaved)
 		if err := s.reschedule(ctx, TaskExpire, t.ID, oldEnd, t.End); err != nil {
 			return nil, err
 		}

@@ -57,11 +57,16 @@ func (s *Service) assign(ctx context.Context, t *Ticket, ps PermissionSet) error
 		if err := s.recordGrant(ctx, t.ID, Grant{Kind: GrantAssignment, User: user, Key: a.Key(), State: GrantIntent}); err != nil {
 			return err
 		}
+		s.crash(CrashAssignIntent)
 		err := s.locked(ctx, "assignment:"+a.Key(), func() error {
 			if err := s.cfg.Holds.Hold(ctx, a.Key(), t.ID); err != nil {
 				return err
 			}
-			return s.cfg.Assigner.Assign(ctx, a)
+			if err := s.cfg.Assigner.Assign(ctx, a); err != nil {
+				return err
+			}
+			s.crash(CrashAssignCreated)
+			return nil
 		})
 		if err != nil {
 			s.recordGrant(context.WithoutCancel(ctx), t.ID, Grant{Kind: GrantAssignment, User: user, Key: a.Key(), State: GrantIntent, Error: ErrorMessage(err)})
@@ -95,10 +100,12 @@ func (s *Service) release(ctx context.Context, t *Ticket, only func(user string)
 			if err != nil || !last {
 				return err
 			}
+			s.crash(CrashReleaseReleased)
 			if err := s.cutAssignment(ctx, t, a); err != nil {
 				s.cfg.Holds.Hold(context.WithoutCancel(ctx), a.Key(), t.ID) // retry the whole step
 				return err
 			}
+			s.crash(CrashReleaseCut)
 			return nil
 		})
 		if err != nil {
@@ -134,10 +141,12 @@ func (s *Service) cutAssignment(ctx context.Context, t *Ticket, a Assignment) er
 		if err := s.cfg.PortalRevoker.CutPortal(ctx, cut); err != nil {
 			return err
 		}
+		s.crash(CrashCutPortalDenied)
 	}
 	if err := s.cfg.Assigner.Unassign(ctx, a); err != nil {
 		return err
 	}
+	s.crash(CrashCutUnassigned)
 	if s.cfg.PortalRevoker == nil {
 		return nil
 	}

@@ -70,6 +70,7 @@ func (s *Service) activate(ctx context.Context, id string) error {
 	} else if err != nil {
 		return ignoreNotFound(err)
 	}
+	s.crash(CrashActivateSaved)
 	return s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
 }
 
@@ -109,6 +110,9 @@ func (s *Service) Expire(ctx context.Context, id string) error {
 	if err != nil && !errors.Is(err, errNoop) {
 		return ignoreNotFound(err)
 	}
+	if err == nil {
+		s.crash(CrashExpireSaved)
+	}
 	return s.cleanup(ctx, id)
 }
 
@@ -140,6 +144,7 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 	if err != nil {
 		return nil, err
 	}
+	s.crash(CrashTerminateSaved)
 	return t, s.afterEnd(ctx, t)
 }
 
@@ -177,6 +182,7 @@ func (s *Service) afterEnd(ctx context.Context, t *Ticket) error {
 	if err := s.denyRole(ctx, t); err != nil {
 		s.cfg.Logger.Error("deny entry failed; retrying in the background", "ticket", t.ID, "err", err)
 	}
+	s.crash(CrashTerminateDenied)
 	return s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, s.now())
 }
 
@@ -279,6 +285,7 @@ func (s *Service) denyRoles(ctx context.Context, t *Ticket, user string) error {
 			continue // no such role in this account: no session can land there
 		}
 		if err == nil {
+			s.crash(CrashDenyWritten)
 			err = s.recordGrant(ctx, t.ID, Grant{Kind: kind, User: user, Key: key, State: GrantDone, Until: until})
 		}
 		if err != nil {

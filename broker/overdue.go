@@ -2,8 +2,13 @@ package broker
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
+
+// errActivating: another process holds the ticket's activation lock.
+var errActivating = Errorf(ECONFLICT, "the ticket is being activated elsewhere")
 
 // Agenda lists tickets by when their next scheduled transition is due:
 // a pending ticket's approval deadline, an approved ticket's start, an
@@ -22,12 +27,16 @@ type Agenda interface {
 // holding it: Asynq recovers such a task only after its 30 s lease, a
 // one-minute recovery pass and a retry delay, minutes in all). The sweep
 // then runs it directly; a ticket it could not move is tried again after
-// overdueRetry.
+// overdueRetry; one whose activation lock is held is tried again after
+// overdueBusyRetry, since a holder that died (the usual reason a task is
+// overdue) loses the lock within one lease, a few seconds: waiting the
+// full overdueRetry there made recovery after a crash take 40 s.
 const (
-	OverdueGrace  = 5 * time.Second
-	overdueRetry  = 30 * time.Second
-	overdueBatch  = 100
-	overdueLockIn = time.Second
+	OverdueGrace     = 5 * time.Second
+	overdueRetry     = 30 * time.Second
+	overdueBusyRetry = 2 * time.Second
+	overdueBatch     = 100
+	overdueLockIn    = time.Second
 )
 
 // dueAt returns when t's next scheduled transition is due, or zero.
@@ -75,7 +84,13 @@ func (s *Service) RunOverdue(ctx context.Context) (int, error) {
 		}
 		if err != nil {
 			s.cfg.Logger.Warn("overdue ticket; will retry", "ticket", id, "err", err)
-			if serr := s.cfg.Agenda.SetDue(ctx, id, now.Add(overdueRetry)); serr != nil {
+			retry := overdueRetry
+			if errors.Is(err, errActivating) {
+				retry = overdueBusyRetry
+			}
+			// The sweep takes entries OverdueGrace after their time: this
+			// one is taken again after retry.
+			if serr := s.cfg.Agenda.SetDue(ctx, id, s.now().Add(retry-OverdueGrace)); serr != nil {
 				return n, serr
 			}
 			continue
@@ -106,7 +121,7 @@ func (s *Service) runDue(ctx context.Context, id string) error {
 		unlock, err := s.cfg.Locker.Lock(lockCtx, activateLock(id))
 		cancel()
 		if err != nil {
-			return Errorf(ECONFLICT, "ticket %s is being activated elsewhere", id)
+			return fmt.Errorf("ticket %s: %w", id, errActivating)
 		}
 		defer unlock()
 		return s.activate(ctx, id)

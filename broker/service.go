@@ -80,6 +80,9 @@ type ServiceConfig struct {
 	Importer RegistryImporter
 	// NewID returns a fresh ticket id; default: random base32.
 	NewID func() string
+	// Crash, if set, is called at each crash point (crashpoint.go); only
+	// the crash suite sets it.
+	Crash func(point string)
 }
 
 // Service runs every ticket use case. Its methods take the caller from the

@@ -41,6 +41,11 @@ type Minter struct {
 	STS       AssumeRoleAPI
 	Partition string // default "aws"
 	Clock     broker.Clock
+	// Skew, if set, is AWS's clock as seen by the STS client (its
+	// Observe option must be on that client): the session policy's end
+	// is written in AWS's time, so a session never outlives its ticket
+	// when AWS's clock is behind this host's.
+	Skew *ClockSkew
 }
 
 var _ broker.SessionMinter = (*Minter)(nil)
@@ -57,7 +62,8 @@ func (m *Minter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credent
 	if remaining <= 0 {
 		return broker.Credentials{}, broker.Errorf(broker.ECONFLICT, "ticket %s ended at %s", r.TicketID, r.End.Format(time.RFC3339))
 	}
-	policy, err := sessionPolicy(r.End, r.AllowRoleChaining)
+	awsEnd := m.Skew.Earliest(r.End)
+	policy, err := sessionPolicy(awsEnd, r.AllowRoleChaining)
 	if err != nil {
 		return broker.Credentials{}, err
 	}
@@ -88,6 +94,19 @@ func (m *Minter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credent
 	}
 	if err != nil {
 		return broker.Credentials{}, fmt.Errorf("assume role %s: %w", aws.ToString(in.RoleArn), err)
+	}
+	if again := m.Skew.Earliest(r.End); again.Sub(awsEnd).Abs() >= skewTolerance {
+		// This answer showed AWS's clock elsewhere than assumed (the first
+		// call, or the clock moved): the session just made would end at
+		// the wrong moment, so make another and drop it (its keys go to
+		// nobody, and terminate's deny on the ticket tag reaches it).
+		if policy, err = sessionPolicy(again, r.AllowRoleChaining); err != nil {
+			return broker.Credentials{}, err
+		}
+		in.Policy = aws.String(policy)
+		if out, err = m.STS.AssumeRole(ctx, in); err != nil {
+			return broker.Credentials{}, fmt.Errorf("assume role %s: %w", aws.ToString(in.RoleArn), err)
+		}
 	}
 	c := out.Credentials
 	return broker.Credentials{

@@ -94,6 +94,10 @@ type PortalDeny struct {
 	PollInterval time.Duration
 	// Timeout bounds one CutPortal or Prune. Default 5 minutes.
 	Timeout time.Duration
+	// Skew, if set, is AWS's clock (clockskew.go): a cut's bound is
+	// written in AWS's time, so a session issued before the cut is denied
+	// even when AWS's clock is ahead of this host's.
+	Skew *ClockSkew
 
 	list denyList
 	mu   sync.Mutex
@@ -131,14 +135,15 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	if err != nil {
 		return err
 	}
-	before := ceilTo(c.Before.UTC(), time.Second)
-	until := c.Until
-	if until.IsZero() {
-		until = before.Add(maxPortalSession)
-	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
 	added, _, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+		// In AWS's time (clockskew.go), known once the policy was read.
+		before := ceilTo(p.Skew.Latest(c.Before).UTC(), time.Second)
+		until := c.Until
+		if until.IsZero() {
+			until = before.Add(maxPortalSession)
+		}
 		if c.Settle {
 			doc.forget(c.AccountID, userID)
 		}

@@ -32,6 +32,9 @@ var (
 	redisAddr string
 	jitBin    string
 	nextDB    atomic.Int32
+	// jitBuildTags are the build tags of the jit binary under test
+	// (faults_test.go sets "faults" for the crash suite).
+	jitBuildTags string
 )
 
 // TestMain builds the real jit binary and starts a private redis-server.
@@ -41,7 +44,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	jitBin = filepath.Join(dir, "jit")
-	out, err := exec.Command("go", "build", "-o", jitBin, ".").CombinedOutput()
+	out, err := exec.Command("go", "build", "-tags="+jitBuildTags, "-o", jitBin, ".").CombinedOutput()
 	if err != nil {
 		fmt.Fprintf(os.Stderr, "build jit: %v\n%s", err, out)
 		os.Exit(1)
@@ -65,6 +68,13 @@ type harness struct {
 	logs    *lockedBuffer // the server's output, written while tests read it
 	cache   string
 	tokens  sync.Map // user -> token, so jit's credential cache sees one token per user
+	env     []string // more environment for `jit serve` (start)
+}
+
+// harnessOptions changes what newHarnessOpts sets up.
+type harnessOptions struct {
+	redisURL string          // default: a fresh database of the package's redis-server
+	sandbox  sandbox.Options // the AWS sandbox's options
 }
 
 func newHarness(t *testing.T) *harness {
@@ -76,12 +86,22 @@ func newHarness(t *testing.T) *harness {
 // and authorization part of a config file) in place of dev.yaml.
 func newHarnessWith(t *testing.T, registry string) *harness {
 	t.Helper()
-	h := &harness{t: t, db: int(nextDB.Add(1)), logs: &lockedBuffer{}, cache: t.TempDir()}
-	if h.db > 63 {
-		t.Fatal("out of Redis databases; give tests fewer harnesses")
+	return newHarnessOpts(t, registry, harnessOptions{})
+}
+
+// newHarnessOpts is newHarnessWith with options.
+func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
+	t.Helper()
+	h := &harness{t: t, logs: &lockedBuffer{}, cache: t.TempDir()}
+	if o.redisURL == "" {
+		h.db = int(nextDB.Add(1))
+		if h.db > 63 {
+			t.Fatal("out of Redis databases; give tests fewer harnesses")
+		}
+		o.redisURL = fmt.Sprintf("redis://%s/%d", redisAddr, h.db)
 	}
 	var err error
-	if h.sb, err = sandbox.New(sandbox.DemoFixture(), sandbox.Options{}); err != nil {
+	if h.sb, err = sandbox.New(sandbox.DemoFixture(), o.sandbox); err != nil {
 		t.Fatal(err)
 	}
 	awsSrv := httptest.NewServer(h.sb)
@@ -100,7 +120,7 @@ func newHarnessWith(t *testing.T, registry string) *harness {
 	cfg := registry + fmt.Sprintf(`
 listen: %s
 redis:
-  url: redis://%s/%d
+  url: %s
 oidc:
   issuer: %s
   client_ids: [%s]
@@ -112,7 +132,7 @@ aws:
     instance_arn: arn:aws:sso:::instance/ssoins-72230000jitdemo1
     identity_store_id: d-9067000001
     poll_interval: 100ms
-`, strings.TrimPrefix(h.apiURL, "http://"), redisAddr, h.db, oidcSrv.URL, testAudience, awsSrv.URL)
+`, strings.TrimPrefix(h.apiURL, "http://"), o.redisURL, oidcSrv.URL, testAudience, awsSrv.URL)
 	if !strings.Contains(registry, "rate_limit:") {
 		// Tests of concurrent clicks send many writes at once; the limit
 		// has tests of its own.
@@ -162,6 +182,7 @@ func (h *harness) start() {
 		"AWS_ACCESS_KEY_ID="+sandbox.DemoBrokerAccessKeyID,
 		"AWS_SECRET_ACCESS_KEY="+sandbox.DemoBrokerSecretAccessKey,
 		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null")
+	h.proc.Env = append(h.proc.Env, h.env...)
 	h.proc.Stdout, h.proc.Stderr = h.logs, h.logs
 	if err := h.proc.Start(); err != nil {
 		h.t.Fatal(err)

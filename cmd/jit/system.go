@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"slices"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -104,6 +105,10 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	// Rules come from the registry the enforcer compiled.
 	engine := approvals.NewFrom(authz)
+	// AWS's clock, read from every answer, for the times JIT writes into
+	// policies AWS evaluates (federation/clockskew.go).
+	skew := &federation.ClockSkew{}
+	d.aws.APIOptions = append(slices.Clone(d.aws.APIOptions), skew.Observe)
 	stsClient := sts.NewFromConfig(d.aws, func(o *sts.Options) {
 		if cfg.AWS.Endpoint != "" {
 			o.BaseEndpoint = aws.String(cfg.AWS.Endpoint)
@@ -121,6 +126,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	clean := cleaner{role: revoker}
 	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
 	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
+		ic.portal.Skew = skew
 		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
 		clean.portal = ic.portal
 	}
@@ -145,7 +151,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
 		Approvals:        engine,
-		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition},
+		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition, Skew: skew},
 		Revoker:          revoker,
 		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
@@ -153,6 +159,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Delegations:      store,
 		Notifier:         logNotifier{d.logger},
 		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
+		Crash:            crashHook, // nil unless built with -tags faults
 	})
 	if err != nil {
 		stopWatch()
