@@ -19,10 +19,20 @@ import (
 // body JIT sends is in memory, so ignoring Close loses nothing; net/http still
 // closes the wrapper when it is done.
 func HTTPClient() aws.HTTPClient {
-	return keepBody{awshttp.NewBuildableClient()}
+	return KeepBody(awshttp.NewBuildableClient())
 }
 
-type keepBody struct{ next *awshttp.BuildableClient }
+// KeepBody wraps next (for example the client LoadDefaultConfig built, with
+// its CA bundle) in the same way. Wrap after loading the configuration: the
+// loader needs the SDK's own client to apply AWS_CA_BUNDLE.
+func KeepBody(next aws.HTTPClient) aws.HTTPClient {
+	if next == nil {
+		next = awshttp.NewBuildableClient()
+	}
+	return keepBody{next}
+}
+
+type keepBody struct{ next aws.HTTPClient }
 
 func (c keepBody) Do(r *http.Request) (*http.Response, error) {
 	if r.Body != nil && r.Body != http.NoBody {

@@ -119,11 +119,12 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region), awsconfig.WithHTTPClient(federation.HTTPClient()),
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region),
 		awsconfig.WithCredentialsProvider(credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")))
 	if err != nil {
 		return err
 	}
+	awsCfg.HTTPClient = federation.KeepBody(awsCfg.HTTPClient)
 	verifier, err := oidcVerifier(ctx, cfg.OIDC)
 	if err != nil {
 		return err

@@ -45,10 +45,11 @@ func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region), awsconfig.WithHTTPClient(federation.HTTPClient()))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region))
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}
+	awsCfg.HTTPClient = federation.KeepBody(awsCfg.HTTPClient)
 	d := deps{cfg: cfg, redisOpt: redisOpt, aws: awsCfg, logger: logger, worker: worker}
 	if api {
 		if d.verifier, err = oidcVerifier(ctx, cfg.OIDC); err != nil {
