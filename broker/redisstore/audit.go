@@ -2,56 +2,95 @@ package redisstore
 
 import (
 	"context"
-	"crypto/sha1"
-	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jitaccess/jit/broker"
 )
 
-// Audit implements broker.AuditLog as an append-only, hash-chained Redis
-// stream: each entry carries sha1(previous hash || event JSON), so an
-// edited or deleted entry breaks the chain (Verify finds it). Keys:
-// <prefix>:{audit}:stream and <prefix>:{audit}:head.
+// Audit implements broker.AuditLog as an append-only Redis stream chained
+// by HMAC-SHA-256: each event carries its sequence number, the MAC of the
+// event before it and its own MAC under a key that never reaches Redis
+// (broker.AuditMAC), so an edited, removed or forged event breaks the
+// chain (Verify names it) and a log cut short is caught against an
+// exported checkpoint. Keys: <prefix>:{audit}:log (the stream) and
+// <prefix>:{audit}:loghead ("<seq> <mac>" of the last event).
 type Audit struct {
 	rdb    redis.UniversalClient
+	key    []byte
 	stream string
 	head   string
+	now    func() time.Time
 }
 
 var _ broker.AuditLog = (*Audit)(nil)
 
-// NewAudit returns the audit log under prefix (default "jit").
-func NewAudit(rdb redis.UniversalClient, prefix string) *Audit {
+// NewAudit returns the audit log under prefix (default "jit") whose events
+// are signed with key.
+func NewAudit(rdb redis.UniversalClient, prefix string, key []byte) *Audit {
 	if prefix == "" {
 		prefix = DefaultPrefix
 	}
 	base := prefix + ":{audit}:"
-	return &Audit{rdb: rdb, stream: base + "stream", head: base + "head"}
+	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", now: time.Now}
 }
 
-// appendScript chains and appends one event atomically.
+// appendScript appends one event if the head is still what the caller
+// chained it to.
 var appendScript = redis.NewScript(`
-local prev = redis.call('GET', KEYS[2]) or ''
-local hash = redis.sha1hex(prev .. ARGV[1])
-redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'prev', prev, 'hash', hash)
-redis.call('SET', KEYS[2], hash)
-return hash
+local cur = redis.call('GET', KEYS[2]) or ''
+if cur ~= ARGV[1] then return 0 end
+redis.call('XADD', KEYS[1], '*', 'event', ARGV[3])
+redis.call('SET', KEYS[2], ARGV[2])
+return 1
 `)
 
-// Record appends e to the log.
+// Record signs e as the next event and appends it.
 func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
-	b, err := json.Marshal(e)
-	if err != nil {
-		return err
+	if e.At.IsZero() {
+		e.At = a.now()
 	}
-	if err := appendScript.Run(ctx, a.rdb, []string{a.stream, a.head}, string(b)).Err(); err != nil {
-		return fmt.Errorf("audit append: %w", err)
+	e.At = e.At.UTC()
+	for range 50 {
+		cur, err := a.rdb.Get(ctx, a.head).Result()
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return fmt.Errorf("audit head: %w", err)
+		}
+		seq, mac := parseHead(cur)
+		e.Seq, e.Prev = seq+1, mac
+		e.MAC = broker.AuditMAC(a.key, e)
+		b, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		ok, err := appendScript.Run(ctx, a.rdb, []string{a.stream, a.head}, cur, fmt.Sprintf("%d %s", e.Seq, e.MAC), string(b)).Int()
+		if err != nil {
+			return fmt.Errorf("audit append: %w", err)
+		}
+		if ok == 1 {
+			return nil
+		}
 	}
-	return nil
+	return broker.Errorf(broker.ECONFLICT, "the audit log is changing too often")
+}
+
+func parseHead(s string) (int64, string) {
+	n, mac, _ := strings.Cut(s, " ")
+	seq, _ := strconv.ParseInt(n, 10, 64)
+	return seq, mac
+}
+
+func decodeEvent(m redis.XMessage) (broker.AuditEvent, []byte, bool) {
+	s, _ := m.Values["event"].(string)
+	var e broker.AuditEvent
+	err := json.Unmarshal([]byte(s), &e)
+	return e, []byte(s), err == nil
 }
 
 // Events returns up to n of the newest events, newest first.
@@ -62,35 +101,112 @@ func (a *Audit) Events(ctx context.Context, n int64) ([]broker.AuditEvent, error
 	}
 	out := make([]broker.AuditEvent, 0, len(msgs))
 	for _, m := range msgs {
-		var e broker.AuditEvent
-		if s, ok := m.Values["event"].(string); ok && json.Unmarshal([]byte(s), &e) == nil {
+		if e, _, ok := decodeEvent(m); ok {
 			out = append(out, e)
 		}
 	}
 	return out, nil
 }
 
-// Verify walks the whole chain and returns an error naming the first entry
-// whose hash does not follow from its predecessor.
-func (a *Audit) Verify(ctx context.Context) error {
-	msgs, err := a.rdb.XRange(ctx, a.stream, "-", "+").Result()
-	if err != nil {
-		return fmt.Errorf("audit read: %w", err)
+// scanChunk is how many stream entries one read takes.
+const scanChunk = 500
+
+// Query returns up to q.Limit events matching q, newest first, and the
+// cursor of the next page ("" at the end). keep, if set, further filters
+// events (what the caller may see). Implements broker.AuditReader.
+func (a *Audit) Query(ctx context.Context, q broker.AuditQuery, keep func(broker.AuditEvent) bool) ([]broker.AuditEvent, string, error) {
+	end := "+"
+	if q.Cursor != "" {
+		end = "(" + q.Cursor
 	}
-	prev := ""
-	for _, m := range msgs {
-		ev, _ := m.Values["event"].(string)
-		p, _ := m.Values["prev"].(string)
-		h, _ := m.Values["hash"].(string)
-		if p != prev || h != sha1hex(prev+ev) {
-			return fmt.Errorf("audit chain broken at entry %s", m.ID)
+	start := "-"
+	if !q.Since.IsZero() {
+		start = strconv.FormatInt(q.Since.UnixMilli(), 10)
+	}
+	if !q.Until.IsZero() && end == "+" {
+		end = strconv.FormatInt(q.Until.UnixMilli(), 10)
+	}
+	var out []broker.AuditEvent
+	for {
+		msgs, err := a.rdb.XRevRangeN(ctx, a.stream, end, start, scanChunk).Result()
+		if err != nil {
+			return nil, "", fmt.Errorf("audit read: %w", err)
 		}
-		prev = h
+		for _, m := range msgs {
+			e, _, ok := decodeEvent(m)
+			if !ok || !q.Matches(e) || (keep != nil && !keep(e)) {
+				continue
+			}
+			out = append(out, e)
+			if len(out) == q.Limit {
+				return out, m.ID, nil
+			}
+		}
+		if len(msgs) < scanChunk {
+			return out, "", nil
+		}
+		end = "(" + msgs[len(msgs)-1].ID
 	}
-	return nil
 }
 
-func sha1hex(s string) string {
-	sum := sha1.Sum([]byte(s))
-	return hex.EncodeToString(sum[:])
+// Export calls fn with the stored encoding of every event at or after
+// since, oldest first.
+func (a *Audit) Export(ctx context.Context, since time.Time, fn func(raw []byte) error) error {
+	start := "-"
+	if !since.IsZero() {
+		start = strconv.FormatInt(since.UnixMilli(), 10)
+	}
+	for {
+		msgs, err := a.rdb.XRangeN(ctx, a.stream, start, "+", scanChunk).Result()
+		if err != nil {
+			return fmt.Errorf("audit read: %w", err)
+		}
+		for _, m := range msgs {
+			s, _ := m.Values["event"].(string)
+			if err := fn([]byte(s)); err != nil {
+				return err
+			}
+		}
+		if len(msgs) < scanChunk {
+			return nil
+		}
+		start = "(" + msgs[len(msgs)-1].ID
+	}
+}
+
+// Verify walks the whole log and returns a *broker.AuditBreak naming the
+// first event that does not follow, or that disagrees with cp (optional,
+// an exported checkpoint), or with the stored head. It returns how many
+// events verified.
+func (a *Audit) Verify(ctx context.Context, cp *broker.AuditCheckpoint) (int64, error) {
+	v := &broker.AuditVerifier{Key: a.key, Checkpoint: cp}
+	err := a.Export(ctx, time.Time{}, v.Check)
+	if err != nil {
+		return v.Count, err
+	}
+	if err := v.Finish(); err != nil {
+		return v.Count, err
+	}
+	cur, err := a.rdb.Get(ctx, a.head).Result()
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return v.Count, fmt.Errorf("audit head: %w", err)
+	}
+	if seq, mac := parseHead(cur); seq != v.Last.Seq || mac != v.Last.MAC {
+		return v.Count, &broker.AuditBreak{Seq: v.Last.Seq + 1, Reason: fmt.Sprintf("missing: the log ends at event %d but its head names event %d", v.Last.Seq, seq)}
+	}
+	return v.Count, nil
+}
+
+// Checkpoint returns a signed checkpoint of the last event (a zero Seq for
+// an empty log).
+func (a *Audit) Checkpoint(ctx context.Context) (broker.AuditCheckpoint, error) {
+	msgs, err := a.rdb.XRevRangeN(ctx, a.stream, "+", "-", 1).Result()
+	if err != nil {
+		return broker.AuditCheckpoint{}, fmt.Errorf("audit read: %w", err)
+	}
+	var last broker.AuditEvent
+	if len(msgs) == 1 {
+		last, _, _ = decodeEvent(msgs[0])
+	}
+	return broker.SignCheckpoint(a.key, last, a.now()), nil
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/broker/metrics"
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/broker/tasks"
 	"github.com/jitaccess/jit/console"
@@ -34,6 +35,7 @@ type system struct {
 	scheduler *tasks.Scheduler
 	rdb       redis.UniversalClient
 	stopWatch func() // ends the registry watch
+	obs       *observability
 }
 
 // deps is what the server commands hand to startSystem: everything that
@@ -83,6 +85,14 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		rdb.Close()
 		return nil, err
 	}
+	// Metrics and the audit log (observe.go); every AWS client made from
+	// d.aws reports its calls to both.
+	obs, err := newObservability(redisstore.NewAudit(rdb, "", cfg.auditKey()), d.logger)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	federation.RecordCalls(&d.aws, obs)
 	// The registry lives in Redis; the config's registry is only its seed.
 	reg := redisstore.NewRegistry(rdb, redisstore.Options{})
 	current, err := seedRegistry(ctx, reg, cfg.seed(), d.logger)
@@ -114,6 +124,10 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	store := redisstore.New(rdb, redisstore.Options{
 		MaxPendingPerRequester: cfg.Tickets.MaxPendingPerRequester,
 	})
+	if err := metrics.RegisterStores(obs.reg, store, queueStats{sched}); err != nil {
+		stopWatch()
+		return nil, err
+	}
 	locker := redisstore.NewLocker(rdb, "", 0)
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
@@ -131,7 +145,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Directory:        icCfg.Directory,
 		Holds:            redisstore.NewHolds(rdb, ""),
 		Locker:           locker,
-		Audit:            redisstore.NewAudit(rdb, ""),
+		Audit:            obs.audit,
+		AuditReader:      obs.audit,
+		Observer:         obs.metrics,
 		Cleaner:          clean,
 		Store:            store,
 		Outbox:           store,
@@ -146,7 +162,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Authorizer:       authz,
 		Approvals:        engine,
 		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition},
-		Revoker:          revoker,
+		Revoker:          &metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics},
 		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
 		Logger:           d.logger,
@@ -158,7 +174,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		stopWatch()
 		return nil, err
 	}
-	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch}
+	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch, obs: obs}
 	if d.verifier != nil {
 		var writes console.RateLimiter // nil: no limit
 		if perMinute, burst := cfg.RateLimit.limits(); perMinute > 0 {
@@ -172,7 +188,11 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Extra:    d.extra,
 			// Each user's writes, counted in Redis across replicas.
 			WriteLimiter: writes,
-			Web:          &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
+			// Metrics on the API's address unless metrics.listen is set.
+			Metrics:          obs.reg,
+			MetricsElsewhere: cfg.Metrics.Listen != "",
+			Audit:            obs.audit,
+			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
 		})
 	}
 	if d.worker {
