@@ -89,6 +89,10 @@ type Config struct {
 	// MetricsElsewhere leaves GET /metrics out: they are served on their
 	// own address (metrics.listen).
 	MetricsElsewhere bool
+	// AccessLog logs one line per request (method, path, status,
+	// duration, user and request id) at info level (debug for /metrics
+	// and the health checks).
+	AccessLog bool
 	// Audit, if set, records refused sign-ins and refused authorizations.
 	Audit broker.AuditLog
 }

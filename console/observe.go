@@ -36,6 +36,9 @@ func (s *server) requestID(c *fiber.Ctx) error {
 			_ = c.SendStatus(fiber.StatusInternalServerError)
 		}
 	}
+	if !s.cfg.AccessLog {
+		return nil
+	}
 	level := slogInfo
 	if p := c.Path(); p == "/metrics" || p == "/healthz" || p == "/readyz" {
 		level = slogDebug

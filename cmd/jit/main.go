@@ -43,6 +43,9 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
                                            print an AWS console sign-in link
   jit activity ID                          what was done in AWS during the ticket (CloudTrail)
   jit reconcile                            run the reconciler now (admins)
+  jit audit list [--ticket ID] [--user E] [--type T] [--since T]...   the audit log (others' tickets: admins)
+  jit audit timeline ID                    a ticket's audit events
+  jit audit verify|checkpoint|export --config FILE   check or export the signed audit chain (server side)
 
 Administration (administrators only; see docs/registry.md):
   jit admin apply -f FILE [--dry-run]      check, show the diff, apply a registry file atomically
@@ -113,6 +116,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConsole(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil

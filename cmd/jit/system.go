@@ -192,6 +192,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Metrics:          obs.reg,
 			MetricsElsewhere: cfg.Metrics.Listen != "",
 			Audit:            obs.audit,
+			AccessLog:        true,
 			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
 		})
 	}
