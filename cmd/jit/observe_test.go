@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -131,6 +132,19 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 		}
 	}
 
+	// Every metric the Grafana dashboard uses is one the server exports
+	// (the error and notification counters appear with their first event).
+	dash, err := os.ReadFile("../../docs/grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range regexp.MustCompile(`jit_[a-z_]+`).FindAllString(string(dash), -1) {
+		base := strings.TrimSuffix(strings.TrimSuffix(strings.TrimSuffix(name, "_bucket"), "_count"), "_sum")
+		if _, ok := after[base]; !ok && base != "jit_aws_errors_total" && base != "jit_notifications_total" {
+			t.Errorf("the dashboard uses %s, which /metrics lacks", name)
+		}
+	}
+
 	// The audit log, as an administrator sees it through the API.
 	code, page := h.api("carol@example.com", "GET", "/api/v1/audit?ticket="+tk.ID+"&limit=100", nil)
 	if code != 200 {
@@ -198,5 +212,29 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 	}
 	if !sawID {
 		t.Errorf("no JSON log line of the refused request with its request id:\n%s", logs)
+	}
+}
+
+// With metrics.listen, /metrics is served there and not on the API.
+func TestMetricsOnTheirOwnAddress(t *testing.T) {
+	addr := freeAddr(t)
+	h := newHarnessWith(t, string(devConfig)+"metrics:\n  listen: "+addr+"\n")
+	resp, err := http.Get("http://" + addr + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
+	resp.Body.Close()
+	if err != nil || fams["jit_tickets"] == nil {
+		t.Fatalf("metrics address: %v, jit_tickets missing=%v", err, fams["jit_tickets"] == nil)
+	}
+	resp, err = http.Get(h.apiURL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/plain") {
+		t.Fatalf("the API still serves metrics (%s)", ct)
 	}
 }
