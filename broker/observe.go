@@ -57,3 +57,13 @@ func (s *Service) auditRegistry(ctx context.Context, from, to int64, d RegistryD
 	s.record(ctx, AuditEvent{At: s.now(), Type: "registry.change", Actor: u.Email, Action: "change registry",
 		From: strconv.FormatInt(from, 10), To: strconv.FormatInt(to, 10), Detail: string(detail)})
 }
+
+// Observers tells each of its observers, in order.
+type Observers []Observer
+
+// TicketChanged tells every observer.
+func (os Observers) TicketChanged(ctx context.Context, t *Ticket, added []Event) {
+	for _, o := range os {
+		o.TicketChanged(ctx, t, added)
+	}
+}

@@ -41,6 +41,7 @@ type Config struct {
 	Metrics MetricsConfig `yaml:"metrics"`
 	Log     LogConfig     `yaml:"log"`
 	Audit   AuditConfig   `yaml:"audit"`
+	Notify  NotifyConfig  `yaml:"notify"`
 }
 
 // TicketsConfig bounds what requesters may ask for; zero fields mean the

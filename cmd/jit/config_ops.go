@@ -80,7 +80,7 @@ func (c *Config) validateOps() error {
 	if c.Audit.Key != "" && len(c.Audit.Key) < minAuditKey {
 		return fmt.Errorf("audit.key must be at least %d characters", minAuditKey)
 	}
-	return nil
+	return c.validateNotify()
 }
 
 // auditKey returns the audit signing key. Without one the chain is still

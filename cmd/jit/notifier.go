@@ -1,25 +1,35 @@
 package main
 
 import (
-	"context"
-	"log/slog"
-	"strings"
-
-	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/broker/notify"
+	"github.com/jitaccess/jit/broker/redisstore"
+	"github.com/jitaccess/jit/broker/tasks"
 )
 
-// logNotifier is a broker.Notifier that writes notifications to the log;
-// a mail or chat notifier can replace it.
-type logNotifier struct{ logger *slog.Logger }
-
-var _ broker.Notifier = logNotifier{}
-
-// Notify logs n at info level.
-func (l logNotifier) Notify(_ context.Context, n broker.Notification) error {
-	logger := l.logger
-	if logger == nil {
-		logger = slog.Default()
+// newNotifier returns the notifier: jobs on the task queue, mail through
+// d.mail, the configured SMTP server, or the log.
+func newNotifier(d deps, obs *observability, store *redisstore.Store, sched *tasks.Scheduler) (*notify.Notifier, error) {
+	cfg := d.cfg
+	sender := d.mail
+	if sender == nil {
+		smtp, err := cfg.smtp()
+		if err != nil {
+			return nil, err
+		}
+		if smtp != nil {
+			sender = smtp
+		} else {
+			sender = notify.LogSender{Logger: d.logger, BaseURL: cfg.BaseURL}
+		}
 	}
-	logger.Info("notify", "kind", n.Kind, "ticket", n.TicketID, "to", strings.Join(n.To, ","), "message", n.Message)
-	return nil
+	return notify.New(notify.Config{
+		BaseURL:   cfg.BaseURL,
+		Queue:     tasks.NotifyQueue{S: sched, MaxRetry: cfg.Notify.MaxRetry},
+		Sender:    sender,
+		Tickets:   store,
+		PreExpiry: cfg.Notify.PreExpiry,
+		Audit:     obs.audit,
+		Metrics:   obs.metrics,
+		Logger:    d.logger,
+	}), nil
 }

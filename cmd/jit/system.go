@@ -17,6 +17,7 @@ import (
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/metrics"
+	"github.com/jitaccess/jit/broker/notify"
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/broker/tasks"
 	"github.com/jitaccess/jit/console"
@@ -48,6 +49,9 @@ type deps struct {
 	logger   *slog.Logger
 	worker   bool
 	extra    func(app *fiber.App)
+	// mail, if set, receives every mail (jit dev's catcher); default the
+	// configured SMTP server, or the log.
+	mail notify.Sender
 }
 
 // redisConnOpt turns the Redis part of the config into Asynq's connection
@@ -128,6 +132,11 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		stopWatch()
 		return nil, err
 	}
+	notifier, err := newNotifier(d, obs, store, sched)
+	if err != nil {
+		stopWatch()
+		return nil, err
+	}
 	locker := redisstore.NewLocker(rdb, "", 0)
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
@@ -147,7 +156,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Locker:           locker,
 		Audit:            obs.audit,
 		AuditReader:      obs.audit,
-		Observer:         obs.metrics,
+		Observer:         broker.Observers{obs.metrics, notifier},
 		Cleaner:          clean,
 		Store:            store,
 		Outbox:           store,
@@ -167,13 +176,14 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
 		Logger:           d.logger,
 		Delegations:      store,
-		Notifier:         logNotifier{d.logger},
+		Notifier:         notifier,
 		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
 	})
 	if err != nil {
 		stopWatch()
 		return nil, err
 	}
+	notifier.SetViewer(svc) // who may see a ticket decides who hears about it
 	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch, obs: obs}
 	if d.verifier != nil {
 		var writes console.RateLimiter // nil: no limit
@@ -197,7 +207,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		})
 	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err
