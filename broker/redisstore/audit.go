@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -27,6 +29,9 @@ type Audit struct {
 	stream string
 	head   string
 	now    func() time.Time
+	// mu serializes this process's appends, so they never race each
+	// other for the head; other processes' appends retry.
+	mu sync.Mutex
 }
 
 var _ broker.AuditLog = (*Audit)(nil)
@@ -57,7 +62,12 @@ func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
 		e.At = a.now()
 	}
 	e.At = e.At.UTC()
-	for range 50 {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for i := range 100 {
+		if i > 0 {
+			time.Sleep(time.Duration(rand.IntN(1000*i)) * time.Microsecond) // another replica won: back off a little
+		}
 		cur, err := a.rdb.Get(ctx, a.head).Result()
 		if err != nil && !errors.Is(err, redis.Nil) {
 			return fmt.Errorf("audit head: %w", err)
