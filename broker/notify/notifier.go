@@ -35,11 +35,18 @@ type Job struct {
 	At       time.Time `json:"at"`             // when what it tells happened
 	End      time.Time `json:"end,omitzero"`   // pre_expiry: the end it warns about
 	Lead     int64     `json:"lead,omitempty"` // pre_expiry: seconds before the end
+	// Chat marks a job for the chat channel (one per event, to the
+	// account's channel) instead of a mail to To.
+	Chat bool `json:"chat,omitempty"`
 }
 
 // ID is the job's queue id: the same news to the same person is queued once.
 func (j Job) ID() string {
-	h := sha256.Sum256([]byte(j.To))
+	to := j.To
+	if j.Chat {
+		to = "chat"
+	}
+	h := sha256.Sum256([]byte(to))
 	return "notify:" + j.Kind + ":" + j.TicketID + ":" + hex.EncodeToString(h[:6]) + ":" + strconv.FormatInt(j.At.UnixNano(), 10)
 }
 
@@ -64,6 +71,16 @@ type TicketReader interface {
 	Ticket(ctx context.Context, id string) (*broker.Ticket, error)
 }
 
+// Chat posts ticket news to a chat channel (console/slack).
+type Chat interface {
+	// Tell posts headline about t; with buttons, Approve and Reject for
+	// t's current revision.
+	Tell(ctx context.Context, t *broker.Ticket, headline string, buttons bool) error
+}
+
+// ChatChannel is the metrics and audit name of the chat channel.
+const ChatChannel = "slack"
+
 // Counter counts deliveries (broker/metrics).
 type Counter interface {
 	Notification(channel, kind, result string)
@@ -82,10 +99,13 @@ type Config struct {
 	// PreExpiry is how long before the end the pre-expiry notice goes;
 	// default DefaultPreExpiry, negative: never.
 	PreExpiry time.Duration
-	Audit     broker.AuditLog // optional
-	Metrics   Counter         // optional
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// Chat, if set, also gets every event (not reminders) once, for the
+	// ticket's account's channel.
+	Chat    Chat
+	Audit   broker.AuditLog // optional
+	Metrics Counter         // optional
+	Logger  *slog.Logger
+	Now     func() time.Time
 }
 
 // Notifier queues notifications (broker.Notifier, broker.Observer) and
@@ -124,6 +144,9 @@ func (n *Notifier) Notify(ctx context.Context, b broker.Notification) error {
 	}
 	at := n.cfg.Now().UTC()
 	var errs []error
+	if n.cfg.Chat != nil && b.Kind == KindApprovalNeeded {
+		errs = append(errs, n.enqueue(ctx, Job{Kind: b.Kind, TicketID: b.TicketID, Chat: true, At: at}, time.Time{}))
+	}
 	for _, to := range people(b.To) {
 		errs = append(errs, n.enqueue(ctx, Job{Kind: b.Kind, TicketID: b.TicketID, To: to, Message: b.Message, At: at}, time.Time{}))
 	}
@@ -136,6 +159,13 @@ func (n *Notifier) Notify(ctx context.Context, b broker.Notification) error {
 func (n *Notifier) TicketChanged(ctx context.Context, t *broker.Ticket, added []broker.Event) {
 	people := people(append([]string{t.Requester}, t.Beneficiaries...))
 	tell := func(j Job, to []string) {
+		if n.cfg.Chat != nil {
+			c := j
+			c.Chat, c.TicketID = true, t.ID
+			if err := n.enqueue(ctx, c, time.Time{}); err != nil {
+				n.cfg.Logger.WarnContext(ctx, "chat notification not queued", "ticket", t.ID, "kind", j.Kind, "err", err)
+			}
+		}
 		for _, p := range to {
 			j.To, j.TicketID = p, t.ID
 			if err := n.enqueue(ctx, j, time.Time{}); err != nil {
@@ -233,6 +263,9 @@ func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
 	if j.Kind == KindPreExpiry && (t.State != broker.StateActive || !t.End.Equal(j.End)) {
 		return nil
 	}
+	if j.Chat {
+		return n.deliverChat(ctx, j, t)
+	}
 	if n.cfg.Viewer == nil {
 		return errors.New("notify: no viewer to check who may see the ticket")
 	}
@@ -261,24 +294,59 @@ func (n *Notifier) Deliver(ctx context.Context, payload []byte) error {
 func (n *Notifier) GaveUp(ctx context.Context, payload []byte, cause error) {
 	var j Job
 	_ = json.Unmarshal(payload, &j)
+	if j.Chat {
+		n.countOn(ChatChannel, j.Kind, "failed")
+		n.auditOn(ctx, j, "notify.failed", "failed", ChatChannel+": "+fmt.Sprint(cause))
+		return
+	}
 	n.count(j.Kind, "failed")
 	n.cfg.Logger.ErrorContext(ctx, "notification failed for good", "ticket", j.TicketID, "kind", j.Kind, "to", j.To, "err", cause)
 	n.audit(ctx, j, "notify.failed", "failed", fmt.Sprint(cause))
 }
 
-func (n *Notifier) count(kind, result string) {
+func (n *Notifier) count(kind, result string) { n.countOn(Channel, kind, result) }
+
+func (n *Notifier) countOn(channel, kind, result string) {
 	if n.cfg.Metrics != nil {
-		n.cfg.Metrics.Notification(Channel, kind, result)
+		n.cfg.Metrics.Notification(channel, kind, result)
 	}
 }
 
 func (n *Notifier) audit(ctx context.Context, j Job, typ, result, detail string) {
+	n.auditOn(ctx, j, typ, result, strings.TrimSpace(Channel+" to "+j.To+" "+detail))
+}
+
+func (n *Notifier) auditOn(ctx context.Context, j Job, typ, result, detail string) {
 	if n.cfg.Audit == nil {
 		return
 	}
 	e := broker.AuditEvent{At: n.cfg.Now().UTC(), Type: typ, Actor: "jit", Action: "notify " + j.Kind,
-		TicketID: j.TicketID, Result: result, Detail: strings.TrimSpace(Channel + " to " + j.To + " " + detail)}
+		TicketID: j.TicketID, Result: result, Detail: detail}
 	if err := n.cfg.Audit.Record(context.WithoutCancel(ctx), e); err != nil {
 		n.cfg.Logger.ErrorContext(ctx, "audit record", "type", typ, "err", err)
 	}
+}
+
+// deliverChat posts j to the chat channel; an approval request carries
+// buttons while its round is still open.
+func (n *Notifier) deliverChat(ctx context.Context, j Job, t *broker.Ticket) error {
+	if n.cfg.Chat == nil {
+		return nil
+	}
+	headline, _ := headlines(view{Kind: j.Kind, T: t, Start: stamp(t.Start), End: stamp(t.End), Extend: extendEnd(t)}, j)
+	_, open := t.OpenRound()
+	if err := n.cfg.Chat.Tell(ctx, t, headline, j.Kind == KindApprovalNeeded && open); err != nil {
+		n.countOn(ChatChannel, j.Kind, "retry")
+		return err
+	}
+	n.countOn(ChatChannel, j.Kind, "sent")
+	n.auditOn(ctx, j, "notify.sent", "sent", ChatChannel+" channel of account "+t.AccountID)
+	return nil
+}
+
+func extendEnd(t *broker.Ticket) string {
+	if t.Extension == nil {
+		return ""
+	}
+	return stamp(t.Extension.End)
 }

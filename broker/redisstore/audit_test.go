@@ -220,3 +220,17 @@ func TestAuditConcurrentAppends(t *testing.T) {
 		t.Fatalf("Verify = %d, %v; want 100 events, nil", n, err)
 	}
 }
+
+func TestReplayGuardTakesAKeyOnce(t *testing.T) {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	defer rdb.Close()
+	g := NewReplayGuard(rdb, testPrefix(t))
+	for i, want := range []bool{true, false, false} {
+		if got, err := g.First(t.Context(), "k1", time.Minute); err != nil || got != want {
+			t.Fatalf("try %d: %v, %v; want %v", i, got, err, want)
+		}
+	}
+	if got, _ := g.First(t.Context(), "k2", time.Minute); !got {
+		t.Fatal("another key refused")
+	}
+}

@@ -132,7 +132,12 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		stopWatch()
 		return nil, err
 	}
-	notifier, err := newNotifier(d, obs, store, sched)
+	chat, err := cfg.slack(rdb, d.logger)
+	if err != nil {
+		stopWatch()
+		return nil, err
+	}
+	notifier, err := newNotifier(d, obs, store, sched, chat)
 	if err != nil {
 		stopWatch()
 		return nil, err
@@ -184,6 +189,10 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		return nil, err
 	}
 	notifier.SetViewer(svc) // who may see a ticket decides who hears about it
+	if chat != nil {
+		chat.SetDecider(svc) // Slack's buttons decide as the web page does
+		d.extra = withSlack(d.extra, chat)
+	}
 	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch, obs: obs}
 	if d.verifier != nil {
 		var writes console.RateLimiter // nil: no limit
