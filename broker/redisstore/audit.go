@@ -28,6 +28,7 @@ type Audit struct {
 	key    []byte
 	stream string
 	head   string
+	base   string // the signed checkpoint of the last event trimmed away
 	now    func() time.Time
 	// mu serializes this process's appends, so they never race each
 	// other for the head; other processes' appends retry.
@@ -43,7 +44,7 @@ func NewAudit(rdb redis.UniversalClient, prefix string, key []byte) *Audit {
 		prefix = DefaultPrefix
 	}
 	base := prefix + ":{audit}:"
-	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", now: time.Now}
+	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", base: base + "logbase", now: time.Now}
 }
 
 // appendScript appends one event if the head is still what the caller
@@ -189,8 +190,27 @@ func (a *Audit) Export(ctx context.Context, since time.Time, fn func(raw []byte)
 // an exported checkpoint), or with the stored head. It returns how many
 // events verified.
 func (a *Audit) Verify(ctx context.Context, cp *broker.AuditCheckpoint) (int64, error) {
+	base, err := a.trimmedAt(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if cp != nil && base != nil && cp.Seq <= base.Seq {
+		// The checkpoint vouches for events trimmed since; the signed
+		// trim checkpoint stands for them.
+		if !broker.CheckpointValid(a.key, *cp) {
+			return 0, fmt.Errorf("checkpoint at event %d: its signature does not match (another key, or edited)", cp.Seq)
+		}
+		if cp.Seq == base.Seq && cp.MAC != base.MAC {
+			return 0, &broker.AuditBreak{Seq: cp.Seq, Reason: "differs from the checkpoint"}
+		}
+		cp = nil
+	}
 	v := &broker.AuditVerifier{Key: a.key, Checkpoint: cp}
-	err := a.Export(ctx, time.Time{}, v.Check)
+	if base != nil {
+		v.Start(base.Seq, base.MAC)
+		v.Last = broker.AuditEvent{Seq: base.Seq, MAC: base.MAC}
+	}
+	err = a.Export(ctx, time.Time{}, v.Check)
 	if err != nil {
 		return v.Count, err
 	}
@@ -219,4 +239,63 @@ func (a *Audit) Checkpoint(ctx context.Context) (broker.AuditCheckpoint, error) 
 		last, _, _ = decodeEvent(msgs[0])
 	}
 	return broker.SignCheckpoint(a.key, last, a.now()), nil
+}
+
+// trimmedAt returns the checkpoint the log was trimmed at, after checking
+// its signature, or nil for a log never trimmed.
+func (a *Audit) trimmedAt(ctx context.Context) (*broker.AuditCheckpoint, error) {
+	raw, err := a.rdb.Get(ctx, a.base).Result()
+	if errors.Is(err, redis.Nil) {
+		return nil, nil
+	} else if err != nil {
+		return nil, fmt.Errorf("audit base: %w", err)
+	}
+	var cp broker.AuditCheckpoint
+	if err := json.Unmarshal([]byte(raw), &cp); err != nil {
+		return nil, &broker.AuditBreak{Seq: 1, Reason: "the trim checkpoint is unreadable"}
+	}
+	if !broker.CheckpointValid(a.key, cp) {
+		return nil, &broker.AuditBreak{Seq: cp.Seq + 1, Reason: "the trim checkpoint's signature does not match"}
+	}
+	return &cp, nil
+}
+
+// Trim removes the events older than before, first recording a signed
+// checkpoint of the last one removed, from which Verify then starts. It
+// returns how many events it removed. The stream keeps the newer events
+// unchanged, so exported checkpoints of them still verify.
+func (a *Audit) Trim(ctx context.Context, before time.Time) (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	msgs, err := a.rdb.XRevRangeN(ctx, a.stream, "("+strconv.FormatInt(before.UnixMilli(), 10), "-", 1).Result()
+	if err != nil {
+		return 0, fmt.Errorf("audit read: %w", err)
+	}
+	if len(msgs) == 0 {
+		return 0, nil
+	}
+	last, _, ok := decodeEvent(msgs[0])
+	if !ok {
+		return 0, fmt.Errorf("audit trim: event %s is unreadable; verify the log first", msgs[0].ID)
+	}
+	cp, err := json.Marshal(broker.SignCheckpoint(a.key, last, a.now()))
+	if err != nil {
+		return 0, err
+	}
+	if err := a.rdb.Set(ctx, a.base, cp, 0).Err(); err != nil {
+		return 0, fmt.Errorf("audit trim: %w", err)
+	}
+	// Everything up to and including the checkpointed event goes.
+	n, err := a.rdb.XTrimMinID(ctx, a.stream, nextID(msgs[0].ID)).Result()
+	if err != nil {
+		return 0, fmt.Errorf("audit trim: %w", err)
+	}
+	return n, nil
+}
+
+// nextID returns the stream id right after id ("ms-seq").
+func nextID(id string) string {
+	ms, seq, _ := strings.Cut(id, "-")
+	n, _ := strconv.ParseUint(seq, 10, 64)
+	return ms + "-" + strconv.FormatUint(n+1, 10)
 }

@@ -2,6 +2,7 @@ package redisstore
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
@@ -232,5 +233,38 @@ func TestReplayGuardTakesAKeyOnce(t *testing.T) {
 	}
 	if got, _ := g.First(t.Context(), "k2", time.Minute); !got {
 		t.Fatal("another key refused")
+	}
+}
+
+// Trimming keeps the rest verifiable from the signed trim checkpoint, and
+// a forged trim checkpoint is caught.
+func TestAuditTrimKeepsTheChainVerifiable(t *testing.T) {
+	ctx := t.Context()
+	a, rdb := newAuditLog(t, 6)
+	old, err := a.Checkpoint(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := a.Trim(ctx, time.Now().Add(time.Second))
+	if err != nil || n != 6 {
+		t.Fatalf("Trim = %d, %v; want 6", n, err)
+	}
+	for i := range 2 {
+		if err := a.Record(ctx, broker.AuditEvent{Type: "ticket.request", Actor: fmt.Sprintf("u%d@example.com", i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, err := a.Verify(ctx, &old); err != nil || got != 2 {
+		t.Fatalf("Verify after trim = %d, %v; want 2 events from the checkpoint", got, err)
+	}
+	evs, _ := a.Events(ctx, 10)
+	if len(evs) != 2 || evs[1].Seq != 7 {
+		t.Fatalf("events after trim %+v, want 8 and 7", evs)
+	}
+	// Replace the trim checkpoint by one made without the key.
+	forged, _ := json.Marshal(broker.SignCheckpoint([]byte("guessed key, 32 characters long."), broker.AuditEvent{Seq: 6, MAC: evs[1].Prev}, time.Now()))
+	rdb.Set(ctx, a.base, forged, 0)
+	if _, err := a.Verify(ctx, nil); breakSeq(t, err) != 7 {
+		t.Fatalf("verify with a forged trim checkpoint: %v, want event 7 named", err)
 	}
 }

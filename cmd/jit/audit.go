@@ -22,6 +22,7 @@ const auditUsage = `usage:
   jit audit verify --config FILE [--checkpoint FILE]   recompute the chain; name the first broken event
   jit audit checkpoint --config FILE                  print a signed checkpoint of the last event (keep it outside Redis)
   jit audit export --config FILE [--since RFC3339]    print events as JSON lines, oldest first
+  jit audit trim --config FILE --older-than DURATION  remove older events, keeping the rest verifiable
   jit audit list [--ticket ID] [--user EMAIL] [--account ID] [--type T] [--since T] [--until T] [--limit N] [--cursor C]
   jit audit timeline ID                               a ticket's events, oldest first
 verify, checkpoint and export read Redis with the server's config (and its audit.key);
@@ -40,6 +41,8 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return auditCheckpoint(ctx, args[1:], stdout, stderr)
 	case "export":
 		return auditExport(ctx, args[1:], stdout, stderr)
+	case "trim":
+		return auditTrim(ctx, args[1:], stdout, stderr)
 	case "list":
 		return auditList(ctx, args[1:], stdout, stderr)
 	case "timeline":
@@ -236,4 +239,27 @@ func printEvents(w io.Writer, evs []broker.AuditEvent) error {
 		}
 	}
 	return nil
+}
+
+func auditTrim(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("audit trim", stderr)
+	path := fs.String("config", os.Getenv("JIT_CONFIG"), "config file (env JIT_CONFIG)")
+	olderThan := fs.Duration("older-than", 0, "remove events older than this (at least 1h)")
+	if _, err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	if *olderThan < time.Hour {
+		return errors.New("--older-than must be at least 1h")
+	}
+	a, closeFn, err := openAudit(ctx, *path)
+	if err != nil {
+		return err
+	}
+	defer closeFn()
+	n, err := a.Trim(ctx, time.Now().Add(-*olderThan))
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintf(stdout, "trimmed %d events\n", n)
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -33,6 +34,9 @@ type AuditConfig struct {
 	// characters (env JIT_AUDIT_KEY); or KeyFile names a file holding it.
 	Key     string `yaml:"key"`
 	KeyFile string `yaml:"key_file"`
+	// Retention, if set, is how long events are kept: workers trim older
+	// ones hourly, keeping the rest verifiable from a signed checkpoint.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // applyOpsEnv applies the environment overrides of the sections above.
@@ -65,6 +69,9 @@ func (c *Config) validateOps() error {
 		if err := l.UnmarshalText([]byte(c.Log.Level)); err != nil {
 			return fmt.Errorf("log.level %q must be debug, info, warn or error", c.Log.Level)
 		}
+	}
+	if c.Audit.Retention < 0 || (c.Audit.Retention > 0 && c.Audit.Retention < time.Hour) {
+		return fmt.Errorf("audit.retention %s must be at least 1h (or unset: keep everything)", c.Audit.Retention)
 	}
 	if c.Audit.Key != "" && c.Audit.KeyFile != "" {
 		return fmt.Errorf("audit: set key or key_file, not both")

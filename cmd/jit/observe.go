@@ -59,6 +59,25 @@ func (o *observability) AWSCall(ctx context.Context, c federation.Call) {
 	}
 }
 
+// trimAudit removes audit events older than retention every hour until
+// ctx is done.
+func (o *observability) trimAudit(ctx context.Context, retention time.Duration) {
+	t := time.NewTicker(time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := o.audit.Trim(ctx, time.Now().Add(-retention)); err != nil {
+			o.logger.ErrorContext(ctx, "audit trim", "err", err)
+		} else if n > 0 {
+			o.logger.InfoContext(ctx, "audit trimmed", "events", n, "retention", retention.String())
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // queueStats adapts the scheduler's queue numbers to the metrics'.
 type queueStats struct{ s *tasks.Scheduler }
 

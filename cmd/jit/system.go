@@ -215,6 +215,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
 		})
 	}
+	if d.worker && cfg.Audit.Retention > 0 {
+		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
+	}
 	if d.worker {
 		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
