@@ -30,6 +30,9 @@ type Audit struct {
 	head   string
 	base   string // the signed checkpoint of the last event trimmed away
 	now    func() time.Time
+	// Sink, if set, gets each event's stored encoding once it is
+	// appended (a file or syslog stream for a SIEM); it must not block.
+	Sink func(raw []byte)
 	// mu serializes this process's appends, so they never race each
 	// other for the head; other processes' appends retry.
 	mu sync.Mutex
@@ -85,6 +88,9 @@ func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
 			return fmt.Errorf("audit append: %w", err)
 		}
 		if ok == 1 {
+			if a.Sink != nil {
+				a.Sink(b)
+			}
 			return nil
 		}
 	}

@@ -34,6 +34,10 @@ type AuditConfig struct {
 	// characters (env JIT_AUDIT_KEY); or KeyFile names a file holding it.
 	Key     string `yaml:"key"`
 	KeyFile string `yaml:"key_file"`
+	// Sink, if set, also streams each event as it is recorded:
+	// "file:/path" (JSON lines), "syslog:", "syslog://host:514" (UDP) or
+	// "syslog+tcp://host:514".
+	Sink string `yaml:"sink"`
 	// Retention, if set, is how long events are kept: workers trim older
 	// ones hourly, keeping the rest verifiable from a signed checkpoint.
 	Retention time.Duration `yaml:"retention"`

@@ -25,6 +25,8 @@ type observability struct {
 	metrics *metrics.Metrics
 	audit   *redisstore.Audit
 	logger  *slog.Logger
+	// closeSink closes the audit sink (audit.sink).
+	closeSink func()
 }
 
 // newObservability registers the process's metrics and opens the audit log.

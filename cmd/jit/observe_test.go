@@ -75,7 +75,8 @@ next:
 // audit log (as the API and `jit audit verify` show it), and every
 // request carries a request id into the JSON logs.
 func TestMetricsAndAuditFollowATicket(t *testing.T) {
-	h := newHarnessWith(t, string(devConfig)+"audit:\n  key: "+testAuditKey+"\n")
+	sinkPath := filepath.Join(t.TempDir(), "audit.jsonl")
+	h := newHarnessWith(t, string(devConfig)+"audit:\n  key: "+testAuditKey+"\n  sink: file:"+sinkPath+"\n")
 	before := h.scrape()
 
 	// A refused sign-in.
@@ -197,6 +198,15 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 	var last broker.AuditEvent
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &last); err != nil || last.MAC == "" || len(lines) < 4 {
 		t.Errorf("export: %d lines, last %q (%v)", len(lines), lines[len(lines)-1], err)
+	}
+
+	// The sink file streamed the same events as they were recorded.
+	sunk, err := os.ReadFile(sinkPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(sunk), lines[len(lines)-1]) {
+		t.Errorf("the audit sink lacks the last exported event %s", lines[len(lines)-1])
 	}
 
 	// Logs are JSON lines; the refused request's lines carry its id, and no line a token.

@@ -91,11 +91,20 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	// Metrics and the audit log (observe.go); every AWS client made from
 	// d.aws reports its calls to both.
-	obs, err := newObservability(redisstore.NewAudit(rdb, "", cfg.auditKey()), d.logger)
+	auditLog := redisstore.NewAudit(rdb, "", cfg.auditKey())
+	sink, closeSink, err := openAuditSink(cfg.Audit.Sink, d.logger)
 	if err != nil {
 		rdb.Close()
 		return nil, err
 	}
+	auditLog.Sink = sink
+	obs, err := newObservability(auditLog, d.logger)
+	if err != nil {
+		closeSink()
+		rdb.Close()
+		return nil, err
+	}
+	obs.closeSink = closeSink
 	federation.RecordCalls(&d.aws, obs)
 	// The registry lives in Redis; the config's registry is only its seed.
 	reg := redisstore.NewRegistry(rdb, redisstore.Options{})
@@ -245,6 +254,9 @@ func (s *system) close() {
 		s.worker.Shutdown()
 	}
 	s.stopWatch()
+	if s.obs != nil && s.obs.closeSink != nil {
+		s.obs.closeSink()
+	}
 	s.scheduler.Close()
 	s.rdb.Close()
 }
