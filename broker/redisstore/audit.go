@@ -29,6 +29,7 @@ type Audit struct {
 	stream string
 	head   string
 	base   string // the signed checkpoint of the last event trimmed away
+	index  string // prefix of the per-ticket indexes
 	now    func() time.Time
 	// Sink, if set, gets each event's stored encoding once it is
 	// appended (a file or syslog stream for a SIEM); it must not block.
@@ -47,18 +48,23 @@ func NewAudit(rdb redis.UniversalClient, prefix string, key []byte) *Audit {
 		prefix = DefaultPrefix
 	}
 	base := prefix + ":{audit}:"
-	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", base: base + "logbase", now: time.Now}
+	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", base: base + "logbase", index: base + "t:", now: time.Now}
 }
 
 // appendScript appends one event if the head is still what the caller
-// chained it to.
+// chained it to, and indexes it under its ticket (KEYS[3], when ARGV[4]
+// is "1").
 var appendScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[2]) or ''
 if cur ~= ARGV[1] then return 0 end
-redis.call('XADD', KEYS[1], '*', 'event', ARGV[3])
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[3])
 redis.call('SET', KEYS[2], ARGV[2])
+if ARGV[4] == '1' then redis.call('RPUSH', KEYS[3], id) end
 return 1
 `)
+
+// ticketKey is the index of a ticket's events (stream ids, oldest first).
+func (a *Audit) ticketKey(id string) string { return a.index + id }
 
 // Record signs e as the next event and appends it.
 func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
@@ -83,7 +89,11 @@ func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
 		if err != nil {
 			return err
 		}
-		ok, err := appendScript.Run(ctx, a.rdb, []string{a.stream, a.head}, cur, fmt.Sprintf("%d %s", e.Seq, e.MAC), string(b)).Int()
+		indexed := "0"
+		if e.TicketID != "" {
+			indexed = "1"
+		}
+		ok, err := appendScript.Run(ctx, a.rdb, []string{a.stream, a.head, a.ticketKey(e.TicketID)}, cur, fmt.Sprintf("%d %s", e.Seq, e.MAC), string(b), indexed).Int()
 		if err != nil {
 			return fmt.Errorf("audit append: %w", err)
 		}
@@ -132,6 +142,9 @@ const scanChunk = 500
 // cursor of the next page ("" at the end). keep, if set, further filters
 // events (what the caller may see). Implements broker.AuditReader.
 func (a *Audit) Query(ctx context.Context, q broker.AuditQuery, keep func(broker.AuditEvent) bool) ([]broker.AuditEvent, string, error) {
+	if q.TicketID != "" {
+		return a.queryTicket(ctx, q, keep)
+	}
 	end := "+"
 	if q.Cursor != "" {
 		end = "(" + q.Cursor
@@ -304,4 +317,60 @@ func nextID(id string) string {
 	ms, seq, _ := strings.Cut(id, "-")
 	n, _ := strconv.ParseUint(seq, 10, 64)
 	return ms + "-" + strconv.FormatUint(n+1, 10)
+}
+
+// queryTicket answers Query for one ticket from its index.
+func (a *Audit) queryTicket(ctx context.Context, q broker.AuditQuery, keep func(broker.AuditEvent) bool) ([]broker.AuditEvent, string, error) {
+	ids, err := a.rdb.LRange(ctx, a.ticketKey(q.TicketID), 0, -1).Result()
+	if err != nil {
+		return nil, "", fmt.Errorf("audit read: %w", err)
+	}
+	var out []broker.AuditEvent
+	i := len(ids) - 1
+	if q.Cursor != "" {
+		for i >= 0 && !idBefore(ids[i], q.Cursor) {
+			i--
+		}
+	}
+	for i >= 0 {
+		lo := max(i-scanChunk+1, 0)
+		cmds, err := a.rdb.Pipelined(ctx, func(p redis.Pipeliner) error {
+			for j := i; j >= lo; j-- {
+				p.XRange(ctx, a.stream, ids[j], ids[j])
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, redis.Nil) {
+			return nil, "", fmt.Errorf("audit read: %w", err)
+		}
+		for _, c := range cmds {
+			msgs, _ := c.(*redis.XMessageSliceCmd).Result()
+			for _, m := range msgs { // none when trimmed away
+				e, _, ok := decodeEvent(m)
+				if !ok || !q.Matches(e) || (keep != nil && !keep(e)) {
+					continue
+				}
+				out = append(out, e)
+				if len(out) == q.Limit {
+					return out, m.ID, nil
+				}
+			}
+		}
+		i = lo - 1
+	}
+	return out, "", nil
+}
+
+// idBefore reports whether stream id x comes before y.
+func idBefore(x, y string) bool {
+	xm, xs, _ := strings.Cut(x, "-")
+	ym, ys, _ := strings.Cut(y, "-")
+	a, _ := strconv.ParseUint(xm, 10, 64)
+	b, _ := strconv.ParseUint(ym, 10, 64)
+	if a != b {
+		return a < b
+	}
+	c, _ := strconv.ParseUint(xs, 10, 64)
+	d, _ := strconv.ParseUint(ys, 10, 64)
+	return c < d
 }
