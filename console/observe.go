@@ -39,9 +39,9 @@ func (s *server) requestID(c *fiber.Ctx) error {
 	if !s.cfg.AccessLog {
 		return nil
 	}
-	level := slogInfo
+	level := slog.LevelInfo
 	if p := c.Path(); p == "/metrics" || p == "/healthz" || p == "/readyz" {
-		level = slogDebug
+		level = slog.LevelDebug
 	}
 	u, _ := broker.UserFrom(c.UserContext())
 	s.cfg.Logger.Log(c.UserContext(), level, "request", "method", c.Method(), "path", c.Path(),
@@ -86,8 +86,3 @@ func (s *server) auditEdge(c *fiber.Ctx, e broker.AuditEvent) {
 		s.cfg.Logger.ErrorContext(c.UserContext(), "audit record", "type", e.Type, "err", err)
 	}
 }
-
-const (
-	slogInfo  = slog.LevelInfo
-	slogDebug = slog.LevelDebug
-)
