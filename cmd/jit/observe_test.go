@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+	"github.com/redis/go-redis/v9"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -200,6 +202,11 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 		t.Errorf("export: %d lines, last %q (%v)", len(lines), lines[len(lines)-1], err)
 	}
 
+	// Tampering, as someone with write access to Redis could: `jit audit
+	// verify` names exactly the changed event, and a log cut short (head
+	// moved back) only against the checkpoint.
+	h.tamperAudit(t, cp)
+
 	// The sink file streamed the same events as they were recorded.
 	sunk, err := os.ReadFile(sinkPath)
 	if err != nil {
@@ -246,5 +253,72 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	resp.Body.Close()
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/plain") {
 		t.Fatalf("the API still serves metrics (%s)", ct)
+	}
+}
+
+// tamperAudit changes one byte of one stored event, then restores it and
+// cuts the last two events, checking `jit audit verify` each time.
+func (h *harness) tamperAudit(t *testing.T, cp string) {
+	t.Helper()
+	ctx := t.Context()
+	rdb := h.redis()
+	stream, head := "jit:{audit}:log", "jit:{audit}:loghead"
+	verify := func(args ...string) (string, error) {
+		out, err := exec.Command(jitBin, append([]string{"audit", "verify", "--config", h.cfgPath}, args...)...).CombinedOutput()
+		return string(out), err
+	}
+	// Stop the server first: it keeps appending (AWS calls, tasks).
+	h.stop()
+	msgs, err := rdb.XRange(ctx, stream, "-", "+").Result()
+	if err != nil || len(msgs) < 5 {
+		t.Fatalf("stream: %d entries, %v", len(msgs), err)
+	}
+	rewrite := func(raw []string) {
+		rdb.Del(ctx, stream)
+		for i, r := range raw {
+			if err := rdb.XAdd(ctx, &redis.XAddArgs{Stream: stream, ID: msgs[i].ID, Values: []string{"event", r}}).Err(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	orig := make([]string, len(msgs))
+	for i, m := range msgs {
+		orig[i] = m.Values["event"].(string)
+	}
+	victim := len(orig) / 2
+	var ev broker.AuditEvent
+	json.Unmarshal([]byte(orig[victim]), &ev)
+	changed := append([]string(nil), orig...)
+	changed[victim] = strings.Replace(changed[victim], `"actor":"`, `"actor":"X`, 1)
+	rewrite(changed)
+	out, err := verify()
+	if want := fmt.Sprintf("audit chain broken at event %d:", ev.Seq); err == nil || !strings.Contains(out, want) {
+		t.Errorf("verify after changing event %d: %v %s, want %q", ev.Seq, err, out, want)
+	}
+	// Restore, then cut the events from the checkpoint's on (at least
+	// two) and move the head back.
+	var c broker.AuditCheckpoint
+	if b, err := os.ReadFile(cp); err != nil || json.Unmarshal(b, &c) != nil {
+		t.Fatalf("checkpoint %s: %v", cp, err)
+	}
+	keep := len(orig) - 2
+	for keep > 0 {
+		var e broker.AuditEvent
+		json.Unmarshal([]byte(orig[keep-1]), &e)
+		if e.Seq < c.Seq {
+			break
+		}
+		keep--
+	}
+	rewrite(orig[:keep])
+	var last broker.AuditEvent
+	json.Unmarshal([]byte(orig[keep-1]), &last)
+	rdb.Set(ctx, head, fmt.Sprintf("%d %s", last.Seq, last.MAC), 0)
+	if out, err := verify(); err != nil {
+		t.Errorf("the cut log should chain without a checkpoint: %v %s", err, out)
+	}
+	out, err = verify("--checkpoint", cp)
+	if want := fmt.Sprintf("audit chain broken at event %d:", last.Seq+1); err == nil || !strings.Contains(out, want) {
+		t.Errorf("verify of the cut log against the checkpoint: %v %s, want %q", err, out, want)
 	}
 }
