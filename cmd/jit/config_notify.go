@@ -42,6 +42,9 @@ type SlackConfig struct {
 	// other accounts (empty: they are not posted).
 	Channels       map[string]string `yaml:"channels"`
 	DefaultChannel string            `yaml:"default_channel"`
+	// PermissionSetChannels maps permission sets to channel ids; they win
+	// over the account's.
+	PermissionSetChannels map[string]string `yaml:"permission_set_channels"`
 	// APIURL overrides Slack's Web API address (tests).
 	APIURL string `yaml:"api_url"`
 }
@@ -71,8 +74,8 @@ func (c *Config) validateNotify() error {
 	}
 	if sl := c.Notify.Slack; (sl.BotToken == "") != (sl.SigningSecret == "") {
 		return fmt.Errorf("notify.slack needs both bot_token and signing_secret")
-	} else if sl.BotToken != "" && len(sl.Channels) == 0 && sl.DefaultChannel == "" {
-		return fmt.Errorf("notify.slack: set channels or default_channel")
+	} else if sl.BotToken != "" && len(sl.Channels) == 0 && len(sl.PermissionSetChannels) == 0 && sl.DefaultChannel == "" {
+		return fmt.Errorf("notify.slack: set channels, permission_set_channels or default_channel")
 	}
 	s := c.Notify.Email.SMTP
 	if s.Host == "" {
@@ -108,7 +111,7 @@ func (c *Config) slack(rdb redis.UniversalClient, logger *slog.Logger) (*jitslac
 		return nil, nil
 	}
 	s, err := jitslack.New(jitslack.Config{Token: sl.BotToken, SigningSecret: sl.SigningSecret, APIURL: sl.APIURL,
-		Channels: sl.Channels, Default: sl.DefaultChannel, BaseURL: c.BaseURL,
+		Channels: sl.Channels, PermissionSets: sl.PermissionSetChannels, Default: sl.DefaultChannel, BaseURL: c.BaseURL,
 		Replay: redisstore.NewReplayGuard(rdb, ""), Logger: logger})
 	if err != nil {
 		return nil, fmt.Errorf("notify.slack: %w", err)

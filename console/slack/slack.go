@@ -21,11 +21,13 @@ type Config struct {
 	SigningSecret string
 	// APIURL overrides Slack's Web API address (tests).
 	APIURL string
-	// Channels maps an account id to its channel; Default is for the rest
-	// ("" : accounts without a channel are not told).
-	Channels map[string]string
-	Default  string
-	BaseURL  string
+	// PermissionSets maps a permission set to its channel, Channels an
+	// account id to its channel (the permission set's wins); Default is
+	// for the rest ("": tickets without a channel are not posted).
+	PermissionSets map[string]string
+	Channels       map[string]string
+	Default        string
+	BaseURL        string
 	// Decider makes the decisions (broker.Service).
 	Decider Decider
 	// Replay remembers callbacks already taken.
@@ -70,6 +72,9 @@ func New(cfg Config) (*Slack, error) {
 
 // channel returns the channel of t's account, or "".
 func (s *Slack) channel(t *broker.Ticket) string {
+	if c, ok := s.cfg.PermissionSets[t.PermissionSet]; ok {
+		return c
+	}
 	if c, ok := s.cfg.Channels[t.AccountID]; ok {
 		return c
 	}

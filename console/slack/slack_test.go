@@ -210,12 +210,25 @@ func TestRefusedCallbacksChangeNothing(t *testing.T) {
 func TestTellPostsButtonsToTheAccountChannel(t *testing.T) {
 	s, api, _ := newSlack(t)
 	s.cfg.Channels = map[string]string{"111111111111": "CDEV"}
+	s.cfg.PermissionSets = map[string]string{"AdministratorAccess": "CADMIN"}
 	tk := &broker.Ticket{ID: "t1", Revision: 1, AccountID: "111111111111", PermissionSet: "ReadOnlyAccess", Beneficiaries: []string{"alice@example.com"}, Reason: "<!channel> hi"}
 	if err := s.Tell(context.Background(), tk, "alice asks", true); err != nil {
 		t.Fatal(err)
 	}
 	if len(api.posts) != 1 || api.posts[0].Get("channel") != "CDEV" {
 		t.Fatalf("posts %v, want one to CDEV", api.posts)
+	}
+	admin := *tk
+	admin.PermissionSet = "AdministratorAccess"
+	other := *tk
+	other.AccountID = "222222222222"
+	for _, x := range []*broker.Ticket{&admin, &other} {
+		if err := s.Tell(context.Background(), x, "news", false); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := []string{api.posts[1].Get("channel"), api.posts[2].Get("channel")}; got[0] != "CADMIN" || got[1] != "C1" {
+		t.Errorf("channels %v, want the permission set's CADMIN, then the default C1", got)
 	}
 	blocks := api.posts[0].Get("blocks")
 	for _, want := range []string{`"action_id":"approve"`, `"action_id":"reject"`, `"value":"t1:1"`, "https://jit.example.com/#/tickets/t1", "\\u0026lt;!channel\\u0026gt;"} {
