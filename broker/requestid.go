@@ -36,3 +36,17 @@ func (l logHandler) WithAttrs(as []slog.Attr) slog.Handler {
 }
 
 func (l logHandler) WithGroup(name string) slog.Handler { return logHandler{l.Handler.WithGroup(name)} }
+
+type ticketIDKey struct{}
+
+// WithTicketID returns ctx carrying the ticket a call is made for, so
+// that lower layers (the AWS call audit) can name it.
+func WithTicketID(ctx context.Context, id string) context.Context {
+	return context.WithValue(ctx, ticketIDKey{}, id)
+}
+
+// TicketIDFrom returns the ticket id ctx carries, or "".
+func TicketIDFrom(ctx context.Context) string {
+	id, _ := ctx.Value(ticketIDKey{}).(string)
+	return id
+}

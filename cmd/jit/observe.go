@@ -55,7 +55,7 @@ func (o *observability) AWSCall(ctx context.Context, c federation.Call) {
 		result = c.Code
 	}
 	e := broker.AuditEvent{At: time.Now().UTC(), Type: "aws.call", Actor: "jit", Action: "aws call",
-		Operation: c.Operation, RequestID: c.RequestID, Result: result}
+		TicketID: broker.TicketIDFrom(ctx), Operation: c.Operation, RequestID: c.RequestID, Result: result}
 	if err := o.audit.Record(context.WithoutCancel(ctx), e); err != nil {
 		o.logger.ErrorContext(ctx, "audit record", "type", e.Type, "err", err)
 	}
@@ -108,4 +108,24 @@ func (o *observability) serveMetrics(ctx context.Context, l net.Listener) error 
 		return err
 	}
 	return nil
+}
+
+// The decorators below tell the AWS call audit which ticket a call is for.
+
+type ticketMinter struct{ next broker.SessionMinter }
+
+func (m ticketMinter) Mint(ctx context.Context, r broker.MintRequest) (broker.Credentials, error) {
+	return m.next.Mint(broker.WithTicketID(ctx, r.TicketID), r)
+}
+
+type ticketRevoker struct{ next broker.Revoker }
+
+func (v ticketRevoker) Revoke(ctx context.Context, r broker.RevokeRequest) error {
+	return v.next.Revoke(broker.WithTicketID(ctx, r.TicketID), r)
+}
+
+type ticketPortalRevoker struct{ next broker.PortalRevoker }
+
+func (p ticketPortalRevoker) CutPortal(ctx context.Context, c broker.PortalCut) error {
+	return p.next.CutPortal(broker.WithTicketID(ctx, c.TicketID), c)
 }

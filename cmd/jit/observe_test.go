@@ -157,7 +157,7 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 	for _, e := range page["events"].([]any) {
 		types[e.(map[string]any)["type"].(string)] = true
 	}
-	for _, want := range []string{"ticket.request", "ticket.approve", "ticket.activate", "ticket.terminate"} {
+	for _, want := range []string{"ticket.request", "ticket.approve", "ticket.activate", "ticket.terminate", "aws.call"} {
 		if !types[want] {
 			t.Errorf("audit of %s lacks %s: %v", tk.ID, want, types)
 		}

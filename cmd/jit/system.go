@@ -158,7 +158,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	clean := cleaner{role: revoker}
 	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
 	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
-		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
+		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ticketPortalRevoker{ic.portal}, AssignmentLister: ic.lister, Directory: ic.assigner}
 		clean.portal = ic.portal
 	}
 	svc, err := broker.NewService(broker.ServiceConfig{
@@ -184,8 +184,8 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
 		Approvals:        engine,
-		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition},
-		Revoker:          &metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics},
+		Minter:           ticketMinter{&federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition}},
+		Revoker:          ticketRevoker{&metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics}},
 		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
 		Logger:           d.logger,
