@@ -45,7 +45,7 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
   jit reconcile                            run the reconciler now (admins)
   jit audit list [--ticket ID] [--user E] [--type T] [--since T]...   the audit log (others' tickets: admins)
   jit audit timeline ID                    a ticket's audit events
-  jit audit verify|checkpoint|export --config FILE   check or export the signed audit chain (server side)
+  jit audit verify|checkpoint|export|trim --config FILE   check, export or trim the signed audit chain (server side)
 
 Administration (administrators only; see docs/registry.md):
   jit admin apply -f FILE [--dry-run]      check, show the diff, apply a registry file atomically
