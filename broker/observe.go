@@ -3,8 +3,10 @@ package broker
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Observer is told about every ticket change the service stores, after it
@@ -66,4 +68,10 @@ func (os Observers) TicketChanged(ctx context.Context, t *Ticket, added []Event)
 	for _, o := range os {
 		o.TicketChanged(ctx, t, added)
 	}
+}
+
+// auditDelegation records a delegation made or ended by actor.
+func (s *Service) auditDelegation(ctx context.Context, actor, action string, d Delegation) {
+	s.record(ctx, AuditEvent{At: s.now(), Type: "delegation." + strings.ReplaceAll(action, " ", "_"), Actor: actor, Action: action,
+		Detail: fmt.Sprintf("%s delegates to %s from %s to %s (%s)", d.From, d.To, d.Start.Format(time.RFC3339), d.End.Format(time.RFC3339), d.ID)})
 }
