@@ -232,10 +232,19 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 	}
 }
 
-// With metrics.listen, /metrics is served there and not on the API.
+// With metrics.listen, /metrics is served there and not on the API; a
+// write over the rate limit is counted.
 func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	addr := freeAddr(t)
-	h := newHarnessWith(t, string(devConfig)+"metrics:\n  listen: "+addr+"\n")
+	h := newHarnessWith(t, string(devConfig)+"metrics:\n  listen: "+addr+"\nrate_limit:\n  writes_per_minute: 1\n  burst: 1\n")
+	codes := []int{}
+	for range 2 {
+		code, _ := h.api("alice@example.com", "POST", "/api/v1/tickets", map[string]any{})
+		codes = append(codes, code)
+	}
+	if codes[1] != 429 {
+		t.Fatalf("two writes at once: %v, want the second refused 429", codes)
+	}
 	resp, err := http.Get("http://" + addr + "/metrics")
 	if err != nil {
 		t.Fatal(err)
@@ -245,6 +254,9 @@ func TestMetricsOnTheirOwnAddress(t *testing.T) {
 	resp.Body.Close()
 	if err != nil || fams["jit_tickets"] == nil {
 		t.Fatalf("metrics address: %v, jit_tickets missing=%v", err, fams["jit_tickets"] == nil)
+	}
+	if got := value(fams, "jit_rate_limited_total"); got != 1 {
+		t.Errorf("jit_rate_limited_total = %v, want 1", got)
 	}
 	resp, err = http.Get(h.apiURL + "/metrics")
 	if err != nil {
