@@ -19,13 +19,19 @@ type Web struct {
 	// flow with PKCE) and ClientID its public client; the ID tokens it gets
 	// must carry ClientID as their audience.
 	Issuer, ClientID string
+	// CLIClientID, if set, is the public client the command line signs in
+	// with (`jit login`: loopback redirect and device grant); ClientID
+	// otherwise.
+	CLIClientID string
 }
 
 // webConfig is the body of GET /config.json.
 type webConfig struct {
 	Issuer   string `json:"issuer"`
 	ClientID string `json:"client_id"`
-	Scopes   string `json:"scopes"`
+	// CLIClientID is for `jit login`; omitted when it is ClientID.
+	CLIClientID string `json:"cli_client_id,omitempty"`
+	Scopes      string `json:"scopes"`
 }
 
 // webRoutes serves the app at "/": /config.json, the files, and index.html
@@ -47,7 +53,7 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	app.Get("/config.json", func(c *fiber.Ctx) error {
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, Scopes: "openid email profile"})
+		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile"})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {

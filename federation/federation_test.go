@@ -67,7 +67,8 @@ func awsConfig(akid, secret, token string, c *clock) aws.Config {
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token),
 		// The SDK's standard retryer, as production uses: it also retries
 		// a connection dropped mid-answer.
-		Retryer: func() aws.Retryer { return retry.NewStandard() },
+		Retryer:    func() aws.Retryer { return retry.NewStandard() },
+		HTTPClient: federation.HTTPClient(),
 	}
 }
 
@@ -299,7 +300,7 @@ func TestPruneRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
-	if err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
+	if _, err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})

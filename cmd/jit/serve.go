@@ -10,6 +10,7 @@ import (
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 
 	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/federation"
 )
 
 // runServe runs the API and, unless --no-worker, the task worker.
@@ -46,7 +47,7 @@ func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region))
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithRegion(cfg.AWS.Region), awsconfig.WithHTTPClient(federation.HTTPClient()))
 	if err != nil {
 		return fmt.Errorf("aws config: %w", err)
 	}

@@ -221,7 +221,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			MetricsElsewhere: cfg.Metrics.Listen != "",
 			Audit:            obs.audit,
 			AccessLog:        true,
-			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID},
+			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID},
 		})
 	}
 	if d.worker && cfg.Audit.Retention > 0 {
