@@ -84,6 +84,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 		}
 		return nil, serr
 	}
+	s.changed(ctx, t, t.History)
 	if t.State == StatePending {
 		s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, now),
 			Message: fmt.Sprintf("%s asks for %s in %s: %s", t.Requester, t.PermissionSet, t.AccountID, t.Reason)})

@@ -129,6 +129,7 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 	if err != nil {
 		return nil, err
 	}
+	s.auditDelegation(ctx, u.Email, "delegate", *d)
 	return d, nil
 }
 
@@ -172,7 +173,11 @@ func (s *Service) DeleteDelegation(ctx context.Context, id string) error {
 			return Errorf(ENOTFOUND, "delegation %s not found", id)
 		}
 	}
-	return s.cfg.Delegations.DeleteDelegation(ctx, id)
+	if err := s.cfg.Delegations.DeleteDelegation(ctx, id); err != nil {
+		return err
+	}
+	s.auditDelegation(ctx, u.Email, "end delegation", d)
+	return nil
 }
 
 // maxCycleSearch bounds the people delegationsTo follows looking for a

@@ -199,6 +199,7 @@ func (s *Service) change(ctx context.Context, version int64, dryRun, retry bool,
 			return ApplyResult{}, err
 		}
 		res.Version = nv
+		s.auditRegistry(ctx, v, nv, res.Diff)
 		if s.cfg.OnRegistryChange != nil {
 			if err := s.cfg.OnRegistryChange(context.WithoutCancel(ctx)); err != nil {
 				// The change is stored; replicas still reload when they next look.

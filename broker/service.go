@@ -58,10 +58,16 @@ type ServiceConfig struct {
 	// Agenda lists tickets by their next due time, for RunOverdue; nil
 	// disables the overdue sweep.
 	Agenda Agenda
-	// Audit receives an event for every AWS grant and reconciler action.
-	Audit  AuditLog
-	Clock  Clock        // default SystemClock
-	Logger *slog.Logger // default slog.Default()
+	// Audit receives an event for every ticket change, registry change and
+	// reconciler action (audit.go).
+	Audit AuditLog
+	// AuditReader reads the audit log for AuditEvents and Timeline; nil
+	// makes them EUNAVAILABLE.
+	AuditReader AuditReader
+	// Observer is told about every stored ticket change (metrics); nil: nobody.
+	Observer Observer
+	Clock    Clock        // default SystemClock
+	Logger   *slog.Logger // default slog.Default()
 	// StartSkew is how far in the past a requested start may lie.
 	StartSkew time.Duration
 	// MaxLeadTime is how far ahead a requested start may lie; default
@@ -158,6 +164,7 @@ func (s *Service) transition(ctx context.Context, id string, fn func(t *Ticket) 
 		if err != nil {
 			return nil, err
 		}
+		n := len(t.History)
 		if err := fn(t); err != nil {
 			return nil, err
 		}
@@ -167,6 +174,9 @@ func (s *Service) transition(ctx context.Context, id string, fn func(t *Ticket) 
 			continue
 		} else if err != nil {
 			return nil, err
+		}
+		if n <= len(t.History) {
+			s.changed(ctx, t, t.History[n:])
 		}
 		return t, nil
 	}

@@ -64,6 +64,7 @@ func (s *server) authenticate(c *fiber.Ctx) error {
 		s.cfg.Logger.WarnContext(c.UserContext(), "authentication refused",
 			"reason", reason, "message", broker.ErrorMessage(err),
 			"client", c.IP(), "method", c.Method(), "path", c.Path())
+		s.auditRefused(c, reason, broker.ErrorMessage(err))
 		return err
 	} else if err != nil {
 		return err

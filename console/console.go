@@ -86,6 +86,15 @@ type Config struct {
 	// Metrics is the registry the API's metrics go to and GET /metrics
 	// serves; default a registry of the app's own.
 	Metrics *prometheus.Registry
+	// MetricsElsewhere leaves GET /metrics out: they are served on their
+	// own address (metrics.listen).
+	MetricsElsewhere bool
+	// AccessLog logs one line per request (method, path, status,
+	// duration, user and request id) at info level (debug for /metrics
+	// and the health checks).
+	AccessLog bool
+	// Audit, if set, records refused sign-ins and refused authorizations.
+	Audit broker.AuditLog
 }
 
 // server holds the configuration the handlers share.
@@ -137,11 +146,14 @@ func New(cfg Config) *fiber.App {
 		IdleTimeout:           2 * time.Minute,
 	})
 	app.Use(recover.New())
+	app.Use(s.requestID)
 	app.Use(s.edge)
 
 	app.Get("/healthz", s.healthz)
 	app.Get("/readyz", s.readyz)
-	metricsRoute(app, cfg.Metrics)
+	if !cfg.MetricsElsewhere {
+		metricsRoute(app, cfg.Metrics)
+	}
 
 	api := app.Group("/api/v1", s.authenticate, s.limitWrites, s.apiBody)
 	api.Get("/me", s.me)
@@ -157,6 +169,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.adminRoutes(api)
+	s.auditRoutes(api)
 
 	if cfg.Extra != nil {
 		cfg.Extra(app)

@@ -39,6 +39,9 @@ type errorBody struct {
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	body := s.errorBody(c, err)
 	status := statusByCode[body.Code] // errorBody returns only codes of the table
+	if body.Code == broker.EFORBIDDEN {
+		s.auditDenied(c, body.Message)
+	}
 	if body.Code == broker.EUNAUTHENTICATED {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="jit"`)
 	}

@@ -40,6 +40,7 @@ func (s *server) limitWrites(c *fiber.Ctx) error {
 		return broker.Errorf(broker.EUNAVAILABLE, "the rate limit cannot be checked; try again")
 	}
 	if wait > 0 {
+		s.metrics.rateLimited.Inc()
 		secs := int(math.Ceil(wait.Seconds()))
 		c.Set(fiber.HeaderRetryAfter, strconv.Itoa(secs))
 		return broker.Errorf(codeTooManyRequests, "too many changes in a short time; try again in %d s", secs)

@@ -10,6 +10,7 @@ import (
 // metrics are the API's Prometheus metrics.
 type metrics struct {
 	authRefused *prometheus.CounterVec
+	rateLimited prometheus.Counter
 }
 
 // newMetrics registers the API's metrics in reg.
@@ -20,8 +21,14 @@ func newMetrics(reg prometheus.Registerer) (*metrics, error) {
 			Help: "API requests refused because the caller could not be authenticated, by reason.",
 		}, []string{"reason"}),
 	}
-	if err := reg.Register(m.authRefused); err != nil {
-		return nil, err
+	m.rateLimited = prometheus.NewCounter(prometheus.CounterOpts{
+		Name: "jit_rate_limited_total",
+		Help: "API writes refused 429 because their user was over the write limit.",
+	})
+	for _, c := range []prometheus.Collector{m.authRefused, m.rateLimited} {
+		if err := reg.Register(c); err != nil {
+			return nil, err
+		}
 	}
 	// Every reason from zero, so that a rate over time needs no first refusal.
 	for _, r := range []string{ReasonMissing, ReasonScheme, ReasonMalformed, ReasonSignature, ReasonExpired, ReasonNotYetValid,

@@ -59,6 +59,8 @@ type ServerConfig struct {
 	// rather than at the next reconciler pass or Asynq's lease recovery.
 	Sweeper    Sweeper
 	SweepEvery time.Duration
+	// Notify, if set, delivers notification jobs (TypeNotify).
+	Notify Deliverer
 }
 
 func (c ServerConfig) withDefaults() ServerConfig {

@@ -29,6 +29,9 @@ func NewWorker(opt asynq.RedisConnOpt, l Lifecycle, cfg ServerConfig) *Worker {
 	if r, ok := l.(Reconciler); ok {
 		w.mux.Handle(TypeReconcile, NewReconcileHandler(r, cfg.Logger))
 	}
+	if cfg.Notify != nil {
+		w.mux.Handle(TypeNotify, NewNotifyHandler(cfg.Notify))
+	}
 	return w
 }
 

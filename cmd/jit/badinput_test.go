@@ -97,7 +97,7 @@ func TestBadInputLeavesNothing(t *testing.T) {
 	if strings.Contains(logs, h.token("alice@example.com")) {
 		t.Error("the server log holds alice's token")
 	}
-	for _, want := range []string{"authentication refused", "reason=expired", "reason=wrong_azp", "reason=missing_token", "client=127.0.0.1"} {
+	for _, want := range []string{"authentication refused", `"reason":"expired"`, `"reason":"wrong_azp"`, `"reason":"missing_token"`, `"client":"127.0.0.1"`} {
 		if !strings.Contains(logs, want) {
 			t.Errorf("the server log lacks %q", want)
 		}

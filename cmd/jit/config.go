@@ -37,6 +37,11 @@ type Config struct {
 	// Directory lists the users JIT knows when aws.identity_center is not
 	// configured (Identity Center resolves users itself).
 	Directory DirectoryConfig `yaml:"directory"`
+	// Metrics, Log, Audit and Notify: config_ops.go, config_notify.go.
+	Metrics MetricsConfig `yaml:"metrics"`
+	Log     LogConfig     `yaml:"log"`
+	Audit   AuditConfig   `yaml:"audit"`
+	Notify  NotifyConfig  `yaml:"notify"`
 }
 
 // TicketsConfig bounds what requesters may ask for; zero fields mean the
@@ -171,6 +176,7 @@ func (c *Config) applyEnv() {
 	if v, ok := os.LookupEnv("JIT_OIDC_CLIENT_IDS"); ok {
 		c.OIDC.ClientIDs = strings.Split(v, ",")
 	}
+	c.applyOpsEnv()
 }
 
 // validate fills defaults and names the first bad field.
@@ -240,6 +246,9 @@ func (c *Config) validate() error {
 		return fmt.Errorf("aws.identity_center.instance_arn %q is not an ARN", ic.InstanceARN)
 	}
 	if err := c.validateTickets(); err != nil {
+		return err
+	}
+	if err := c.validateOps(); err != nil {
 		return err
 	}
 	if perMinute, burst := c.RateLimit.limits(); perMinute < 0 {

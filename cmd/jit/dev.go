@@ -3,7 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,7 @@ import (
 	"github.com/gofiber/fiber/v2/middleware/adaptor"
 	"gopkg.in/yaml.v3"
 
+	"github.com/jitaccess/jit/broker/notify"
 	"github.com/jitaccess/jit/console/devoidc"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
@@ -129,9 +132,15 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 	if err != nil {
 		return err
 	}
+	// Mail stays on this machine: shown at /dev/mail and logged at info.
+	mail := &notify.Catcher{Next: notify.LogSender{Logger: slog.New(slog.NewTextHandler(stderr, nil)), BaseURL: baseURL}}
+	cfg.Audit.Key = devAuditKey()
 	sys, err := startSystem(ctx, deps{
-		cfg: cfg, redisOpt: redisOpt, aws: awsCfg, verifier: verifier, logger: logger, worker: true,
-		extra: func(app *fiber.App) { app.Post("/dev/token", adaptor.HTTPHandler(idp.TokenHandler())) },
+		cfg: cfg, redisOpt: redisOpt, aws: awsCfg, verifier: verifier, logger: logger, worker: true, mail: mail,
+		extra: func(app *fiber.App) {
+			app.Post("/dev/token", adaptor.HTTPHandler(idp.TokenHandler()))
+			app.Get("/dev/mail", adaptor.HTTPHandler(mail))
+		},
 	})
 	if err != nil {
 		return err
@@ -163,7 +172,8 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
 ==========================================================================
 
   Approver page:  %[1]s   (sign in as bob@example.com to approve and terminate)
-  JIT API:        %[1]s/api/v1   (health: %[1]s/healthz)
+  JIT API:        %[1]s/api/v1   (health: %[1]s/healthz, metrics: %[1]s/metrics)
+  Mail sent:      %[1]s/dev/mail   (what approvers and requesters would receive)
   AWS sandbox:    %[2]s
   OIDC issuer:    %[3]s
 
@@ -230,4 +240,11 @@ func runDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	}
 	_, err = fmt.Fprintln(stdout, out.Token)
 	return err
+}
+
+// devAuditKey is a fresh audit key for one `jit dev` run.
+func devAuditKey() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return hex.EncodeToString(b)
 }

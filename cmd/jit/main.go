@@ -54,6 +54,9 @@ Client commands (server from --url, JIT_URL or jit login; token from
                                            open (or print) an AWS console sign-in link
   jit activity ID                          what was done in AWS during the ticket (CloudTrail)
   jit reconcile                            run the reconciler now (admins)
+  jit audit list [--ticket ID] [--user E] [--type T] [--since T]...   the audit log (others' tickets: admins)
+  jit audit timeline ID                    a ticket's audit events
+  jit audit verify|checkpoint|export|trim --config FILE   check, export or trim the signed audit chain (server side)
   jit version                              print the version
 
 Administration (administrators only; see docs/registry.md):
@@ -129,6 +132,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConsole(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "audit":
+		return runAudit(ctx, rest, stdout, stderr)
 	case "login":
 		return runLogin(ctx, rest, stdout, stderr)
 	case "logout":

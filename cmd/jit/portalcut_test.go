@@ -19,7 +19,6 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/broker/redisstore"
 )
 
 // Terminate cuts an Identity Center session that was already open through
@@ -187,7 +186,7 @@ func TestReconcilerRemovesOrphanOnSandbox(t *testing.T) {
 	if _, err := e.sys.svc.ReconcileNow(broker.WithUser(ctx, broker.User{Email: "alice@example.com"})); broker.ErrorCode(err) != broker.EFORBIDDEN {
 		t.Fatalf("reconcile as a requester: %v, want forbidden", err)
 	}
-	events, err := redisstore.NewAudit(e.sys.rdb, "").Events(ctx, 10)
+	events, _, err := e.sys.obs.audit.Query(ctx, broker.AuditQuery{Type: "reconcile.", Limit: 10}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

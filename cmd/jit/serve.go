@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"log/slog"
 	"net"
 	"os"
 
@@ -36,10 +35,13 @@ func runWorker(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer) error {
-	logger := slog.New(slog.NewTextHandler(stderr, nil))
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return err
+	}
+	logger := cfg.Log.newLogger(stderr)
+	if cfg.Audit.Key == "" {
+		logger.Warn("audit.key is not set: the audit chain finds accidents, not someone who can write to Redis; set audit.key (or JIT_AUDIT_KEY)")
 	}
 	redisOpt, err := redisConnOpt(cfg.Redis)
 	if err != nil {
@@ -61,6 +63,18 @@ func serve(ctx context.Context, path string, worker, api bool, stderr io.Writer)
 		return err
 	}
 	defer sys.close()
+	if cfg.Metrics.Listen != "" {
+		ml, err := net.Listen("tcp", cfg.Metrics.Listen)
+		if err != nil {
+			return fmt.Errorf("metrics.listen %s: %w", cfg.Metrics.Listen, err)
+		}
+		logger.Info("jit metrics", "addr", ml.Addr().String())
+		go func() {
+			if err := sys.obs.serveMetrics(ctx, ml); err != nil {
+				logger.Error("metrics server", "err", err)
+			}
+		}()
+	}
 	if !api {
 		logger.Info("jit worker running")
 		<-ctx.Done()

@@ -17,6 +17,8 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/broker/metrics"
+	"github.com/jitaccess/jit/broker/notify"
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/broker/tasks"
 	"github.com/jitaccess/jit/console"
@@ -35,6 +37,7 @@ type system struct {
 	scheduler *tasks.Scheduler
 	rdb       redis.UniversalClient
 	stopWatch func() // ends the registry watch
+	obs       *observability
 }
 
 // deps is what the server commands hand to startSystem: everything that
@@ -47,6 +50,9 @@ type deps struct {
 	logger   *slog.Logger
 	worker   bool
 	extra    func(app *fiber.App)
+	// mail, if set, receives every mail (jit dev's catcher); default the
+	// configured SMTP server, or the log.
+	mail notify.Sender
 }
 
 // redisConnOpt turns the Redis part of the config into Asynq's connection
@@ -84,6 +90,23 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		rdb.Close()
 		return nil, err
 	}
+	// Metrics and the audit log (observe.go); every AWS client made from
+	// d.aws reports its calls to both.
+	auditLog := redisstore.NewAudit(rdb, "", cfg.auditKey())
+	sink, closeSink, err := openAuditSink(cfg.Audit.Sink, d.logger)
+	if err != nil {
+		rdb.Close()
+		return nil, err
+	}
+	auditLog.Sink = sink
+	obs, err := newObservability(auditLog, d.logger)
+	if err != nil {
+		closeSink()
+		rdb.Close()
+		return nil, err
+	}
+	obs.closeSink = closeSink
+	federation.RecordCalls(&d.aws, obs)
 	// The registry lives in Redis; the config's registry is only its seed.
 	reg := redisstore.NewRegistry(rdb, redisstore.Options{})
 	current, err := seedRegistry(ctx, reg, cfg.seed(), d.logger)
@@ -119,6 +142,20 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	store := redisstore.New(rdb, redisstore.Options{
 		MaxPendingPerRequester: cfg.Tickets.MaxPendingPerRequester,
 	})
+	if err := metrics.RegisterStores(obs.reg, store, queueStats{sched}); err != nil {
+		stopWatch()
+		return nil, err
+	}
+	chat, err := cfg.slack(rdb, d.logger)
+	if err != nil {
+		stopWatch()
+		return nil, err
+	}
+	notifier, err := newNotifier(d, obs, store, sched, chat)
+	if err != nil {
+		stopWatch()
+		return nil, err
+	}
 	locker := redisstore.NewLocker(rdb, "", 0)
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
@@ -127,7 +164,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	icLimit := redisstore.NewLimiter(rdb, "", "identitycenter", cfg.AWS.IdentityCenter.RequestsPerSecond, cfg.AWS.IdentityCenter.Outstanding)
 	if ic := newIdentityCenter(d.aws, cfg.AWS, locker, icLimit); ic != nil {
 		ic.portal.Skew = skew
-		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ic.portal, AssignmentLister: ic.lister, Directory: ic.assigner}
+		icCfg = broker.ServiceConfig{Assigner: chainGuard{Assigner: ic.assigner, portal: ic.portal}, PortalRevoker: ticketPortalRevoker{ic.portal}, AssignmentLister: ic.lister, Directory: ic.assigner}
 		clean.portal = ic.portal
 	}
 	svc, err := broker.NewService(broker.ServiceConfig{
@@ -137,7 +174,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Directory:        icCfg.Directory,
 		Holds:            redisstore.NewHolds(rdb, ""),
 		Locker:           locker,
-		Audit:            redisstore.NewAudit(rdb, ""),
+		Audit:            obs.audit,
+		AuditReader:      obs.audit,
+		Observer:         broker.Observers{obs.metrics, notifier},
 		Cleaner:          clean,
 		Store:            store,
 		Outbox:           store,
@@ -151,13 +190,13 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
 		Approvals:        engine,
-		Minter:           &federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition, Skew: skew},
-		Revoker:          revoker,
+		Minter:           ticketMinter{&federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition, Skew: skew}},
+		Revoker:          ticketRevoker{&metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics}},
 		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
 		Logger:           d.logger,
 		Delegations:      store,
-		Notifier:         logNotifier{d.logger},
+		Notifier:         notifier,
 		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
 		Crash:            crashHook, // nil unless built with -tags faults
 	})
@@ -165,7 +204,12 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		stopWatch()
 		return nil, err
 	}
-	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch}
+	notifier.SetViewer(svc) // who may see a ticket decides who hears about it
+	if chat != nil {
+		chat.SetDecider(svc) // Slack's buttons decide as the web page does
+		d.extra = withSlack(d.extra, chat)
+	}
+	s := &system{svc: svc, scheduler: sched, rdb: rdb, stopWatch: stopWatch, obs: obs}
 	if d.verifier != nil {
 		var writes console.RateLimiter // nil: no limit
 		if perMinute, burst := cfg.RateLimit.limits(); perMinute > 0 {
@@ -179,11 +223,19 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Extra:    d.extra,
 			// Each user's writes, counted in Redis across replicas.
 			WriteLimiter: writes,
-			Web:          &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID},
+			// Metrics on the API's address unless metrics.listen is set.
+			Metrics:          obs.reg,
+			MetricsElsewhere: cfg.Metrics.Listen != "",
+			Audit:            obs.audit,
+			AccessLog:        true,
+			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID},
 		})
 	}
+	if d.worker && cfg.Audit.Retention > 0 {
+		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
+	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err
@@ -209,6 +261,9 @@ func (s *system) close() {
 		s.worker.Shutdown()
 	}
 	s.stopWatch()
+	if s.obs != nil && s.obs.closeSink != nil {
+		s.obs.closeSink()
+	}
 	s.scheduler.Close()
 	s.rdb.Close()
 }
