@@ -47,8 +47,20 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		var out struct {
 			Tickets []*broker.Ticket `json:"tickets"`
 		}
-		if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &out); err != nil {
-			return err
+		// Every page: the server pages the list (next_cursor).
+		for {
+			var page struct {
+				Tickets    []*broker.Ticket `json:"tickets"`
+				NextCursor string           `json:"next_cursor"`
+			}
+			if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &page); err != nil {
+				return err
+			}
+			out.Tickets = append(out.Tickets, page.Tickets...)
+			if page.NextCursor == "" {
+				break
+			}
+			q.Set("cursor", page.NextCursor)
 		}
 		if c.output == "json" {
 			return printJSON(stdout, out)
