@@ -129,4 +129,6 @@ func TestPendingListPagesPastTheOldCap(t *testing.T) {
 	}
 }
 
-func listID(i int) string { return "tk" + string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10)) }
+func listID(i int) string {
+	return "tk" + string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10))
+}
