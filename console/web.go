@@ -69,7 +69,14 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, f.cache)
 		c.Set(fiber.HeaderContentType, f.contentType)
-		return c.Send(f.body)
+		body, encoding := f.encoded(string(c.Request().Header.Peek(fiber.HeaderAcceptEncoding)))
+		if len(f.variants) > 0 {
+			c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+		}
+		if encoding != "" {
+			c.Set(fiber.HeaderContentEncoding, encoding)
+		}
+		return c.Send(body)
 	})
 	return nil
 }
@@ -92,13 +99,15 @@ func serverPath(p string) bool {
 type webFile struct {
 	body               []byte
 	contentType, cache string
+	// variants are the build's precompressed copies (precompressed.go).
+	variants []encodedBody
 }
 
 // loadFiles reads the app once, so that no request copies a file.
 func loadFiles(fsys fs.FS) (map[string]webFile, error) {
 	files := map[string]webFile{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || isVariant(name) {
 			return err
 		}
 		body, err := fs.ReadFile(fsys, name)
@@ -111,6 +120,9 @@ func loadFiles(fsys fs.FS) (map[string]webFile, error) {
 		}
 		if strings.HasPrefix(name, "assets/") {
 			f.cache = "public, max-age=31536000, immutable" // Vite names assets after their content
+		}
+		if f.variants, err = loadVariants(fsys, name); err != nil {
+			return err
 		}
 		files[name] = f
 		return nil
