@@ -6,6 +6,7 @@ import FormField from "@cloudscape-design/components/form-field";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Textarea from "@cloudscape-design/components/textarea";
+import { alreadyDecided } from "./decided.js";
 import { formatDateTime, formatWindow, pendingExtension, role } from "./format.js";
 
 const KINDS = {
@@ -45,11 +46,13 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const [already, setAlready] = useState(null);
 
   useEffect(() => {
     setComment("");
     setBusy(false);
     setError(null);
+    setAlready(null);
   }, [decision]);
 
   if (!decision) return null;
@@ -61,15 +64,18 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
   async function submit() {
     setBusy(true);
     setError(null);
+    setAlready(null);
     try {
       // The revision shown here is the one decided (approve and reject).
       const updated = await client[kind](ticket.id, comment.trim(), ticket.revision);
       setBusy(false);
       onDone(kind, ticket, updated);
     } catch (e) {
+      if (e.status === 401) return onExpired();
+      // A decision that lost a race is not an error of the reader's.
+      setAlready(await alreadyDecided(client, ticket, e));
       setBusy(false);
-      if (e.status === 401) onExpired();
-      else setError(e.message);
+      setError(e.message);
     }
   }
 
@@ -85,7 +91,7 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
             <Button variant="link" onClick={onDismiss}>
               Cancel
             </Button>
-            <Button variant="primary" data-testid="confirm" loading={busy} disabled={missing} onClick={submit}>
+            <Button variant="primary" data-testid="confirm" ariaLabel={`${verb} ticket ${ticket.id}`} loading={busy} disabled={missing} onClick={submit}>
               {verb}
             </Button>
           </SpaceBetween>
@@ -120,7 +126,15 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
             />
           </div>
         </FormField>
-        {error && (
+        {error && already && (
+          <Alert type="info" header="Already decided by someone else">
+            <span data-testid="modal-already">{already}</span>
+            <Box variant="small" display="block">
+              <span data-testid="modal-error">{error}</span>
+            </Box>
+          </Alert>
+        )}
+        {error && !already && (
           <Alert type="error" header={`Could not ${verb.toLowerCase()} the ticket`}>
             <span data-testid="modal-error">{error}</span>
           </Alert>

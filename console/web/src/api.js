@@ -52,11 +52,65 @@ export function api(token) {
       const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
       return data.events || [];
     },
-    // filter: "" (all), "pending_for_me" or "mine".
-    tickets: async (filter) => {
-      const q = filter ? `?${filter}=true` : "";
-      const data = await request(token, "GET", `/tickets${q}`);
-      return data.tickets || [];
+    // list answers one page: {tickets, total, next_cursor}. params are the
+    // list's query parameters (state, mine, pending_for_me, requester,
+    // beneficiary, account, permission_set, q, sort, order, offset, limit).
+    list: async (params) => {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
+      const data = await request(token, "GET", `/tickets?${q}`);
+      return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "" };
+    },
+    accounts: async () => (await request(token, "GET", "/accounts")).accounts || [],
+    // events calls onEvent(ticketEvent) for every ticket change the server
+    // announces (GET /api/v1/events, server-sent events read with fetch,
+    // which can send the bearer token), and onOpen on each (re)connection.
+    // The server ends a stream every 25 s; it reconnects until stop().
+    events: (onEvent, onOpen) => {
+      const ctl = new AbortController();
+      let stopped = false;
+      const run = async () => {
+        while (!stopped) {
+          try {
+            const res = await fetch("/api/v1/events", { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
+            if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+            const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buf = "";
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buf += value;
+              let cut;
+              while ((cut = buf.indexOf("\n\n")) >= 0) {
+                const block = buf.slice(0, cut);
+                buf = buf.slice(cut + 2);
+                let name = "message";
+                let data = "";
+                for (const line of block.split("\n")) {
+                  if (line.startsWith("event: ")) name = line.slice(7);
+                  else if (line.startsWith("data: ")) data += line.slice(6);
+                }
+                if (name === "ready") onOpen && onOpen();
+                else if (name === "ticket") {
+                  try {
+                    onEvent(JSON.parse(data));
+                  } catch {
+                    // a malformed event is skipped
+                  }
+                }
+              }
+            }
+          } catch {
+            if (stopped) return;
+            await new Promise((r) => setTimeout(r, 3000)); // the server is away: try again soon
+          }
+        }
+      };
+      run();
+      return () => {
+        stopped = true;
+        ctl.abort();
+      };
     },
     // approve and reject send the revision the page showed; the server
     // refuses a decision on another revision with 409.
