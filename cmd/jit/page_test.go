@@ -85,7 +85,7 @@ func (b *browser) axe(screen string) {
 		b.t.Fatalf("inject axe-core: %v", err)
 	}
 	out, err := chromedp.Run(ctx, chromedp.EvaluateAsDevTools[string](
-		`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(" ")).slice(0, 5)}))))`,
+		`axe.run(document, {resultTypes: ["violations"]}).then(r => JSON.stringify(r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.map(n => n.target.join(" ") + " " + n.html.slice(0, 300) + " " + n.failureSummary).slice(0, 5)}))))`,
 		chromedp.EvalAwaitPromise))
 	if err != nil {
 		b.t.Fatalf("axe-core on %s: %v", screen, err)
@@ -233,7 +233,10 @@ func TestApproverPageBulkApprove(t *testing.T) {
 		t.Fatalf("cancel: %v %s", err, errOut)
 	}
 	for _, id := range []string{a.ID, c.ID, gone.ID} {
-		b.do("select "+id, chromedp.Click(chromedp.CSS(`input[aria-label="Select ticket `+id+`"]`)))
+		// The checkbox is drawn over its hidden input: click the input.
+		if !evalOn[bool](b, `(() => { const i = document.querySelector('input[aria-label="Select ticket `+id+`"]'); if (!i) return false; i.click(); return true })()`) {
+			t.Fatalf("no checkbox for ticket %s (page: %s)", id, b.screenshot("failed"))
+		}
 	}
 	b.waitText(testid("bulk-approve"), "Approve selected (3)")
 	b.do("bulk approve", chromedp.Click(chromedp.CSS(testid("bulk-approve"))), chromedp.WaitVisible(chromedp.CSS(testid("bulk-confirm"))))

@@ -9,13 +9,14 @@ import SideNavigation from "@cloudscape-design/components/side-navigation";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
+import Link from "@cloudscape-design/components/link";
 import TopNavigation from "@cloudscape-design/components/top-navigation";
 import { api } from "./api.js";
 import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLogin, storedToken } from "./auth.js";
 import DecisionModal, { pastTense } from "./DecisionModal.jsx";
 import RequestForm from "./RequestForm.jsx";
 import BulkModal from "./BulkModal.jsx";
-import TicketList from "./TicketList.jsx";
+import TicketList, { usePhone } from "./TicketList.jsx";
 import TicketPage from "./TicketPage.jsx";
 
 // Views, selected by the URL hash; "/" with no hash shows Approvals.
@@ -225,6 +226,9 @@ function Console({ token, onExpired, onSignOut }) {
   );
 
   const admin = !!(me && me.admin);
+  // On a phone the side navigation gives way to a row of links (and
+  // AppLayout's mobile toolbar, with it, to nothing).
+  const phone = usePhone();
   let content;
   if (view === "request") {
     // contentType stays "table": "form" would close the navigation.
@@ -301,6 +305,7 @@ function Console({ token, onExpired, onSignOut }) {
         headerSelector="#top-nav"
         contentType="table"
         toolsHide
+        navigationHide={phone}
         ariaLabels={{
           navigation: "Navigation",
           navigationClose: "Close navigation",
@@ -321,6 +326,17 @@ function Console({ token, onExpired, onSignOut }) {
         notifications={<Flashbar items={flashes} />}
         content={
           <SpaceBetween size="m">
+            {phone && (
+              <nav aria-label="Views" data-testid="phone-nav">
+                <SpaceBetween direction="horizontal" size="s">
+                  {Object.values(VIEWS).map((v) => (
+                    <Link key={v.href} href={v.href} variant={VIEWS[view] === v ? "primary" : "secondary"}>
+                      {v.text}
+                    </Link>
+                  ))}
+                </SpaceBetween>
+              </nav>
+            )}
             <Box color="text-body-secondary">
               Signed in as <span data-testid="user-email">{email}</span>
               {admin ? " (administrator)" : ""}

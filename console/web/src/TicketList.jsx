@@ -354,7 +354,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
 
   const header = (
     <Header
-      variant={phone ? "h2" : "awsui-h1-sticky"}
+      variant={phone ? "h1" : "awsui-h1-sticky"}
       counter={loading ? undefined : `(${total})`}
       description={<span data-testid="showing">{showing}</span>}
       actions={

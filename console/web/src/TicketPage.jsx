@@ -93,7 +93,7 @@ export default function TicketPage({ id, client, email, admin, accounts, reload,
       >
         <span data-testid="ticket-title">Ticket {t.id}</span>
       </Header>
-      <Container>
+      <Container header={<Header variant="h2">Status</Header>}>
         <SpaceBetween direction="horizontal" size="l">
           <State t={t} />
           {words && (
@@ -108,7 +108,7 @@ export default function TicketPage({ id, client, email, admin, accounts, reload,
           )}
         </SpaceBetween>
       </Container>
-      <Container>
+      <Container header={<Header variant="h2">Details</Header>}>
         <Details key={`${t.id}-${t.version}`} initial={t} reload={reload} client={client} onExpired={onExpired} />
       </Container>
     </SpaceBetween>
