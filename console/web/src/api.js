@@ -9,6 +9,14 @@ export class ApiError extends Error {
   }
 }
 
+// prefetched takes boot.js's answer for this GET, once.
+function prefetched(token, method, path) {
+  const first = window.__jitFirstList;
+  if (!first || method !== "GET" || first.url !== `/api/v1${path}` || first.token !== token) return null;
+  window.__jitFirstList = null;
+  return first.response;
+}
+
 async function request(token, method, path, body) {
   const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
   const init = { method, headers };
@@ -18,7 +26,7 @@ async function request(token, method, path, body) {
   }
   let res;
   try {
-    res = await fetch(`/api/v1${path}`, init);
+    res = (await prefetched(token, method, path)) || (await fetch(`/api/v1${path}`, init));
   } catch (e) {
     throw new ApiError(0, "network", `Network error: ${e.message}`);
   }
