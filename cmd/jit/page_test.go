@@ -329,3 +329,80 @@ func TestApproverPageColdSignInBytes(t *testing.T) {
 		t.Fatalf("a cold sign-in transferred %d bytes, want under 700 KB", n)
 	}
 }
+
+// alice asks for more time on her active ticket and edits and resends a
+// rejected one, both from the ticket's page.
+func TestApproverPageExtendAndEdit(t *testing.T) {
+	h := newWebHarness(t)
+	active, rejected := h.requestReadOnly("extend me"), h.requestReadOnly("edit me")
+	if _, errOut, err := h.jit("bob@example.com", "approve", active.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	if _, errOut, err := h.jit("bob@example.com", "reject", rejected.ID, "--comment", "say which incident"); err != nil {
+		t.Fatalf("reject: %v %s", err, errOut)
+	}
+	h.waitState(active.ID, broker.StateActive, 10*time.Second)
+	b := newBrowser(t)
+	b.signIn(h, "alice@example.com")
+
+	b.do("active ticket", chromedp.Navigate(h.apiURL+"/#/tickets/"+active.ID))
+	b.waitText(testid("state-"+active.ID), "active")
+	b.do("extend", chromedp.Click(chromedp.CSS(testid("extend-"+active.ID))), chromedp.WaitVisible(chromedp.CSS(testid("change-reason")+" textarea")))
+	b.axe("extend")
+	b.replace(testid("change-duration")+" input", "45m")
+	b.do("reason", chromedp.SendKeys(chromedp.CSS(testid("change-reason")+" textarea"), "still debugging"), chromedp.Click(chromedp.CSS(testid("change-confirm"))))
+	b.waitText(testid("flash-success"), "More time")
+	if tk := h.ticket(active.ID); tk.Extension == nil || tk.Extension.State != "pending" || !tk.Extension.End.Equal(active.End.Add(45*time.Minute)) {
+		t.Fatalf("extension after the page asked: %+v", tk.Extension)
+	}
+
+	b.do("rejected ticket", chromedp.Navigate(h.apiURL+"/#/tickets/"+rejected.ID))
+	b.waitText(testid("outcome-"+rejected.ID), "rejected by bob@example.com")
+	b.do("edit", chromedp.Click(chromedp.CSS(testid("edit-"+rejected.ID))), chromedp.WaitVisible(chromedp.CSS(testid("change-reason")+" textarea")))
+	b.replace(testid("change-reason")+" textarea", "incident 42")
+	b.do("resend", chromedp.Click(chromedp.CSS(testid("change-confirm"))))
+	b.waitText(testid("flash-success"), "resent")
+	if tk := h.ticket(rejected.ID); tk.State != broker.StatePending || tk.Revision != 2 || tk.Reason != "incident 42" {
+		t.Fatalf("after edit and resend: %s revision %d reason %q", tk.State, tk.Revision, tk.Reason)
+	}
+}
+
+// bob delegates his approvals to dave for a day on the page and ends the
+// delegation there; carol, an administrator, reads the registry.
+func TestApproverPageDelegationsAndRegistry(t *testing.T) {
+	h := newWebHarness(t)
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.do("delegations", chromedp.Navigate(h.apiURL+"/#/delegations"), chromedp.WaitVisible(chromedp.CSS(testid("delegate-submit"))))
+	b.do("delegate", chromedp.SendKeys(chromedp.CSS(testid("delegate-to")+" input"), "dave@example.com"))
+	b.replace(testid("delegate-duration")+" input", "1d")
+	b.do("submit", chromedp.Click(chromedp.CSS(testid("delegate-submit"))))
+	b.waitText(testid("flash-success"), "dave@example.com")
+	var list struct {
+		Delegations []broker.Delegation `json:"delegations"`
+	}
+	code, m := h.api("bob@example.com", "GET", "/api/v1/delegations", nil)
+	data, _ := json.Marshal(m)
+	if err := json.Unmarshal(data, &list); code != 200 || err != nil || len(list.Delegations) != 1 || list.Delegations[0].To != "dave@example.com" ||
+		list.Delegations[0].End.Sub(list.Delegations[0].Start) < 23*time.Hour {
+		t.Fatalf("delegations after the page delegated: %d %+v %v", code, list.Delegations, err)
+	}
+	id := list.Delegations[0].ID
+	b.waitText(testid("delegation-"+id), "dave@example.com")
+	b.screenshot("delegations")
+	b.axe("delegations")
+	b.do("end it", chromedp.Click(chromedp.CSS(testid("end-delegation-"+id))))
+	b.waitText(testid("flash-success"), "ended")
+	if code, m := h.api("bob@example.com", "GET", "/api/v1/delegations", nil); code != 200 || len(m["delegations"].([]any)) != 0 {
+		t.Fatalf("delegations after ending it: %d %v", code, m)
+	}
+
+	c := newBrowser(t)
+	c.signIn(h, "carol@example.com")
+	c.do("registry", chromedp.Navigate(h.apiURL+"/#/registry"))
+	c.waitText(testid("registry-accounts"), "333333333333")
+	c.waitText(testid("registry-rules"), "bob@example.com")
+	c.waitText(testid("registry-admins"), "carol@example.com")
+	c.screenshot("registry")
+	c.axe("registry")
+}

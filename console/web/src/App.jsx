@@ -16,6 +16,9 @@ import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLo
 import DecisionModal, { pastTense } from "./DecisionModal.jsx";
 import RequestForm from "./RequestForm.jsx";
 import BulkModal from "./BulkModal.jsx";
+import ChangeModal from "./ChangeModal.jsx";
+import Delegations from "./Delegations.jsx";
+import Registry from "./Registry.jsx";
 import TicketList, { usePhone } from "./TicketList.jsx";
 import TicketPage from "./TicketPage.jsx";
 
@@ -26,6 +29,8 @@ const VIEWS = {
   all: { href: "#/tickets", text: "All tickets" },
   mine: { href: "#/mine", text: "My tickets" },
   request: { href: "#/request", text: "Request access" },
+  delegations: { href: "#/delegations", text: "My delegations" },
+  registry: { href: "#/registry", text: "Registry", admin: true },
 };
 
 function routeFromHash() {
@@ -128,6 +133,7 @@ function Console({ token, onExpired, onSignOut }) {
   const [flashes, setFlashes] = useState([]);
   const [decision, setDecision] = useState(null);
   const [bulk, setBulk] = useState(null);
+  const [change, setChange] = useState(null);
   const [consoleBusy, setConsoleBusy] = useState(null);
   const flashId = useRef(0);
   const email = (me && me.email) || claims.email || "";
@@ -198,7 +204,10 @@ function Console({ token, onExpired, onSignOut }) {
   }, [client, view, reload]);
 
   const refresh = () => setReload((n) => n + 1);
-  const decide = useCallback((kind, ticket) => setDecision({ kind, ticket }), []);
+  const decide = useCallback(
+    (kind, ticket) => (kind === "extend" || kind === "edit" ? setChange({ kind, ticket }) : setDecision({ kind, ticket })),
+    []
+  );
   const decided = (kind, ticket) => {
     setDecision(null);
     flash("success", <span data-testid="flash-success">{`Ticket ${ticket.id} ${pastTense(kind)}.`}</span>);
@@ -243,6 +252,10 @@ function Console({ token, onExpired, onSignOut }) {
         )}
       </div>
     );
+  } else if (view === "delegations") {
+    content = <Delegations client={client} email={email} onFailed={failed} flash={flash} />;
+  } else if (view === "registry") {
+    content = <Registry client={client} onFailed={failed} />;
   } else if (view === "ticket") {
     content = (
       <TicketPage
@@ -319,7 +332,7 @@ function Console({ token, onExpired, onSignOut }) {
             items={[
               ...[VIEWS.approvals, VIEWS.all, VIEWS.mine].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
-              { type: "link", text: VIEWS.request.text, href: VIEWS.request.href },
+              ...[VIEWS.request, VIEWS.delegations, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}
           />
         }
@@ -329,7 +342,7 @@ function Console({ token, onExpired, onSignOut }) {
             {phone && (
               <nav aria-label="Views" data-testid="phone-nav">
                 <SpaceBetween direction="horizontal" size="s">
-                  {Object.values(VIEWS).map((v) => (
+                  {Object.values(VIEWS).filter((v) => admin || !v.admin).map((v) => (
                     <Link key={v.href} href={v.href} variant={VIEWS[view] === v ? "primary" : "secondary"}>
                       {v.text}
                     </Link>
@@ -357,6 +370,17 @@ function Console({ token, onExpired, onSignOut }) {
         onDismiss={() => setDecision(null)}
         onDone={decided}
         onExpired={onExpired}
+      />
+      <ChangeModal
+        change={change}
+        client={client}
+        onDismiss={() => setChange(null)}
+        onExpired={onExpired}
+        onDone={(kind, ticket) => {
+          setChange(null);
+          flash("success", <span data-testid="flash-success">{kind === "extend" ? `More time asked for ticket ${ticket.id}.` : `Ticket ${ticket.id} resent.`}</span>);
+          refresh();
+        }}
       />
       <BulkModal
         bulk={bulk}

@@ -58,7 +58,9 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
   if (!decision) return null;
   const { kind, ticket } = decision;
   const { verb } = KINDS[kind];
-  const required = kind === "reject";
+  // A rejection tells the requester why; a termination says why in the
+  // record (both required).
+  const required = kind === "reject" || kind === "terminate";
   const missing = required && comment.trim() === "";
 
   async function submit() {
@@ -114,13 +116,13 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
               </span>
             )
           }
-          errorText={missing ? "A comment is required to reject." : undefined}
+          errorText={missing ? `A comment is required to ${kind}.` : undefined}
         >
           <div data-testid="comment">
             <Textarea
               value={comment}
               onChange={({ detail }) => setComment(detail.value)}
-              placeholder={required ? "Why is this request rejected?" : "Add a comment"}
+              placeholder={kind === "reject" ? "Why is this request rejected?" : kind === "terminate" ? "Why is this access cut now?" : "Add a comment"}
               ariaRequired={required}
               rows={3}
             />

@@ -199,10 +199,12 @@ export function Actions({ t, kind, email, admin, onDecide, onConsole, consoleBus
       {kind !== "approvals" && (t.state === "active" || t.state === "approved") && (admin || !own) && b("terminate", "Terminate")}
       {kind !== "approvals" && t.state === "active" && own && b("done", "I'm done")}
       {kind !== "approvals" && (t.state === "pending" || t.state === "approved") && isRequester && b("cancel", "Cancel request")}
+      {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && b("extend", "Extend")}
+      {kind !== "approvals" && t.state === "rejected" && isRequester && b("edit", "Edit and resend")}
       {kind !== "approvals" && t.state === "active" && isBeneficiary && (
         <Button
           data-testid={`console-${t.id}`}
-          ariaLabel={`Open the AWS console for ticket ${t.id}`}
+          ariaLabel={`Open console for ticket ${t.id}`}
           iconName="external"
           iconAlign="right"
           loading={consoleBusy === t.id}

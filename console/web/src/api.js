@@ -43,6 +43,7 @@ async function request(token, method, path, body) {
     const message = (data && data.message) || `${res.status} ${res.statusText}`.trim();
     throw new ApiError(res.status, (data && data.code) || "", message);
   }
+  if (data === null && res.status === 204) return {};
   if (data === null) throw new ApiError(res.status, "bad_response", "The server's answer is not JSON.");
   return data;
 }
@@ -127,6 +128,13 @@ export function api(token) {
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
     done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
     cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
+    // extend: {duration or end, reason}; edit: any of {start, duration, end, reason, permission_set, beneficiaries}.
+    extend: (id, body) => request(token, "POST", `/tickets/${enc(id)}/extend`, body),
+    edit: (id, body) => request(token, "PUT", `/tickets/${enc(id)}`, body),
+    delegations: async () => (await request(token, "GET", "/delegations")).delegations || [],
+    delegate: (body) => request(token, "POST", "/delegations", body),
+    endDelegation: (id) => request(token, "DELETE", `/delegations/${enc(id)}`),
+    registry: () => request(token, "GET", "/registry"),
     consoleURL: async (id) => {
       const data = await request(token, "GET", `/tickets/${enc(id)}/console`);
       if (!data.url) throw new ApiError(200, "bad_response", "The server sent no console URL.");
