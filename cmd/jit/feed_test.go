@@ -106,3 +106,33 @@ func TestLiveFeedAcrossReplicas(t *testing.T) {
 	default:
 	}
 }
+
+// jit tickets list reads every page: 1,200 tickets waiting for bob (more
+// than one page of 1,000) all come back, and its filters reach the server.
+func TestTicketsListPagesAndFilters(t *testing.T) {
+	h := newHarness(t)
+	ids := h.seedPending(1200)
+	list := func(args ...string) []broker.Ticket {
+		t.Helper()
+		out, errOut, err := h.jit("bob@example.com", append([]string{"tickets", "list", "--output", "json"}, args...)...)
+		if err != nil {
+			t.Fatalf("jit tickets list %v: %v %s", args, err, errOut)
+		}
+		var got struct{ Tickets []broker.Ticket }
+		if err := json.Unmarshal([]byte(out), &got); err != nil {
+			t.Fatal(err)
+		}
+		return got.Tickets
+	}
+	all := list("--pending-for-me")
+	if len(all) != 1200 || all[0].ID != ids[1199] || all[1199].ID != ids[0] {
+		t.Fatalf("pending for bob: %d tickets; want 1200, newest first, the oldest last", len(all))
+	}
+	prod := list("--pending-for-me", "--account", "333333333333", "--order", "asc")
+	if len(prod) != 400 || prod[0].ID != ids[2] {
+		t.Fatalf("prod, oldest first: %d tickets, first %v", len(prod), prod[0].ID)
+	}
+	if one := list("--search", "seeded ticket 0042"); len(one) != 1 || one[0].ID != ids[42] {
+		t.Fatalf("search: %d tickets", len(one))
+	}
+}
