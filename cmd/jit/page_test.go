@@ -229,15 +229,19 @@ func TestApproverPageBulkApprove(t *testing.T) {
 	b := newBrowser(t)
 	b.signIn(h, "bob@example.com")
 	b.waitText(testid("pending-"+gone.ID), gone.ID)
-	if _, errOut, err := h.jit("alice@example.com", "cancel", gone.ID); err != nil {
-		t.Fatalf("cancel: %v %s", err, errOut)
-	}
 	for _, id := range []string{a.ID, c.ID, gone.ID} {
 		// The checkbox is drawn over its hidden input: click the input.
 		if !evalOn[bool](b, `(() => { const i = document.querySelector('input[aria-label="Select ticket `+id+`"]'); if (!i) return false; i.click(); return true })()`) {
 			t.Fatalf("no checkbox for ticket %s (page: %s)", id, b.screenshot("failed"))
 		}
 	}
+	b.waitText(testid("bulk-approve"), "Approve selected (3)")
+	// alice withdraws one while bob has it selected: the live list drops
+	// its row, the selection keeps it.
+	if _, errOut, err := h.jit("alice@example.com", "cancel", gone.ID); err != nil {
+		t.Fatalf("cancel: %v %s", err, errOut)
+	}
+	b.waitText(testid("showing"), "of 2")
 	b.waitText(testid("bulk-approve"), "Approve selected (3)")
 	b.do("bulk approve", chromedp.Click(chromedp.CSS(testid("bulk-approve"))), chromedp.WaitVisible(chromedp.CSS(testid("bulk-confirm"))))
 	b.axe("bulk")

@@ -309,8 +309,11 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       ),
     },
     sorting: { defaultState: { sortingColumn: columnDefs.created, isDescending: true } },
-    selection: { trackBy: "id", keepSelection: false },
   });
+  // The selection is the page's own, not the hooks': a selected ticket
+  // that leaves the list (decided elsewhere, announced live) stays
+  // selected, and the bulk decision reports what became of it.
+  const [selected, setSelected] = useState([]);
 
   const sortField = (collectionProps.sortingColumn && collectionProps.sortingColumn.sortingField) || "created_at";
   const params = {
@@ -321,8 +324,9 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
     limit: prefs.pageSize,
   };
   const key = JSON.stringify(params);
-  // A new query starts on page 1.
+  // A new query starts on page 1, with nothing selected.
   useEffect(() => setPage(1), [key]);
+  useEffect(() => setSelected([]), [key, page]);
 
   useEffect(() => {
     let stale = false;
@@ -351,7 +355,6 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const total = data.total;
   const first = total === 0 ? 0 : (page - 1) * prefs.pageSize + 1;
   const last = Math.min(total, (page - 1) * prefs.pageSize + data.tickets.length);
-  const selected = collectionProps.selectedItems || [];
   const showing = loading ? "Loading…" : total === 0 ? "No tickets" : `Showing ${first}–${last} of ${total}`;
 
   const header = (
@@ -363,10 +366,16 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         <SpaceBetween direction="horizontal" size="xs">
           {kind === "approvals" && (
             <>
-              <Button data-testid="bulk-approve" disabled={selected.length === 0} onClick={() => onBulk("approve", selected)}>
+              <Button data-testid="bulk-approve" disabled={selected.length === 0} onClick={() => {
+                  onBulk("approve", selected);
+                  setSelected([]);
+                }}>
                 {`Approve selected (${selected.length})`}
               </Button>
-              <Button data-testid="bulk-reject" disabled={selected.length === 0} onClick={() => onBulk("reject", selected)}>
+              <Button data-testid="bulk-reject" disabled={selected.length === 0} onClick={() => {
+                  onBulk("reject", selected);
+                  setSelected([]);
+                }}>
                 {`Reject selected (${selected.length})`}
               </Button>
             </>
@@ -422,6 +431,9 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
     kind === "approvals"
       ? {
           selectionType: "multi",
+          trackBy: "id",
+          selectedItems: selected,
+          onSelectionChange: ({ detail }) => setSelected(detail.selectedItems),
           ariaLabels: {
             selectionGroupLabel: "Tickets to decide together",
             allItemsSelectionLabel: () => "Select every ticket on this page",
@@ -436,6 +448,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         <Cards
           {...collectionProps}
           {...selection}
+          trackBy="id"
           items={items}
           loading={loading}
           loadingText="Loading tickets"
@@ -466,6 +479,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
     <Table
       {...collectionProps}
       {...selection}
+      trackBy="id"
       variant="full-page"
       ariaLabels={{ ...(selection.ariaLabels || {}), tableLabel: list.title }}
       columnDefinitions={columns}
