@@ -94,6 +94,9 @@ export function relative(value, now = Date.now()) {
 // windowWords says where a ticket's window stands: "starts in 5 min",
 // "ends in 42 min", "ended 2 hours ago".
 export function windowWords(t, now = Date.now()) {
+  if (["rejected", "cancelled", "terminated", "expired"].includes(t.state)) {
+    return `closed ${relative((t.closed && t.closed.at) || t.updated_at || t.end, now)}`;
+  }
   const s = new Date(t.start);
   const e = new Date(t.end);
   if (now < s) return `starts ${relative(s, now)}`;
