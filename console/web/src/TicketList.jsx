@@ -159,7 +159,8 @@ function When({ at, children }) {
 
 // State shows the state, and for an ended ticket how it ended.
 export function State({ t }) {
-  const outcome = ["pending", "approved", "active"].includes(t.state) ? "" : outcomeWords(t);
+  const words = ["pending", "approved", "active"].includes(t.state) ? "" : outcomeWords(t);
+  const outcome = words === t.state ? "" : words;
   return (
     <>
       <StatusIndicator type={STATUS[t.state] || "info"}>
