@@ -19,6 +19,9 @@ type Web struct {
 	// flow with PKCE) and ClientID its public client; the ID tokens it gets
 	// must carry ClientID as their audience.
 	Issuer, ClientID string
+	// TerminateReasonOptional lets the page terminate without a reason
+	// (it asks for one by default).
+	TerminateReasonOptional bool
 }
 
 // webConfig is the body of GET /config.json.
@@ -26,6 +29,8 @@ type webConfig struct {
 	Issuer   string `json:"issuer"`
 	ClientID string `json:"client_id"`
 	Scopes   string `json:"scopes"`
+	// TerminateReason is "required" or "optional" (Web.TerminateReasonOptional).
+	TerminateReason string `json:"terminate_reason"`
 }
 
 // webRoutes serves the app at "/": /config.json, the files, and index.html
@@ -47,7 +52,11 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	app.Get("/config.json", func(c *fiber.Ctx) error {
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, Scopes: "openid email profile"})
+		reason := "required"
+		if w.TerminateReasonOptional {
+			reason = "optional"
+		}
+		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, Scopes: "openid email profile", TerminateReason: reason})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {

@@ -37,6 +37,15 @@ type Config struct {
 	// Directory lists the users JIT knows when aws.identity_center is not
 	// configured (Identity Center resolves users itself).
 	Directory DirectoryConfig `yaml:"directory"`
+	// Web tunes the approver page.
+	Web WebConfig `yaml:"web"`
+}
+
+// WebConfig tunes the approver page.
+type WebConfig struct {
+	// TerminateReason is "required" (default) or "optional": whether the
+	// page's Terminate dialog insists on a reason.
+	TerminateReason string `yaml:"terminate_reason"`
 }
 
 // TicketsConfig bounds what requesters may ask for; zero fields mean the
@@ -233,6 +242,13 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateTickets(); err != nil {
 		return err
+	}
+	switch c.Web.TerminateReason {
+	case "":
+		c.Web.TerminateReason = "required"
+	case "required", "optional":
+	default:
+		return fmt.Errorf("web.terminate_reason %q must be required or optional", c.Web.TerminateReason)
 	}
 	if perMinute, burst := c.RateLimit.limits(); perMinute < 0 {
 		return fmt.Errorf("rate_limit.writes_per_minute %d must not be negative (0 turns the limit off)", perMinute)

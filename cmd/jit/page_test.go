@@ -192,6 +192,12 @@ func TestApproverPageDeepLink(t *testing.T) {
 	b.waitText(testid("flash-success"), tk.ID)
 	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
 	b.waitText(testid("state-"+tk.ID), "active")
+	// Terminate asks why (web.terminate_reason defaults to required).
+	b.do("open terminate", chromedp.Click(chromedp.CSS(testid("terminate-"+tk.ID))), chromedp.WaitVisible(chromedp.CSS(testid("comment")+" textarea")))
+	if !evalOn[bool](b, `(() => { const c = document.querySelector('[data-testid="confirm"]'); return c.disabled || c.getAttribute('aria-disabled') === 'true' })()`) {
+		t.Fatalf("Terminate without a reason is not disabled (page: %s)", b.screenshot("terminate"))
+	}
+	b.do("close", chromedp.Click(chromedp.Search(`//button[normalize-space()="Cancel"]`)))
 	b.decide("terminate", tk.ID, "enough")
 	b.waitText(testid("outcome-"+tk.ID), "terminated by bob@example.com")
 	b.screenshot("terminated")

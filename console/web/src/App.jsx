@@ -161,6 +161,16 @@ function Console({ token, onExpired, onSignOut }) {
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
 
+  // The server's settings for the page (/config.json): whether Terminate
+  // needs a reason.
+  const [terminateReason, setTerminateReason] = useState("required");
+  useEffect(() => {
+    fetch("/config.json")
+      .then((r) => (r.ok ? r.json() : {}))
+      .then((c) => c.terminate_reason && setTerminateReason(c.terminate_reason))
+      .catch(() => {});
+  }, []);
+
   useEffect(() => {
     client.me().then(setMe, failed);
     client.accounts().then(
@@ -366,6 +376,7 @@ function Console({ token, onExpired, onSignOut }) {
       />
       <DecisionModal
         decision={decision}
+        terminateReasonRequired={terminateReason !== "optional"}
         client={client}
         onDismiss={() => setDecision(null)}
         onDone={decided}

@@ -42,7 +42,7 @@ function explanation(kind, t) {
 // DecisionModal asks for a comment and runs approve, reject, terminate,
 // done or cancel.
 // decision is {kind, ticket} or null; client is the bound API.
-export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired }) {
+export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired, terminateReasonRequired = true }) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
@@ -59,8 +59,8 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
   const { kind, ticket } = decision;
   const { verb } = KINDS[kind];
   // A rejection tells the requester why; a termination says why in the
-  // record (both required).
-  const required = kind === "reject" || kind === "terminate";
+  // record (required unless web.terminate_reason is optional).
+  const required = kind === "reject" || (kind === "terminate" && terminateReasonRequired);
   const missing = required && comment.trim() === "";
 
   async function submit() {
