@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import AppLayout from "@cloudscape-design/components/app-layout";
 import Box from "@cloudscape-design/components/box";
@@ -14,13 +14,15 @@ import TopNavigation from "@cloudscape-design/components/top-navigation";
 import { api } from "./api.js";
 import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLogin, storedToken } from "./auth.js";
 import DecisionModal, { pastTense } from "./DecisionModal.jsx";
-import RequestForm from "./RequestForm.jsx";
-import BulkModal from "./BulkModal.jsx";
-import ChangeModal from "./ChangeModal.jsx";
-import Delegations from "./Delegations.jsx";
-import Registry from "./Registry.jsx";
 import TicketList, { usePhone } from "./TicketList.jsx";
-import TicketPage from "./TicketPage.jsx";
+
+// The lists load first; the other screens and dialogs when first used.
+const RequestForm = lazy(() => import("./RequestForm.jsx"));
+const BulkModal = lazy(() => import("./BulkModal.jsx"));
+const ChangeModal = lazy(() => import("./ChangeModal.jsx"));
+const Delegations = lazy(() => import("./Delegations.jsx"));
+const Registry = lazy(() => import("./Registry.jsx"));
+const TicketPage = lazy(() => import("./TicketPage.jsx"));
 
 // Views, selected by the URL hash; "/" with no hash shows Approvals.
 // #/tickets/ID is a ticket's own page.
@@ -370,7 +372,15 @@ function Console({ token, onExpired, onSignOut }) {
                 </span>
               )}
             </Box>
-            {content}
+            <Suspense
+              fallback={
+                <Box>
+                  <Spinner /> Loading…
+                </Box>
+              }
+            >
+              {content}
+            </Suspense>
           </SpaceBetween>
         }
       />
@@ -382,7 +392,8 @@ function Console({ token, onExpired, onSignOut }) {
         onDone={decided}
         onExpired={onExpired}
       />
-      <ChangeModal
+      <Suspense fallback={null}>
+      {change && <ChangeModal
         change={change}
         client={client}
         onDismiss={() => setChange(null)}
@@ -392,8 +403,8 @@ function Console({ token, onExpired, onSignOut }) {
           flash("success", <span data-testid="flash-success">{kind === "extend" ? `More time asked for ticket ${ticket.id}.` : `Ticket ${ticket.id} resent.`}</span>);
           refresh();
         }}
-      />
-      <BulkModal
+      />}
+      {bulk && <BulkModal
         bulk={bulk}
         client={client}
         onExpired={onExpired}
@@ -401,7 +412,8 @@ function Console({ token, onExpired, onSignOut }) {
           setBulk(null);
           if (changed) refresh();
         }}
-      />
+      />}
+      </Suspense>
     </>
   );
 }
