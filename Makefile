@@ -2,11 +2,12 @@
 GO      ?= go
 BIN     := bin/jit
 GOFLAGS ?=
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
 .PHONY: build dev test fuzz bench lint clean web web-build
 
 build:
-	$(GO) build -o $(BIN) ./cmd/jit
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/jit
 
 ## dev: the whole system on this machine with embedded defaults (Redis, AWS sandbox, OIDC issuer, demo org).
 dev: build

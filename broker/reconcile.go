@@ -5,13 +5,15 @@ import (
 	"fmt"
 )
 
-// Cleaner removes deny entries whose sessions have all expired.
+// Cleaner removes deny entries whose sessions have all expired. Each
+// method returns how many entries (statements) it removed; 0 means the
+// list was left as it was.
 type Cleaner interface {
 	// PruneRole removes expired entries from the role's deny list.
-	PruneRole(ctx context.Context, accountID, roleName string) error
+	PruneRole(ctx context.Context, accountID, roleName string) (int, error)
 	// PrunePortal removes expired portal denies from the permission set's
 	// inline policy and provisions it to the account.
-	PrunePortal(ctx context.Context, accountID, permissionSetARN string) error
+	PrunePortal(ctx context.Context, accountID, permissionSetARN string) (int, error)
 }
 
 // AssignmentLister lists the Identity Center assignments of a permission
@@ -26,10 +28,23 @@ type ReconcileReport struct {
 	Cleaned        int `json:"cleaned"`         // ended tickets whose grants were taken back
 	Repaired       int `json:"repaired"`        // open tickets whose due task was put in place again
 	OrphansRemoved int `json:"orphans_removed"` // assignments no active ticket holds
-	Pruned         int `json:"pruned"`          // deny lists pruned
+	Pruned         int `json:"pruned"`          // expired deny entries removed
+	PrunedLists    int `json:"pruned_lists"`    // deny lists rewritten to remove them
+	// Accounts says, for each account where the pass changed something or
+	// failed, what it did there; accounts with nothing to do are left out.
+	Accounts []AccountReconcile `json:"accounts,omitempty"`
 	// Errors names each ticket or account the pass could not finish; the
 	// pass carries on past them and the next one tries again.
 	Errors []string `json:"errors,omitempty"`
+}
+
+// AccountReconcile is what one reconciler pass did in one account.
+type AccountReconcile struct {
+	AccountID      string   `json:"account_id"`
+	OrphansRemoved int      `json:"orphans_removed"`
+	Pruned         int      `json:"pruned"`       // expired deny entries removed
+	PrunedLists    int      `json:"pruned_lists"` // deny lists rewritten
+	Errors         []string `json:"errors,omitempty"`
 }
 
 // Reconcile compares AWS with the tickets and removes what nobody holds:
@@ -93,30 +108,47 @@ func (s *Service) Reconcile(ctx context.Context) (ReconcileReport, error) {
 		return rep, err
 	}
 	for _, a := range reg.Accounts {
+		acc := AccountReconcile{AccountID: a.ID}
+		failIn := func(what string, err error) {
+			fail(what, err)
+			acc.Errors = append(acc.Errors, fmt.Sprintf("%s: %s", what, ErrorMessage(err)))
+		}
+		pruned := func(n int) {
+			if n > 0 {
+				acc.Pruned += n
+				acc.PrunedLists++
+			}
+		}
 		for _, ps := range reg.PermissionSets {
 			n, err := s.reconcileAccount(ctx, a.ID, ps)
-			rep.OrphansRemoved += n
+			acc.OrphansRemoved += n
 			if err != nil {
-				fail(fmt.Sprintf("account %s, permission set %s", a.ID, ps.Name), err)
+				failIn(fmt.Sprintf("account %s, permission set %s", a.ID, ps.Name), err)
 				continue
 			}
 			if s.cfg.Cleaner == nil {
 				continue
 			}
 			if usesRole(ps) && ps.RoleName != "" {
-				if err := s.cfg.Cleaner.PruneRole(ctx, a.ID, ps.RoleName); err != nil {
-					fail(fmt.Sprintf("deny list of role %s in %s", ps.RoleName, a.ID), err)
-				} else {
-					rep.Pruned++
+				n, err := s.cfg.Cleaner.PruneRole(ctx, a.ID, ps.RoleName)
+				if err != nil {
+					failIn(fmt.Sprintf("deny list of role %s in %s", ps.RoleName, a.ID), err)
 				}
+				pruned(n)
 			}
 			if usesIdentityCenter(ps) && ps.ARN != "" {
-				if err := s.cfg.Cleaner.PrunePortal(ctx, a.ID, ps.ARN); err != nil {
-					fail(fmt.Sprintf("portal deny of %s in %s", ps.Name, a.ID), err)
-				} else {
-					rep.Pruned++
+				n, err := s.cfg.Cleaner.PrunePortal(ctx, a.ID, ps.ARN)
+				if err != nil {
+					failIn(fmt.Sprintf("portal deny of %s in %s", ps.Name, a.ID), err)
 				}
+				pruned(n)
 			}
+		}
+		rep.OrphansRemoved += acc.OrphansRemoved
+		rep.Pruned += acc.Pruned
+		rep.PrunedLists += acc.PrunedLists
+		if acc.OrphansRemoved > 0 || acc.Pruned > 0 || len(acc.Errors) > 0 {
+			rep.Accounts = append(rep.Accounts, acc)
 		}
 	}
 	return rep, nil

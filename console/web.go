@@ -19,6 +19,10 @@ type Web struct {
 	// flow with PKCE) and ClientID its public client; the ID tokens it gets
 	// must carry ClientID as their audience.
 	Issuer, ClientID string
+	// CLIClientID, if set, is the public client the command line signs in
+	// with (`jit login`: loopback redirect and device grant); ClientID
+	// otherwise.
+	CLIClientID string
 	// TerminateReasonOptional lets the page terminate without a reason
 	// (it asks for one by default).
 	TerminateReasonOptional bool
@@ -28,7 +32,9 @@ type Web struct {
 type webConfig struct {
 	Issuer   string `json:"issuer"`
 	ClientID string `json:"client_id"`
-	Scopes   string `json:"scopes"`
+	// CLIClientID is for `jit login`; omitted when it is ClientID.
+	CLIClientID string `json:"cli_client_id,omitempty"`
+	Scopes      string `json:"scopes"`
 	// TerminateReason is "required" or "optional" (Web.TerminateReasonOptional).
 	TerminateReason string `json:"terminate_reason"`
 }
@@ -56,7 +62,7 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		if w.TerminateReasonOptional {
 			reason = "optional"
 		}
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, Scopes: "openid email profile", TerminateReason: reason})
+		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {

@@ -115,7 +115,7 @@ func TestDenyChainingOnPortal(t *testing.T) {
 	// within the SDK's signature skew).
 	later := e.portalDeny(ic)
 	later.Clock = offsetClock{e.clock, 3 * time.Hour}
-	if err := later.Prune(ctx, a.PermissionSetARN, acct); err != nil {
+	if _, err := later.Prune(ctx, a.PermissionSetARN, acct); err != nil {
 		t.Fatal(err)
 	}
 	sids, _ = statements(t, e.inlinePolicy(t, "PowerUserAccess"))
@@ -159,7 +159,7 @@ func TestPruneRestoresChainingDeny(t *testing.T) {
 		t.Fatal(err)
 	}
 	open := e.portalSTS(t, "alice", "PowerUserAccess", "222222222222")
-	if err := e.portalDeny(ic).Prune(ctx, a.PermissionSetARN, "111111111111"); err != nil {
+	if _, err := e.portalDeny(ic).Prune(ctx, a.PermissionSetARN, "111111111111"); err != nil {
 		t.Fatal(err)
 	}
 	if err := forgedChain(open); apiErrCode(err) != "AccessDenied" {

@@ -299,7 +299,7 @@ func TestPruneRole(t *testing.T) {
 		t.Fatal(err)
 	}
 	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
-	if err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
+	if _, err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})

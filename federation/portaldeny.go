@@ -29,11 +29,6 @@ import (
 // targets has expired by then).
 const PortalDenySidPrefix = "JitPortalDeny"
 
-// MaxInlinePolicyChars is the budget of a permission set's inline policy:
-// it becomes an inline policy of the provisioned role, whose inline
-// policies together may hold 10,240 characters, whitespace not counted.
-const MaxInlinePolicyChars = 10240
-
 // maxPortalSession is the longest session Identity Center issues (a
 // permission set's SessionDuration is at most 12 hours).
 const maxPortalSession = 12 * time.Hour
@@ -100,8 +95,8 @@ type PortalDeny struct {
 	// Timeout bounds one CutPortal or Prune. Default 5 minutes.
 	Timeout time.Duration
 
-	mu    sync.Mutex
-	locks map[string]*sync.Mutex
+	list denyList
+	mu   sync.Mutex
 	// chainingSeen: when DenyChaining last saw a permission set's
 	// chaining deny in place, by permission set ARN.
 	chainingSeen map[string]time.Time
@@ -143,11 +138,11 @@ func (p *PortalDeny) CutPortal(ctx context.Context, c broker.PortalCut) error {
 	}
 	opCtx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	added, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
+	added, _, err := p.update(opCtx, c.PermissionSetARN, func(doc *inlinePolicy) bool {
 		if c.Settle {
 			doc.forget(c.AccountID, userID)
 		}
-		doc.deny(c.AccountID, userID, before, ceilTo(until.UTC(), time.Hour))
+		doc.deny(c.AccountID, userID, before, denyBucket(until))
 		return true
 	})
 	if err == nil {
@@ -189,13 +184,13 @@ func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, account
 		return nil
 	}
 	missing := false
-	added, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
+	added, _, err := p.update(opCtx, permissionSetARN, func(doc *inlinePolicy) bool {
 		missing = !doc.noChaining
 		return missing
 	})
 	if err == nil && missing && !added {
 		return broker.Errorf(broker.EINVALID, "the inline policy of permission set %s has no room for JIT's statement denying role chaining (%d characters of %d); JIT grants no permission set whose sessions could chain: shorten the policy",
-			permissionSetARN, len(mustMarshal(NoChainingStatement())), MaxInlinePolicyChars)
+			permissionSetARN, PolicyChars(string(mustMarshal(NoChainingStatement()))), MaxInlinePolicyChars)
 	}
 	if err == nil && added {
 		err = p.provision(opCtx, permissionSetARN, "")
@@ -214,94 +209,88 @@ func (p *PortalDeny) DenyChaining(ctx context.Context, permissionSetARN, account
 // inline policy and, when it removed any, provisions the permission set
 // to the account. Administrators' statements are kept. It also puts back
 // JIT's chaining deny when it is missing (a permission set JIT managed
-// before it wrote one), provisioning then to every account.
-func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID string) error {
+// before it wrote one), provisioning then to every account. It returns
+// how many expired statements it removed.
+func (p *PortalDeny) Prune(ctx context.Context, permissionSetARN, accountID string) (int, error) {
 	if err := p.check(); err != nil {
-		return err
+		return 0, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, p.timeout())
 	defer cancel()
-	changed := false
-	added, err := p.update(ctx, permissionSetARN, func(doc *inlinePolicy) bool {
-		changed = doc.prune(p.now()) || !doc.noChaining
-		return changed
-	})
-	if err == nil && changed {
+	added, ch, err := p.update(ctx, permissionSetARN, func(*inlinePolicy) bool { return false })
+	if err == nil && ch.Written {
 		err = p.provision(ctx, permissionSetARN, provisionTarget(accountID, added))
 	}
 	if err != nil {
-		return fmt.Errorf("prune portal denies of %s: %w", permissionSetARN, err)
+		return 0, fmt.Errorf("prune portal denies of %s: %w", permissionSetARN, err)
 	}
-	return nil
+	return ch.Pruned, nil
 }
 
-// update reads the permission set's inline policy, lets change edit it,
-// prunes expired JIT statements and writes it back when change reports a
-// change, all under the permission set's lock. Provisioning is left to
-// the caller, outside the lock: it pushes whatever the policy is then.
+// update runs one change of the permission set's inline policy
+// (denyList.update): change edits it; expired JIT statements are pruned;
+// it is written back when either changed anything. Provisioning is left
+// to the caller, outside the lock: it pushes whatever the policy is then.
 //
 // Every write includes JIT's chaining deny; added reports a write that
 // put it back (it was missing), after which the permission set must be
 // provisioned to every account, not only the one at hand.
-func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) (added bool, err error) {
-	unlock, err := p.lock(ctx, "portal-deny:"+psARN)
+func (p *PortalDeny) update(ctx context.Context, psARN string, change func(*inlinePolicy) bool) (added bool, ch denyChange, err error) {
+	st := &permissionSetStore{p: p, pc: p.pace(), psARN: psARN}
+	var doc *inlinePolicy
+	ch, err = p.list.update(ctx, p.Locker, "portal-deny:"+psARN, p.now(), st, func(d denyDoc) bool {
+		doc = d.(*inlinePolicy)
+		changed := change(doc)
+		doc.chainingAdded = !doc.noChaining
+		doc.noChaining = true
+		return changed || doc.chainingAdded
+	})
 	if err != nil {
-		return false, err
+		return false, denyChange{}, err
 	}
-	defer unlock()
-	pc := p.pace()
-	doc, err := p.read(ctx, pc, psARN)
-	if err != nil {
-		return false, err
-	}
-	if !change(doc) {
-		return false, nil
-	}
-	doc.prune(p.now())
-	added = !doc.noChaining
-	doc.noChaining = true
-	text, err := doc.marshal()
-	if err != nil {
-		return false, err
-	}
-	if PolicyChars(text) > MaxInlinePolicyChars {
-		// A storm of cuts: merge each account's settled entries rather
-		// than refuse the cut (which would leave sessions open).
-		doc.compact(p.now())
-		if text, err = doc.marshal(); err != nil {
-			return false, err
-		}
-	}
-	if added && PolicyChars(text) > MaxInlinePolicyChars {
-		// No room for the chaining deny: write the rest without it (a cut
-		// must not fail for it). DenyChaining reports it, so that JIT
-		// does not grant the permission set.
-		doc.noChaining, added = false, false
-		if text, err = doc.marshal(); err != nil {
-			return false, err
-		}
-	}
-	if doc.empty() {
-		return false, pc.call(ctx, func() error {
-			_, err := p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
-				InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN),
-			})
-			return err
-		})
-	}
-	if n := PolicyChars(text); n > MaxInlinePolicyChars {
-		return false, broker.Errorf(broker.ETOOLARGE, "the inline policy of permission set %s would hold %d characters with JIT's deny statements, over the %d allowed; nothing was changed", psARN, n, MaxInlinePolicyChars)
-	}
-	err = pc.call(ctx, func() error {
-		_, err := p.SSOAdmin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
-			InstanceArn: aws.String(p.InstanceARN), PermissionSetArn: aws.String(psARN), InlinePolicy: aws.String(text),
+	return ch.Written && doc.chainingAdded, ch, nil
+}
+
+// permissionSetStore is a permission set's inline policy (denyStore).
+type permissionSetStore struct {
+	p     *PortalDeny
+	pc    pace
+	psARN string
+}
+
+func (s *permissionSetStore) name() string {
+	return "the inline policy of permission set " + s.psARN
+}
+
+func (s *permissionSetStore) maxLen() int { return maxPermissionSetPolicyLen }
+
+// others is 0: the permission set's policy is its role's only inline policy.
+func (s *permissionSetStore) others(context.Context) (int, error) { return 0, nil }
+
+func (s *permissionSetStore) load(ctx context.Context) (denyDoc, error) {
+	return s.p.read(ctx, s.pc, s.psARN)
+}
+
+func (s *permissionSetStore) save(ctx context.Context, text string) error {
+	err := s.pc.call(ctx, func() error {
+		_, err := s.p.SSOAdmin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{
+			InstanceArn: aws.String(s.p.InstanceARN), PermissionSetArn: aws.String(s.psARN), InlinePolicy: aws.String(text),
 		})
 		return err
 	})
 	if err != nil {
-		return false, fmt.Errorf("put inline policy: %w", err)
+		return fmt.Errorf("put inline policy: %w", err)
 	}
-	return added, nil
+	return nil
+}
+
+func (s *permissionSetStore) remove(ctx context.Context) error {
+	return s.pc.call(ctx, func() error {
+		_, err := s.p.SSOAdmin.DeleteInlinePolicyFromPermissionSet(ctx, &ssoadmin.DeleteInlinePolicyFromPermissionSetInput{
+			InstanceArn: aws.String(s.p.InstanceARN), PermissionSetArn: aws.String(s.psARN),
+		})
+		return err
+	})
 }
 
 func mustMarshal(v any) []byte {
@@ -403,24 +392,6 @@ func (p *PortalDeny) provision(ctx context.Context, psARN, accountID string) err
 	return nil
 }
 
-func (p *PortalDeny) lock(ctx context.Context, key string) (func(), error) {
-	if p.Locker != nil {
-		return p.Locker.Lock(ctx, key)
-	}
-	p.mu.Lock()
-	if p.locks == nil {
-		p.locks = map[string]*sync.Mutex{}
-	}
-	m, ok := p.locks[key]
-	if !ok {
-		m = &sync.Mutex{}
-		p.locks[key] = m
-	}
-	p.mu.Unlock()
-	m.Lock()
-	return m.Unlock, nil
-}
-
 func (p *PortalDeny) check() error {
 	if p.SSOAdmin == nil || p.Users == nil || p.InstanceARN == "" {
 		return errors.New("federation: PortalDeny needs SSOAdmin, Users and InstanceARN")
@@ -444,18 +415,6 @@ func (p *PortalDeny) timeout() time.Duration {
 	return p.Timeout
 }
 
-// PolicyChars counts a policy document's characters the stricter way:
-// bytes of its compact JSON, so only whitespace between tokens is free
-// (AWS does not count whitespace; whether that covers whitespace inside
-// strings is not documented).
-func PolicyChars(doc string) int {
-	var b bytes.Buffer
-	if json.Compact(&b, []byte(doc)) != nil {
-		return len(doc)
-	}
-	return b.Len()
-}
-
 // inlinePolicy is a permission set's inline policy split into what
 // administrators wrote, kept byte for byte (but compacted), and JIT's
 // deny entries.
@@ -465,6 +424,9 @@ type inlinePolicy struct {
 	denies []*portalDenyEntry
 	// noChaining: JIT's statement denying ChainingActions is present.
 	noChaining bool
+	// chainingAdded: this change put the chaining deny in (it was not
+	// there when read).
+	chainingAdded bool
 }
 
 // portalDenyEntry is one JIT statement.
@@ -602,27 +564,69 @@ func (doc *inlinePolicy) deny(account, userID string, before, until time.Time) {
 	doc.denies = append(doc.denies, &portalDenyEntry{account: account, before: before, until: until, users: []string{userID}})
 }
 
-// compact merges the settled entries of each account (bound not after
-// now) into one, with every user of those entries, the latest bound and
-// the latest expiry. It only ever denies more: a merged user's sessions
-// issued before the latest bound are denied, not only those before their
-// own bound, so a user who got access again in between must sign in to
-// the portal again (fail closed, as the role deny list's fallback). It is
-// used only when the policy would not fit its budget otherwise, since a
-// storm of cuts at distinct seconds makes one entry each. The provisional
-// entries of cuts in progress (bound ahead of now) are left as they are.
-func (doc *inlinePolicy) compact(now time.Time) {
-	merged := map[string]*portalDenyEntry{}
+// shrink steps (denyDoc): each keeps every user denied at least as far
+// back and as long as before, and leaves the provisional entries of cuts
+// in progress (bound ahead of now) alone. Step 0 gives entries of one
+// account and bound one expiry, the latest: it cuts nothing new. Steps 1
+// to 3 merge the settled entries of an account whose bounds fall in the
+// same minute, ten minutes, hour, and 4 all of an account's settled
+// entries: each merged user's bound moves to the group's latest, so a
+// user who got access again between the two bounds must sign in to the
+// portal again (fail closed). A storm of cuts at distinct seconds makes
+// one entry each, so the finest grouping that fits is taken. Step 5, the
+// last, leaves out JIT's chaining deny when this change was to put it
+// back (DenyChaining then reports it and JIT grants nothing through the
+// permission set): a cut must not fail for it.
+func (doc *inlinePolicy) shrink(step int, now time.Time) bool {
+	switch step {
+	case 0:
+		doc.merge(now, -1)
+	case 1:
+		doc.merge(now, time.Minute)
+	case 2:
+		doc.merge(now, 10*time.Minute)
+	case 3:
+		doc.merge(now, time.Hour)
+	case 4:
+		doc.merge(now, 0)
+	case 5:
+		if !doc.chainingAdded {
+			return false
+		}
+		doc.noChaining, doc.chainingAdded = false, false
+	default:
+		return false
+	}
+	return true
+}
+
+// merge merges the settled entries (bound not after now) of each account
+// into one per group, with every user of the group, the group's latest
+// bound and latest expiry. Groups: entries of the same bound (window
+// < 0), of bounds in the same window (> 0), or all of them (0).
+func (doc *inlinePolicy) merge(now time.Time, window time.Duration) {
+	type group struct {
+		account string
+		at      time.Time
+	}
+	merged := map[group]*portalDenyEntry{}
 	var out []*portalDenyEntry
 	for _, e := range doc.denies {
 		if e.before.After(now) {
 			out = append(out, e)
 			continue
 		}
-		m := merged[e.account]
+		g := group{account: e.account}
+		switch {
+		case window < 0:
+			g.at = e.before
+		case window > 0:
+			g.at = e.before.Truncate(window)
+		}
+		m := merged[g]
 		if m == nil {
 			m = &portalDenyEntry{account: e.account, before: e.before, until: e.until}
-			merged[e.account] = m
+			merged[g] = m
 			out = append(out, m)
 		}
 		if e.before.After(m.before) {
@@ -653,12 +657,11 @@ func (doc *inlinePolicy) forget(account, userID string) {
 	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return len(e.users) == 0 })
 }
 
-// prune drops JIT entries whose hour has begun and reports whether it
-// dropped any.
-func (doc *inlinePolicy) prune(now time.Time) bool {
+// prune drops JIT entries whose bucket has expired and returns how many.
+func (doc *inlinePolicy) prune(now time.Time) int {
 	n := len(doc.denies)
-	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return !now.Before(e.until) })
-	return len(doc.denies) != n
+	doc.denies = slices.DeleteFunc(doc.denies, func(e *portalDenyEntry) bool { return bucketExpired(e.until, now) })
+	return n - len(doc.denies)
 }
 
 func (doc *inlinePolicy) empty() bool {
@@ -696,12 +699,4 @@ func (doc *inlinePolicy) marshal() (string, error) {
 		return "", err
 	}
 	return strings.TrimSuffix(b.String(), "\n"), nil
-}
-
-// ceilTo rounds t up to a multiple of d.
-func ceilTo(t time.Time, d time.Duration) time.Time {
-	if r := t.Truncate(d); !r.Equal(t) {
-		return r.Add(d)
-	}
-	return t
 }

@@ -36,8 +36,7 @@ func TestCompactKeepsEveryDeny(t *testing.T) {
 	if PolicyChars(text) <= MaxInlinePolicyChars {
 		t.Fatalf("the storm fits (%d characters): the test needs more entries", PolicyChars(text))
 	}
-	doc.compact(now)
-	if text, err = doc.marshal(); err != nil {
+	if text, err = fitBudget(doc, MaxInlinePolicyChars, maxPermissionSetPolicyLen, now); err != nil {
 		t.Fatal(err)
 	}
 	if n := PolicyChars(text); n > MaxInlinePolicyChars {

@@ -284,7 +284,7 @@ func TestPortalDenyPrune(t *testing.T) {
 
 	// Nothing has expired yet: no write, no provisioning.
 	puts, provs := e.sso.count("PutInlinePolicyToPermissionSet"), e.sso.count("ProvisionPermissionSet")
-	if err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
+	if _, err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}
 	if e.sso.count("PutInlinePolicyToPermissionSet") != puts || e.sso.count("ProvisionPermissionSet") != provs {
@@ -294,7 +294,7 @@ func TestPortalDenyPrune(t *testing.T) {
 	// Three hours later (for PortalDeny; the sandbox keeps its clock so
 	// the SDK's signatures stay within its skew window).
 	pd.Clock = &icClock{now: start.Add(3 * time.Hour)}
-	if err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
+	if _, err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}
 	after := e.inlinePolicy(t, "PowerUserAccess")
@@ -321,7 +321,7 @@ func TestPortalDenyPrune(t *testing.T) {
 	// chaining deny stays (JIT keeps it for the permission sets it manages).
 	e.putInlinePolicy(t, "PowerUserAccess", `{"Version":"2012-10-17","Statement":`+mustStatements(t, after, true)+`}`)
 	pd.Clock = &icClock{now: start.Add(6 * time.Hour)}
-	if err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
+	if _, err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}
 	if sids, _ := statements(t, e.inlinePolicy(t, "PowerUserAccess")); len(sids) != 1 || sids[0] != federation.NoChainingSid {

@@ -9,7 +9,6 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -39,14 +38,11 @@ type RolePolicyAPI interface {
 	ListRolePolicies(ctx context.Context, in *iam.ListRolePoliciesInput, optFns ...func(*iam.Options)) (*iam.ListRolePoliciesOutput, error)
 }
 
-// roleInlineBudget is what all inline policies of a role may hold together,
-// whitespace not counted (aws-facts.md section 4).
-const roleInlineBudget = 10240
-
 // Revoker cuts open sessions of a ticket by adding the ticket to a deny
 // entry on its role: Deny everything when aws:PrincipalTag/jit-ticket is one
 // of the revoked tickets. Entries are grouped by the hour their sessions
-// expire and pruned once that hour has passed.
+// expire and pruned once that hour has begun (denylist.go, shared with
+// PortalDeny).
 //
 // IAM has no compare-and-set, so changes to one role are serialized
 // through Lock across every JIT process (in-process only when Lock is nil).
@@ -57,17 +53,17 @@ type Revoker struct {
 	Clock broker.Clock
 	Lock  broker.Locker
 
-	mu    sync.Mutex
-	roles map[string]*sync.Mutex
+	list denyList
 }
 
 var _ broker.Revoker = (*Revoker)(nil)
 
 // Revoke adds the ticket to the role's deny entry, or with req.User only
 // that beneficiary's sessions of the ticket; repeating it is harmless.
-// ENOTFOUND when the role does not exist in the account.
+// ENOTFOUND when the role does not exist in the account; ETOOLARGE when
+// the role's other inline policies leave no room for even the shrunk list.
 func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
-	err := r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
+	_, err := r.change(ctx, req.AccountID, req.RoleName, func(doc *PolicyDocument) bool {
 		if req.User != "" {
 			addUserDeny(doc, req.TicketID, req.User, req.Until)
 		} else {
@@ -82,73 +78,74 @@ func (r *Revoker) Revoke(ctx context.Context, req broker.RevokeRequest) error {
 }
 
 // PruneRole removes the role's deny entries whose sessions have all
-// expired, and the whole policy when none is left (broker.Cleaner).
-func (r *Revoker) PruneRole(ctx context.Context, accountID, roleName string) error {
-	return r.change(ctx, accountID, roleName, func(*PolicyDocument) bool { return false })
+// expired, and the whole policy when none is left (broker.Cleaner). It
+// returns how many statements it removed (0: the list was not written).
+func (r *Revoker) PruneRole(ctx context.Context, accountID, roleName string) (int, error) {
+	ch, err := r.change(ctx, accountID, roleName, func(*PolicyDocument) bool { return false })
+	return ch.Pruned, err
 }
 
-// change reads the role's deny list under the role's lock, lets edit
-// change it, prunes expired entries and writes it back when anything
-// changed. IAM has no compare-and-set, hence the lock.
-func (r *Revoker) change(ctx context.Context, accountID, roleName string, edit func(*PolicyDocument) bool) error {
-	unlock, err := r.lockRole(ctx, accountID+"/"+roleName)
-	if err != nil {
-		return err
-	}
-	defer unlock()
-	api := r.IAM(accountID)
-	doc, err := r.get(ctx, api, roleName)
-	if err != nil {
-		return err
-	}
+// change runs one update of the role's deny list (denyList.update).
+func (r *Revoker) change(ctx context.Context, accountID, roleName string, edit func(*PolicyDocument) bool) (denyChange, error) {
 	now := time.Now()
 	if r.Clock != nil {
 		now = r.Clock.Now()
 	}
-	changed := edit(doc)
-	if pruneDeny(doc, now) {
-		changed = true
-	}
-	if !changed {
-		return nil
-	}
-	if len(doc.Statement) == 0 {
-		_, err = api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(roleName), PolicyName: aws.String(RevocationPolicyName)})
-		var nse *iamtypes.NoSuchEntityException
-		if errors.As(err, &nse) {
-			return nil
-		}
-		return err
-	}
-	b, err := json.Marshal(doc)
+	st := &roleStore{api: r.IAM(accountID), accountID: accountID, role: roleName}
+	return r.list.update(ctx, r.Lock, "role:"+accountID+"/"+roleName, now, st, func(d denyDoc) bool {
+		return edit(d.(*roleDenyList).doc)
+	})
+}
+
+// roleStore is a role's jit-revocations inline policy (denyStore).
+type roleStore struct {
+	api       RolePolicyAPI
+	accountID string
+	role      string
+}
+
+func (s *roleStore) name() string {
+	return fmt.Sprintf("the inline policies of role %s in %s", s.role, s.accountID)
+}
+
+func (s *roleStore) maxLen() int { return maxRolePolicyLen }
+
+func (s *roleStore) load(ctx context.Context) (denyDoc, error) {
+	doc, err := getDenyList(ctx, s.api, s.role)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if others, err := r.otherPoliciesSize(ctx, api, roleName); err != nil {
-		return err
-	} else if len(b)+others > roleInlineBudget {
-		// The deny list no longer fits: deny every session issued before
-		// now instead. It also cuts other tickets' open sessions of this
-		// role; their users get new ones from JIT on the next call.
-		compactDeny(doc, now)
-		if b, err = json.Marshal(doc); err != nil {
-			return err
-		}
-	}
-	_, err = api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
-		RoleName:       aws.String(roleName),
+	return &roleDenyList{doc: doc}, nil
+}
+
+func (s *roleStore) others(ctx context.Context) (int, error) {
+	return otherPoliciesSize(ctx, s.api, s.role)
+}
+
+func (s *roleStore) save(ctx context.Context, text string) error {
+	_, err := s.api.PutRolePolicy(ctx, &iam.PutRolePolicyInput{
+		RoleName:       aws.String(s.role),
 		PolicyName:     aws.String(RevocationPolicyName),
-		PolicyDocument: aws.String(string(b)),
+		PolicyDocument: aws.String(text),
 	})
 	if err != nil {
-		return fmt.Errorf("put deny entry on %s in %s: %w", roleName, accountID, err)
+		return fmt.Errorf("put deny entry on %s in %s: %w", s.role, s.accountID, err)
+	}
+	return nil
+}
+
+func (s *roleStore) remove(ctx context.Context) error {
+	_, err := s.api.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String(s.role), PolicyName: aws.String(RevocationPolicyName)})
+	var nse *iamtypes.NoSuchEntityException
+	if err != nil && !errors.As(err, &nse) {
+		return fmt.Errorf("delete deny entry on %s in %s: %w", s.role, s.accountID, err)
 	}
 	return nil
 }
 
 // otherPoliciesSize adds up the whitespace-free size of the role's other
 // inline policies.
-func (r *Revoker) otherPoliciesSize(ctx context.Context, api RolePolicyAPI, roleName string) (int, error) {
+func otherPoliciesSize(ctx context.Context, api RolePolicyAPI, roleName string) (int, error) {
 	total := 0
 	var marker *string
 	for {
@@ -165,7 +162,7 @@ func (r *Revoker) otherPoliciesSize(ctx context.Context, api RolePolicyAPI, role
 				return 0, fmt.Errorf("get policy %s of %s: %w", name, roleName, err)
 			}
 			text, _ := url.QueryUnescape(aws.ToString(p.PolicyDocument))
-			total += len(strings.Join(strings.Fields(text), ""))
+			total += PolicyChars(text)
 		}
 		if !out.IsTruncated {
 			return total, nil
@@ -174,30 +171,9 @@ func (r *Revoker) otherPoliciesSize(ctx context.Context, api RolePolicyAPI, role
 	}
 }
 
-func (r *Revoker) lockRole(ctx context.Context, key string) (func(), error) {
-	if r.Lock != nil {
-		return r.Lock.Lock(ctx, "role:"+key)
-	}
-	return r.lock(key), nil
-}
-
-func (r *Revoker) lock(key string) func() {
-	r.mu.Lock()
-	if r.roles == nil {
-		r.roles = map[string]*sync.Mutex{}
-	}
-	m, ok := r.roles[key]
-	if !ok {
-		m = &sync.Mutex{}
-		r.roles[key] = m
-	}
-	r.mu.Unlock()
-	m.Lock()
-	return m.Unlock
-}
-
-// get reads the role's deny entries; a role without them gets an empty document.
-func (r *Revoker) get(ctx context.Context, api RolePolicyAPI, role string) (*PolicyDocument, error) {
+// getDenyList reads the role's deny entries; a role without them gets an
+// empty document.
+func getDenyList(ctx context.Context, api RolePolicyAPI, role string) (*PolicyDocument, error) {
 	out, err := api.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String(role), PolicyName: aws.String(RevocationPolicyName)})
 	var nse *iamtypes.NoSuchEntityException
 	if errors.As(err, &nse) {
@@ -240,10 +216,10 @@ func UserDenyStatement(sid, ticketID string, users []string) Statement {
 	}}
 }
 
-// untilHour is the hour (UTC, yyyymmddhh) after which sessions expiring
-// by until have all expired: the suffix of a deny statement's Sid.
+// untilHour is the bucket (UTC, yyyymmddhh) of a deny whose sessions have
+// all expired by until: the suffix of a deny statement's Sid.
 func untilHour(until time.Time) string {
-	return until.UTC().Add(time.Hour - time.Nanosecond).Format("2006010215")
+	return denyBucket(until).Format(bucketLayout)
 }
 
 // addUserDeny denies the user's sessions of the ticket, in the ticket's
@@ -284,21 +260,6 @@ func addDeny(doc *PolicyDocument, ticketID string, until time.Time) {
 		return
 	}
 	doc.Statement = append(doc.Statement, DenyStatement(sid, []string{ticketID}))
-}
-
-// pruneDeny drops statements whose hour has passed: their sessions have
-// all expired. It reports whether it dropped any.
-func pruneDeny(doc *PolicyDocument, now time.Time) bool {
-	n := len(doc.Statement)
-	doc.Statement = slices.DeleteFunc(doc.Statement, func(st Statement) bool {
-		hour, ok := sidHour(st.Sid)
-		if !ok {
-			return false
-		}
-		t, err := time.Parse("2006010215", hour)
-		return err == nil && now.After(t.Add(time.Hour))
-	})
-	return len(doc.Statement) != n
 }
 
 // sidHour returns the hour of one of JIT's deny statements (any form),
@@ -342,6 +303,133 @@ func conditionValues(st Statement, key string) []string {
 // issuedBeforeSid names the fallback statement: deny sessions issued
 // before a time; the suffix is the hour after which it may go.
 const issuedBeforeSid = "JitIssuedBeforeUntil"
+
+// roleDenyList is a role's deny list being changed (denyDoc).
+type roleDenyList struct{ doc *PolicyDocument }
+
+// prune drops JIT's statements whose bucket has expired: their sessions
+// have all expired. Statements JIT did not write are kept.
+func (l *roleDenyList) prune(now time.Time) int {
+	n := len(l.doc.Statement)
+	l.doc.Statement = slices.DeleteFunc(l.doc.Statement, func(st Statement) bool {
+		b, ok := sidBucket(st.Sid)
+		return ok && bucketExpired(b, now)
+	})
+	return n - len(l.doc.Statement)
+}
+
+// shrink steps: 0 and 1 only move revoked sessions' denies into later
+// buckets or drop repeats, so no session that should work is cut; 2, the
+// last resort, denies every session of the role issued before now.
+func (l *roleDenyList) shrink(step int, now time.Time) bool {
+	switch step {
+	case 0:
+		mergeUserDenies(l.doc)
+	case 1:
+		mergeTicketDenies(l.doc)
+	case 2:
+		compactDeny(l.doc, now)
+	default:
+		return false
+	}
+	return true
+}
+
+func (l *roleDenyList) marshal() (string, error) {
+	b, err := json.Marshal(l.doc)
+	return string(b), err
+}
+
+func (l *roleDenyList) empty() bool { return len(l.doc.Statement) == 0 }
+
+// sidBucket returns the bucket of one of JIT's deny statements (any form);
+// ok is false for statements JIT did not write.
+func sidBucket(sid string) (time.Time, bool) {
+	hour, ok := sidHour(sid)
+	if !ok {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(bucketLayout, hour)
+	return t, err == nil
+}
+
+// mergeUserDenies keeps one per-user statement per ticket, in the latest
+// bucket of its statements and naming all their users, and drops those
+// of a ticket whose whole-ticket deny lasts at least as long.
+func mergeUserDenies(doc *PolicyDocument) {
+	ticketUntil := map[string]string{} // ticket -> latest bucket of its whole-ticket deny
+	for _, st := range doc.Statement {
+		if h, ok := strings.CutPrefix(st.Sid, sidPrefix); ok {
+			for _, id := range denyTickets(st) {
+				ticketUntil[id] = max(ticketUntil[id], h)
+			}
+		}
+	}
+	type merged struct {
+		hour  string
+		users []string
+		at    int
+	}
+	byTicket := map[string]*merged{}
+	var out []Statement
+	for _, st := range doc.Statement {
+		rest, ok := strings.CutPrefix(st.Sid, userSidPrefix)
+		tickets := denyTickets(st)
+		if !ok || len(rest) < 10 || len(tickets) != 1 {
+			out = append(out, st)
+			continue
+		}
+		id, hour := tickets[0], rest[:10]
+		if ticketUntil[id] >= hour {
+			continue // the whole ticket is denied for as long
+		}
+		m := byTicket[id]
+		if m == nil {
+			m = &merged{hour: hour, at: len(out)}
+			byTicket[id] = m
+			out = append(out, Statement{}) // filled below
+		}
+		m.hour = max(m.hour, hour)
+		for _, u := range conditionValues(st, "aws:SourceIdentity") {
+			if !slices.Contains(m.users, u) {
+				m.users = append(m.users, u)
+			}
+		}
+	}
+	for id, m := range byTicket {
+		out[m.at] = UserDenyStatement(userSidPrefix+m.hour+sidSafe.ReplaceAllString(id, ""), id, m.users)
+	}
+	doc.Statement = out
+}
+
+// mergeTicketDenies puts every whole-ticket deny into one statement, in
+// the latest of their buckets.
+func mergeTicketDenies(doc *PolicyDocument) {
+	hour, at := "", -1
+	var tickets []string
+	var out []Statement
+	for _, st := range doc.Statement {
+		h, ok := strings.CutPrefix(st.Sid, sidPrefix)
+		if !ok || len(h) != 10 {
+			out = append(out, st)
+			continue
+		}
+		if at < 0 {
+			at = len(out)
+			out = append(out, Statement{})
+		}
+		hour = max(hour, h)
+		for _, id := range denyTickets(st) {
+			if !slices.Contains(tickets, id) {
+				tickets = append(tickets, id)
+			}
+		}
+	}
+	if at >= 0 {
+		out[at] = DenyStatement(sidPrefix+hour, tickets)
+	}
+	doc.Statement = out
+}
 
 // compactDeny replaces every per-ticket entry with one statement denying
 // sessions issued before now, kept until the latest of their hours.

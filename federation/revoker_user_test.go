@@ -73,7 +73,7 @@ func TestRevokeOneBeneficiary(t *testing.T) {
 
 	// Pruned after its hour, like the ticket's entries.
 	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
-	if err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
+	if _, err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.iam.GetRolePolicy(ctx, &iam.GetRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String(federation.RevocationPolicyName)})

@@ -12,13 +12,13 @@ type cleaner struct {
 	portal *federation.PortalDeny // nil without Identity Center
 }
 
-func (c cleaner) PruneRole(ctx context.Context, accountID, roleName string) error {
+func (c cleaner) PruneRole(ctx context.Context, accountID, roleName string) (int, error) {
 	return c.role.PruneRole(ctx, accountID, roleName)
 }
 
-func (c cleaner) PrunePortal(ctx context.Context, accountID, permissionSetARN string) error {
+func (c cleaner) PrunePortal(ctx context.Context, accountID, permissionSetARN string) (int, error) {
 	if c.portal == nil {
-		return nil
+		return 0, nil
 	}
 	return c.portal.Prune(ctx, permissionSetARN, accountID)
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -17,10 +16,13 @@ import (
 // clientFlags are the settings every client command takes.
 type clientFlags struct {
 	url, token, output string
+	// identity names whose token this is when it comes from `jit login`
+	// (the email), so caches outlive a token refresh; "" for JIT_TOKEN.
+	identity string
 }
 
 func (c *clientFlags) bind(fs *flag.FlagSet, output bool) {
-	fs.StringVar(&c.url, "url", envOr("JIT_URL", "http://127.0.0.1:8080"), "JIT server URL (env JIT_URL)")
+	fs.StringVar(&c.url, "url", serverURLDefault(), "JIT server URL (env JIT_URL; default: the server of `jit login`)")
 	// No default from JIT_TOKEN here: flag prints defaults in -help, and
 	// the token is a secret. check reads the environment instead.
 	fs.StringVar(&c.token, "token", "", "bearer token (default: env JIT_TOKEN)")
@@ -30,7 +32,8 @@ func (c *clientFlags) bind(fs *flag.FlagSet, output bool) {
 }
 
 // check validates the flags and takes the token from JIT_TOKEN when
-// --token was not given.
+// --token was not given, else from `jit login` (refreshed when needed;
+// never by opening a browser).
 func (c *clientFlags) check() error {
 	if c.token == "" {
 		c.token = os.Getenv("JIT_TOKEN")
@@ -39,7 +42,13 @@ func (c *clientFlags) check() error {
 		return fmt.Errorf("--output must be text or json, not %q", c.output)
 	}
 	if c.token == "" {
-		return errors.New("no token: set JIT_TOKEN or pass --token (in dev mode: export JIT_TOKEN=$(jit dev token --user alice))")
+		// check has no context of its own; a refresh is bounded in loginToken.
+		tok, email, err := loginToken(context.Background(), c.url)
+		if err != nil {
+			return err
+		}
+		c.token, c.identity = tok, email
+		signedInTo = c.url
 	}
 	return nil
 }

@@ -87,6 +87,10 @@ type OIDCConfig struct {
 	// redirect URI <base_url>/callback) the approver page signs in with;
 	// one of ClientIDs, the first by default.
 	WebClientID string `yaml:"web_client_id"`
+	// CLIClientID is the public client `jit login` signs in with
+	// (authorization code with PKCE on http://127.0.0.1:<any port>/callback,
+	// and the device grant); one of ClientIDs, WebClientID by default.
+	CLIClientID string `yaml:"cli_client_id"`
 }
 
 // AWSConfig says how JIT reaches AWS. Credentials come from the standard
@@ -165,6 +169,7 @@ func (c *Config) applyEnv() {
 		"JIT_OIDC_ISSUER":        &c.OIDC.Issuer,
 		"JIT_OIDC_GROUPS_CLAIM":  &c.OIDC.GroupsClaim,
 		"JIT_OIDC_WEB_CLIENT_ID": &c.OIDC.WebClientID,
+		"JIT_OIDC_CLI_CLIENT_ID": &c.OIDC.CLIClientID,
 		"JIT_AWS_REGION":         &c.AWS.Region,
 		"JIT_AWS_ENDPOINT":       &c.AWS.Endpoint,
 	} {
@@ -219,6 +224,9 @@ func (c *Config) validate() error {
 		c.OIDC.WebClientID = c.OIDC.ClientIDs[0]
 	} else if !slices.Contains(c.OIDC.ClientIDs, c.OIDC.WebClientID) {
 		return fmt.Errorf("oidc.web_client_id %q must be one of oidc.client_ids, or its tokens would be refused", c.OIDC.WebClientID)
+	}
+	if c.OIDC.CLIClientID != "" && !slices.Contains(c.OIDC.ClientIDs, c.OIDC.CLIClientID) {
+		return fmt.Errorf("oidc.cli_client_id %q must be one of oidc.client_ids, or its tokens would be refused", c.OIDC.CLIClientID)
 	}
 	if c.AWS.Region == "" {
 		c.AWS.Region = "us-east-1"

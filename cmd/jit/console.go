@@ -11,8 +11,9 @@ import (
 	"time"
 )
 
-// runConsole prints a fresh AWS console sign-in URL for a ticket (the
-// API answers GET /tickets/{id}/console with a redirect to it).
+// runConsole opens a fresh AWS console sign-in URL for a ticket in the
+// browser, or prints it with --url-only or when no browser can be opened
+// (the API answers GET /tickets/{id}/console with a redirect to it).
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet("console", stderr)
@@ -20,6 +21,7 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	ticket := fs.String("ticket", "", "ticket id")
 	region := fs.String("region", "", "open the console in this region")
 	dest := fs.String("destination", "", "console URL to open (default: console home)")
+	urlOnly := fs.Bool("url-only", false, "print the sign-in link instead of opening it")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -53,6 +55,11 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if resp.StatusCode != http.StatusFound {
 		return fmt.Errorf("no console link for ticket %s: %w", *ticket, decodeAPIError(resp))
 	}
-	_, err = fmt.Fprintln(stdout, shown(resp.Header.Get("Location")))
+	link := resp.Header.Get("Location")
+	if !*urlOnly && openBrowser(link) == nil {
+		fmt.Fprintln(stderr, "Opened the AWS console in your browser (the link works once, for a few minutes).")
+		return nil
+	}
+	_, err = fmt.Fprintln(stdout, shown(link))
 	return err
 }

@@ -21,7 +21,7 @@ func TestConsoleSignIn(t *testing.T) {
 	}
 	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
 
-	out, errOut, err := h.jit("alice@example.com", "console", "--ticket", tk.ID)
+	out, errOut, err := h.jit("alice@example.com", "console", "--ticket", tk.ID, "--url-only")
 	if err != nil {
 		t.Fatalf("jit console: %v\n%s", err, errOut)
 	}

@@ -39,44 +39,72 @@ type processCredentials struct {
 // until 5 minutes before it expires, from a file only the user can read
 // (JIT_CACHE_DIR, default the user cache directory), unless --no-cache;
 // once a minute it first asks the server whether the ticket is still
-// active (recheckAfter).
+// active (recheckAfter). With --account and --permission-set it serves the
+// user's active ticket for that pair (ticketSelector), so one profile
+// keeps working from ticket to ticket.
 func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet("credentials", stderr)
 	c.bind(fs, false)
-	ticket := fs.String("ticket", "", "ticket id")
+	var sel ticketSelector
+	sel.bind(fs)
 	noCache := fs.Bool("no-cache", false, "always ask the server for a new session")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
-	if *ticket == "" {
-		return errors.New("--ticket is required")
+	if err := sel.check(); err != nil {
+		return err
 	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	path := cachePath(c.url, *ticket, c.token)
-	if !*noCache && path != "" {
-		if doc, ok := readCached(path); ok && stillActive(ctx, c, *ticket, path) {
-			return writeDoc(stdout, doc)
+	doc, err := sessionFor(ctx, c, sel, *noCache)
+	if err != nil {
+		return err
+	}
+	return writeDoc(stdout, doc)
+}
+
+// sessionFor returns a session for the selected ticket: from the cache
+// when it may be served (see runCredentials), else a new one from the
+// server.
+func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache bool) (processCredentials, error) {
+	ticket, err := sel.resolve(ctx, c)
+	if err != nil {
+		return processCredentials{}, err
+	}
+	path := cachePath(c.url, ticket, c.cacheIdentity())
+	if !noCache && path != "" {
+		if doc, ok := readCached(path); ok && stillActive(ctx, c, ticket, path) {
+			return doc, nil
 		}
 	}
 	var doc processCredentials
-	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(*ticket)+"/credentials", nil, &doc); err != nil {
+	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(ticket)+"/credentials", nil, &doc); err != nil {
 		if path != "" {
 			os.Remove(path)
 		}
-		return fmt.Errorf("no credentials for ticket %s: %w", *ticket, err)
+		return doc, fmt.Errorf("no credentials for ticket %s: %w", ticket, err)
 	}
 	if _, err := time.Parse(time.RFC3339, doc.Expiration); doc.Version != 1 || doc.AccessKeyID == "" || err != nil {
-		return errors.New("the server's answer is not a credential_process document")
+		return doc, errors.New("the server's answer is not a credential_process document")
 	}
 	if path != "" {
 		writeCached(path, doc)
 	}
-	return writeDoc(stdout, doc)
+	return doc, nil
+}
+
+// cacheIdentity keys the credential cache: the signed-in user, so a
+// refreshed token finds the sessions of the one before; the token itself
+// for JIT_TOKEN.
+func (c *clientFlags) cacheIdentity() string {
+	if c.identity != "" {
+		return "login:" + c.identity
+	}
+	return c.token
 }
 
 // stillActive reports whether a cached session for the ticket may be

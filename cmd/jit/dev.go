@@ -103,7 +103,8 @@ func runDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		return fmt.Errorf("listen %s: %w", *addr, err)
 	}
 	baseURL := "http://" + apiL.Addr().String()
-	idp.AllowRedirectURI(baseURL + "/callback") // the approver page signs in here
+	idp.AllowRedirectURI(baseURL + "/callback")       // the approver page signs in here
+	idp.AllowRedirectURI("http://127.0.0.1/callback") // jit login, on any port
 	cfg.Listen, cfg.BaseURL = apiL.Addr().String(), baseURL
 	cfg.Redis.URL = *redisURL
 	cfg.OIDC = OIDCConfig{Issuer: idp.IssuerURL(), ClientIDs: []string{devAudience}}
@@ -173,21 +174,21 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
 
   Walkthrough (paste into another shell in the repository):
 
-    export JIT_URL=%[1]s
-    ALICE=$(./bin/jit dev token --user alice); BOB=$(./bin/jit dev token --user bob)
-    ID=$(JIT_TOKEN=$ALICE ./bin/jit request --account 111111111111 --permission-set ReadOnlyAccess \
+    export AWS_CONFIG_FILE=$(mktemp) AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_REGION=us-east-1
+    ./bin/jit login --url %[1]s --no-browser    # open the link, sign in as alice
+    ./bin/jit whoami
+    ID=$(./bin/jit request --account 111111111111 --permission-set ReadOnlyAccess \
           --duration 1h --reason "demo" --output json | sed -n 's/^  "id": "\(.*\)",$/\1/p')
-    JIT_TOKEN=$BOB ./bin/jit approve $ID --comment "ok"
-    export JIT_TOKEN=$ALICE AWS_CONFIG_FILE=$(mktemp) AWS_SHARED_CREDENTIALS_FILE=/dev/null
-    printf '[profile jit]\nregion = us-east-1\ncredential_process = %%s/bin/jit credentials --ticket %%s\n' "$PWD" "$ID" > $AWS_CONFIG_FILE
+    # approve: open %[1]s, sign in as bob@example.com, approve the ticket
+    # (or: JIT_TOKEN=$(./bin/jit dev token --user bob) ./bin/jit approve $ID)
+    ./bin/jit configure --ticket $ID --profile jit
     %[4]s --profile jit --endpoint-url %[2]s sts get-caller-identity
-    %[4]s --profile jit --endpoint-url %[2]s s3api list-buckets
-    JIT_TOKEN=$BOB ./bin/jit terminate $ID --comment "done"
+    ./bin/jit exec --ticket $ID -- %[4]s --endpoint-url %[2]s s3api list-buckets
+    # terminate on the approver page as bob (or: JIT_TOKEN=... ./bin/jit terminate $ID)
     %[4]s --profile jit --endpoint-url %[2]s s3api list-buckets    # AccessDenied: the open session is cut
     ./bin/jit credentials --ticket $ID --no-cache                    # refused: terminated
 
-  Or approve and terminate on the approver page: request as above, skip the
-  approve line, then open %[1]s and sign in as bob@example.com.
+  Scripts can skip the browser: export JIT_TOKEN=$(./bin/jit dev token --user alice)
 
   Stop with Ctrl-C. Nothing is kept between runs.
 
@@ -198,7 +199,7 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
 func runDevToken(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlagSet("dev token", stderr)
 	user := fs.String("user", "", "demo user: alice, bob, carol, dave (or an email)")
-	url := fs.String("url", envOr("JIT_URL", "http://127.0.0.1:8080"), "URL of the running jit dev (env JIT_URL)")
+	url := fs.String("url", serverURLDefault(), "URL of the running jit dev (env JIT_URL; default: the server of `jit login`)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {

@@ -16,6 +16,7 @@ func TestHelpDoesNotPrintTheToken(t *testing.T) {
 		{"request"}, {"tickets", "list"}, {"tickets", "get"}, {"approve"}, {"reject"}, {"terminate"},
 		{"cancel"}, {"done"}, {"extend"}, {"edit"}, {"delegate"}, {"delegations", "list"}, {"delegations", "delete"},
 		{"credentials"}, {"console"}, {"activity"}, {"reconcile"},
+		{"login"}, {"logout"}, {"whoami"}, {"configure"}, {"exec"},
 		{"admin", "apply"}, {"admin", "export"}, {"admin", "accounts", "import"}, {"admin", "permission-sets", "import"},
 	}
 	for _, cmd := range commands {

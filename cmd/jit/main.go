@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"syscall"
 )
 
@@ -23,7 +24,13 @@ Server commands:
   jit sandbox   [--fixture FILE] [--addr HOST:PORT]
                                               the AWS sandbox on its own
 
-Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
+Signing in (once; later commands need no --url or token):
+  jit login [--url URL] [--no-browser]     sign in with your identity provider
+  jit logout [--url URL]
+  jit whoami                               who I am, what I may request and approve
+
+Client commands (server from --url, JIT_URL or jit login; token from
+--token, JIT_TOKEN or jit login):
   jit request --account ID --permission-set NAME [--for EMAIL]... [--start now|RFC3339]
               (--duration 1h | --end RFC3339) --reason TEXT
   jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
@@ -38,11 +45,16 @@ Client commands (settings from --url/--token or JIT_URL/JIT_TOKEN):
                                            change a rejected ticket and resend it
   jit delegate --to EMAIL [--start now|RFC3339] (--end RFC3339 | --duration D)
   jit delegations list | delete ID | decline ID
-  jit credentials --ticket ID              credential_process for the AWS CLI
-  jit console --ticket ID [--region R] [--destination URL]
-                                           print an AWS console sign-in link
+  jit credentials (--ticket ID | --account ID --permission-set NAME)
+                                           credential_process for the AWS CLI
+  jit configure (--ticket ID | --account ID --permission-set NAME) [--profile NAME]
+                                           write an AWS CLI profile that uses jit credentials
+  jit exec --ticket ID -- COMMAND [ARG]... run a command with the ticket's credentials
+  jit console --ticket ID [--url-only] [--region R] [--destination URL]
+                                           open (or print) an AWS console sign-in link
   jit activity ID                          what was done in AWS during the ticket (CloudTrail)
   jit reconcile                            run the reconciler now (admins)
+  jit version                              print the version
 
 Administration (administrators only; see docs/registry.md):
   jit admin apply -f FILE [--dry-run]      check, show the diff, apply a registry file atomically
@@ -60,8 +72,12 @@ func main() {
 	if errors.Is(err, flag.ErrHelp) {
 		os.Exit(0)
 	}
+	var exit exitCodeError
+	if errors.As(err, &exit) { // jit exec: the command's own exit code
+		os.Exit(exit.code)
+	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "jit:", err)
+		fmt.Fprintln(os.Stderr, "jit:", withLoginHint(err))
 		os.Exit(1)
 	}
 }
@@ -113,6 +129,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runConsole(ctx, rest, stdout, stderr)
 	case "reconcile":
 		return runReconcile(ctx, rest, stdout, stderr)
+	case "login":
+		return runLogin(ctx, rest, stdout, stderr)
+	case "logout":
+		return runLogout(ctx, rest, stdout, stderr)
+	case "whoami":
+		return runWhoami(ctx, rest, stdout, stderr)
+	case "configure":
+		return runConfigure(ctx, rest, stdout, stderr)
+	case "exec":
+		return runExec(ctx, rest, stdout, stderr)
+	case "version", "--version":
+		return runVersion(rest, stdout)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -130,7 +158,14 @@ func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 
 // parseFlags parses args allowing flags after positional arguments
 // ("jit approve ID --comment x"), and returns the positional ones.
+// A bad flag is one line on stderr (main prints the error); the flag
+// list is printed only for -h.
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	if !slices.ContainsFunc(args, isHelpFlag) {
+		out := fs.Output()
+		fs.SetOutput(io.Discard)
+		defer fs.SetOutput(out)
+	}
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
@@ -143,4 +178,13 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 		pos = append(pos, args[0])
 		args = args[1:]
 	}
+}
+
+// isHelpFlag reports whether arg asks for a command's flags.
+func isHelpFlag(arg string) bool {
+	switch arg {
+	case "-h", "--h", "-help", "--help":
+		return true
+	}
+	return false
 }

@@ -28,9 +28,19 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if c.output == "json" {
 		return printJSON(stdout, rep)
 	}
-	if _, err := fmt.Fprintf(stdout, "Grants finished:        %d\nTickets cleaned up:     %d\nTickets repaired:       %d\nOrphans removed:        %d\nDeny lists pruned:      %d\n",
-		rep.Finished, rep.Cleaned, rep.Repaired, rep.OrphansRemoved, rep.Pruned); err != nil {
+	if _, err := fmt.Fprintf(stdout, "Grants finished:        %d\nTickets cleaned up:     %d\nTickets repaired:       %d\nOrphans removed:        %d\nDeny entries pruned:    %d (in %d lists)\n",
+		rep.Finished, rep.Cleaned, rep.Repaired, rep.OrphansRemoved, rep.Pruned, rep.PrunedLists); err != nil {
 		return err
+	}
+	for _, a := range rep.Accounts {
+		status := "ok"
+		if len(a.Errors) > 0 {
+			status = fmt.Sprintf("%d not finished", len(a.Errors))
+		}
+		if _, err := fmt.Fprintf(stdout, "Account %s:   %d orphans removed, %d deny entries pruned (in %d lists), %s\n",
+			a.AccountID, a.OrphansRemoved, a.Pruned, a.PrunedLists, status); err != nil {
+			return err
+		}
 	}
 	for _, e := range rep.Errors {
 		if _, err := fmt.Fprintf(stdout, "Not finished:           %s\n", e); err != nil {

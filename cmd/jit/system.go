@@ -173,7 +173,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			// Each user's writes, counted in Redis across replicas.
 			WriteLimiter: writes,
 			Feed:         store, // ticket changes over Redis pub/sub: every replica's pages hear them
-			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID,
+			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
 				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})
 	}

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"html/template"
+	"net"
 	"net/http"
 	"net/url"
 	"slices"
@@ -35,17 +36,34 @@ type grant struct {
 }
 
 // AllowRedirectURI registers a browser app's redirect URI (absolute, no
-// fragment). The token endpoint answers CORS requests from its origin.
+// fragment). The token endpoint answers CORS requests from its origin. A
+// loopback URI (http://127.0.0.1/callback) allows every port.
 func (i *Issuer) AllowRedirectURI(uri string) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	i.redirects = append(i.redirects, uri)
 }
 
+// redirectAllowed reports whether uri is registered. A registered
+// loopback URI (http://127.0.0.1/callback) matches any port, as a native
+// app picks a free one when it starts (RFC 8252 section 7.3).
 func (i *Issuer) redirectAllowed(uri string) bool {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	return slices.Contains(i.redirects, uri)
+	return slices.ContainsFunc(i.redirects, func(r string) bool { return r == uri || sameLoopback(r, uri) })
+}
+
+// sameLoopback reports whether a and b are http URLs on the same loopback
+// host with the same path and query, whatever their ports.
+func sameLoopback(a, b string) bool {
+	ua, errA := url.Parse(a)
+	ub, errB := url.Parse(b)
+	if errA != nil || errB != nil || ua.Scheme != "http" || ub.Scheme != "http" || ua.Hostname() != ub.Hostname() {
+		return false
+	}
+	ip := net.ParseIP(ua.Hostname())
+	loop := ua.Hostname() == "localhost" || (ip != nil && ip.IsLoopback())
+	return loop && ua.Path == ub.Path && ua.RawQuery == ub.RawQuery && ua.Fragment == "" && ub.Fragment == ""
 }
 
 // originAllowed reports whether o is the origin of a registered redirect URI.
@@ -170,8 +188,16 @@ func (i *Issuer) exchange(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f := r.PostForm
-	if f.Get("grant_type") != "authorization_code" {
-		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code")
+	switch f.Get("grant_type") {
+	case "authorization_code":
+	case "refresh_token":
+		i.refresh(w, f)
+		return
+	case deviceGrantType:
+		i.deviceToken(w, f)
+		return
+	default:
+		tokenError(w, http.StatusBadRequest, "unsupported_grant_type", "grant_type must be authorization_code, refresh_token or "+deviceGrantType)
 		return
 	}
 	i.mu.Lock()
@@ -190,25 +216,7 @@ func (i *Issuer) exchange(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match code_challenge")
 		return
 	}
-	claims, err := i.Claims(g.email, DefaultTokenTTL)
-	if err != nil {
-		tokenError(w, http.StatusBadRequest, "invalid_grant", "the user is gone")
-		return
-	}
-	if g.Nonce != "" {
-		claims["nonce"] = g.Nonce
-	}
-	tok, err := i.Sign(claims)
-	if err != nil {
-		tokenError(w, http.StatusInternalServerError, "server_error", "internal error")
-		return
-	}
-	// JIT's API takes the ID token as its bearer token, so it is the
-	// access token too.
-	w.Header().Set("Pragma", "no-cache")
-	writeJSON(w, http.StatusOK, map[string]any{
-		"id_token": tok, "access_token": tok, "token_type": "Bearer", "expires_in": int(DefaultTokenTTL.Seconds()),
-	})
+	i.issueTokens(w, g.email, g.Nonce)
 }
 
 func tokenError(w http.ResponseWriter, status int, code, desc string) {

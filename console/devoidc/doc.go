@@ -4,7 +4,8 @@
 // real OIDC client (go-oidc included) verifies like those of a production
 // identity provider.
 //
-// It has no login page and checks no passwords: whoever can call Token (or
-// reach TokenHandler) gets a token for any listed user. Use it only in
+// Its sign-in pages (authorization code with PKCE, the device grant)
+// list the users to pick from and check no passwords: whoever can reach
+// them, call Token or reach TokenHandler gets a token for any listed user. Use it only in
 // development mode and in tests, never in front of real accounts.
 package devoidc

@@ -40,8 +40,11 @@ type Issuer struct {
 	base string
 
 	mu        sync.Mutex
-	redirects []string         // registered redirect URIs (AllowRedirectURI)
-	codes     map[string]grant // authorization codes not yet exchanged
+	redirects []string                // registered redirect URIs (AllowRedirectURI)
+	codes     map[string]grant        // authorization codes not yet exchanged
+	devices   map[string]*deviceGrant // device codes (device.go)
+	refreshes map[string]refreshGrant // refresh tokens (refresh.go)
+	tokenTTL  time.Duration           // ID tokens of the grants (SetTokenTTL)
 }
 
 // New returns an issuer whose tokens carry issuerURL as "iss" and audience
@@ -83,15 +86,18 @@ func New(issuerURL, audience string, users []User) (*Issuer, error) {
 		return nil, fmt.Errorf("devoidc: signer: %w", err)
 	}
 	return &Issuer{
-		issuer:   issuerURL,
-		audience: audience,
-		users:    list,
-		key:      key,
-		keyID:    kid,
-		signer:   signer,
-		now:      time.Now,
-		base:     strings.TrimSuffix(u.Path, "/"),
-		codes:    map[string]grant{},
+		issuer:    issuerURL,
+		audience:  audience,
+		users:     list,
+		key:       key,
+		keyID:     kid,
+		signer:    signer,
+		now:       time.Now,
+		base:      strings.TrimSuffix(u.Path, "/"),
+		codes:     map[string]grant{},
+		devices:   map[string]*deviceGrant{},
+		refreshes: map[string]refreshGrant{},
+		tokenTTL:  DefaultTokenTTL,
 	}, nil
 }
 
@@ -217,6 +223,7 @@ type discovery struct {
 	Issuer          string   `json:"issuer"`
 	AuthEndpoint    string   `json:"authorization_endpoint"`
 	TokenEndpoint   string   `json:"token_endpoint"`
+	DeviceEndpoint  string   `json:"device_authorization_endpoint"`
 	JWKSURI         string   `json:"jwks_uri"`
 	ResponseTypes   []string `json:"response_types_supported"`
 	GrantTypes      []string `json:"grant_types_supported"`
@@ -230,8 +237,10 @@ type discovery struct {
 
 // Handler serves, under the issuer URL's path: the discovery document at
 // /.well-known/openid-configuration and the key set at /jwks (both open to
-// any origin, as public documents), and the authorization code flow at
-// /authorize and /token (see authorize.go). Mount it without stripping the
+// any origin, as public documents), the authorization code flow at
+// /authorize and /token (see authorize.go), the device grant at
+// /device_authorization and /device (device.go) and refresh tokens at
+// /token (refresh.go). Mount it without stripping the
 // issuer URL's path (for an issuer URL with no path, at the root). Other
 // paths get 404.
 func (i *Issuer) Handler() http.Handler {
@@ -245,20 +254,27 @@ func (i *Issuer) Handler() http.Handler {
 		case i.base + "/token":
 			i.exchange(w, r)
 			return
+		case i.base + "/device_authorization":
+			i.deviceAuthorization(w, r)
+			return
+		case i.base + "/device":
+			i.deviceVerify(w, r)
+			return
 		case i.base + "/.well-known/openid-configuration":
 			body = discovery{
 				Issuer:          i.issuer,
 				AuthEndpoint:    root + "/authorize",
 				TokenEndpoint:   root + "/token",
+				DeviceEndpoint:  root + "/device_authorization",
 				JWKSURI:         root + "/jwks",
 				ResponseTypes:   []string{"code", "id_token"},
-				GrantTypes:      []string{"authorization_code"},
+				GrantTypes:      []string{"authorization_code", "refresh_token", deviceGrantType},
 				PKCEMethods:     []string{"S256"},
 				TokenAuth:       []string{"none"},
 				SubjectTypes:    []string{"public"},
 				SigningAlgs:     []string{string(jose.RS256)},
 				ClaimsSupported: []string{"iss", "aud", "sub", "email", "email_verified", "name", "groups", "iat", "exp", "nonce"},
-				ScopesSupported: []string{"openid", "email", "profile"},
+				ScopesSupported: []string{"openid", "email", "profile", "offline_access"},
 			}
 		case i.base + "/jwks":
 			body = i.jwks()
