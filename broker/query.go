@@ -132,8 +132,10 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 				keys = append(keys, d.From)
 			}
 		}
-		for _, k := range keys {
-			filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
+		if !in.All { // every pending ticket is read below anyway
+			for _, k := range keys {
+				filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
+			}
 		}
 		filters = append(filters, TicketFilter{State: StatePending})
 	}

@@ -30,7 +30,7 @@ func (listNoop) Revoke(context.Context, broker.RevokeRequest) error { return nil
 
 // newListService is a Service over s in which boss@example.com approves
 // every ticket and nobody administers.
-func newListService(t *testing.T, s *Store, now time.Time) *broker.Service {
+func newListService(t testing.TB, s *Store, now time.Time) *broker.Service {
 	t.Helper()
 	eng, err := approvals.New([]approvals.Rule{{Account: "*", Stages: []approvals.Stage{{Approvers: []string{"boss@example.com"}, Required: 1}}}})
 	if err != nil {
@@ -131,4 +131,35 @@ func TestPendingListPagesPastTheOldCap(t *testing.T) {
 
 func listID(i int) string {
 	return "tk" + string(rune('a'+i/100)) + string(rune('a'+i/10%10)) + string(rune('a'+i%10))
+}
+
+// BenchmarkListTickets: one page of 25 of the 1,000 tickets waiting for
+// an approver (the page's Approvals), and of every ticket they may see
+// (All tickets): each page reads and checks every candidate.
+func BenchmarkListTickets(b *testing.B) {
+	s, _, _ := newStore(b)
+	for i := range 1000 {
+		mustCreate(b, s, newTicket(listID(i), 0, func(tk *broker.Ticket) {
+			tk.CreatedAt = t0.Add(time.Duration(i) * time.Second)
+			tk.Start, tk.End = tk.CreatedAt, t0.Add(24*time.Hour)
+		}))
+	}
+	svc := newListService(b, s, t0.Add(time.Hour))
+	boss := broker.WithUser(context.Background(), broker.User{Email: "boss@example.com"})
+	for _, bc := range []struct {
+		name string
+		q    broker.TicketQuery
+	}{
+		{"pending-for-me", broker.TicketQuery{PendingForMe: true, Limit: 25}},
+		{"all-visible", broker.TicketQuery{Limit: 25}},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			for b.Loop() {
+				page, err := svc.ListTickets(boss, bc.q)
+				if err != nil || page.Total != 1000 {
+					b.Fatalf("total %d, %v", page.Total, err)
+				}
+			}
+		})
+	}
 }
