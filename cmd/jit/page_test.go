@@ -153,6 +153,21 @@ func TestApproverPagePagingThousand(t *testing.T) {
 	b.do("confirm", chromedp.Click(chromedp.Search(`//*[@role="dialog"]//button[normalize-space()="Confirm"]`)))
 	b.waitText(testid("showing"), "Showing 1–100 of 1000")
 
+	// Sorting is the server's: by account, ties by creation time in the
+	// same order. Ascending, the first row is the oldest ticket of
+	// 111111111111 (i % 3 == 0); descending, the newest of 333333333333.
+	sortBy := func(header string) {
+		t.Helper()
+		if !evalOn[bool](b, `(() => { const th = [...document.querySelectorAll('thead th')].find(th => th.textContent.trim() === "`+header+`"); const s = th && th.querySelector('[role=button], button'); if (!s) return false; s.click(); return true })()`) {
+			t.Fatalf("no sortable column %q (page: %s)", header, b.screenshot("failed"))
+		}
+	}
+	sortBy("Access")
+	b.waitText(`tbody tr:first-child`, ids[0])
+	sortBy("Access")
+	b.waitText(`tbody tr:first-child`, ids[998])
+	b.waitText(testid("showing"), "Showing 1–100 of 1000")
+
 	// Free text reaches the server (q): one ticket's reason.
 	b.do("filter", chromedp.SendKeys(chromedp.CSS(testid("filter")+" input"), "seeded ticket 0500\r"))
 	b.waitText(testid("showing"), "Showing 1–1 of 1")

@@ -11,7 +11,7 @@
     if (!v) return;
     var size = 25;
     try {
-      var p = JSON.parse(localStorage.getItem("jit.prefs.v2." + v[0]) || "null");
+      var p = JSON.parse(localStorage.getItem("jit.prefs.v3." + v[0]) || "null");
       if (p && p.pageSize) size = p.pageSize;
     } catch (e) {}
     var url = "/api/v1/tickets?" + v[1] + "sort=created&order=desc&limit=" + size + "&offset=0";

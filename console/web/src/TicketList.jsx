@@ -34,21 +34,21 @@ export const LISTS = {
     params: { pending_for_me: true },
     empty: "Nothing is waiting for you.",
     idTestid: "pending-",
-    columns: ["id", "approval", "account", "people", "created", "window", "reason", "actions"],
+    columns: ["id", "approval", "account", "people", "created", "start", "window", "reason", "actions"],
   },
   all: {
     title: "All tickets",
     params: {},
     empty: "No tickets.",
     idTestid: "ticket-",
-    columns: ["id", "state", "account", "people", "created", "window", "reason", "actions"],
+    columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
   mine: {
     title: "My tickets",
     params: { mine: true },
     empty: "You have no tickets.",
     idTestid: "ticket-",
-    columns: ["id", "state", "account", "people", "created", "window", "reason", "actions"],
+    columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
 };
 
@@ -97,12 +97,13 @@ export function usePhone() {
 
 function loadPrefs(kind) {
   try {
-    const p = JSON.parse(localStorage.getItem(`jit.prefs.v2.${kind}`) || "null");
+    const p = JSON.parse(localStorage.getItem(`jit.prefs.v3.${kind}`) || "null");
     if (p && p.pageSize && Array.isArray(p.contentDisplay)) return p;
   } catch {
     // defaults below
   }
-  return { pageSize: 25, contentDisplay: LISTS[kind].columns.map((id) => ({ id, visible: true })) };
+  // "Starts" (sortable by start) is there to choose; the window shows it.
+  return { pageSize: 25, contentDisplay: LISTS[kind].columns.map((id) => ({ id, visible: id !== "start" })) };
 }
 
 // AccountCell shows the account's name beside its id, with a badge for
@@ -270,6 +271,13 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         sortingField: "created_at",
         sortingComparator: keep,
       },
+      start: {
+        id: "start",
+        header: "Starts",
+        cell: (t) => <When at={t.start} />,
+        sortingField: "start",
+        sortingComparator: keep,
+      },
       window: {
         id: "window",
         header: "Window",
@@ -414,7 +422,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       preferences={prefs}
       onConfirm={({ detail }) => {
         const p = { pageSize: detail.pageSize, contentDisplay: detail.contentDisplay };
-        localStorage.setItem(`jit.prefs.v2.${kind}`, JSON.stringify(p));
+        localStorage.setItem(`jit.prefs.v3.${kind}`, JSON.stringify(p));
         setPrefs(p);
       }}
       pageSizePreference={{
