@@ -23,6 +23,7 @@ import {
   person,
   relative,
   windowWords,
+  zoneName,
   zoned,
 } from "./format.js";
 
@@ -285,7 +286,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
           <span title={`${zoned(t.start)} → ${zoned(t.end)}`}>
             {windowWords(t)}
             <Box variant="small" display="block">
-              {formatDateTime(t.start)} → {formatDateTime(t.end)}
+              {formatDateTime(t.start)} → {formatDateTime(t.end)} {zoneName(t.end)}
             </Box>
           </span>
         ),

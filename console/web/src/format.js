@@ -158,3 +158,9 @@ export function environment(name) {
   if (/\bdev|\btest|sandbox|\bqa\b/.test(n)) return { label: n.match(/\bdev|\btest|sandbox|\bqa\b/)[0].replace(/^\W/, ""), color: "grey" };
   return null;
 }
+
+// zoneName is the reader's time zone as the page shows it ("UTC", "CET").
+export function zoneName(value = Date.now()) {
+  const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date(value)).find((p) => p.type === "timeZoneName");
+  return part ? part.value : "";
+}
