@@ -33,6 +33,9 @@ type TicketFilter struct {
 	Beneficiary     string
 	PendingApprover string
 	Limit           int
+	// All lifts the store's cap on how many tickets one call returns
+	// (Limit is then ignored): ListTickets counts and pages them itself.
+	All bool
 }
 
 // TaskKind names a scheduled job about one ticket.

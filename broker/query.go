@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"math"
 	"slices"
 )
 
@@ -34,6 +35,8 @@ type ListInput struct {
 	// pending extension.
 	PendingForMe bool
 	Limit        int
+	// All returns every match, without the cap of 500 (ListTickets).
+	All bool
 }
 
 // Tickets lists the tickets the caller may see, newest first.
@@ -48,6 +51,9 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 	}
 	if in.Limit <= 0 || in.Limit > 500 {
 		in.Limit = 500
+	}
+	if in.All {
+		in.Limit = math.MaxInt
 	}
 	if in.PendingForMe {
 		return s.pendingFor(ctx, u, in)
@@ -70,7 +76,7 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 		}
 	}
 	for _, f := range filters {
-		f.Limit = in.Limit
+		f.Limit, f.All = in.Limit, in.All
 		ts, err := s.cfg.Store.Tickets(ctx, f)
 		if err != nil {
 			return nil, err
@@ -86,7 +92,7 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 		if err != nil {
 			return nil, err
 		}
-		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{State: in.State, Limit: in.Limit})
+		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{State: in.State, Limit: in.Limit, All: in.All})
 		if err != nil {
 			return nil, err
 		}
@@ -126,8 +132,10 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 				keys = append(keys, d.From)
 			}
 		}
-		for _, k := range keys {
-			filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
+		if !in.All { // every pending ticket is read below anyway
+			for _, k := range keys {
+				filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
+			}
 		}
 		filters = append(filters, TicketFilter{State: StatePending})
 	}
@@ -136,7 +144,7 @@ func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Tick
 	}
 	var out []*Ticket
 	for _, f := range filters {
-		f.Limit = in.Limit
+		f.Limit, f.All = in.Limit, in.All
 		ts, err := s.cfg.Store.Tickets(ctx, f)
 		if err != nil {
 			return nil, err

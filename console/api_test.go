@@ -220,8 +220,8 @@ func TestHappyPaths(t *testing.T) {
 				t.Fatal(err)
 			}
 			if tt.query == "" {
-				if string(r.body) != `{"tickets":[]}` {
-					t.Errorf("empty list = %s, want {\"tickets\":[]}", r.body)
+				if string(r.body) != `{"tickets":[],"total":0}` {
+					t.Errorf("empty list = %s, want {\"tickets\":[],\"total\":0}", r.body)
 				}
 				return
 			}

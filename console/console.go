@@ -95,6 +95,9 @@ type Config struct {
 	AccessLog bool
 	// Audit, if set, records refused sign-ins and refused authorizations.
 	Audit broker.AuditLog
+	// Feed, if set, serves the live feed of ticket changes at GET
+	// /api/v1/events (see events); nil answers it 404.
+	Feed TicketFeed
 }
 
 // server holds the configuration the handlers share.
@@ -160,6 +163,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets", s.createTicket)
 	api.Get("/tickets", s.listTickets)
 	api.Get("/tickets/:id", s.getTicket)
+	api.Get("/events", s.events)
 	api.Post("/tickets/:id/approve", s.approve)
 	api.Post("/tickets/:id/reject", s.reject)
 	api.Post("/tickets/:id/terminate", s.terminate)

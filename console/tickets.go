@@ -64,40 +64,6 @@ func (s *server) createTicket(c *fiber.Ctx) error {
 	return c.Status(fiber.StatusCreated).JSON(utcTicket(t))
 }
 
-// listResponse is the body of GET /api/v1/tickets.
-type listResponse struct {
-	Tickets []*broker.Ticket `json:"tickets"`
-}
-
-// listTickets answers GET /api/v1/tickets?state=&mine=&pending_for_me=&limit=.
-func (s *server) listTickets(c *fiber.Ctx) error {
-	var in broker.ListInput
-	var err error
-	in.State = broker.State(utils.CopyString(c.Query("state")))
-	if in.Mine, err = queryBool(c, "mine"); err != nil {
-		return err
-	}
-	if in.PendingForMe, err = queryBool(c, "pending_for_me"); err != nil {
-		return err
-	}
-	if v := c.Query("limit"); v != "" {
-		n, err := strconv.Atoi(v)
-		if err != nil || n <= 0 {
-			return broker.Errorf(broker.EINVALID, "limit must be a positive integer")
-		}
-		in.Limit = n
-	}
-	ts, err := s.cfg.Service.Tickets(c.UserContext(), in)
-	if err != nil {
-		return err
-	}
-	out := listResponse{Tickets: make([]*broker.Ticket, 0, len(ts))}
-	for _, t := range ts {
-		out.Tickets = append(out.Tickets, utcTicket(t))
-	}
-	return c.JSON(out)
-}
-
 // queryBool parses an optional boolean query parameter.
 func queryBool(c *fiber.Ctx, name string) (bool, error) {
 	v := c.Query(name)

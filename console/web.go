@@ -23,6 +23,9 @@ type Web struct {
 	// with (`jit login`: loopback redirect and device grant); ClientID
 	// otherwise.
 	CLIClientID string
+	// TerminateReasonOptional lets the page terminate without a reason
+	// (it asks for one by default).
+	TerminateReasonOptional bool
 }
 
 // webConfig is the body of GET /config.json.
@@ -32,6 +35,8 @@ type webConfig struct {
 	// CLIClientID is for `jit login`; omitted when it is ClientID.
 	CLIClientID string `json:"cli_client_id,omitempty"`
 	Scopes      string `json:"scopes"`
+	// TerminateReason is "required" or "optional" (Web.TerminateReasonOptional).
+	TerminateReason string `json:"terminate_reason"`
 }
 
 // webRoutes serves the app at "/": /config.json, the files, and index.html
@@ -53,7 +58,11 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	app.Get("/config.json", func(c *fiber.Ctx) error {
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile"})
+		reason := "required"
+		if w.TerminateReasonOptional {
+			reason = "optional"
+		}
+		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {
@@ -75,7 +84,14 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, f.cache)
 		c.Set(fiber.HeaderContentType, f.contentType)
-		return c.Send(f.body)
+		body, encoding := f.encoded(string(c.Request().Header.Peek(fiber.HeaderAcceptEncoding)))
+		if len(f.variants) > 0 {
+			c.Set(fiber.HeaderVary, fiber.HeaderAcceptEncoding)
+		}
+		if encoding != "" {
+			c.Set(fiber.HeaderContentEncoding, encoding)
+		}
+		return c.Send(body)
 	})
 	return nil
 }
@@ -98,13 +114,15 @@ func serverPath(p string) bool {
 type webFile struct {
 	body               []byte
 	contentType, cache string
+	// variants are the build's precompressed copies (precompressed.go).
+	variants []encodedBody
 }
 
 // loadFiles reads the app once, so that no request copies a file.
 func loadFiles(fsys fs.FS) (map[string]webFile, error) {
 	files := map[string]webFile{}
 	err := fs.WalkDir(fsys, ".", func(name string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
+		if err != nil || d.IsDir() || isVariant(name) {
 			return err
 		}
 		body, err := fs.ReadFile(fsys, name)
@@ -117,6 +135,9 @@ func loadFiles(fsys fs.FS) (map[string]webFile, error) {
 		}
 		if strings.HasPrefix(name, "assets/") {
 			f.cache = "public, max-age=31536000, immutable" // Vite names assets after their content
+		}
+		if f.variants, err = loadVariants(fsys, name); err != nil {
+			return err
 		}
 		files[name] = f
 		return nil

@@ -65,7 +65,7 @@ func TestWebConfigNamesTheIssuerAndClient(t *testing.T) {
 	if err := json.Unmarshal(r.body, &got); err != nil || r.status != 200 {
 		t.Fatalf("GET /config.json: %d %s", r.status, r.body)
 	}
-	if got["issuer"] != "http://127.0.0.1:7000/oidc" || got["client_id"] != "jit-web" || !strings.Contains(got["scopes"], "openid") {
+	if got["issuer"] != "http://127.0.0.1:7000/oidc" || got["client_id"] != "jit-web" || !strings.Contains(got["scopes"], "openid") || got["terminate_reason"] != "required" {
 		t.Errorf("config = %v", got)
 	}
 }

@@ -3,6 +3,7 @@ package redisstore
 import (
 	"context"
 	"fmt"
+	"math"
 	"strconv"
 
 	"github.com/jitaccess/jit/broker"
@@ -14,10 +15,14 @@ import (
 // selective index among the fields set in f (pending approver, beneficiary,
 // requester, state, else all tickets) and checks every field of f on the
 // tickets themselves. Index entries whose ticket has vanished are skipped.
+// f.All lifts the cap.
 func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
 		limit = maxLimit
+	}
+	if f.All {
+		limit = math.MaxInt
 	}
 	if f.PendingApprover != "" && f.State != "" && f.State != broker.StatePending {
 		return []*broker.Ticket{}, nil // the approver index only holds pending tickets

@@ -43,6 +43,7 @@ func (s *Store) CreateTicket(ctx context.Context, t *broker.Ticket) error {
 		return broker.Errorf(broker.ECONFLICT, "ticket %s already exists", t.ID)
 	}
 	t.Version = 1
+	s.announce(ctx, t.ID)
 	return nil
 }
 
@@ -119,6 +120,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 	switch res {
 	case resOK:
 		t.Version = next.Version
+		s.announce(ctx, t.ID)
 		return nil
 	case resNotFound:
 		return broker.Errorf(broker.ENOTFOUND, "ticket %s not found", t.ID)

@@ -42,6 +42,15 @@ type Config struct {
 	Log     LogConfig     `yaml:"log"`
 	Audit   AuditConfig   `yaml:"audit"`
 	Notify  NotifyConfig  `yaml:"notify"`
+	// Web tunes the approver page.
+	Web WebConfig `yaml:"web"`
+}
+
+// WebConfig tunes the approver page.
+type WebConfig struct {
+	// TerminateReason is "required" (default) or "optional": whether the
+	// page's Terminate dialog insists on a reason.
+	TerminateReason string `yaml:"terminate_reason"`
 }
 
 // TicketsConfig bounds what requesters may ask for; zero fields mean the
@@ -247,6 +256,13 @@ func (c *Config) validate() error {
 	}
 	if err := c.validateTickets(); err != nil {
 		return err
+	}
+	switch c.Web.TerminateReason {
+	case "":
+		c.Web.TerminateReason = "required"
+	case "required", "optional":
+	default:
+		return fmt.Errorf("web.terminate_reason %q must be required or optional", c.Web.TerminateReason)
 	}
 	if err := c.validateOps(); err != nil {
 		return err

@@ -33,7 +33,7 @@ Client commands (server from --url, JIT_URL or jit login; token from
 --token, JIT_TOKEN or jit login):
   jit request --account ID --permission-set NAME [--for EMAIL]... [--start now|RFC3339]
               (--duration 1h | --end RFC3339) --reason TEXT
-  jit tickets list [--state S] [--mine] [--pending-for-me]
+  jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
   jit tickets get ID
   jit approve ID [--revision N] [--comment TEXT]
   jit reject ID [--revision N] --comment TEXT

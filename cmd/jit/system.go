@@ -228,7 +228,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			MetricsElsewhere: cfg.Metrics.Listen != "",
 			Audit:            obs.audit,
 			AccessLog:        true,
-			Web:              &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID},
+			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
+			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
+				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})
 	}
 	if d.worker && cfg.Audit.Retention > 0 {

@@ -26,6 +26,21 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		state := fs.String("state", "", "only tickets in this state")
 		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
 		pending := fs.Bool("pending-for-me", false, "only tickets waiting for my decision")
+		// The list's other filters and orders (GET /api/v1/tickets), flag name -> query parameter.
+		more := map[string]*string{}
+		for _, f := range []struct{ flag, param, usage string }{
+			{"requester", "requester", "only tickets this email requested"},
+			{"beneficiary", "beneficiary", "only tickets for this email"},
+			{"account", "account", "only tickets for this account id"},
+			{"permission-set", "permission_set", "only tickets for this permission set"},
+			{"from", "from", "only tickets whose window ends after this RFC 3339 time"},
+			{"to", "to", "only tickets whose window starts before this RFC 3339 time"},
+			{"search", "q", "only tickets whose id, reason, people, account or permission set contain this text"},
+			{"sort", "sort", "order by created (default), start, end or account"},
+			{"order", "order", "desc (default) or asc"},
+		} {
+			more[f.param] = fs.String(f.flag, "", f.usage)
+		}
 		if pos, err := parseFlags(fs, args[1:]); err != nil {
 			return err
 		} else if len(pos) > 0 {
@@ -44,11 +59,28 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if *pending {
 			q.Set("pending_for_me", "true")
 		}
+		for param, v := range more {
+			if *v != "" {
+				q.Set(param, *v)
+			}
+		}
 		var out struct {
 			Tickets []*broker.Ticket `json:"tickets"`
 		}
-		if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &out); err != nil {
-			return err
+		// Every page: the server pages the list (next_cursor).
+		for {
+			var page struct {
+				Tickets    []*broker.Ticket `json:"tickets"`
+				NextCursor string           `json:"next_cursor"`
+			}
+			if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &page); err != nil {
+				return err
+			}
+			out.Tickets = append(out.Tickets, page.Tickets...)
+			if page.NextCursor == "" {
+				break
+			}
+			q.Set("cursor", page.NextCursor)
 		}
 		if c.output == "json" {
 			return printJSON(stdout, out)

@@ -135,6 +135,16 @@ func (b *browser) decide(action, id, comment string) {
 	b.do("confirm", chromedp.Click(chromedp.CSS(testid("confirm"))))
 }
 
+// openDecision opens the approve, reject or terminate dialog of a ticket.
+func (b *browser) openDecision(action, id string) {
+	b.t.Helper()
+	b.do("open "+action+" "+id,
+		chromedp.WaitVisible(chromedp.CSS(testid(action+"-"+id))),
+		chromedp.Click(chromedp.CSS(testid(action+"-"+id))),
+		chromedp.WaitVisible(chromedp.CSS(testid("comment")+" textarea")),
+	)
+}
+
 // signIn opens the approver page, which sends the browser to the OIDC
 // issuer's sign-in page; choosing user brings it back signed in.
 func (b *browser) signIn(h *harness, user string) {
@@ -197,12 +207,14 @@ func TestApproverPage(t *testing.T) {
 		t.Fatalf("rejected ticket: state %s closed %+v", tk.State, tk.Closed)
 	}
 
-	// A ticket cancelled after the page loaded: the server's refusal is shown
-	// in the dialog, and nothing changes.
+	// A ticket cancelled while bob's dialog is open (the live list would
+	// drop its row otherwise): the server's refusal is shown in the dialog,
+	// and nothing changes.
+	b.openDecision("approve", cancelled.ID)
 	if _, errOut, err := h.jit("alice@example.com", "cancel", cancelled.ID); err != nil {
 		t.Fatalf("cancel: %v %s", err, errOut)
 	}
-	b.decide("approve", cancelled.ID, "")
+	b.do("confirm", chromedp.Click(chromedp.CSS(testid("confirm"))))
 	b.waitText(testid("modal-error"), "cancelled")
 	b.screenshot("refused")
 	if tk := h.ticket(cancelled.ID); tk.State != broker.StateCancelled || len(tk.Approvals) != 0 {
@@ -424,6 +436,9 @@ func TestApproverPageRevision(t *testing.T) {
 	b.signIn(h, "bob@example.com")
 	b.waitText(testid("pending-"+tk.ID), tk.ID)
 
+	// bob's dialog is open on revision 1 while it changes (the live list
+	// would show revision 2 otherwise).
+	b.openDecision("approve", tk.ID)
 	path := "/api/v1/tickets/" + tk.ID
 	if code, m := h.api("bob@example.com", "POST", path+"/reject", map[string]any{"comment": "why?", "revision": 1}); code != 200 {
 		t.Fatalf("reject: %d %v", code, m)
@@ -431,7 +446,7 @@ func TestApproverPageRevision(t *testing.T) {
 	if code, m := h.api("alice@example.com", "PUT", path, map[string]string{"permission_set": "PowerUserAccess"}); code != 200 {
 		t.Fatalf("edit: %d %v", code, m)
 	}
-	b.decide("approve", tk.ID, "")
+	b.do("confirm", chromedp.Click(chromedp.CSS(testid("confirm"))))
 	b.waitText(testid("modal-error"), "revision 2")
 	if got := h.ticket(tk.ID); got.State != broker.StatePending || got.Revision != 2 || len(got.Approvals) != 0 {
 		t.Fatalf("after the stale approval: %s revision %d approvals %+v, want revision 2 pending", got.State, got.Revision, got.Approvals)

@@ -1,4 +1,4 @@
-import { useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, lazy, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import AppLayout from "@cloudscape-design/components/app-layout";
 import Box from "@cloudscape-design/components/box";
@@ -8,27 +8,39 @@ import Flashbar from "@cloudscape-design/components/flashbar";
 import SideNavigation from "@cloudscape-design/components/side-navigation";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
+import Link from "@cloudscape-design/components/link";
 import TopNavigation from "@cloudscape-design/components/top-navigation";
 import { api } from "./api.js";
 import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLogin, storedToken } from "./auth.js";
 import DecisionModal, { pastTense } from "./DecisionModal.jsx";
-import RequestForm from "./RequestForm.jsx";
-import TicketDetails from "./TicketDetails.jsx";
-import { PendingTable, TicketsTable } from "./TicketsTable.jsx";
+import TicketList, { usePhone } from "./TicketList.jsx";
 
-// Views, selected by the URL hash; "/" with no hash shows Approvals. The
-// views with a filter list tickets.
+// The lists load first; the other screens and dialogs when first used.
+const RequestForm = lazy(() => import("./RequestForm.jsx"));
+const BulkModal = lazy(() => import("./BulkModal.jsx"));
+const ChangeModal = lazy(() => import("./ChangeModal.jsx"));
+const Delegations = lazy(() => import("./Delegations.jsx"));
+const Registry = lazy(() => import("./Registry.jsx"));
+const TicketPage = lazy(() => import("./TicketPage.jsx"));
+
+// Views, selected by the URL hash; "/" with no hash shows Approvals.
+// #/tickets/ID is a ticket's own page.
 const VIEWS = {
-  approvals: { href: "#/approvals", text: "Approvals", filter: "pending_for_me" },
-  all: { href: "#/tickets", text: "All tickets", filter: "", empty: "No tickets." },
-  mine: { href: "#/mine", text: "My tickets", filter: "mine", empty: "You have no tickets." },
+  approvals: { href: "#/approvals", text: "Approvals" },
+  all: { href: "#/tickets", text: "All tickets" },
+  mine: { href: "#/mine", text: "My tickets" },
   request: { href: "#/request", text: "Request access" },
+  delegations: { href: "#/delegations", text: "My delegations" },
+  registry: { href: "#/registry", text: "Registry", admin: true },
 };
-const lists = (view) => VIEWS[view].filter !== undefined;
 
-function viewFromHash() {
-  const found = Object.entries(VIEWS).find(([, v]) => v.href === window.location.hash);
-  return found ? found[0] : "approvals";
+function routeFromHash() {
+  const h = window.location.hash;
+  const m = h.match(/^#\/tickets\/([A-Za-z0-9_-]+)$/);
+  if (m) return { view: "ticket", id: m[1] };
+  const found = Object.entries(VIEWS).find(([, v]) => v.href === h);
+  return { view: found ? found[0] : "approvals" };
 }
 
 // App signs the user in, then shows the console.
@@ -115,15 +127,19 @@ function Console({ token, onExpired, onSignOut }) {
   const client = useMemo(() => api(token), [token]);
   const claims = useMemo(() => decodePayload(token) || {}, [token]);
   const [me, setMe] = useState(null);
-  const [view, setView] = useState(viewFromHash);
-  const [list, setList] = useState({ view: null, items: [] });
+  const [route, setRoute] = useState(routeFromHash);
+  const [accounts, setAccounts] = useState({});
+  const [pending, setPending] = useState([]); // ids waiting for me, newest first
   const [reload, setReload] = useState(0);
+  const [live, setLive] = useState(false);
   const [flashes, setFlashes] = useState([]);
   const [decision, setDecision] = useState(null);
+  const [bulk, setBulk] = useState(null);
+  const [change, setChange] = useState(null);
   const [consoleBusy, setConsoleBusy] = useState(null);
-  const [details, setDetails] = useState(null); // the ticket shown in the split panel
   const flashId = useRef(0);
   const email = (me && me.email) || claims.email || "";
+  const view = route.view;
 
   const flash = useCallback((type, content) => {
     const id = `flash-${++flashId.current}`;
@@ -142,35 +158,68 @@ function Console({ token, onExpired, onSignOut }) {
   );
 
   useEffect(() => {
-    const onHash = () => setView(viewFromHash());
+    const onHash = () => setRoute(routeFromHash());
     window.addEventListener("hashchange", onHash);
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
 
+  // The server's settings for the page (/config.json): whether Terminate
+  // needs a reason.
+  const [terminateReason, setTerminateReason] = useState("required");
+  useEffect(() => {
+    fetch("/config.json")
+      .then((r) => (r.ok ? r.json() : {}))
+      .then((c) => c.terminate_reason && setTerminateReason(c.terminate_reason))
+      .catch(() => {});
+  }, []);
+
   useEffect(() => {
     client.me().then(setMe, failed);
+    client.accounts().then(
+      (as) => setAccounts(Object.fromEntries(as.map((a) => [a.id, a.name]))),
+      () => setAccounts({}) // names are a help, not a need
+    );
   }, [client, failed]);
 
-  useEffect(() => setDetails(null), [view]);
-
+  // The live feed: any change announced reads the lists again (once per
+  // burst), and so does each reconnection, for what was missed meanwhile.
   useEffect(() => {
-    if (!lists(view)) return;
+    let timer = null;
+    const bump = () => {
+      if (timer) return;
+      timer = setTimeout(() => {
+        timer = null;
+        setReload((n) => n + 1);
+      }, 250);
+    };
+    const stop = client.events(bump, () => {
+      setLive(true);
+      bump();
+    });
+    return () => {
+      stop();
+      clearTimeout(timer);
+    };
+  }, [client]);
+
+  // The ids waiting for me, for a ticket page's previous and next.
+  useEffect(() => {
+    if (view !== "ticket") return;
     let stale = false;
-    client.tickets(VIEWS[view].filter).then(
-      (items) => !stale && setList({ view, items }),
-      (e) => {
-        if (stale) return;
-        setList({ view, items: [] });
-        failed(e);
-      }
+    client.list({ pending_for_me: true, limit: 1000 }).then(
+      (res) => !stale && setPending(res.tickets.map((t) => t.id)),
+      () => !stale && setPending([])
     );
     return () => {
       stale = true;
     };
-  }, [client, view, reload, failed]);
+  }, [client, view, reload]);
 
   const refresh = () => setReload((n) => n + 1);
-  const decide = (kind, ticket) => setDecision({ kind, ticket });
+  const decide = useCallback(
+    (kind, ticket) => (kind === "extend" || kind === "edit" ? setChange({ kind, ticket }) : setDecision({ kind, ticket })),
+    []
+  );
   const decided = (kind, ticket) => {
     setDecision(null);
     flash("success", <span data-testid="flash-success">{`Ticket ${ticket.id} ${pastTense(kind)}.`}</span>);
@@ -182,20 +231,77 @@ function Console({ token, onExpired, onSignOut }) {
     window.location.hash = VIEWS.mine.href;
   };
 
-  const openConsole = async (ticket) => {
-    setConsoleBusy(ticket.id);
-    try {
-      const url = await client.consoleURL(ticket.id);
-      window.open(url, "_blank", "noopener");
-    } catch (e) {
-      failed(e);
-    } finally {
-      setConsoleBusy(null);
-    }
-  };
+  const openConsole = useCallback(
+    async (ticket) => {
+      setConsoleBusy(ticket.id);
+      try {
+        const url = await client.consoleURL(ticket.id);
+        window.open(url, "_blank", "noopener");
+      } catch (e) {
+        failed(e);
+      } finally {
+        setConsoleBusy(null);
+      }
+    },
+    [client, failed]
+  );
 
-  const items = list.view === view ? list.items : [];
-  const loading = list.view !== view;
+  const admin = !!(me && me.admin);
+  // On a phone the side navigation gives way to a row of links (and
+  // AppLayout's mobile toolbar, with it, to nothing).
+  const phone = usePhone();
+  let content;
+  if (view === "request") {
+    // contentType stays "table": "form" would close the navigation.
+    content = (
+      <div style={{ maxWidth: 800 }}>
+        {me ? (
+          <RequestForm me={me} client={client} onCreated={requested} onExpired={onExpired} />
+        ) : (
+          <Box>
+            <Spinner /> Loading what you may request…
+          </Box>
+        )}
+      </div>
+    );
+  } else if (view === "delegations") {
+    content = <Delegations client={client} email={email} onFailed={failed} flash={flash} />;
+  } else if (view === "registry") {
+    content = <Registry client={client} onFailed={failed} />;
+  } else if (view === "ticket") {
+    content = (
+      <TicketPage
+        id={route.id}
+        client={client}
+        email={email}
+        admin={admin}
+        accounts={accounts}
+        reload={reload}
+        pending={pending}
+        onDecide={decide}
+        onConsole={openConsole}
+        consoleBusy={consoleBusy}
+        onExpired={onExpired}
+      />
+    );
+  } else {
+    content = (
+      <TicketList
+        key={view}
+        kind={view}
+        client={client}
+        email={email}
+        admin={admin}
+        accounts={accounts}
+        reload={reload}
+        onDecide={decide}
+        onBulk={(kind, tickets) => setBulk({ kind, tickets })}
+        onConsole={openConsole}
+        consoleBusy={consoleBusy}
+        onFailed={failed}
+      />
+    );
+  }
 
   return (
     <>
@@ -206,7 +312,7 @@ function Console({ token, onExpired, onSignOut }) {
             {
               type: "menu-dropdown",
               text: email || "Signed in",
-              description: me && me.admin ? "Administrator" : undefined,
+              description: admin ? "Administrator" : undefined,
               iconName: "user-profile",
               items: [{ id: "signout", text: "Sign out" }],
               onItemClick: ({ detail }) => detail.id === "signout" && onSignOut(),
@@ -224,6 +330,7 @@ function Console({ token, onExpired, onSignOut }) {
         headerSelector="#top-nav"
         contentType="table"
         toolsHide
+        navigationHide={phone}
         ariaLabels={{
           navigation: "Navigation",
           navigationClose: "Close navigation",
@@ -233,64 +340,82 @@ function Console({ token, onExpired, onSignOut }) {
         navigation={
           <SideNavigation
             header={{ href: "#/approvals", text: "JIT access" }}
-            activeHref={VIEWS[view].href}
+            activeHref={view === "ticket" ? undefined : VIEWS[view].href}
             items={[
               ...[VIEWS.approvals, VIEWS.all, VIEWS.mine].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
-              { type: "link", text: VIEWS.request.text, href: VIEWS.request.href },
+              ...[VIEWS.request, VIEWS.delegations, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}
           />
         }
-        splitPanel={
-          details && <TicketDetails ticket={details} reload={reload} client={client} onExpired={onExpired} />
-        }
-        splitPanelOpen={!!details}
-        onSplitPanelToggle={({ detail }) => !detail.open && setDetails(null)}
         notifications={<Flashbar items={flashes} />}
         content={
           <SpaceBetween size="m">
+            {phone && (
+              <nav aria-label="Views" data-testid="phone-nav">
+                <SpaceBetween direction="horizontal" size="s">
+                  {Object.values(VIEWS).filter((v) => admin || !v.admin).map((v) => (
+                    <Link key={v.href} href={v.href} variant={VIEWS[view] === v ? "primary" : "secondary"}>
+                      {v.text}
+                    </Link>
+                  ))}
+                </SpaceBetween>
+              </nav>
+            )}
             <Box color="text-body-secondary">
               Signed in as <span data-testid="user-email">{email}</span>
-              {me && me.admin ? " (administrator)" : ""}
+              {admin ? " (administrator)" : ""}
+              {live && (
+                <span data-testid="live">
+                  {" · "}
+                  <StatusIndicator type="success">Live updates</StatusIndicator>
+                </span>
+              )}
             </Box>
-            {view === "request" ? (
-              // contentType stays "table": "form" would close the navigation.
-              <div style={{ maxWidth: 800 }}>
-                {me ? (
-                  <RequestForm me={me} client={client} onCreated={requested} onExpired={onExpired} />
-                ) : (
-                  <Box>
-                    <Spinner /> Loading what you may request…
-                  </Box>
-                )}
-              </div>
-            ) : view === "approvals" ? (
-              <PendingTable items={items} loading={loading} onRefresh={refresh} onDecide={decide} onOpen={setDetails} />
-            ) : (
-              <TicketsTable
-                title={VIEWS[view].text}
-                emptyText={VIEWS[view].empty}
-                items={items}
-                loading={loading}
-                onRefresh={refresh}
-                onDecide={decide}
-                onOpen={setDetails}
-                onConsole={openConsole}
-                consoleBusy={consoleBusy}
-                email={email}
-                admin={!!(me && me.admin)}
-              />
-            )}
+            <Suspense
+              fallback={
+                <Box>
+                  <Spinner /> Loading…
+                </Box>
+              }
+            >
+              {content}
+            </Suspense>
           </SpaceBetween>
         }
       />
       <DecisionModal
         decision={decision}
+        terminateReasonRequired={terminateReason !== "optional"}
         client={client}
         onDismiss={() => setDecision(null)}
         onDone={decided}
         onExpired={onExpired}
       />
+      <Suspense fallback={null}>
+      {change && <ChangeModal
+        change={change}
+        client={client}
+        onDismiss={() => setChange(null)}
+        onExpired={onExpired}
+        onDone={(kind, ticket) => {
+          setChange(null);
+          flash("success", <span data-testid="flash-success">{kind === "extend" ? `More time asked for ticket ${ticket.id}.` : `Ticket ${ticket.id} resent.`}</span>);
+          refresh();
+        }}
+      />}
+      {bulk && <BulkModal
+        bulk={bulk}
+        client={client}
+        onExpired={onExpired}
+        onClose={(changed) => {
+          setBulk(null);
+          if (changed) refresh();
+        }}
+      />}
+      </Suspense>
     </>
   );
 }
+
+

@@ -6,6 +6,7 @@ import FormField from "@cloudscape-design/components/form-field";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Textarea from "@cloudscape-design/components/textarea";
+import { alreadyDecided } from "./decided.js";
 import { formatDateTime, formatWindow, pendingExtension, role } from "./format.js";
 
 const KINDS = {
@@ -41,35 +42,42 @@ function explanation(kind, t) {
 // DecisionModal asks for a comment and runs approve, reject, terminate,
 // done or cancel.
 // decision is {kind, ticket} or null; client is the bound API.
-export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired }) {
+export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired, terminateReasonRequired = true }) {
   const [comment, setComment] = useState("");
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const [already, setAlready] = useState(null);
 
   useEffect(() => {
     setComment("");
     setBusy(false);
     setError(null);
+    setAlready(null);
   }, [decision]);
 
   if (!decision) return null;
   const { kind, ticket } = decision;
   const { verb } = KINDS[kind];
-  const required = kind === "reject";
+  // A rejection tells the requester why; a termination says why in the
+  // record (required unless web.terminate_reason is optional).
+  const required = kind === "reject" || (kind === "terminate" && terminateReasonRequired);
   const missing = required && comment.trim() === "";
 
   async function submit() {
     setBusy(true);
     setError(null);
+    setAlready(null);
     try {
       // The revision shown here is the one decided (approve and reject).
       const updated = await client[kind](ticket.id, comment.trim(), ticket.revision);
       setBusy(false);
       onDone(kind, ticket, updated);
     } catch (e) {
+      if (e.status === 401) return onExpired();
+      // A decision that lost a race is not an error of the reader's.
+      setAlready(await alreadyDecided(client, ticket, e));
       setBusy(false);
-      if (e.status === 401) onExpired();
-      else setError(e.message);
+      setError(e.message);
     }
   }
 
@@ -85,7 +93,7 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
             <Button variant="link" onClick={onDismiss}>
               Cancel
             </Button>
-            <Button variant="primary" data-testid="confirm" loading={busy} disabled={missing} onClick={submit}>
+            <Button variant="primary" data-testid="confirm" ariaLabel={`${verb} ticket ${ticket.id}`} loading={busy} disabled={missing} onClick={submit}>
               {verb}
             </Button>
           </SpaceBetween>
@@ -108,19 +116,27 @@ export default function DecisionModal({ decision, client, onDismiss, onDone, onE
               </span>
             )
           }
-          errorText={missing ? "A comment is required to reject." : undefined}
+          errorText={missing ? `A comment is required to ${kind}.` : undefined}
         >
           <div data-testid="comment">
             <Textarea
               value={comment}
               onChange={({ detail }) => setComment(detail.value)}
-              placeholder={required ? "Why is this request rejected?" : "Add a comment"}
+              placeholder={kind === "reject" ? "Why is this request rejected?" : kind === "terminate" ? "Why is this access cut now?" : "Add a comment"}
               ariaRequired={required}
               rows={3}
             />
           </div>
         </FormField>
-        {error && (
+        {error && already && (
+          <Alert type="info" header="Already decided by someone else">
+            <span data-testid="modal-already">{already}</span>
+            <Box variant="small" display="block">
+              <span data-testid="modal-error">{error}</span>
+            </Box>
+          </Alert>
+        )}
+        {error && !already && (
           <Alert type="error" header={`Could not ${verb.toLowerCase()} the ticket`}>
             <span data-testid="modal-error">{error}</span>
           </Alert>

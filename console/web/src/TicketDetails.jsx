@@ -190,7 +190,7 @@ function Activity({ id, client, onExpired }) {
 }
 
 // Details shows one ticket: the table's copy at once, then the server's fresh one.
-function Details({ initial, reload, client, onExpired }) {
+export function Details({ initial, reload, client, onExpired }) {
   const [t, setT] = useState(initial);
   const [error, setError] = useState(null);
 

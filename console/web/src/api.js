@@ -9,6 +9,14 @@ export class ApiError extends Error {
   }
 }
 
+// prefetched takes boot.js's answer for this GET, once.
+function prefetched(token, method, path) {
+  const first = window.__jitFirstList;
+  if (!first || method !== "GET" || first.url !== `/api/v1${path}` || first.token !== token) return null;
+  window.__jitFirstList = null;
+  return first.response;
+}
+
 async function request(token, method, path, body) {
   const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
   const init = { method, headers };
@@ -18,7 +26,7 @@ async function request(token, method, path, body) {
   }
   let res;
   try {
-    res = await fetch(`/api/v1${path}`, init);
+    res = (await prefetched(token, method, path)) || (await fetch(`/api/v1${path}`, init));
   } catch (e) {
     throw new ApiError(0, "network", `Network error: ${e.message}`);
   }
@@ -35,6 +43,7 @@ async function request(token, method, path, body) {
     const message = (data && data.message) || `${res.status} ${res.statusText}`.trim();
     throw new ApiError(res.status, (data && data.code) || "", message);
   }
+  if (data === null && res.status === 204) return {};
   if (data === null) throw new ApiError(res.status, "bad_response", "The server's answer is not JSON.");
   return data;
 }
@@ -52,11 +61,65 @@ export function api(token) {
       const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
       return data.events || [];
     },
-    // filter: "" (all), "pending_for_me" or "mine".
-    tickets: async (filter) => {
-      const q = filter ? `?${filter}=true` : "";
-      const data = await request(token, "GET", `/tickets${q}`);
-      return data.tickets || [];
+    // list answers one page: {tickets, total, next_cursor}. params are the
+    // list's query parameters (state, mine, pending_for_me, requester,
+    // beneficiary, account, permission_set, q, sort, order, offset, limit).
+    list: async (params) => {
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
+      const data = await request(token, "GET", `/tickets?${q}`);
+      return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "" };
+    },
+    accounts: async () => (await request(token, "GET", "/accounts")).accounts || [],
+    // events calls onEvent(ticketEvent) for every ticket change the server
+    // announces (GET /api/v1/events, server-sent events read with fetch,
+    // which can send the bearer token), and onOpen on each (re)connection.
+    // The server ends a stream every 25 s; it reconnects until stop().
+    events: (onEvent, onOpen) => {
+      const ctl = new AbortController();
+      let stopped = false;
+      const run = async () => {
+        while (!stopped) {
+          try {
+            const res = await fetch("/api/v1/events", { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
+            if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+            const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+            let buf = "";
+            for (;;) {
+              const { value, done } = await reader.read();
+              if (done) break;
+              buf += value;
+              let cut;
+              while ((cut = buf.indexOf("\n\n")) >= 0) {
+                const block = buf.slice(0, cut);
+                buf = buf.slice(cut + 2);
+                let name = "message";
+                let data = "";
+                for (const line of block.split("\n")) {
+                  if (line.startsWith("event: ")) name = line.slice(7);
+                  else if (line.startsWith("data: ")) data += line.slice(6);
+                }
+                if (name === "ready") onOpen && onOpen();
+                else if (name === "ticket") {
+                  try {
+                    onEvent(JSON.parse(data));
+                  } catch {
+                    // a malformed event is skipped
+                  }
+                }
+              }
+            }
+          } catch {
+            if (stopped) return;
+            await new Promise((r) => setTimeout(r, 3000)); // the server is away: try again soon
+          }
+        }
+      };
+      run();
+      return () => {
+        stopped = true;
+        ctl.abort();
+      };
     },
     // approve and reject send the revision the page showed; the server
     // refuses a decision on another revision with 409.
@@ -65,6 +128,13 @@ export function api(token) {
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
     done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
     cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
+    // extend: {duration or end, reason}; edit: any of {start, duration, end, reason, permission_set, beneficiaries}.
+    extend: (id, body) => request(token, "POST", `/tickets/${enc(id)}/extend`, body),
+    edit: (id, body) => request(token, "PUT", `/tickets/${enc(id)}`, body),
+    delegations: async () => (await request(token, "GET", "/delegations")).delegations || [],
+    delegate: (body) => request(token, "POST", "/delegations", body),
+    endDelegation: (id) => request(token, "DELETE", `/delegations/${enc(id)}`),
+    registry: () => request(token, "GET", "/registry"),
     consoleURL: async (id) => {
       const data = await request(token, "GET", `/tickets/${enc(id)}/console`);
       if (!data.url) throw new ApiError(200, "bad_response", "The server sent no console URL.");

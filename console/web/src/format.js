@@ -67,3 +67,100 @@ export function role(t) {
 export function decider(d) {
   return d.for ? `${d.by} for ${d.for}` : d.by;
 }
+
+// ---- Words for a busy approver: relative times, approval state, outcome.
+
+const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: "auto", style: "short" });
+const withZone = new Intl.DateTimeFormat(undefined, { year: "numeric", month: "short", day: "numeric", hour: "numeric", minute: "2-digit", timeZoneName: "short" });
+
+// zoned shows an absolute local time with its time zone ("Dec 4, 2026, 7:05 PM UTC").
+export function zoned(value) {
+  const d = new Date(value);
+  return isNaN(d) ? "—" : withZone.format(d);
+}
+
+// relative says how far value is from now ("4 min ago", "in 42 min").
+export function relative(value, now = Date.now()) {
+  const d = new Date(value);
+  if (isNaN(d)) return "—";
+  const s = (d - now) / 1000;
+  const abs = Math.abs(s);
+  if (abs < 45) return s < 0 ? "just now" : "in a moment";
+  if (abs < 3600) return rtf.format(Math.round(s / 60), "minute");
+  if (abs < 86400) return rtf.format(Math.round(s / 3600), "hour");
+  return rtf.format(Math.round(s / 86400), "day");
+}
+
+// windowWords says where a ticket's window stands: "starts in 5 min",
+// "ends in 42 min", "ended 2 hours ago".
+export function windowWords(t, now = Date.now()) {
+  if (["rejected", "cancelled", "terminated", "expired"].includes(t.state)) {
+    return `closed ${relative((t.closed && t.closed.at) || t.updated_at || t.end, now)}`;
+  }
+  const s = new Date(t.start);
+  const e = new Date(t.end);
+  if (now < s) return `starts ${relative(s, now)}`;
+  if (now < e) return `ends ${relative(e, now)}`;
+  return `ended ${relative(e, now)}`;
+}
+
+// person shows an email as its local part ("dave"), "you" for the caller.
+export function person(email, me) {
+  if (!email) return "";
+  if (me && email.toLowerCase() === me.toLowerCase()) return "you";
+  if (email.startsWith("group:")) return `group ${email.slice(6)}`;
+  return email.split("@")[0];
+}
+
+function orList(names) {
+  if (names.length <= 1) return names.join("");
+  return `${names.slice(0, -1).join(", ")} or ${names[names.length - 1]}`;
+}
+
+// approvalWords describes the open approval round in words that fit a
+// row: "needs 1 more: you or dave; carol approved". "" when nothing waits.
+export function approvalWords(t, me) {
+  const ext = pendingExtension(t);
+  if (t.state !== "pending" && !ext) return "";
+  const round = ext || t;
+  const stages = round.stages || [];
+  if (stages.length === 0) return ext ? "extension waits for approval" : "";
+  const i = Math.min(Math.max(round.stage || 0, 0), stages.length - 1);
+  const stage = stages[i];
+  const approvals = (round.approvals || []).filter((a) => a.stage === i);
+  const decidedBy = new Set(approvals.flatMap((a) => [a.by, a.for].filter(Boolean).map((x) => x.toLowerCase())));
+  const parties = new Set([t.requester, ...(t.beneficiaries || [])].map((x) => (x || "").toLowerCase()));
+  const candidates = (stage.approvers || []).filter((a) => !decidedBy.has(a.toLowerCase()) && !parties.has(a.toLowerCase()));
+  // "you" first: it is the name the reader looks for.
+  const names = candidates.map((a) => person(a, me)).sort((a, b) => (a === "you" ? -1 : b === "you" ? 1 : 0));
+  const need = Math.max((stage.required || 1) - approvals.length, 1);
+  let text = `needs ${need} more${names.length ? `: ${orList(names)}` : ""}`;
+  if (approvals.length) text += `; ${approvals.map((a) => person(a.by, me)).join(", ")} approved`;
+  if (stages.length > 1) text = `stage ${i + 1} of ${stages.length}: ${text}`;
+  return ext ? `extension ${text}` : text;
+}
+
+// ENDED says how a ticket ended when the server gives no outcome.
+const ENDED = { expired: "ran out", rejected: "rejected", cancelled: "cancelled", terminated: "terminated" };
+
+// outcomeWords is how an ended ticket ended, in the server's words
+// ("ended by requester", "terminated by bob@example.com").
+export function outcomeWords(t) {
+  return t.outcome || ENDED[t.state] || "";
+}
+
+// environment guesses an account's environment from its registered name,
+// for a badge: prod is red, staging blue, dev and test grey.
+export function environment(name) {
+  const n = (name || "").toLowerCase();
+  if (/\bprod|production/.test(n)) return { label: "prod", color: "red" };
+  if (/stag|\bpre-?prod|\buat\b/.test(n)) return { label: "staging", color: "blue" };
+  if (/\bdev|\btest|sandbox|\bqa\b/.test(n)) return { label: n.match(/\bdev|\btest|sandbox|\bqa\b/)[0].replace(/^\W/, ""), color: "grey" };
+  return null;
+}
+
+// zoneName is the reader's time zone as the page shows it ("UTC", "CET").
+export function zoneName(value = Date.now()) {
+  const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date(value)).find((p) => p.type === "timeZoneName");
+  return part ? part.value : "";
+}

@@ -1,0 +1,218 @@
+package broker
+
+import (
+	"cmp"
+	"context"
+	"encoding/base64"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Sort orders for TicketQuery.Sort.
+const (
+	SortCreated = "created"
+	SortStart   = "start"
+	SortEnd     = "end"
+	SortAccount = "account"
+)
+
+// MaxPageSize is the most tickets one ListTickets page holds.
+const MaxPageSize = 1000
+
+// TicketQuery selects, orders and pages the tickets the caller may see
+// (ListTickets). Empty fields match everything; the fields set are
+// combined with AND.
+type TicketQuery struct {
+	// States: any of them (none: every state).
+	States []State
+	// Mine: tickets the caller requested or benefits from.
+	Mine bool
+	// PendingForMe: tickets waiting for the caller's decision now.
+	PendingForMe bool
+	// Requester, Beneficiary (emails, compared case-insensitively),
+	// AccountID and PermissionSet must match exactly.
+	Requester, Beneficiary, AccountID, PermissionSet string
+	// From and To (either may be zero): the ticket's window [start, end)
+	// overlaps [From, To).
+	From, To time.Time
+	// Text: a case-insensitive substring of the id, reason, requester,
+	// a beneficiary, the account or the permission set.
+	Text string
+	// Sort is SortCreated (default), SortStart, SortEnd or SortAccount;
+	// ties are broken by creation time, then id. Asc sorts ascending
+	// (default: descending, newest first).
+	Sort string
+	Asc  bool
+	// Cursor, from a previous page's NextCursor with the same query,
+	// starts after that page's last ticket. Offset skips that many
+	// tickets instead (when Cursor is empty).
+	Cursor string
+	Offset int
+	// Limit is the page size: 1 to MaxPageSize (default MaxPageSize).
+	Limit int
+}
+
+// TicketPage is one page of ListTickets.
+type TicketPage struct {
+	Tickets []*Ticket
+	// Total counts every ticket the query matches, on every page.
+	Total int
+	// NextCursor continues after this page; empty on the last page.
+	NextCursor string
+}
+
+// ListTickets returns one page of the tickets the caller may see (as
+// Tickets, without its cap) that match q, in q's order, with how many
+// match in all. Errors: EUNAUTHENTICATED, EINVALID (an unknown state or
+// sort, a bad cursor or limit).
+func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, error) {
+	if err := q.check(); err != nil {
+		return TicketPage{}, err
+	}
+	in := ListInput{Mine: q.Mine, PendingForMe: q.PendingForMe, All: true}
+	if len(q.States) == 1 {
+		in.State = q.States[0] // the store's state index narrows the read
+	}
+	ts, err := s.Tickets(ctx, in)
+	if err != nil {
+		return TicketPage{}, err
+	}
+	matched := make([]*Ticket, 0, len(ts))
+	for _, t := range ts {
+		if q.matches(t) {
+			matched = append(matched, t)
+		}
+	}
+	slices.SortFunc(matched, q.compare)
+	page := TicketPage{Total: len(matched)}
+	start := min(q.Offset, len(matched))
+	if q.Cursor != "" {
+		after, err := q.decodeCursor()
+		if err != nil {
+			return TicketPage{}, err
+		}
+		start, _ = slices.BinarySearchFunc(matched, after, func(t *Ticket, k sortKey) int { return q.compareKeys(q.key(t), k) })
+		if start < len(matched) && q.key(matched[start]) == after {
+			start++
+		}
+	}
+	end := min(start+q.Limit, len(matched))
+	page.Tickets = matched[start:end]
+	if end < len(matched) && end > start {
+		page.NextCursor = q.cursor(q.key(matched[end-1]))
+	}
+	return page, nil
+}
+
+// check validates q and fills in its defaults.
+func (q *TicketQuery) check() error {
+	for _, st := range q.States {
+		if !st.Valid() {
+			return Errorf(EINVALID, "unknown state %q", st)
+		}
+	}
+	switch q.Sort {
+	case "":
+		q.Sort = SortCreated
+	case SortCreated, SortStart, SortEnd, SortAccount:
+	default:
+		return Errorf(EINVALID, "sort must be one of created, start, end, account")
+	}
+	switch {
+	case q.Limit == 0:
+		q.Limit = MaxPageSize
+	case q.Limit < 0 || q.Limit > MaxPageSize:
+		return Errorf(EINVALID, "limit must be between 1 and %d", MaxPageSize)
+	}
+	if q.Offset < 0 {
+		return Errorf(EINVALID, "offset must not be negative")
+	}
+	if !q.From.IsZero() && !q.To.IsZero() && !q.From.Before(q.To) {
+		return Errorf(EINVALID, "from must be before to")
+	}
+	q.Requester, q.Beneficiary = NormalizeEmail(q.Requester), NormalizeEmail(q.Beneficiary)
+	q.Text = strings.ToLower(strings.TrimSpace(q.Text))
+	return nil
+}
+
+// matches reports whether t passes q's filters (not Mine and
+// PendingForMe, which Tickets applied).
+func (q *TicketQuery) matches(t *Ticket) bool {
+	switch {
+	case len(q.States) > 0 && !slices.Contains(q.States, t.State),
+		q.Requester != "" && NormalizeEmail(t.Requester) != q.Requester,
+		q.Beneficiary != "" && !slices.ContainsFunc(t.Beneficiaries, func(b string) bool { return NormalizeEmail(b) == q.Beneficiary }),
+		q.AccountID != "" && t.AccountID != q.AccountID,
+		q.PermissionSet != "" && t.PermissionSet != q.PermissionSet,
+		!q.From.IsZero() && !t.End.After(q.From),
+		!q.To.IsZero() && !t.Start.Before(q.To):
+		return false
+	}
+	if q.Text == "" {
+		return true
+	}
+	for _, f := range append([]string{t.ID, t.Reason, t.Requester, t.AccountID, t.PermissionSet}, t.Beneficiaries...) {
+		if strings.Contains(strings.ToLower(f), q.Text) {
+			return true
+		}
+	}
+	return false
+}
+
+// sortKey is where a ticket stands in a query's order: the sorted field,
+// then creation time, then id.
+type sortKey struct {
+	field   string
+	created int64
+	id      string
+}
+
+func (q *TicketQuery) key(t *Ticket) sortKey {
+	k := sortKey{created: t.CreatedAt.UnixNano(), id: t.ID}
+	switch q.Sort {
+	case SortStart:
+		k.field = fmt.Sprintf("%020d", t.Start.UnixNano())
+	case SortEnd:
+		k.field = fmt.Sprintf("%020d", t.End.UnixNano())
+	case SortAccount:
+		k.field = t.AccountID
+	}
+	return k
+}
+
+func (q *TicketQuery) compareKeys(a, b sortKey) int {
+	c := cmp.Or(strings.Compare(a.field, b.field), cmp.Compare(a.created, b.created), strings.Compare(a.id, b.id))
+	if !q.Asc {
+		c = -c
+	}
+	return c
+}
+
+func (q *TicketQuery) compare(a, b *Ticket) int { return q.compareKeys(q.key(a), q.key(b)) }
+
+// cursor encodes k with the order it belongs to, so that a cursor used
+// with another order is refused rather than misread.
+func (q *TicketQuery) cursor(k sortKey) string {
+	raw := fmt.Sprintf("%s\x00%t\x00%s\x00%d\x00%s", q.Sort, q.Asc, k.field, k.created, k.id)
+	return base64.RawURLEncoding.EncodeToString([]byte(raw))
+}
+
+func (q *TicketQuery) decodeCursor() (sortKey, error) {
+	bad := Errorf(EINVALID, "cursor is not one this query returned")
+	raw, err := base64.RawURLEncoding.DecodeString(q.Cursor)
+	if err != nil {
+		return sortKey{}, bad
+	}
+	parts := strings.Split(string(raw), "\x00")
+	if len(parts) != 5 || parts[0] != q.Sort || parts[1] != fmt.Sprint(q.Asc) {
+		return sortKey{}, bad
+	}
+	var k sortKey
+	if _, err := fmt.Sscanf(parts[3], "%d", &k.created); err != nil {
+		return sortKey{}, bad
+	}
+	k.field, k.id = parts[2], parts[4]
+	return k, nil
+}

@@ -1,0 +1,111 @@
+package console
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gofiber/fiber/v2"
+	"github.com/gofiber/fiber/v2/utils"
+
+	"github.com/jitaccess/jit/broker"
+)
+
+// TicketListResponse is the body of GET /api/v1/tickets: one page of the
+// tickets the query matches, how many match in all, and the cursor of the
+// next page (absent on the last one).
+type TicketListResponse struct {
+	Tickets    []*broker.Ticket `json:"tickets"`
+	Total      int              `json:"total"`
+	NextCursor string           `json:"next_cursor,omitempty"`
+}
+
+// TicketLister is the part of broker.Service behind filtered, sorted and
+// paged ticket lists. A Config.Service without it answers GET
+// /api/v1/tickets from Tickets (capped, one page).
+type TicketLister interface {
+	// ListTickets returns one page of the tickets the caller may see. EUNAUTHENTICATED, EINVALID.
+	ListTickets(ctx context.Context, q broker.TicketQuery) (broker.TicketPage, error)
+}
+
+var _ TicketLister = (*broker.Service)(nil)
+
+// listTickets answers GET /api/v1/tickets with the query parameters
+// state (one or more, comma-separated), mine, pending_for_me, requester,
+// beneficiary, account, permission_set, from, to (RFC 3339: the ticket's
+// window overlaps them), q (text), sort (created, start, end, account),
+// order (asc, desc), cursor, offset and limit (1-1000, default 1000).
+func (s *server) listTickets(c *fiber.Ctx) error {
+	q, err := ticketQuery(c)
+	if err != nil {
+		return err
+	}
+	var page broker.TicketPage
+	if l, ok := s.cfg.Service.(TicketLister); ok {
+		if page, err = l.ListTickets(c.UserContext(), q); err != nil {
+			return err
+		}
+	} else {
+		in := broker.ListInput{Mine: q.Mine, PendingForMe: q.PendingForMe, Limit: q.Limit}
+		if len(q.States) == 1 {
+			in.State = q.States[0]
+		}
+		if page.Tickets, err = s.cfg.Service.Tickets(c.UserContext(), in); err != nil {
+			return err
+		}
+		page.Total = len(page.Tickets)
+	}
+	out := TicketListResponse{Tickets: make([]*broker.Ticket, 0, len(page.Tickets)), Total: page.Total, NextCursor: page.NextCursor}
+	for _, t := range page.Tickets {
+		out.Tickets = append(out.Tickets, utcTicket(t))
+	}
+	return c.JSON(out)
+}
+
+// ticketQuery reads the list's query parameters.
+func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
+	str := func(name string) string { return strings.TrimSpace(utils.CopyString(c.Query(name))) }
+	q := broker.TicketQuery{
+		Requester: str("requester"), Beneficiary: str("beneficiary"), AccountID: str("account"),
+		PermissionSet: str("permission_set"), Text: str("q"), Sort: str("sort"), Cursor: str("cursor"),
+	}
+	for _, st := range strings.Split(str("state"), ",") {
+		if st = strings.TrimSpace(st); st != "" {
+			q.States = append(q.States, broker.State(st))
+		}
+	}
+	var err error
+	if q.Mine, err = queryBool(c, "mine"); err != nil {
+		return q, err
+	}
+	if q.PendingForMe, err = queryBool(c, "pending_for_me"); err != nil {
+		return q, err
+	}
+	switch str("order") {
+	case "", "desc":
+	case "asc":
+		q.Asc = true
+	default:
+		return q, broker.Errorf(broker.EINVALID, "order must be asc or desc")
+	}
+	for name, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
+		if v := str(name); v != "" {
+			t, err := time.Parse(time.RFC3339, v)
+			if err != nil {
+				return q, broker.Errorf(broker.EINVALID, "%s must be an RFC 3339 time (2006-01-02T15:04:05Z)", name)
+			}
+			*dst = t
+		}
+	}
+	for name, dst := range map[string]*int{"limit": &q.Limit, "offset": &q.Offset} {
+		if v := str(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil || n < 0 || (name == "limit" && n == 0) {
+				return q, broker.Errorf(broker.EINVALID, "%s must be a positive integer", name)
+			}
+			*dst = n
+		}
+	}
+	return q, nil
+}
