@@ -95,7 +95,7 @@ func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
 	h := &harness{t: t, logs: &lockedBuffer{}, cache: t.TempDir()}
 	if o.redisURL == "" {
 		h.db = int(nextDB.Add(1))
-		if h.db > 63 {
+		if h.db > 1023 {
 			t.Fatal("out of Redis databases; give tests fewer harnesses")
 		}
 		o.redisURL = fmt.Sprintf("redis://%s/%d", redisAddr, h.db)

@@ -40,7 +40,7 @@ func Start() (*Server, error) {
 		}
 		s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
 		s.cmd = exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", dir,
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--databases", "64", "--logfile", filepath.Join(dir, "redis.log"))
+			"--save", "", "--appendonly", "no", "--daemonize", "no", "--databases", "1024", "--logfile", filepath.Join(dir, "redis.log"))
 		if err := s.cmd.Start(); err != nil {
 			return nil, err
 		}
