@@ -157,12 +157,7 @@ func runAdminExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	var out string
 	fs.StringVar(&out, "o", "", "write to this file instead of stdout")
 	fs.StringVar(&out, "output-file", "", "write to this file instead of stdout")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var r broker.RegistryVersion
@@ -187,12 +182,7 @@ func runAdminImportAccounts(ctx context.Context, args []string, stdout, stderr i
 	var ids adminListFlag
 	fs.Var(&ids, "account", "import only this account (repeatable)")
 	dry := fs.Bool("dry-run", false, "show what would be registered; change nothing")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var res broker.ApplyResult
@@ -215,12 +205,7 @@ func runAdminImportPermissionSets(ctx context.Context, args []string, stdout, st
 	groups := fs.String("requester-groups", "", "scope requester groups of new permission sets, comma-separated (\"*\" for everyone)")
 	noApproval := fs.Bool("no-approval", false, "new permission sets need no approval")
 	dry := fs.Bool("dry-run", false, "show what would be registered; change nothing")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	body := map[string]any{

@@ -161,12 +161,7 @@ func auditList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fs.Func(name, "filter: "+name, func(v string) error { q.Set(name, v); return nil })
 	}
 	limit := fs.Int("limit", 0, "events per page (default 100)")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	if *limit > 0 {

@@ -31,6 +31,18 @@ func (c *clientFlags) bind(fs *flag.FlagSet, output bool) {
 	}
 }
 
+// parseNoArgs parses args into fs (which c is bound to), refuses
+// positional arguments and checks the client flags: the start of every
+// command that takes flags only.
+func (c *clientFlags) parseNoArgs(fs *flag.FlagSet, args []string) error {
+	if pos, err := parseFlags(fs, args); err != nil {
+		return err
+	} else if len(pos) > 0 {
+		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	return c.check()
+}
+
 // check validates the flags and takes the token from JIT_TOKEN when
 // --token was not given, else from `jit login` (refreshed when needed;
 // never by opening a browser).

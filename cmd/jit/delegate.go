@@ -31,12 +31,7 @@ func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
 	fs.StringVar(&in.End, "end", "", "end, RFC 3339")
 	dur := fs.Duration("duration", 0, "how long (instead of --end), e.g. 168h")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	switch {

@@ -13,12 +13,7 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	var c clientFlags
 	fs := newFlagSet("reconcile", stderr)
 	c.bind(fs, true)
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	var rep broker.ReconcileReport

@@ -41,12 +41,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&in.Duration, "duration", "", "how long, e.g. 1h or 30m")
 	fs.StringVar(&in.End, "end", "", "end, RFC 3339 (instead of --duration)")
 	fs.StringVar(&in.Reason, "reason", "", "why you need access")
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	in.Beneficiaries = forList

@@ -33,12 +33,7 @@ func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	var c clientFlags
 	fs := newFlagSet("whoami", stderr)
 	c.bind(fs, true)
-	if pos, err := parseFlags(fs, args); err != nil {
-		return err
-	} else if len(pos) > 0 {
-		return fmt.Errorf("unexpected argument %q", pos[0])
-	}
-	if err := c.check(); err != nil {
+	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	me, err := whoami(ctx, c)
