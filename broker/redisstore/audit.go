@@ -162,15 +162,9 @@ func (a *Audit) Query(ctx context.Context, q broker.AuditQuery, keep func(broker
 		if err != nil {
 			return nil, "", fmt.Errorf("audit read: %w", err)
 		}
-		for _, m := range msgs {
-			e, _, ok := decodeEvent(m)
-			if !ok || !q.Matches(e) || (keep != nil && !keep(e)) {
-				continue
-			}
-			out = append(out, e)
-			if len(out) == q.Limit {
-				return out, m.ID, nil
-			}
+		var cursor string
+		if out, cursor = collect(out, msgs, q, keep); cursor != "" {
+			return out, cursor, nil
 		}
 		if len(msgs) < scanChunk {
 			return out, "", nil
@@ -345,15 +339,10 @@ func (a *Audit) queryTicket(ctx context.Context, q broker.AuditQuery, keep func(
 		}
 		for _, c := range cmds {
 			msgs, _ := c.(*redis.XMessageSliceCmd).Result()
-			for _, m := range msgs { // none when trimmed away
-				e, _, ok := decodeEvent(m)
-				if !ok || !q.Matches(e) || (keep != nil && !keep(e)) {
-					continue
-				}
-				out = append(out, e)
-				if len(out) == q.Limit {
-					return out, m.ID, nil
-				}
+			// none when trimmed away
+			var cursor string
+			if out, cursor = collect(out, msgs, q, keep); cursor != "" {
+				return out, cursor, nil
 			}
 		}
 		i = lo - 1
@@ -373,4 +362,21 @@ func idBefore(x, y string) bool {
 	c, _ := strconv.ParseUint(xs, 10, 64)
 	d, _ := strconv.ParseUint(ys, 10, 64)
 	return c < d
+}
+
+// collect appends to out the events of msgs that q and keep accept, and
+// returns the cursor (the ID of the last one taken) once out holds
+// q.Limit events, else "".
+func collect(out []broker.AuditEvent, msgs []redis.XMessage, q broker.AuditQuery, keep func(broker.AuditEvent) bool) ([]broker.AuditEvent, string) {
+	for _, m := range msgs {
+		e, _, ok := decodeEvent(m)
+		if !ok || !q.Matches(e) || (keep != nil && !keep(e)) {
+			continue
+		}
+		out = append(out, e)
+		if len(out) == q.Limit {
+			return out, m.ID
+		}
+	}
+	return out, ""
 }
