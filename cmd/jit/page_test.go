@@ -469,3 +469,22 @@ func TestApproverPageAudit(t *testing.T) {
 	a.waitText(testid("ticket-timeline"), "bob@example.com")
 	a.screenshot("timeline")
 }
+
+// An account's environment badge comes from the registry's label, not
+// from its name.
+func TestApproverPageEnvironmentBadge(t *testing.T) {
+	h := newWebHarness(t)
+	if code, m := h.api("carol@example.com", "POST", "/api/v1/accounts", map[string]any{"id": "444444444444", "name": "payments", "environment": "prod"}); code != 201 {
+		t.Fatalf("register payments: %d %v", code, m)
+	}
+	tk := h.request("alice@example.com", "--account", "444444444444", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "badge")
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.waitText(testid("env-444444444444"), "prod")
+	if got := evalOn[string](b, `getComputedStyle(document.querySelector('[data-testid="env-444444444444"] span')).backgroundColor`); got == "" {
+		t.Errorf("no badge colour for %s", tk.ID)
+	}
+	if code, m := h.api("carol@example.com", "POST", "/api/v1/accounts", map[string]any{"id": "444444444444", "name": "payments", "environment": "Prod\x1b[2K"}); code != 400 || !strings.Contains(fmt.Sprint(m["message"]), "environment") {
+		t.Errorf("hostile environment label: %d %v, want 400 naming the field", code, m)
+	}
+}

@@ -178,7 +178,7 @@ function Console({ token, onExpired, onSignOut }) {
   useEffect(() => {
     client.me().then(setMe, failed);
     client.accounts().then(
-      (as) => setAccounts(Object.fromEntries(as.map((a) => [a.id, a.name]))),
+      (as) => setAccounts(Object.fromEntries(as.map((a) => [a.id, a]))),
       () => setAccounts({}) // names are a help, not a need
     );
   }, [client, failed]);
