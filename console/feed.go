@@ -41,7 +41,7 @@ const (
 // subscribed, then "ticket" (data: TicketEvent) for each ticket written
 // that the caller may see. Without Config.Feed it is 404.
 func (s *server) events(c *fiber.Ctx) error {
-	if s.cfg.Feed == nil {
+	if s.feed == nil {
 		return broker.Errorf(broker.ENOTFOUND, "not found")
 	}
 	u, ok := broker.UserFrom(c.UserContext())
@@ -51,7 +51,7 @@ func (s *server) events(c *fiber.Ctx) error {
 	// The handler returns before the stream is written: nothing of c may
 	// be used inside the writer.
 	ctx, cancel := context.WithTimeout(broker.WithUser(context.Background(), u), feedLifetime)
-	ids, err := s.cfg.Feed.Subscribe(ctx)
+	ids, err := s.feed.Subscribe(ctx)
 	if err != nil {
 		cancel()
 		s.cfg.Logger.Error("subscribe to the ticket feed", "err", err)
