@@ -98,6 +98,9 @@ type Config struct {
 	// Feed, if set, serves the live feed of ticket changes at GET
 	// /api/v1/events (see events); nil answers it 404.
 	Feed TicketFeed
+	// Reviewer, if set, records reviews of tickets' activity at POST
+	// /api/v1/tickets/{id}/review; nil answers it 503.
+	Reviewer Reviewer
 }
 
 // server holds the configuration the handlers share.
@@ -174,6 +177,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/credentials", s.credentials)
 	api.Get("/tickets/:id/console", s.consoleLink)
 	api.Get("/tickets/:id/activity", s.activity)
+	api.Post("/tickets/:id/review", s.review)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.adminRoutes(api)

@@ -488,3 +488,28 @@ func TestApproverPageEnvironmentBadge(t *testing.T) {
 		t.Errorf("hostile environment label: %d %v, want 400 naming the field", code, m)
 	}
 }
+
+// "Activity to review" lists bob's ended, unreviewed tickets; he marks one
+// reviewed with a comment, it leaves the list, and its page shows the review.
+func TestApproverPageReview(t *testing.T) {
+	h := newWebHarness(t)
+	tk := h.requestReadOnly("page review")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	if _, errOut, err := h.jit("bob@example.com", "terminate", tk.ID, "--comment", "enough"); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.do("to review", chromedp.Navigate(h.apiURL+"/#/unreviewed"))
+	b.decide("review", tk.ID, "checked the activity: reads only")
+	b.waitText(testid("flash-success"), "reviewed")
+	if got := h.ticket(tk.ID); len(got.Reviews) != 1 || got.Reviews[0].Comment != "checked the activity: reads only" {
+		t.Fatalf("reviews after the page's review: %+v", got.Reviews)
+	}
+	b.do("ticket page", chromedp.Navigate(h.apiURL+"/#/tickets/"+tk.ID))
+	b.waitText(testid("details-reviews"), "checked the activity")
+	b.axe("ticket reviewed")
+}

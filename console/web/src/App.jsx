@@ -31,6 +31,7 @@ const VIEWS = {
   approvals: { href: "#/approvals", text: "Approvals" },
   all: { href: "#/tickets", text: "All tickets" },
   mine: { href: "#/mine", text: "My tickets" },
+  unreviewed: { href: "#/unreviewed", text: "Activity to review" },
   request: { href: "#/request", text: "Request access" },
   delegations: { href: "#/delegations", text: "My delegations" },
   audit: { href: "#/audit", text: "Audit log" },
@@ -346,7 +347,7 @@ function Console({ token, onExpired, onSignOut }) {
             header={{ href: "#/approvals", text: "JIT access" }}
             activeHref={view === "ticket" ? undefined : VIEWS[view].href}
             items={[
-              ...[VIEWS.approvals, VIEWS.all, VIEWS.mine].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              ...[VIEWS.approvals, VIEWS.all, VIEWS.mine, VIEWS.unreviewed].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
               ...[VIEWS.request, VIEWS.delegations, VIEWS.audit, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}

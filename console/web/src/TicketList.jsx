@@ -44,6 +44,13 @@ export const LISTS = {
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
+  unreviewed: {
+    title: "Activity to review",
+    params: { unreviewed: true },
+    empty: "Every ended ticket you oversee has been reviewed.",
+    idTestid: "ticket-",
+    columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
+  },
   mine: {
     title: "My tickets",
     params: { mine: true },
@@ -54,6 +61,10 @@ export const LISTS = {
 };
 
 const STATES = ["pending", "approved", "active", "expired", "rejected", "cancelled", "terminated"];
+const ENDED_STATES = ["expired", "terminated"];
+
+// wasActive reports whether the ticket was ever granted (it has activity).
+const wasActive = (t) => (t.history || []).some((e) => e.to === "active");
 
 // The server's sort orders, by the column's sortingField.
 const SORTS = { created_at: "created", start: "start", end: "end", account_id: "account" };
@@ -205,6 +216,7 @@ export function Actions({ t, kind, email, admin, onDecide, onConsole, consoleBus
       {kind !== "approvals" && (t.state === "pending" || t.state === "approved") && isRequester && b("cancel", "Cancel request")}
       {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && b("extend", "Extend")}
       {kind !== "approvals" && t.state === "rejected" && isRequester && b("edit", "Edit and resend")}
+      {kind !== "approvals" && ENDED_STATES.includes(t.state) && wasActive(t) && !own && !(t.reviews || []).length && b("review", "Mark reviewed")}
       {kind !== "approvals" && t.state === "active" && isBeneficiary && (
         <Button
           data-testid={`console-${t.id}`}

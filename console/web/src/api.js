@@ -139,6 +139,7 @@ export function api(token) {
     approve: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/approve`, { comment, revision }),
     reject: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/reject`, { comment, revision }),
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
+    review: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/review`, { comment }),
     done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
     cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
     // extend: {duration or end, reason}; edit: any of {start, duration, end, reason, permission_set, beneficiaries}.
