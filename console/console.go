@@ -104,6 +104,7 @@ type Config struct {
 type server struct {
 	cfg     Config
 	metrics *metrics
+	streams feedStreams // open live feeds per user
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
