@@ -90,15 +90,7 @@ func openStream(t *testing.T, addr, tok string) (io.ReadCloser, int, string, htt
 func TestEventsRefusesUnauthenticated(t *testing.T) {
 	feed := newCountingFeed()
 	h := newHarness(t, func(c *console.Config) { c.Feed = feed })
-	claims, err := issuer.Claims("alice@example.com", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims["exp"] = time.Now().Add(-time.Minute).Unix()
-	expired, err := issuer.Sign(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := expiredToken(t, "alice@example.com")
 	forged, err := impostor.Token("alice@example.com", time.Hour)
 	if err != nil {
 		t.Fatal(err)
@@ -259,4 +251,19 @@ func (s *auditService) AuditEvents(_ context.Context, q broker.AuditQuery) (brok
 func (s *auditService) Timeline(_ context.Context, id string) ([]broker.AuditEvent, error) {
 	s.calls.Add(1)
 	return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
+}
+
+// expiredToken is email's token that expired a minute ago.
+func expiredToken(t *testing.T, email string) string {
+	t.Helper()
+	claims, err := issuer.Claims(email, time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	claims["exp"] = time.Now().Add(-time.Minute).Unix()
+	tok, err := issuer.Sign(claims)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
 }

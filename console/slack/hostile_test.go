@@ -17,9 +17,12 @@ import (
 )
 
 // signed is a callback whose raw body is body, signed with the secret now.
-func signed(body []byte) *http.Request {
-	stamp := strconv.FormatInt(time.Now().Unix(), 10)
-	m := hmac.New(sha256.New, []byte(secret))
+func signed(body []byte) *http.Request { return signedAt(body, secret, time.Now()) }
+
+// signedAt is a callback whose raw body is body, signed with key at ts.
+func signedAt(body []byte, key string, ts time.Time) *http.Request {
+	stamp := strconv.FormatInt(ts.Unix(), 10)
+	m := hmac.New(sha256.New, []byte(key))
 	fmt.Fprintf(m, "v0:%s:%s", stamp, body)
 	r := httptest.NewRequest(http.MethodPost, "/slack/interactions", bytes.NewReader(body))
 	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
