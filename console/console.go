@@ -104,6 +104,7 @@ type Config struct {
 type server struct {
 	cfg     Config
 	metrics *metrics
+	feed    *feedHub    // nil without Config.Feed
 	streams feedStreams // open live feeds per user
 }
 
@@ -132,6 +133,9 @@ func New(cfg Config) *fiber.App {
 		panic(fmt.Sprintf("console: register metrics: %v", err))
 	}
 	s := &server{cfg: cfg, metrics: m}
+	if cfg.Feed != nil {
+		s.feed = newFeedHub(cfg.Feed)
+	}
 	app := fiber.New(fiber.Config{
 		AppName: "jit",
 		// Bodies are streamed (see edge.go): the transport reads at most

@@ -39,8 +39,9 @@ const (
 )
 
 // MaxFeedStreams is how many live feeds one user may hold open at once on
-// one server (each holds a Redis subscription until it ends); one more is
-// answered 429 too_many_requests with Retry-After.
+// one server (each holds a connection, goroutines and a buffer, and reads
+// the ticket of every announcement it hears); one more is answered 429
+// too_many_requests with Retry-After.
 const MaxFeedStreams = 8
 
 // feedStreams counts each user's open live feeds.
@@ -76,7 +77,7 @@ func (f *feedStreams) release(user string) {
 // subscribed, then "ticket" (data: TicketEvent) for each ticket written
 // that the caller may see. Without Config.Feed it is 404.
 func (s *server) events(c *fiber.Ctx) error {
-	if s.cfg.Feed == nil {
+	if s.feed == nil {
 		return broker.Errorf(broker.ENOTFOUND, "not found")
 	}
 	u, ok := broker.UserFrom(c.UserContext())
@@ -91,7 +92,7 @@ func (s *server) events(c *fiber.Ctx) error {
 	// be used inside the writer.
 	ctx, cancel := context.WithTimeout(broker.WithUser(context.Background(), u), feedLifetime)
 	stop := func() { cancel(); s.streams.release(u.Email) }
-	ids, err := s.cfg.Feed.Subscribe(ctx)
+	ids, err := s.feed.Subscribe(ctx)
 	if err != nil {
 		stop()
 		s.cfg.Logger.Error("subscribe to the ticket feed", "err", err)

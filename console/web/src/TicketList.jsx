@@ -108,10 +108,11 @@ function loadPrefs(kind) {
 }
 
 // AccountCell shows the account's name beside its id, with a badge for
-// its environment (from the name).
+// its environment (the registry's, else guessed from the name).
 export function AccountCell({ id, accounts }) {
-  const name = accounts[id];
-  const env = environment(name);
+  const a = accounts[id];
+  const name = a && a.name;
+  const env = environment(a);
   return (
     <span>
       {name ? <b>{name}</b> : null} <Box variant="small" display="inline">{id}</Box>{" "}
@@ -305,7 +306,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   }, [kind, list.idTestid, email, admin, accounts, onDecide, onConsole, consoleBusy]);
   const columns = list.columns.map((id) => columnDefs[id]);
 
-  const accountOptions = Object.entries(accounts).map(([id, name]) => ({ propertyKey: "account", value: id, label: `${name} (${id})` }));
+  const accountOptions = Object.values(accounts).map((a) => ({ propertyKey: "account", value: a.id, label: `${a.name} (${a.id})` }));
   const { items, collectionProps, propertyFilterProps } = useCollection(data.tickets, {
     propertyFiltering: {
       filteringProperties,
