@@ -107,7 +107,8 @@ type Config struct {
 type server struct {
 	cfg     Config
 	metrics *metrics
-	feed    *feedHub // nil without Config.Feed
+	feed    *feedHub    // nil without Config.Feed
+	streams feedStreams // open live feeds per user
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
