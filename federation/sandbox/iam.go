@@ -243,7 +243,7 @@ type listRolePoliciesResult struct {
 
 func (s *Sandbox) listRolePolicies(c *call) *apiError {
 	var v validation
-	marker, hasMarker, maxItems := s.iamPage(c, &v)
+	marker, maxItems := s.iamPage(c, &v)
 	rs, e := s.iamRole(c, &v)
 	if e != nil {
 		return e
@@ -253,7 +253,7 @@ func (s *Sandbox) listRolePolicies(c *call) *apiError {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	start, end, next, e := s.iamCut(pageBinding("iam:ListRolePolicies", c.caller.account, rs.arn), marker, hasMarker, len(names), maxItems)
+	start, end, next, e := s.iamCut(pageBinding("iam:ListRolePolicies", c.caller.account, rs.arn), marker, len(names), maxItems)
 	if e != nil {
 		return e
 	}

@@ -16,30 +16,23 @@ var (
 	iamPolicyVersionRe = modelRe(`v[1-9][0-9]*(\.[A-Za-z0-9-]*)?`)
 )
 
-// iamPage cuts a page of n items for an IAM list call: Marker is an
-// opaque token bound to the request (binding), MaxItems 1..1000 (default
-// 100). It validates into v; the caller checks v.err().
-func (s *Sandbox) iamPage(c *call, v *validation) (marker string, hasMarker bool, maxItems int) {
-	marker, hasMarker = formValue(c.form, "Marker")
-	v.str(marker, hasMarker, false, "marker", 1, 320, iamMarkerRe)
+// iamPage reads an IAM list call's Marker (an opaque token bound to the
+// request, see iamCut) and MaxItems (1..1000, default 100), validating
+// into v; the caller checks v.err().
+func (s *Sandbox) iamPage(c *call, v *validation) (marker string, maxItems int) {
+	marker, ok := formValue(c.form, "Marker")
+	v.str(marker, ok, false, "marker", 1, 320, iamMarkerRe)
 	raw, ok := formValue(c.form, "MaxItems")
 	maxItems, _ = v.intRange(raw, ok, "maxItems", 1, 1000, 100)
-	return marker, hasMarker, maxItems
+	return marker, maxItems
 }
 
 // iamCut returns [start, end) of n items after marker and the next
 // marker ("" on the last page).
-func (s *Sandbox) iamCut(binding, marker string, hasMarker bool, n, maxItems int) (start, end int, next string, e *apiError) {
-	if hasMarker {
-		off, ok := s.pageOffset(binding, marker, n)
-		if !ok {
-			return 0, 0, "", errorf(400, "ValidationError", "Invalid Marker.") // UNCONFIRMED wording
-		}
-		start = off
-	}
-	end = min(start+maxItems, n)
-	if end < n {
-		next = s.pageToken(binding, int64(end))
+func (s *Sandbox) iamCut(binding, marker string, n, maxItems int) (start, end int, next string, e *apiError) {
+	start, end, next, ok := s.cut(binding, marker, n, maxItems)
+	if !ok {
+		return 0, 0, "", errorf(400, "ValidationError", "Invalid Marker.") // UNCONFIRMED wording
 	}
 	return start, end, next, nil
 }
@@ -56,7 +49,7 @@ func (s *Sandbox) listRoles(c *call) *apiError {
 	var v validation
 	prefix, pok := formValue(c.form, "PathPrefix")
 	v.str(prefix, pok, false, "pathPrefix", 1, 512, iamPathPrefixRe)
-	marker, hasMarker, maxItems := s.iamPage(c, &v)
+	marker, maxItems := s.iamPage(c, &v)
 	if e := v.err(); e != nil {
 		return e
 	}
@@ -79,7 +72,7 @@ func (s *Sandbox) listRoles(c *call) *apiError {
 		}
 		return strings.ToLower(a.Name) < strings.ToLower(b.Name)
 	})
-	start, end, next, e := s.iamCut(pageBinding("iam:ListRoles", acct, prefix), marker, hasMarker, len(roles), maxItems)
+	start, end, next, e := s.iamCut(pageBinding("iam:ListRoles", acct, prefix), marker, len(roles), maxItems)
 	if e != nil {
 		return e
 	}
@@ -105,7 +98,7 @@ func (s *Sandbox) listAttachedRolePolicies(c *call) *apiError {
 	var v validation
 	prefix, pok := formValue(c.form, "PathPrefix")
 	v.str(prefix, pok, false, "pathPrefix", 1, 512, iamPolicyPathRe)
-	marker, hasMarker, maxItems := s.iamPage(c, &v)
+	marker, maxItems := s.iamPage(c, &v)
 	rs, e := s.iamRole(c, &v)
 	if e != nil {
 		return e
@@ -116,7 +109,7 @@ func (s *Sandbox) listAttachedRolePolicies(c *call) *apiError {
 			all = append(all, attachedPolicy{mp.name, mp.arn})
 		}
 	}
-	start, end, next, e := s.iamCut(pageBinding("iam:ListAttachedRolePolicies", c.caller.account, rs.arn, prefix), marker, hasMarker, len(all), maxItems)
+	start, end, next, e := s.iamCut(pageBinding("iam:ListAttachedRolePolicies", c.caller.account, rs.arn, prefix), marker, len(all), maxItems)
 	if e != nil {
 		return e
 	}

@@ -105,17 +105,10 @@ func (c *call) accessDenied(action, resource string) *apiError {
 // page cuts [off, off+max) out of n items; next is "" on the last page.
 // binding names the request the tokens belong to (pagetoken.go).
 func (s *Sandbox) page(binding string, tok *string, n, maxResults int) (start, end int, next string, e *apiError) {
-	if tok != nil && *tok != "" {
-		off, ok := s.pageOffset(binding, *tok, n)
-		if !ok {
-			// UNCONFIRMED wording.
-			return 0, 0, "", errorf(400, "ValidationException", "The NextToken is invalid or has expired.")
-		}
-		start = off
-	}
-	end = min(start+maxResults, n)
-	if end < n {
-		next = s.pageToken(binding, int64(end))
+	start, end, next, ok := s.cut(binding, deref(tok), n, maxResults)
+	if !ok {
+		// UNCONFIRMED wording.
+		return 0, 0, "", errorf(400, "ValidationException", "The NextToken is invalid or has expired.")
 	}
 	return start, end, next, nil
 }
