@@ -1,6 +1,7 @@
 package sandbox
 
 import (
+	"os"
 	"strings"
 	"testing"
 
@@ -155,5 +156,52 @@ func TestPermissionSetManagedPolicies(t *testing.T) {
 		if got := set.evaluate(evalRequest{action: "ec2:DescribeRegions", resource: "*", context: ctx}); !got.allowed {
 			t.Errorf("%s: ec2:DescribeRegions = %+v, want allowed", acct, got)
 		}
+	}
+}
+
+// TestManagedFixtureYAML loads the fixture keys of managed policies,
+// boundaries, SCPs and permission set attachments from YAML.
+func TestManagedFixtureYAML(t *testing.T) {
+	const doc = `
+accounts: [{id: "111111111111", name: dev}]
+service_control_policies:
+  - '{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:*","Resource":"*"}]}'
+managed_policies:
+  - account: "111111111111"
+    name: NoS3
+    path: /jit/
+    document: '{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"s3:*","Resource":"*"}]}'
+roles:
+  - account: "111111111111"
+    name: Bounded
+    managed_policy_arns: [arn:aws:iam::aws:policy/AdministratorAccess, arn:aws:iam::111111111111:policy/jit/NoS3]
+    permissions_boundary: arn:aws:iam::aws:policy/ReadOnlyAccess
+identity_center:
+  permission_sets:
+    - name: Managed
+      managed_policies: [arn:aws:iam::aws:policy/PowerUserAccess]
+      customer_managed_policies: [/jit/NoS3]
+      permissions_boundary: arn:aws:iam::aws:policy/ReadOnlyAccess
+`
+	path := t.TempDir() + "/f.yaml"
+	if err := os.WriteFile(path, []byte(doc), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	f, err := LoadFixture(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := f.Roles[0]
+	ps := f.IdentityCenter.PermissionSets[0]
+	if len(f.ServiceControlPolicies) != 1 || len(f.ManagedPolicies) != 1 || len(r.ManagedPolicyArns) != 2 || r.PermissionsBoundary == "" ||
+		len(ps.ManagedPolicies) != 1 || len(ps.CustomerManagedPolicies) != 1 || ps.PermissionsBoundary == "" {
+		t.Errorf("fixture = %+v", f)
+	}
+	bad := strings.Replace(doc, "customer_managed_policies: [/jit/NoS3]", "customer_managed_policies: [/jit/No S3]", 1)
+	if err := os.WriteFile(path, []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFixture(path); err == nil || !strings.Contains(err.Error(), "customer_managed_policies[0]") {
+		t.Errorf("bad customer managed reference: %v", err)
 	}
 }
