@@ -12,6 +12,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Fakes for the activity tests (prefixed act so they stay apart from the
@@ -175,11 +176,7 @@ func actTickets() map[string]*broker.Ticket {
 // and the group Security approve, as their stored plan says.
 func actEngine(t *testing.T) broker.ApprovalEngine {
 	t.Helper()
-	engine, err := approvals.New([]approvals.Rule{{Account: "111111111111", Stages: []approvals.Stage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return engine
+	return approvals.New(fake.OneRule(broker.ApprovalRule{Account: "111111111111", Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}))
 }
 
 func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // dStore is an in-memory broker.TicketStore.
@@ -102,10 +103,7 @@ func (dNoop) Revoke(context.Context, broker.RevokeRequest) error { return nil }
 
 func newDirService(t *testing.T, dir broker.Directory) (*broker.Service, *dStore, *dSched) {
 	t.Helper()
-	engine, err := approvals.New([]approvals.Rule{{Account: "*", Stages: []approvals.Stage{{Approvers: []string{"bob@example.com"}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	engine := approvals.New(fake.NewRules(broker.RuleStage{Approvers: []string{"bob@example.com"}}))
 	store, sched := &dStore{m: map[string]*broker.Ticket{}}, &dSched{}
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}},

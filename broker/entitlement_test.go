@@ -60,7 +60,7 @@ func newEWorld(t *testing.T, cfg broker.ServiceConfig) *eWorld {
 	}
 	w.static = &broker.StaticRegistry{Accounts: w.reg.Accounts, PermissionSets: w.reg.PermissionSets}
 	cfg.Store, cfg.Scheduler, cfg.Registry, cfg.Authorizer = w.store, &dSched{}, w.static, w.authz
-	cfg.Approvals, cfg.Minter, cfg.Revoker, cfg.Clock = approvals.NewFrom(w.authz), w.minter, dNoop{}, w.clock
+	cfg.Approvals, cfg.Minter, cfg.Revoker, cfg.Clock = approvals.New(w.authz), w.minter, dNoop{}, w.clock
 	if cfg.Directory == nil {
 		cfg.Directory = broker.ListDirectory{Domains: []string{"example.com"}}
 	}

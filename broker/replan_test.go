@@ -3,36 +3,21 @@ package broker_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
-// swapRules is a RuleSource whose rules a test changes, as an
+// swapRules gives one rule to every ticket; a test changes it as an
 // administrator changes the registry.
-type swapRules struct {
-	mu    sync.Mutex
-	rules *approvals.StaticRules
-}
+type swapRules struct{ fake.Rules }
 
 func (s *swapRules) set(t *testing.T, stages, extension []broker.RuleStage) {
 	t.Helper()
-	r, err := approvals.NewStaticRules([]approvals.Rule{{Account: "*", Stages: stages, ExtensionStages: extension}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	s.rules = r
-	s.mu.Unlock()
-}
-
-func (s *swapRules) Rule(ctx context.Context, account, ps string) (broker.ApprovalRule, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rules.Rule(ctx, account, ps)
+	s.Set(broker.ApprovalRule{Account: "*", Stages: stages, ExtensionStages: extension})
 }
 
 // noAdmins lets everyone request and nobody administer.
@@ -186,7 +171,7 @@ func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *gClock)
 	n := 0
 	svc, err := broker.NewService(broker.ServiceConfig{
 		Store: &gStore{m: map[string]*broker.Ticket{}}, Scheduler: &gSched{}, Registry: reg, Authorizer: noAdmins{},
-		Approvals: approvals.NewFrom(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: &delStore{},
+		Approvals: approvals.New(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: &delStore{},
 		NewID: func() string { n++; return "r" + string(rune('0'+n)) },
 	})
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Boundary tests: every decision checks the clock itself, so a deadline
@@ -46,10 +47,7 @@ func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 		rule.Stages = []broker.RuleStage{{Approvers: []string{tApprover}, Required: 1}}
 	}
 	rule.PermissionSet = "Approved"
-	eng, err := approvals.New([]approvals.Rule{rule})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := approvals.New(fake.OneRule(rule))
 	reg := &broker.StaticRegistry{
 		Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
 		PermissionSets: []broker.PermissionSet{

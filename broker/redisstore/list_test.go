@@ -7,6 +7,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 type listClock struct{ now time.Time }
@@ -32,10 +33,7 @@ func (listNoop) Revoke(context.Context, broker.RevokeRequest) error { return nil
 // every ticket and nobody administers.
 func newListService(t testing.TB, s *Store, now time.Time) *broker.Service {
 	t.Helper()
-	eng, err := approvals.New([]approvals.Rule{{Account: "*", Stages: []approvals.Stage{{Approvers: []string{"boss@example.com"}, Required: 1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := approvals.New(fake.NewRules(broker.RuleStage{Approvers: []string{"boss@example.com"}, Required: 1}))
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}, {ID: "333333333333", Name: "prod"}},
 		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: 48 * time.Hour, ApprovalRequired: true}},

@@ -127,7 +127,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		return nil, err
 	}
 	// Rules come from the registry the enforcer compiled.
-	engine := approvals.NewFrom(authz)
+	engine := approvals.New(authz)
 	// AWS's clock, read from every answer, for the times JIT writes into
 	// policies AWS evaluates (federation/clockskew.go).
 	skew := &federation.ClockSkew{}
@@ -185,7 +185,6 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Registry:         reg,
 		// Registry administration (broker/registry_admin.go).
 		RegistryStore:    reg,
-		ValidateRegistry: policies.Validate,
 		OnRegistryChange: authz.Changed,
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
