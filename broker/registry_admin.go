@@ -211,7 +211,6 @@ func (s *Service) change(ctx context.Context, version int64, dryRun, retry bool,
 	return ApplyResult{}, Errorf(ECONFLICT, "the registry is changing too often; try again")
 }
 
-
 // RegisterAccount adds an account, or renames a registered one.
 // Errors: EUNAUTHENTICATED, EFORBIDDEN, EINVALID.
 func (s *Service) RegisterAccount(ctx context.Context, a Account) (ApplyResult, error) {
