@@ -172,6 +172,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		PortalRevoker:    icCfg.PortalRevoker,
 		AssignmentLister: icCfg.AssignmentLister,
 		Directory:        icCfg.Directory,
+		Groups:           cfg.groups(),
 		Holds:            redisstore.NewHolds(rdb, ""),
 		Locker:           locker,
 		Audit:            obs.audit,
