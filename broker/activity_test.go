@@ -74,10 +74,6 @@ func (a actAuthz) Allowed(_ context.Context, u broker.User, act broker.Action, _
 	return false, nil
 }
 
-type actClock struct{ now time.Time }
-
-func (c actClock) Now() time.Time { return c.now }
-
 // actSource records the queries it was asked.
 type actSource struct {
 	mu      sync.Mutex
@@ -189,7 +185,7 @@ func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
 			"PortalAccess":   {Name: "PortalAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", GrantPath: broker.GrantIdentityCenter},
 		}},
 		Authorizer: actAuthz{admins: []string{"carol@example.com"}},
-		Clock:      actClock{actNow},
+		Clock:      fake.NewClock(actNow),
 	}
 	if src != nil {
 		cfg.Activity = src

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // delStore is an in-memory DelegationStore.
@@ -77,7 +78,7 @@ func newDelService(t *testing.T) (*broker.Service, *delStore) {
 		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry:    actRegistry{},
 		Authorizer:  actAuthz{admins: []string{"carol@example.com"}},
-		Clock:       actClock{actNow},
+		Clock:       fake.NewClock(actNow),
 		Delegations: store,
 		NewID:       func() string { n++; return fmt.Sprintf("d%d", n) },
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 	"github.com/jitaccess/jit/policies"
 )
 
@@ -27,7 +28,7 @@ type eWorld struct {
 	authz  *policies.Enforcer
 	reg    broker.RegistryData
 	static *broker.StaticRegistry
-	clock  *gClock
+	clock  *fake.Clock
 	store  *dStore
 	minter *eMinter
 }
@@ -52,7 +53,7 @@ func eRegistry() broker.RegistryData {
 
 func newEWorld(t *testing.T, cfg broker.ServiceConfig) *eWorld {
 	t.Helper()
-	w := &eWorld{reg: eRegistry(), clock: &gClock{now: time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)},
+	w := &eWorld{reg: eRegistry(), clock: fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)),
 		store: &dStore{m: map[string]*broker.Ticket{}}, minter: &eMinter{}}
 	var err error
 	if w.authz, err = policies.Compile(w.reg); err != nil {

@@ -9,17 +9,10 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Hand-written fakes for the seams broker owns (style.md 14).
-
-type gClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *gClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *gClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 type gStore struct {
 	mu sync.Mutex
@@ -200,7 +193,7 @@ func (l *gLocker) Lock(_ context.Context, key string) (func(), error) {
 type grantEnv struct {
 	svc   *broker.Service
 	aws   *gAWS
-	clock *gClock
+	clock *fake.Clock
 	store *gStore
 	sched *gSched
 	holds *gHolds
@@ -213,7 +206,7 @@ func newGrantEnv(t *testing.T, path broker.GrantPath, change ...func(*broker.Ser
 	t.Helper()
 	e := &grantEnv{
 		aws:   &gAWS{assignments: map[string]bool{}},
-		clock: &gClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
+		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
 		store: &gStore{m: map[string]*broker.Ticket{}},
 		sched: &gSched{},
 		holds: &gHolds{m: map[string]map[string]bool{}},

@@ -160,9 +160,9 @@ func TestReplanExtension(t *testing.T) {
 
 var replanNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *gClock) {
+func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *fake.Clock) {
 	t.Helper()
-	clock := &gClock{now: replanNow}
+	clock := fake.NewClock(replanNow)
 	aws := &gAWS{assignments: map[string]bool{}}
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}},

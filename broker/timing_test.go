@@ -17,7 +17,7 @@ import (
 
 type timingEnv struct {
 	svc   *broker.Service
-	clock *gClock
+	clock *fake.Clock
 	store *gStore
 	sched *gSched
 	aws   *gAWS
@@ -38,7 +38,7 @@ func asEmail(email string) context.Context {
 func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 	t.Helper()
 	e := &timingEnv{
-		clock: &gClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
+		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
 		store: &gStore{m: map[string]*broker.Ticket{}},
 		sched: &gSched{},
 		aws:   &gAWS{assignments: map[string]bool{}},
@@ -104,9 +104,7 @@ func (e *timingEnv) get(t *testing.T, id string) *broker.Ticket {
 
 // setClock puts the clock at the instant.
 func (e *timingEnv) setClock(at time.Time) {
-	e.clock.mu.Lock()
-	e.clock.now = at
-	e.clock.mu.Unlock()
+	e.clock.Set(at)
 }
 
 func (e *timingEnv) scheduled(kind broker.TaskKind, id string) bool {

@@ -10,10 +10,6 @@ import (
 	"github.com/jitaccess/jit/internal/fake"
 )
 
-type listClock struct{ now time.Time }
-
-func (c listClock) Now() time.Time { return c.now }
-
 type listNobodyAdmin struct{}
 
 func (listNobodyAdmin) Allowed(_ context.Context, _ broker.User, act broker.Action, _, _ string) (bool, error) {
@@ -39,7 +35,7 @@ func newListService(t testing.TB, s *Store, now time.Time) *broker.Service {
 		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: 48 * time.Hour, ApprovalRequired: true}},
 	}
 	svc, err := broker.NewService(broker.ServiceConfig{Store: s, Scheduler: listNoop{}, Registry: reg, Authorizer: listNobodyAdmin{},
-		Approvals: eng, Minter: listNoop{}, Revoker: listNoop{}, Clock: listClock{now}})
+		Approvals: eng, Minter: listNoop{}, Revoker: listNoop{}, Clock: fake.NewClock(now)})
 	if err != nil {
 		t.Fatal(err)
 	}

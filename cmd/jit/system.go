@@ -229,6 +229,8 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Audit:            obs.audit,
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
+			// The service's capabilities, each one explicit (console.Config).
+			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc,
 			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
 				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})
@@ -237,7 +239,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
 	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Reconciler: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err
