@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -17,31 +18,6 @@ import (
 
 // Fakes for the activity tests (prefixed act so they stay apart from the
 // other tests' fakes).
-
-type actStore struct {
-	broker.TicketStore
-	m map[string]*broker.Ticket
-}
-
-func (s *actStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-
-func (s *actStore) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.Beneficiary != "" && !slices.Contains(t.Beneficiaries, f.Beneficiary) || f.State != "" && t.State != f.State ||
-			f.Requester != "" && t.Requester != f.Requester || f.PendingApprover != "" {
-			continue
-		}
-		out = append(out, t.Clone())
-	}
-	return out, nil
-}
 
 type actRegistry struct {
 	sets map[string]broker.PermissionSet
@@ -170,6 +146,11 @@ func actTickets() map[string]*broker.Ticket {
 
 // actEngine plans the tickets of actTickets under the rule in force: bob
 // and the group Security approve, as their stored plan says.
+// actStore is a store holding actTickets.
+func actStore() *fake.Store {
+	return fake.NewStore(slices.Collect(maps.Values(actTickets()))...)
+}
+
 func actEngine(t *testing.T) broker.ApprovalEngine {
 	t.Helper()
 	return approvals.New(fake.OneRule(broker.ApprovalRule{Account: "111111111111", Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}))
@@ -179,7 +160,7 @@ func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
 	t.Helper()
 	never := actNever{}
 	cfg := broker.ServiceConfig{
-		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
+		Store: actStore(), Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry: actRegistry{sets: map[string]broker.PermissionSet{
 			"ReadOnlyAccess": {Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole},
 			"PortalAccess":   {Name: "PortalAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", GrantPath: broker.GrantIdentityCenter},

@@ -56,7 +56,7 @@ func chainRegistry() broker.RegistryData {
 
 type chainEnv struct {
 	svc     *broker.Service
-	tickets *regTickets
+	tickets *fake.Store
 	revoker *chainRevoker
 	clock   *fake.Clock
 	start   time.Time
@@ -65,7 +65,7 @@ type chainEnv struct {
 func newChainEnv(t *testing.T) *chainEnv {
 	t.Helper()
 	reg := &regStore{data: chainRegistry(), version: 1}
-	e := &chainEnv{tickets: &regTickets{m: map[string]*broker.Ticket{}}, revoker: &chainRevoker{},
+	e := &chainEnv{tickets: fake.NewStore(), revoker: &chainRevoker{},
 		start: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
 	e.clock = fake.NewClock(e.start)
 	svc, err := broker.NewService(broker.ServiceConfig{

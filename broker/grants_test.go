@@ -14,55 +14,6 @@ import (
 
 // Hand-written fakes for the seams broker owns (style.md 14).
 
-type gStore struct {
-	mu sync.Mutex
-	m  map[string]*broker.Ticket
-}
-
-func (s *gStore) CreateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Version = 1
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-func (s *gStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-func (s *gStore) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.State == "" || t.State == f.State {
-			out = append(out, t.Clone())
-		}
-	}
-	return out, nil
-}
-func (s *gStore) UpdateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m[t.ID].Version != t.Version {
-		return broker.Errorf(broker.ECONFLICT, "stale")
-	}
-	t.Version++
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-func (s *gStore) DeleteTicket(_ context.Context, id string) error {
-	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
-	return nil
-}
-
 type gSched struct {
 	mu  sync.Mutex
 	got []string
@@ -194,7 +145,7 @@ type grantEnv struct {
 	svc   *broker.Service
 	aws   *gAWS
 	clock *fake.Clock
-	store *gStore
+	store *fake.Store
 	sched *gSched
 	holds *gHolds
 }
@@ -207,7 +158,7 @@ func newGrantEnv(t *testing.T, path broker.GrantPath, change ...func(*broker.Ser
 	e := &grantEnv{
 		aws:   &gAWS{assignments: map[string]bool{}},
 		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
-		store: &gStore{m: map[string]*broker.Ticket{}},
+		store: fake.NewStore(),
 		sched: &gSched{},
 		holds: &gHolds{m: map[string]map[string]bool{}},
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Hand-written fakes for the registry's seams (style.md 14), prefixed reg
@@ -63,65 +64,6 @@ func (s *regStore) PermissionSet(_ context.Context, name string) (broker.Permiss
 	return broker.PermissionSet{}, broker.Errorf(broker.ENOTFOUND, "permission set %s is not registered", name)
 }
 
-// regTickets is a broker.TicketStore in memory with version checks.
-type regTickets struct {
-	mu sync.Mutex
-	m  map[string]*broker.Ticket
-}
-
-func (s *regTickets) CreateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Version = 1
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *regTickets) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-
-func (s *regTickets) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.State == "" || t.State == f.State {
-			out = append(out, t.Clone())
-		}
-	}
-	slices.SortFunc(out, func(a, b *broker.Ticket) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-func (s *regTickets) UpdateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.m[t.ID]
-	if !ok {
-		return broker.Errorf(broker.ENOTFOUND, "ticket %s not found", t.ID)
-	}
-	if cur.Version != t.Version {
-		return broker.Errorf(broker.ECONFLICT, "stale")
-	}
-	t.Version++
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *regTickets) DeleteTicket(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
-	return nil
-}
-
 type regSched struct{}
 
 func (regSched) Schedule(context.Context, broker.TaskKind, string, time.Time) error { return nil }
@@ -169,7 +111,7 @@ func (i regImporter) PermissionSets(context.Context) ([]broker.ImportedPermissio
 type regEnv struct {
 	svc     *broker.Service
 	reg     *regStore
-	tickets *regTickets
+	tickets *fake.Store
 	revoker *regRevoker
 	changes int
 }
@@ -193,7 +135,7 @@ func regDemo() broker.RegistryData {
 
 func newRegEnv(t *testing.T) *regEnv {
 	t.Helper()
-	e := &regEnv{reg: &regStore{data: regDemo(), version: 1}, tickets: &regTickets{m: map[string]*broker.Ticket{}}, revoker: &regRevoker{}}
+	e := &regEnv{reg: &regStore{data: regDemo(), version: 1}, tickets: fake.NewStore(), revoker: &regRevoker{}}
 	svc, err := broker.NewService(broker.ServiceConfig{
 		Store: e.tickets, Scheduler: regSched{}, Registry: e.reg, Authorizer: regAuthz{e.reg},
 		Approvals: regNoApprovals{}, Minter: regNoMinter{}, Revoker: e.revoker,

@@ -170,8 +170,8 @@ func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *fake.Cl
 	}
 	n := 0
 	svc, err := broker.NewService(broker.ServiceConfig{
-		Store: &gStore{m: map[string]*broker.Ticket{}}, Scheduler: &gSched{}, Registry: reg, Authorizer: noAdmins{},
-		Approvals: approvals.New(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: &delStore{},
+		Store: fake.NewStore(), Scheduler: &gSched{}, Registry: reg, Authorizer: noAdmins{},
+		Approvals: approvals.New(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: fake.NewStore(),
 		NewID: func() string { n++; return "r" + string(rune('0'+n)) },
 	})
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 type timingEnv struct {
 	svc   *broker.Service
 	clock *fake.Clock
-	store *gStore
+	store *fake.Store
 	sched *gSched
 	aws   *gAWS
 }
@@ -39,7 +39,7 @@ func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 	t.Helper()
 	e := &timingEnv{
 		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
-		store: &gStore{m: map[string]*broker.Ticket{}},
+		store: fake.NewStore(),
 		sched: &gSched{},
 		aws:   &gAWS{assignments: map[string]bool{}},
 	}

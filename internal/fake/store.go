@@ -45,6 +45,23 @@ func (s *Store) put(t *broker.Ticket) {
 	s.m[t.ID] = t
 }
 
+// Len returns how many tickets the store holds.
+func (s *Store) Len() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.m)
+}
+
+// Get returns a copy of the ticket with the given id, or nil.
+func (s *Store) Get(id string) *broker.Ticket {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if t, ok := s.m[id]; ok {
+		return t.Clone()
+	}
+	return nil
+}
+
 // CreateTicket stores t at Version 1. ECONFLICT if its id exists.
 func (s *Store) CreateTicket(_ context.Context, t *broker.Ticket) error {
 	s.mu.Lock()
