@@ -26,13 +26,16 @@ const (
 // ServiceConfig holds what Service needs; the zero value of optional fields
 // means the default.
 type ServiceConfig struct {
-	Store      TicketStore
-	Scheduler  Scheduler
-	Registry   Registry
-	Authorizer Authorizer
-	Approvals  ApprovalEngine
-	Minter     SessionMinter
-	Revoker    Revoker
+	Store     TicketStore
+	Scheduler Scheduler
+	// Rescheduler moves a job without a gap (the tasks scheduler); nil
+	// unschedules the job and schedules it again.
+	Rescheduler Rescheduler
+	Registry    Registry
+	Authorizer  Authorizer
+	Approvals   ApprovalEngine
+	Minter      SessionMinter
+	Revoker     Revoker
 	// Delegations keeps approval delegations; nil means none can be made.
 	Delegations DelegationStore
 	// Directory resolves beneficiaries (the Identity Store, or the users

@@ -183,6 +183,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Outbox:           store,
 		Agenda:           store,
 		Scheduler:        sched,
+		Rescheduler:      sched,
 		Registry:         reg,
 		// Registry administration (broker/registry_admin.go).
 		RegistryStore:    reg,
