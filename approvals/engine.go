@@ -9,8 +9,8 @@ import (
 )
 
 // RuleSource picks the approval rule that covers an account and a
-// permission set. The policies enforcer implements it over the registry;
-// StaticRules over a list from the configuration.
+// permission set. The policies enforcer implements it over the registry
+// in force.
 type RuleSource interface {
 	// Rule returns the most specific rule for the account and permission
 	// set, and false when none covers them. Errors: EUNAVAILABLE when the
@@ -27,24 +27,16 @@ type Engine struct {
 
 var _ broker.ApprovalEngine = (*Engine)(nil)
 
-// New checks the rules and returns an engine that takes them from the list.
-func New(rules []Rule) (*Engine, error) {
-	st, err := NewStaticRules(rules)
-	if err != nil {
-		return nil, err
-	}
-	return &Engine{rules: st}, nil
-}
-
-// NewFrom returns an engine that takes rules from src (such as the
+// New returns an engine that takes the rules in force from src (the
 // policies enforcer, which compiles them from the registry).
-func NewFrom(src RuleSource) *Engine { return &Engine{rules: src} }
+func New(src RuleSource) *Engine { return &Engine{rules: src} }
 
 // Plan returns the plan of the rule that covers t: its stages (its
 // extension stages for an extension, when it has any) without the
 // requester and beneficiaries, who never approve their own ticket.
-// EINVALID if no rule covers t, or a stage of named approvers cannot reach
-// its quorum without them; the RuleSource's errors (EUNAVAILABLE) as they are.
+// EINVALID if no rule covers t, a stage of named approvers cannot reach
+// its quorum without them, or a stage could be left waiting for approvers
+// who used their one approval on an earlier stage (broker.CheckStages); the RuleSource's errors (EUNAVAILABLE) as they are.
 func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (broker.Plan, error) {
 	r, ok, err := e.rules.Rule(ctx, t.AccountID, t.PermissionSet)
 	if err != nil {
@@ -78,6 +70,9 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 		}
 		stages = append(stages, broker.Stage{Approvers: approvers, Required: required})
 	}
+	if err := broker.CheckStages(stages); err != nil {
+		return broker.Plan{}, broker.Errorf(broker.EINVALID, "the approval rule for %s in account %s cannot be met for this ticket: %s", t.PermissionSet, t.AccountID, broker.ErrorMessage(err))
+	}
 	late := r.LateApproval
 	if late == "" {
 		late = broker.LateKeepEnd
@@ -88,9 +83,7 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 // Decide returns the decision u would make on t's open round at the given
 // time. u decides as themself when the current stage names them or one of
 // their groups; otherwise as the delegate of an approver of the stage,
-// through one of dels that is to u and active at that time. Delegations are
-// not followed further: what was delegated to the delegator does not pass
-// on. Nobody decides a ticket they requested or benefit from, not for
+// through one of dels that is to u and active at that time (see Approves). Nobody decides a ticket they requested or benefit from, not for
 // themself and not for anyone else, and nobody acts for someone who is
 // part of the ticket. One person counts at most once per round: neither u
 // nor the one u acts for may have approved it already.
@@ -113,20 +106,45 @@ func (e *Engine) Decide(t *broker.Ticket, u broker.User, dels []broker.Delegatio
 		return broker.Decision{Stage: *r.Stage, By: u.Email, At: at}, nil
 	}
 	var already string
-	for _, d := range dels {
-		if d.To != u.Email || !d.ActiveAt(at) || t.Involves(d.From) || !stage.Includes(d.Delegator()) {
+	for _, d := range delegatorsIn(t, stage, u, dels, at) {
+		if decided(d) {
+			already = d
 			continue
 		}
-		if decided(d.From) {
-			already = d.From
-			continue
-		}
-		return broker.Decision{Stage: *r.Stage, By: u.Email, For: d.From, At: at}, nil
+		return broker.Decision{Stage: *r.Stage, By: u.Email, For: d, At: at}, nil
 	}
 	if already != "" {
 		return broker.Decision{}, broker.Errorf(broker.ECONFLICT, "%s already approved ticket %s", already, t.ID)
 	}
 	return broker.Decision{}, broker.Errorf(broker.EFORBIDDEN, "%s is not an approver of stage %d of ticket %s", u.Email, *r.Stage+1, t.ID)
+}
+
+// Approves reports whether u may decide stage s of t at the given time:
+// s names u (by email or through one of u's groups), or u acts through one
+// of dels for someone s names (by email or through the delegator's groups
+// now, Delegation.FromGroups). Nobody decides a ticket they requested or
+// benefit from, nor for someone who does. What was already decided plays
+// no part (Decide checks it).
+func (e *Engine) Approves(t *broker.Ticket, s broker.Stage, u broker.User, dels []broker.Delegation, at time.Time) bool {
+	if t.Involves(u.Email) {
+		return false
+	}
+	return s.Includes(u) || len(delegatorsIn(t, s, u, dels, at)) > 0
+}
+
+// delegatorsIn returns the delegators, in the order of dels, for whom u
+// may decide stage s of t at the given time: each delegation is to u,
+// active then, from someone who is not part of t and whom s names by
+// email or through their groups now. Delegations are not followed
+// further: what was delegated to the delegator does not pass on.
+func delegatorsIn(t *broker.Ticket, s broker.Stage, u broker.User, dels []broker.Delegation, at time.Time) []string {
+	var out []string
+	for _, d := range dels {
+		if d.To == u.Email && d.ActiveAt(at) && !t.Involves(d.From) && s.Includes(d.Delegator()) {
+			out = append(out, d.From)
+		}
+	}
+	return out
 }
 
 // Approve records u's approval on t's open round and moves to the next

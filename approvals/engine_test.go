@@ -2,23 +2,30 @@ package approvals
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 func ticket(requester string, beneficiaries ...string) *broker.Ticket {
 	return &broker.Ticket{ID: "t1", State: broker.StatePending, Requester: requester, Beneficiaries: beneficiaries, AccountID: "111111111111", PermissionSet: "ReadOnlyAccess"}
 }
 
-func mustEngine(t *testing.T, rules ...Rule) *Engine {
+// Rule and Stage are the registry's approval rule and stage.
+type (
+	Rule  = broker.ApprovalRule
+	Stage = broker.RuleStage
+)
+
+// mustEngine returns an engine whose one rule covers every ticket.
+func mustEngine(t *testing.T, rule Rule) *Engine {
 	t.Helper()
-	e, err := New(rules)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return e
+	rules := &fake.Rules{}
+	rules.Set(rule)
+	return New(rules)
 }
 
 // planned returns a pending ticket of alice's with the engine's plan on it.
@@ -37,56 +44,10 @@ func user(email string, groups ...string) broker.User {
 	return broker.User{Email: email, Groups: groups}
 }
 
-func TestMostSpecificRuleWins(t *testing.T) {
-	e := mustEngine(t,
-		Rule{Account: "*", Stages: []Stage{{Approvers: []string{"any@x.com"}}}},
-		Rule{Account: "111111111111", Stages: []Stage{{Approvers: []string{"acct@x.com"}}}},
-		Rule{Account: "111111111111", PermissionSet: "ReadOnlyAccess", Stages: []Stage{{Approvers: []string{"Exact@X.com"}}}},
-	)
-	for _, tc := range []struct{ acct, ps, want string }{
-		{"111111111111", "ReadOnlyAccess", "exact@x.com"},
-		{"111111111111", "PowerUserAccess", "acct@x.com"},
-		{"222222222222", "ReadOnlyAccess", "any@x.com"},
-	} {
-		tk := ticket("alice@x.com", "alice@x.com")
-		tk.AccountID, tk.PermissionSet = tc.acct, tc.ps
-		p, err := e.Plan(context.Background(), tk, false)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := p.Stages[0].Approvers[0]; got != tc.want {
-			t.Errorf("%s/%s: got approver %s, want %s", tc.acct, tc.ps, got, tc.want)
-		}
-		if p.LateApproval != broker.LateKeepEnd {
-			t.Errorf("late approval default: got %q, want keep_end", p.LateApproval)
-		}
-	}
-}
-
 func TestNoRule(t *testing.T) {
-	e := mustEngine(t, Rule{Account: "222222222222", Stages: []Stage{{Approvers: []string{"a@x.com"}}}})
+	e := New(&fake.Rules{})
 	if _, err := e.Plan(context.Background(), ticket("alice@x.com", "alice@x.com"), false); broker.ErrorCode(err) != broker.EINVALID {
 		t.Fatalf("plan without a rule: got %v, want invalid", err)
-	}
-}
-
-func TestBadRules(t *testing.T) {
-	for name, rules := range map[string][]Rule{
-		"no stages":       {{Account: "*"}},
-		"no approvers":    {{Account: "*", Stages: []Stage{{Required: 1}}}},
-		"quorum too high": {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}, Required: 2}}}},
-		"duplicate":       {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}}}}, {Stages: []Stage{{Approvers: []string{"b@x.com"}}}}},
-		"late policy":     {{Account: "*", LateApproval: "whenever", Stages: []Stage{{Approvers: []string{"a@x.com"}}}}},
-		"empty group":     {{Account: "*", Stages: []Stage{{Approvers: []string{"group:"}}}}},
-		"extension stage": {{Account: "*", Stages: []Stage{{Approvers: []string{"a@x.com"}}}, ExtensionStages: []Stage{{Approvers: []string{"a@x.com"}, Required: 3}}}},
-	} {
-		if _, err := New(rules); err == nil {
-			t.Errorf("%s: New accepted bad rules", name)
-		}
-	}
-	// A group can supply any number of approvers.
-	if _, err := New([]Rule{{Account: "*", Stages: []Stage{{Approvers: []string{"group:sre"}, Required: 3}}}}); err != nil {
-		t.Errorf("group stage with quorum 3: %v", err)
 	}
 }
 
@@ -182,9 +143,11 @@ func TestDelegation(t *testing.T) {
 		{Approvers: []string{"bob@x.com", "lee@x.com", "group:leads"}, Required: 2},
 	}})
 	t0 := time.Date(2030, 1, 1, 12, 0, 0, 0, time.UTC)
-	// gus approves only through the group "leads": delegations pass on
-	// what the rule names the delegator for by email, never groups.
-	gusToDan := broker.Delegation{From: "gus@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
+	// gus approves only through the group "leads": his delegate acts with
+	// his groups now (FromGroups, filled by the broker from its group
+	// directory at each decision), and without them with none.
+	gusToDan := broker.Delegation{From: "gus@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour), FromGroups: []string{"ops", "leads"}}
+	gusLeftToDan := broker.Delegation{From: "gus@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour), FromGroups: []string{"ops"}}
 	bobToDan := broker.Delegation{From: "bob@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
 	leadToDan := broker.Delegation{From: "lee@x.com", To: "dan@x.com", Start: t0, End: t0.Add(time.Hour)}
 	danToEve := broker.Delegation{From: "dan@x.com", To: "eve@x.com", Start: t0, End: t0.Add(time.Hour)}
@@ -202,7 +165,8 @@ func TestDelegation(t *testing.T) {
 		{"inside the window", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(30 * time.Minute), "", "bob@x.com"},
 		{"at the end", "dan@x.com", []broker.Delegation{bobToDan}, t0.Add(time.Hour), broker.EFORBIDDEN, ""},
 		{"for another named approver", "dan@x.com", []broker.Delegation{leadToDan}, t0, "", "lee@x.com"},
-		{"not through the delegator's groups", "dan@x.com", []broker.Delegation{gusToDan}, t0, broker.EFORBIDDEN, ""},
+		{"through the delegator's groups now", "dan@x.com", []broker.Delegation{gusToDan}, t0, "", "gus@x.com"},
+		{"not through a group the delegator left", "dan@x.com", []broker.Delegation{gusLeftToDan}, t0, broker.EFORBIDDEN, ""},
 		{"no re-delegation", "eve@x.com", []broker.Delegation{danToEve}, t0, broker.EFORBIDDEN, ""},
 		{"to the requester", "alice@x.com", []broker.Delegation{bobToAlice}, t0, broker.EFORBIDDEN, ""},
 		{"someone else's delegation", "eve@x.com", []broker.Delegation{bobToDan}, t0, broker.EFORBIDDEN, ""},
@@ -282,5 +246,39 @@ func TestExtensionRound(t *testing.T) {
 	}
 	if len(tk.Approvals) != 1 || len(tk.Extension.Approvals) != 1 {
 		t.Fatalf("approvals: ticket %d extension %d, want 1 and 1", len(tk.Approvals), len(tk.Extension.Approvals))
+	}
+}
+
+// TestPlanRefusesDeadlock: a plan whose later stage could wait for an
+// approver who used their one approval on an earlier stage is refused,
+// naming the stages (issue 11, bug 2); the ticket's own parties are left
+// out first, so a plan can deadlock for one ticket and not another.
+func TestPlanRefusesDeadlock(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		stages    []Stage
+		requester string
+		want      string // "" for a plan
+	}{
+		{"bob in both stages", []Stage{{Approvers: []string{"bob@x.com", "dave@x.com"}, Required: 1}, {Approvers: []string{"bob@x.com"}, Required: 1}}, "alice@x.com",
+			"stage 2 needs 1 approval, but bob@x.com may already have approved stage 1"},
+		{"one of two may be used", []Stage{{Approvers: []string{"bob@x.com", "dave@x.com", "erin@x.com"}, Required: 1}, {Approvers: []string{"bob@x.com", "dave@x.com"}, Required: 1}}, "alice@x.com", ""},
+		{"the requester leaves one", []Stage{{Approvers: []string{"bob@x.com", "dave@x.com", "erin@x.com"}, Required: 1}, {Approvers: []string{"bob@x.com", "dave@x.com"}, Required: 1}}, "dave@x.com",
+			"stage 2 needs 1 approval, but bob@x.com may already have approved stage 1"},
+		{"a group supplies more", []Stage{{Approvers: []string{"bob@x.com"}, Required: 1}, {Approvers: []string{"bob@x.com", "group:sre"}, Required: 1}}, "alice@x.com", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := mustEngine(t, Rule{Account: "*", Stages: tc.stages})
+			_, err := e.Plan(context.Background(), ticket(tc.requester, tc.requester), false)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Plan: %v", err)
+				}
+				return
+			}
+			if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Plan = %v, want invalid containing %q", err, tc.want)
+			}
+		})
 	}
 }

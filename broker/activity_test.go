@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"errors"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -12,35 +13,11 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Fakes for the activity tests (prefixed act so they stay apart from the
 // other tests' fakes).
-
-type actStore struct {
-	broker.TicketStore
-	m map[string]*broker.Ticket
-}
-
-func (s *actStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-
-func (s *actStore) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.Beneficiary != "" && !slices.Contains(t.Beneficiaries, f.Beneficiary) || f.State != "" && t.State != f.State ||
-			f.Requester != "" && t.Requester != f.Requester || f.PendingApprover != "" {
-			continue
-		}
-		out = append(out, t.Clone())
-	}
-	return out, nil
-}
 
 type actRegistry struct {
 	sets map[string]broker.PermissionSet
@@ -72,10 +49,6 @@ func (a actAuthz) Allowed(_ context.Context, u broker.User, act broker.Action, _
 	}
 	return false, nil
 }
-
-type actClock struct{ now time.Time }
-
-func (c actClock) Now() time.Time { return c.now }
 
 // actSource records the queries it was asked.
 type actSource struct {
@@ -173,26 +146,27 @@ func actTickets() map[string]*broker.Ticket {
 
 // actEngine plans the tickets of actTickets under the rule in force: bob
 // and the group Security approve, as their stored plan says.
+// actStore is a store holding actTickets.
+func actStore() *fake.Store {
+	return fake.NewStore(slices.Collect(maps.Values(actTickets()))...)
+}
+
 func actEngine(t *testing.T) broker.ApprovalEngine {
 	t.Helper()
-	engine, err := approvals.New([]approvals.Rule{{Account: "111111111111", Stages: []approvals.Stage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return engine
+	return approvals.New(fake.OneRule(broker.ApprovalRule{Account: "111111111111", Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com", "group:Security"}, Required: 1}}}))
 }
 
 func newActService(t *testing.T, src broker.ActivitySource) *broker.Service {
 	t.Helper()
 	never := actNever{}
 	cfg := broker.ServiceConfig{
-		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
+		Store: actStore(), Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry: actRegistry{sets: map[string]broker.PermissionSet{
 			"ReadOnlyAccess": {Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole},
 			"PortalAccess":   {Name: "PortalAccess", ARN: "arn:aws:sso:::permissionSet/ssoins-1/ps-1", GrantPath: broker.GrantIdentityCenter},
 		}},
 		Authorizer: actAuthz{admins: []string{"carol@example.com"}},
-		Clock:      actClock{actNow},
+		Clock:      fake.NewClock(actNow),
 	}
 	if src != nil {
 		cfg.Activity = src

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // memAudit is an audit log in memory, newest last; Query pages newest
@@ -48,10 +49,10 @@ func TestAuditEventsVisibility(t *testing.T) {
 	cfgSvc := func() *broker.Service { // the same world, with the audit log
 		never := actNever{}
 		s, err := broker.NewService(broker.ServiceConfig{
-			Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
+			Store: actStore(), Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 			Registry:    actRegistry{sets: map[string]broker.PermissionSet{"ReadOnlyAccess": {Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole}}},
 			Authorizer:  actAuthz{admins: []string{"carol@example.com"}},
-			Clock:       actClock{actNow},
+			Clock:       fake.NewClock(actNow),
 			AuditReader: log,
 		})
 		if err != nil {

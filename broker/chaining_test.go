@@ -10,16 +10,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
-
-// chainClock is a settable clock.
-type chainClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *chainClock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *chainClock) set(t time.Time) { c.mu.Lock(); defer c.mu.Unlock(); c.t = t }
 
 // chainRevoker records deny requests; roles in missing do not exist.
 type chainRevoker struct {
@@ -64,18 +56,18 @@ func chainRegistry() broker.RegistryData {
 
 type chainEnv struct {
 	svc     *broker.Service
-	tickets *regTickets
+	tickets *fake.Store
 	revoker *chainRevoker
-	clock   *chainClock
+	clock   *fake.Clock
 	start   time.Time
 }
 
 func newChainEnv(t *testing.T) *chainEnv {
 	t.Helper()
 	reg := &regStore{data: chainRegistry(), version: 1}
-	e := &chainEnv{tickets: &regTickets{m: map[string]*broker.Ticket{}}, revoker: &chainRevoker{},
+	e := &chainEnv{tickets: fake.NewStore(), revoker: &chainRevoker{},
 		start: time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)}
-	e.clock = &chainClock{t: e.start}
+	e.clock = fake.NewClock(e.start)
 	svc, err := broker.NewService(broker.ServiceConfig{
 		Store: e.tickets, Scheduler: regSched{}, Registry: reg, RegistryStore: reg, Authorizer: regAuthz{reg},
 		Approvals: regNoApprovals{}, Minter: regNoMinter{}, Revoker: e.revoker, Clock: e.clock,
@@ -149,7 +141,7 @@ func TestDenyPathForRoleChaining(t *testing.T) {
 			tk := e.active("t1", tt.permissionSet, tt.chainingSession)
 			switch {
 			case tt.expireAt > 0:
-				e.clock.set(e.start.Add(tt.expireAt))
+				e.clock.Set(e.start.Add(tt.expireAt))
 				if err := e.svc.Expire(context.Background(), tk.ID); err != nil {
 					t.Fatal(err)
 				}
@@ -158,7 +150,7 @@ func TestDenyPathForRoleChaining(t *testing.T) {
 				if tt.expireAt < 0 {
 					at = -tt.expireAt
 				}
-				e.clock.set(e.start.Add(at))
+				e.clock.Set(e.start.Add(at))
 				if _, err := e.svc.Terminate(carol, tk.ID, "cut"); err != nil {
 					t.Fatal(err)
 				}

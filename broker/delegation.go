@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"fmt"
 	"net/mail"
 	"slices"
 	"time"
@@ -11,11 +12,12 @@ import (
 const maxDelegation = 366 * 24 * time.Hour
 
 // Delegation lets To decide, inside [Start, End), the tickets that From
-// approves by name (email) under the rules in force at the moment of the
-// decision: delegated rights are From's rights now, never a copy taken
-// when delegating. JIT learns a person's groups only from their own
-// sign-in, so approvals From holds through a group are not delegated (the
-// group's other members decide). It is not transitive: a delegate cannot pass on what was
+// approves under the rules in force at the moment of the decision, by name
+// (email) or through From's groups: delegated rights are From's rights now,
+// never a copy taken when delegating. From's groups are those the group
+// directory (ServiceConfig.Groups) lists at the moment of the decision;
+// without a group directory only the rights the rules give From by email
+// pass on. It is not transitive: a delegate cannot pass on what was
 // delegated to them (being someone's delegate does not stop anyone from
 // delegating their own approvals), and nobody decides a ticket they
 // requested or benefit from, also not as a delegate. A delegation that
@@ -28,6 +30,10 @@ type Delegation struct {
 	Start     time.Time `json:"start"`
 	End       time.Time `json:"end"`
 	CreatedAt time.Time `json:"created_at"`
+	// FromGroups are From's groups at the moment of a decision, filled in
+	// by the broker from its group directory for each decision and never
+	// stored: the delegate acts with the delegator's current rights.
+	FromGroups []string `json:"-"`
 }
 
 // ActiveAt reports whether at lies inside the delegation's window.
@@ -38,9 +44,9 @@ func (d Delegation) Overlaps(o Delegation) bool {
 	return d.Start.Before(o.End) && o.Start.Before(d.End)
 }
 
-// Delegator returns From as the delegate acts for them: by email only,
-// with no groups (see Delegation).
-func (d Delegation) Delegator() User { return User{Email: d.From} }
+// Delegator returns From as the delegate acts for them: their email and
+// their groups now (FromGroups; see Delegation).
+func (d Delegation) Delegator() User { return User{Email: d.From, Groups: d.FromGroups} }
 
 // DelegationFilter selects delegations from or to a user; empty fields
 // match everything, set fields are combined with OR.
@@ -210,7 +216,16 @@ func (s *Service) delegationsTo(ctx context.Context, email string, now time.Time
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(out, func(d Delegation) bool { return reach[d.From] }), nil
+	out = slices.DeleteFunc(out, func(d Delegation) bool { return reach[d.From] })
+	if s.cfg.Groups == nil {
+		return out, nil
+	}
+	for i := range out {
+		if out[i].FromGroups, err = s.cfg.Groups.GroupsOf(ctx, out[i].From); err != nil {
+			return nil, fmt.Errorf("groups of %s: %w", out[i].From, err)
+		}
+	}
+	return out, nil
 }
 
 // delegatesOf returns whom email's approvals reach at now through active

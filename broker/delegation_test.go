@@ -1,83 +1,25 @@
 package broker_test
 
 import (
-	"context"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
-// delStore is an in-memory DelegationStore.
-type delStore struct {
-	mu sync.Mutex
-	ds []broker.Delegation
-}
-
-func (s *delStore) CreateDelegation(_ context.Context, d *broker.Delegation, check func([]broker.Delegation) error) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var related []broker.Delegation
-	for _, e := range s.ds {
-		if e.From == d.From || e.To == d.From || e.From == d.To || e.To == d.To {
-			related = append(related, e)
-		}
-	}
-	if err := check(related); err != nil {
-		return err
-	}
-	s.ds = append(s.ds, *d)
-	return nil
-}
-
-func (s *delStore) Delegations(_ context.Context, f broker.DelegationFilter) ([]broker.Delegation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []broker.Delegation
-	for _, d := range s.ds {
-		if (f.From == "" && f.To == "") || (f.From != "" && d.From == f.From) || (f.To != "" && d.To == f.To) {
-			out = append(out, d)
-		}
-	}
-	return out, nil
-}
-
-func (s *delStore) Delegation(_ context.Context, id string) (broker.Delegation, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, d := range s.ds {
-		if d.ID == id {
-			return d, nil
-		}
-	}
-	return broker.Delegation{}, broker.Errorf(broker.ENOTFOUND, "delegation %s not found", id)
-}
-
-func (s *delStore) DeleteDelegation(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	n := len(s.ds)
-	s.ds = slices.DeleteFunc(s.ds, func(d broker.Delegation) bool { return d.ID == id })
-	if len(s.ds) == n {
-		return broker.Errorf(broker.ENOTFOUND, "delegation %s not found", id)
-	}
-	return nil
-}
-
-func newDelService(t *testing.T) (*broker.Service, *delStore) {
+func newDelService(t *testing.T) (*broker.Service, *fake.Store) {
 	t.Helper()
-	store := &delStore{}
+	store := fake.NewStore()
 	never := actNever{}
 	n := 0
 	svc, err := broker.NewService(broker.ServiceConfig{
-		Store: &actStore{m: actTickets()}, Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
+		Store: actStore(), Scheduler: never, Approvals: actEngine(t), Minter: never, Revoker: never,
 		Registry:    actRegistry{},
 		Authorizer:  actAuthz{admins: []string{"carol@example.com"}},
-		Clock:       actClock{actNow},
+		Clock:       fake.NewClock(actNow),
 		Delegations: store,
 		NewID:       func() string { n++; return fmt.Sprintf("d%d", n) },
 	})

@@ -9,52 +9,8 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
-
-// dStore is an in-memory broker.TicketStore.
-type dStore struct {
-	mu sync.Mutex
-	m  map[string]*broker.Ticket
-}
-
-func (s *dStore) CreateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Version = 1
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *dStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if t, ok := s.m[id]; ok {
-		return t.Clone(), nil
-	}
-	return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-}
-
-func (s *dStore) Tickets(context.Context, broker.TicketFilter) ([]*broker.Ticket, error) {
-	return nil, nil
-}
-
-func (s *dStore) UpdateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m[t.ID].Version != t.Version {
-		return broker.Errorf(broker.ECONFLICT, "changed")
-	}
-	t.Version++
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *dStore) DeleteTicket(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
-	return nil
-}
 
 // dSched records scheduled tasks.
 type dSched struct {
@@ -100,13 +56,10 @@ func (dNoop) Mint(context.Context, broker.MintRequest) (broker.Credentials, erro
 }
 func (dNoop) Revoke(context.Context, broker.RevokeRequest) error { return nil }
 
-func newDirService(t *testing.T, dir broker.Directory) (*broker.Service, *dStore, *dSched) {
+func newDirService(t *testing.T, dir broker.Directory) (*broker.Service, *fake.Store, *dSched) {
 	t.Helper()
-	engine, err := approvals.New([]approvals.Rule{{Account: "*", Stages: []approvals.Stage{{Approvers: []string{"bob@example.com"}}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	store, sched := &dStore{m: map[string]*broker.Ticket{}}, &dSched{}
+	engine := approvals.New(fake.NewRules(broker.RuleStage{Approvers: []string{"bob@example.com"}}))
+	store, sched := fake.NewStore(), &dSched{}
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}},
 		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: 12 * time.Hour, ApprovalRequired: true}},
@@ -166,8 +119,8 @@ func TestRequestForOthers(t *testing.T) {
 				t.Errorf("message %q does not name %q", broker.ErrorMessage(err), tc.wantInMessage)
 			}
 			if err != nil {
-				if len(store.m) != 0 || len(sched.tasks) != 0 {
-					t.Errorf("refused request left %d tickets and tasks %v", len(store.m), sched.tasks)
+				if store.Len() != 0 || len(sched.tasks) != 0 {
+					t.Errorf("refused request left %d tickets and tasks %v", store.Len(), sched.tasks)
 				}
 				return
 			}

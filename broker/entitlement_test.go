@@ -9,6 +9,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 	"github.com/jitaccess/jit/policies"
 )
 
@@ -27,8 +28,8 @@ type eWorld struct {
 	authz  *policies.Enforcer
 	reg    broker.RegistryData
 	static *broker.StaticRegistry
-	clock  *gClock
-	store  *dStore
+	clock  *fake.Clock
+	store  *fake.Store
 	minter *eMinter
 }
 
@@ -52,15 +53,15 @@ func eRegistry() broker.RegistryData {
 
 func newEWorld(t *testing.T, cfg broker.ServiceConfig) *eWorld {
 	t.Helper()
-	w := &eWorld{reg: eRegistry(), clock: &gClock{now: time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)},
-		store: &dStore{m: map[string]*broker.Ticket{}}, minter: &eMinter{}}
+	w := &eWorld{reg: eRegistry(), clock: fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)),
+		store: fake.NewStore(), minter: &eMinter{}}
 	var err error
 	if w.authz, err = policies.Compile(w.reg); err != nil {
 		t.Fatal(err)
 	}
 	w.static = &broker.StaticRegistry{Accounts: w.reg.Accounts, PermissionSets: w.reg.PermissionSets}
 	cfg.Store, cfg.Scheduler, cfg.Registry, cfg.Authorizer = w.store, &dSched{}, w.static, w.authz
-	cfg.Approvals, cfg.Minter, cfg.Revoker, cfg.Clock = approvals.NewFrom(w.authz), w.minter, dNoop{}, w.clock
+	cfg.Approvals, cfg.Minter, cfg.Revoker, cfg.Clock = approvals.New(w.authz), w.minter, dNoop{}, w.clock
 	if cfg.Directory == nil {
 		cfg.Directory = broker.ListDirectory{Domains: []string{"example.com"}}
 	}
@@ -232,7 +233,7 @@ func TestMaxLeadTime(t *testing.T) {
 				if !strings.Contains(broker.ErrorMessage(err), "too far ahead") {
 					t.Errorf("message %q does not say the start is too far ahead", broker.ErrorMessage(err))
 				}
-				if len(w.store.m) != 0 {
+				if w.store.Len() != 0 {
 					t.Errorf("a refused ticket was stored")
 				}
 			}
@@ -355,12 +356,10 @@ func (w *eWorld) ticketIn(t *testing.T, state broker.State) string {
 // snapshot describes what the store holds, to compare before and after.
 func (w *eWorld) snapshot(t *testing.T, id string) string {
 	t.Helper()
-	w.store.mu.Lock()
-	defer w.store.mu.Unlock()
 	if id == "" {
-		return strings.Repeat("t", len(w.store.m))
+		return strings.Repeat("t", w.store.Len())
 	}
-	tk := w.store.m[id]
+	tk := w.store.Get(id)
 	return string(tk.State) + "/" + tk.Reason + "/" + strings.Join(tk.Beneficiaries, ",") + "/" + time.Duration(tk.Version).String()
 }
 
@@ -373,7 +372,7 @@ func TestInvisibleReasonIsEmpty(t *testing.T) {
 			t.Errorf("reason %q: %v, want invalid: reason is required", reason, err)
 		}
 	}
-	if len(w.store.m) != 0 {
-		t.Errorf("%d tickets stored from empty reasons", len(w.store.m))
+	if w.store.Len() != 0 {
+		t.Errorf("%d tickets stored from empty reasons", w.store.Len())
 	}
 }

@@ -7,7 +7,7 @@ import (
 )
 
 // Rescheduler is a Scheduler that can move one job to a later time without
-// a moment when neither is scheduled. Service.cfg.Scheduler may implement it.
+// a moment when neither is scheduled (ServiceConfig.Rescheduler).
 type Rescheduler interface {
 	// Reschedule schedules kind for the ticket at to, then removes the job
 	// that was due at from.
@@ -16,8 +16,8 @@ type Rescheduler interface {
 
 // reschedule moves a ticket's job from one time to another.
 func (s *Service) reschedule(ctx context.Context, kind TaskKind, id string, from, to time.Time) error {
-	if r, ok := s.cfg.Scheduler.(Rescheduler); ok {
-		return r.Reschedule(ctx, kind, id, from, to)
+	if s.cfg.Rescheduler != nil {
+		return s.cfg.Rescheduler.Reschedule(ctx, kind, id, from, to)
 	}
 	// The old job does nothing once the ticket has moved on, so a failed
 	// Unschedule only leaves a no-op behind; the new job must exist.

@@ -9,66 +9,10 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Hand-written fakes for the seams broker owns (style.md 14).
-
-type gClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *gClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *gClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
-
-type gStore struct {
-	mu sync.Mutex
-	m  map[string]*broker.Ticket
-}
-
-func (s *gStore) CreateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Version = 1
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-func (s *gStore) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-func (s *gStore) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.State == "" || t.State == f.State {
-			out = append(out, t.Clone())
-		}
-	}
-	return out, nil
-}
-func (s *gStore) UpdateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.m[t.ID].Version != t.Version {
-		return broker.Errorf(broker.ECONFLICT, "stale")
-	}
-	t.Version++
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-func (s *gStore) DeleteTicket(_ context.Context, id string) error {
-	s.mu.Lock()
-	delete(s.m, id)
-	s.mu.Unlock()
-	return nil
-}
 
 type gSched struct {
 	mu  sync.Mutex
@@ -200,8 +144,8 @@ func (l *gLocker) Lock(_ context.Context, key string) (func(), error) {
 type grantEnv struct {
 	svc   *broker.Service
 	aws   *gAWS
-	clock *gClock
-	store *gStore
+	clock *fake.Clock
+	store *fake.Store
 	sched *gSched
 	holds *gHolds
 }
@@ -213,8 +157,8 @@ func newGrantEnv(t *testing.T, path broker.GrantPath, change ...func(*broker.Ser
 	t.Helper()
 	e := &grantEnv{
 		aws:   &gAWS{assignments: map[string]bool{}},
-		clock: &gClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
-		store: &gStore{m: map[string]*broker.Ticket{}},
+		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		store: fake.NewStore(),
 		sched: &gSched{},
 		holds: &gHolds{m: map[string]map[string]bool{}},
 	}

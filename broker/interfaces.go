@@ -125,6 +125,11 @@ type ApprovalEngine interface {
 	// nothing waits for a decision or u (or the one u acts for) already
 	// approved.
 	Decide(t *Ticket, u User, dels []Delegation, at time.Time) (Decision, error)
+	// Approves reports whether u may decide stage s of t at the given
+	// time, as themself or for a delegator through one of dels, whatever
+	// was already decided: the one rule of who approves a stage, which
+	// Decide applies too.
+	Approves(t *Ticket, s Stage, u User, dels []Delegation, at time.Time) bool
 	// Approve records u's approval on t's open round (stage, quorum,
 	// separation of duties, delegation) and reports whether every stage is
 	// now complete. Errors as Decide.

@@ -211,9 +211,9 @@ func (st standing) oversees() bool { return st.approver || st.admin }
 // standingOf decides u's standing on t now: dels are u's delegations in
 // force (delegationsTo). The approvers are those of the rule in force for
 // t's account and permission set, planned by the approval engine exactly
-// as a new ticket would be (live, never the ticket's stored plan); a
-// delegate stands for a delegator the rule names by email (see
-// Delegation.Delegator). Errors: EUNAVAILABLE when the rules in force
+// as a new ticket would be (live, never the ticket's stored plan), and
+// the engine's Approves decides (a delegate stands for a delegator the
+// rule names by email or through their groups now). Errors: EUNAVAILABLE when the rules in force
 // cannot be confirmed.
 func (s *Service) standingOf(ctx context.Context, t *Ticket, u User, dels []Delegation) (standing, error) {
 	st := standing{party: t.Involves(u.Email)}
@@ -237,13 +237,8 @@ func (s *Service) approvesNow(ctx context.Context, t *Ticket, u User, dels []Del
 			return false, err
 		}
 		for _, stage := range p.Stages {
-			if stage.Includes(u) {
+			if s.cfg.Approvals.Approves(t, stage, u, dels, now) {
 				return true, nil
-			}
-			for _, d := range dels {
-				if d.To == u.Email && d.ActiveAt(now) && !t.Involves(d.From) && stage.Includes(d.Delegator()) {
-					return true, nil
-				}
 			}
 		}
 	}

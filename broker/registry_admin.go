@@ -182,7 +182,7 @@ func (s *Service) change(ctx context.Context, version int64, dryRun, retry bool,
 			return ApplyResult{}, err
 		}
 		NormalizeRegistry(&next)
-		if err := s.checkRegistry(next); err != nil {
+		if err := CheckRegistry(next); err != nil {
 			return ApplyResult{}, err
 		}
 		res := ApplyResult{Version: v, DryRun: dryRun, Diff: DiffRegistry(cur, next)}
@@ -209,23 +209,6 @@ func (s *Service) change(ctx context.Context, version int64, dryRun, retry bool,
 		return res, nil
 	}
 	return ApplyResult{}, Errorf(ECONFLICT, "the registry is changing too often; try again")
-}
-
-// checkRegistry runs the broker's checks, then the injected validator.
-func (s *Service) checkRegistry(r RegistryData) error {
-	if err := CheckRegistry(r); err != nil {
-		return err
-	}
-	if s.cfg.ValidateRegistry != nil {
-		if err := s.cfg.ValidateRegistry(r); err != nil {
-			if ErrorCode(err) == EINTERNAL {
-				// Validators name the bad field; their errors are the user's to see.
-				return Errorf(EINVALID, "%s", err.Error())
-			}
-			return err
-		}
-	}
-	return nil
 }
 
 // RegisterAccount adds an account, or renames a registered one.

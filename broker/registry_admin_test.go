@@ -2,7 +2,6 @@ package broker_test
 
 import (
 	"context"
-	"errors"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Hand-written fakes for the registry's seams (style.md 14), prefixed reg
@@ -64,65 +64,6 @@ func (s *regStore) PermissionSet(_ context.Context, name string) (broker.Permiss
 	return broker.PermissionSet{}, broker.Errorf(broker.ENOTFOUND, "permission set %s is not registered", name)
 }
 
-// regTickets is a broker.TicketStore in memory with version checks.
-type regTickets struct {
-	mu sync.Mutex
-	m  map[string]*broker.Ticket
-}
-
-func (s *regTickets) CreateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t.Version = 1
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *regTickets) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	t, ok := s.m[id]
-	if !ok {
-		return nil, broker.Errorf(broker.ENOTFOUND, "ticket %s not found", id)
-	}
-	return t.Clone(), nil
-}
-
-func (s *regTickets) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	var out []*broker.Ticket
-	for _, t := range s.m {
-		if f.State == "" || t.State == f.State {
-			out = append(out, t.Clone())
-		}
-	}
-	slices.SortFunc(out, func(a, b *broker.Ticket) int { return strings.Compare(a.ID, b.ID) })
-	return out, nil
-}
-
-func (s *regTickets) UpdateTicket(_ context.Context, t *broker.Ticket) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	cur, ok := s.m[t.ID]
-	if !ok {
-		return broker.Errorf(broker.ENOTFOUND, "ticket %s not found", t.ID)
-	}
-	if cur.Version != t.Version {
-		return broker.Errorf(broker.ECONFLICT, "stale")
-	}
-	t.Version++
-	s.m[t.ID] = t.Clone()
-	return nil
-}
-
-func (s *regTickets) DeleteTicket(_ context.Context, id string) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	delete(s.m, id)
-	return nil
-}
-
 type regSched struct{}
 
 func (regSched) Schedule(context.Context, broker.TaskKind, string, time.Time) error { return nil }
@@ -168,12 +109,11 @@ func (i regImporter) PermissionSets(context.Context) ([]broker.ImportedPermissio
 }
 
 type regEnv struct {
-	svc      *broker.Service
-	reg      *regStore
-	tickets  *regTickets
-	revoker  *regRevoker
-	changes  int
-	validate func(broker.RegistryData) error
+	svc     *broker.Service
+	reg     *regStore
+	tickets *fake.Store
+	revoker *regRevoker
+	changes int
 }
 
 var (
@@ -195,17 +135,11 @@ func regDemo() broker.RegistryData {
 
 func newRegEnv(t *testing.T) *regEnv {
 	t.Helper()
-	e := &regEnv{reg: &regStore{data: regDemo(), version: 1}, tickets: &regTickets{m: map[string]*broker.Ticket{}}, revoker: &regRevoker{}}
+	e := &regEnv{reg: &regStore{data: regDemo(), version: 1}, tickets: fake.NewStore(), revoker: &regRevoker{}}
 	svc, err := broker.NewService(broker.ServiceConfig{
 		Store: e.tickets, Scheduler: regSched{}, Registry: e.reg, Authorizer: regAuthz{e.reg},
 		Approvals: regNoApprovals{}, Minter: regNoMinter{}, Revoker: e.revoker,
-		RegistryStore: e.reg,
-		ValidateRegistry: func(r broker.RegistryData) error {
-			if e.validate != nil {
-				return e.validate(r)
-			}
-			return nil
-		},
+		RegistryStore:    e.reg,
 		OnRegistryChange: func(context.Context) error { e.changes++; return nil },
 		Importer: regImporter{
 			accounts: []broker.Account{{ID: "111111111111", Name: "Development"}, {ID: "333333333333", Name: "prod"}, {ID: "444444444444", Name: "dev"}},
@@ -342,12 +276,30 @@ func TestApplyRegistry_refusals(t *testing.T) {
 	}
 }
 
-func TestApplyRegistry_injectedValidator(t *testing.T) {
+// TestApplyRegistry_refusesDeadlock: a rule whose stage 2 waits for bob,
+// who may already have used his one approval on stage 1, is refused at
+// apply time naming the rule and the stages (issue 11, bug 2); nothing is
+// stored.
+func TestApplyRegistry_refusesDeadlock(t *testing.T) {
 	e := newRegEnv(t)
-	e.validate = func(broker.RegistryData) error { return errors.New("approval_rules[0]: the authorizer says no") }
-	_, err := e.svc.ApplyRegistry(regCarol, broker.ApplyInput{Registry: regDemo()})
-	if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(broker.ErrorMessage(err), "the authorizer says no") {
-		t.Fatalf("got %v, want the validator's message as invalid", err)
+	r := regDemo()
+	r.ApprovalRules = []broker.ApprovalRule{{Account: "*", Stages: []broker.RuleStage{
+		{Approvers: []string{"bob@example.com", "dave@example.com"}, Required: 1},
+		{Approvers: []string{"bob@example.com"}, Required: 1},
+	}}}
+	_, err := e.svc.ApplyRegistry(regCarol, broker.ApplyInput{Registry: r})
+	want := "approval_rules[0].stages: stage 2 needs 1 approval, but bob@example.com may already have approved stage 1"
+	if broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(broker.ErrorMessage(err), want) {
+		t.Fatalf("got %v, want invalid containing %q", err, want)
+	}
+	if e.changes != 0 || e.reg.version != 1 {
+		t.Fatalf("the refused registry was stored (changes %d, version %d)", e.changes, e.reg.version)
+	}
+	// Extension stages follow the same rule.
+	r.ApprovalRules[0].ExtensionStages, r.ApprovalRules[0].Stages = r.ApprovalRules[0].Stages, r.ApprovalRules[0].Stages[:1]
+	_, err = e.svc.ApplyRegistry(regCarol, broker.ApplyInput{Registry: r})
+	if want := "approval_rules[0].extension_stages: stage 2"; !strings.Contains(broker.ErrorMessage(err), want) {
+		t.Fatalf("got %v, want %q", err, want)
 	}
 }
 
@@ -435,7 +387,10 @@ func TestUnregisterAccount_forceRefusedEndsNothing(t *testing.T) {
 	if _, ok := e.reg.FindAccountLocked("222222222222"); !ok || e.reg.version != version {
 		t.Error("a refused unregister changed the registry")
 	}
-	e.validate = func(broker.RegistryData) error { return errors.New("permission_sets[0]: the validator says no") }
+	// A rule still names the permission set: the validator refuses the
+	// registry without it, and its tickets are left as they were.
+	e.reg.data.ApprovalRules = append(e.reg.data.ApprovalRules, broker.ApprovalRule{Account: "*", PermissionSet: "ReadOnlyAccess",
+		Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com"}, Required: 1}}})
 	if _, err := e.svc.UnregisterPermissionSet(regCarol, "ReadOnlyAccess", true); broker.ErrorCode(err) != broker.EINVALID {
 		t.Fatalf("force unregister refused by the validator: %v, want invalid", err)
 	}

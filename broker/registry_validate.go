@@ -111,11 +111,12 @@ func normalizePrincipals(xs []string) {
 	}
 }
 
-// CheckRegistry reports the first problem in r as an EINVALID error whose
-// message starts with the path of the bad field
-// ("approval_rules[1].stages[0].required: ..."). It checks what the broker
-// relies on; the authorizer's own validator (ServiceConfig.ValidateRegistry)
-// runs after it. r should be normalized first (NormalizeRegistry).
+// CheckRegistry is the one registry validator: it reports the first
+// problem in r as an EINVALID error whose message starts with the path of
+// the bad field ("approval_rules[1].stages[0].required: ..."). The broker
+// runs it on every change, the authorizer before compiling a registry,
+// and the CLI before sending one. r should be normalized first
+// (NormalizeRegistry).
 func CheckRegistry(r RegistryData) error {
 	bad := func(path, format string, args ...any) error {
 		return Errorf(EINVALID, "%s: %s", path, fmt.Sprintf(format, args...))
@@ -174,6 +175,7 @@ func CheckRegistry(r RegistryData) error {
 	}
 	type ruleKey struct{ account, ps string }
 	rules := map[ruleKey]int{}
+	ties := newGroupTies(r)
 	for i, rule := range r.ApprovalRules {
 		path := fmt.Sprintf("approval_rules[%d]", i)
 		if rule.Account != "*" && !accounts[rule.Account] {
@@ -202,6 +204,9 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkStages(path+".extension_stages", rule.ExtensionStages); err != nil {
 			return err
 		}
+		if err := ties.check(r.ApprovalRules, i); err != nil {
+			return err
+		}
 		switch rule.LateApproval {
 		case "", LateKeepEnd, LateKeepLength:
 		default:
@@ -223,7 +228,11 @@ func CheckRegistry(r RegistryData) error {
 	return checkPrincipals("request_for_others", r.RequestForOthers)
 }
 
-// checkStages checks a rule's ordered stages.
+// checkStages checks a rule's ordered stages: each names approvers and
+// needs between 1 and as many approvals as it names entries (the registry
+// does not know a group's members, so a group counts once), and no stage
+// can be left waiting for approvers who used their one approval on an
+// earlier stage (CheckStages).
 func checkStages(path string, stages []RuleStage) error {
 	for j, st := range stages {
 		spath := fmt.Sprintf("%s[%d]", path, j)
@@ -233,13 +242,49 @@ func checkStages(path string, stages []RuleStage) error {
 		if err := checkPrincipals(spath+".approvers", st.Approvers); err != nil {
 			return err
 		}
-		hasGroup := slices.ContainsFunc(st.Approvers, func(a string) bool { return strings.HasPrefix(a, GroupPrefix) })
 		switch {
 		case st.Required < 1:
 			return Errorf(EINVALID, "%s.required: %d must be at least 1", spath, st.Required)
-		case !hasGroup && st.Required > len(st.Approvers):
-			return Errorf(EINVALID, "%s.required: needs %d approvals but the stage names only %d approvers", spath, st.Required, len(st.Approvers))
+		case st.Required > len(st.Approvers):
+			return Errorf(EINVALID, "%s.required: needs %d approvals but the stage names only %d approvers (a group counts once)", spath, st.Required, len(st.Approvers))
 		}
+	}
+	if err := CheckStages(ruleStages(stages)); err != nil {
+		return Errorf(EINVALID, "%s: %s", path, ErrorMessage(err))
+	}
+	return nil
+}
+
+// groupTies finds approval rules that tie through permission set groups:
+// two rules for the same account naming two groups that share a
+// permission set are equally specific for it, and neither could win.
+type groupTies struct {
+	members map[string][]string // permission set group -> its sets
+	covered map[[2]string]int   // {account, set} -> the rule covering it through a group
+}
+
+func newGroupTies(r RegistryData) *groupTies {
+	g := &groupTies{members: map[string][]string{}, covered: map[[2]string]int{}}
+	for _, psg := range r.PermissionSetGroups {
+		g.members[psg.Name] = psg.PermissionSets
+	}
+	return g
+}
+
+// check refuses rule i of rules when an earlier rule ties with it.
+func (g *groupTies) check(rules []ApprovalRule, i int) error {
+	rule := rules[i]
+	name, ok := strings.CutPrefix(rule.PermissionSet, GroupPrefix)
+	if !ok {
+		return nil
+	}
+	for _, ps := range g.members[name] {
+		k := [2]string{rule.Account, ps}
+		if j, tie := g.covered[k]; tie {
+			return Errorf(EINVALID, "approval_rules[%d]: ties with approval_rules[%d]: both cover permission set %q in account %s through groups %q and %q",
+				i, j, ps, rule.Account, rules[j].PermissionSet, rule.PermissionSet)
+		}
+		g.covered[k] = i
 	}
 	return nil
 }

@@ -3,36 +3,21 @@ package broker_test
 import (
 	"context"
 	"slices"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
-// swapRules is a RuleSource whose rules a test changes, as an
+// swapRules gives one rule to every ticket; a test changes it as an
 // administrator changes the registry.
-type swapRules struct {
-	mu    sync.Mutex
-	rules *approvals.StaticRules
-}
+type swapRules struct{ fake.Rules }
 
 func (s *swapRules) set(t *testing.T, stages, extension []broker.RuleStage) {
 	t.Helper()
-	r, err := approvals.NewStaticRules([]approvals.Rule{{Account: "*", Stages: stages, ExtensionStages: extension}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.mu.Lock()
-	s.rules = r
-	s.mu.Unlock()
-}
-
-func (s *swapRules) Rule(ctx context.Context, account, ps string) (broker.ApprovalRule, bool, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.rules.Rule(ctx, account, ps)
+	s.Set(broker.ApprovalRule{Account: "*", Stages: stages, ExtensionStages: extension})
 }
 
 // noAdmins lets everyone request and nobody administer.
@@ -175,9 +160,9 @@ func TestReplanExtension(t *testing.T) {
 
 var replanNow = time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)
 
-func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *gClock) {
+func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *fake.Clock) {
 	t.Helper()
-	clock := &gClock{now: replanNow}
+	clock := fake.NewClock(replanNow)
 	aws := &gAWS{assignments: map[string]bool{}}
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}},
@@ -185,8 +170,8 @@ func newReplanService(t *testing.T, rules *swapRules) (*broker.Service, *gClock)
 	}
 	n := 0
 	svc, err := broker.NewService(broker.ServiceConfig{
-		Store: &gStore{m: map[string]*broker.Ticket{}}, Scheduler: &gSched{}, Registry: reg, Authorizer: noAdmins{},
-		Approvals: approvals.NewFrom(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: &delStore{},
+		Store: fake.NewStore(), Scheduler: &gSched{}, Registry: reg, Authorizer: noAdmins{},
+		Approvals: approvals.New(rules), Minter: aws, Revoker: aws, Clock: clock, Delegations: fake.NewStore(),
 		NewID: func() string { n++; return "r" + string(rune('0'+n)) },
 	})
 	if err != nil {

@@ -26,19 +26,25 @@ const (
 // ServiceConfig holds what Service needs; the zero value of optional fields
 // means the default.
 type ServiceConfig struct {
-	Store      TicketStore
-	Scheduler  Scheduler
-	Registry   Registry
-	Authorizer Authorizer
-	Approvals  ApprovalEngine
-	Minter     SessionMinter
-	Revoker    Revoker
+	Store     TicketStore
+	Scheduler Scheduler
+	// Rescheduler moves a job without a gap (the tasks scheduler); nil
+	// unschedules the job and schedules it again.
+	Rescheduler Rescheduler
+	Registry    Registry
+	Authorizer  Authorizer
+	Approvals   ApprovalEngine
+	Minter      SessionMinter
+	Revoker     Revoker
 	// Delegations keeps approval delegations; nil means none can be made.
 	Delegations DelegationStore
 	// Directory resolves beneficiaries (the Identity Store, or the users
 	// the config lists: ListDirectory); nil means JIT knows only the
 	// caller, so tickets can only be for oneself.
 	Directory Directory
+	// Groups tells a delegator's groups now, so a delegate acts with them
+	// (Delegation); nil means delegators' group rights do not pass on.
+	Groups GroupDirectory
 	// Notifier tells approvers about tickets waiting for them; nil means none are sent.
 	Notifier Notifier
 	Signer   ConsoleSigner // optional: console sign-in links
@@ -76,9 +82,6 @@ type ServiceConfig struct {
 	// RegistryStore keeps the registry document; nil disables the
 	// administration use cases (registry_admin.go).
 	RegistryStore RegistryStore
-	// ValidateRegistry, if set, checks a registry after the broker's own
-	// checks (cmd wires the authorizer's validator); EINVALID naming the field.
-	ValidateRegistry func(RegistryData) error
 	// OnRegistryChange, if set, is called after every successful registry
 	// change (cmd wires the authorizer's reload across replicas).
 	OnRegistryChange func(ctx context.Context) error

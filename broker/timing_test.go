@@ -8,6 +8,7 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // Boundary tests: every decision checks the clock itself, so a deadline
@@ -16,8 +17,8 @@ import (
 
 type timingEnv struct {
 	svc   *broker.Service
-	clock *gClock
-	store *gStore
+	clock *fake.Clock
+	store *fake.Store
 	sched *gSched
 	aws   *gAWS
 }
@@ -37,8 +38,8 @@ func asEmail(email string) context.Context {
 func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 	t.Helper()
 	e := &timingEnv{
-		clock: &gClock{now: time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)},
-		store: &gStore{m: map[string]*broker.Ticket{}},
+		clock: fake.NewClock(time.Date(2026, 11, 25, 12, 0, 0, 0, time.UTC)),
+		store: fake.NewStore(),
 		sched: &gSched{},
 		aws:   &gAWS{assignments: map[string]bool{}},
 	}
@@ -46,10 +47,7 @@ func newTimingEnv(t *testing.T, rule broker.ApprovalRule) *timingEnv {
 		rule.Stages = []broker.RuleStage{{Approvers: []string{tApprover}, Required: 1}}
 	}
 	rule.PermissionSet = "Approved"
-	eng, err := approvals.New([]approvals.Rule{rule})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := approvals.New(fake.OneRule(rule))
 	reg := &broker.StaticRegistry{
 		Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
 		PermissionSets: []broker.PermissionSet{
@@ -106,9 +104,7 @@ func (e *timingEnv) get(t *testing.T, id string) *broker.Ticket {
 
 // setClock puts the clock at the instant.
 func (e *timingEnv) setClock(at time.Time) {
-	e.clock.mu.Lock()
-	e.clock.now = at
-	e.clock.mu.Unlock()
+	e.clock.Set(at)
 }
 
 func (e *timingEnv) scheduled(kind broker.TaskKind, id string) bool {

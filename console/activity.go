@@ -41,11 +41,10 @@ type activityEvent struct {
 // activity answers GET /api/v1/tickets/:id/activity with
 // {"events": [...]}, newest first.
 func (s *server) activity(c *fiber.Ctx) error {
-	v, ok := s.cfg.Service.(ActivityViewer)
-	if !ok {
-		return broker.Errorf(broker.EUNAVAILABLE, "activity lookup is not available here")
+	if s.cfg.Activity == nil {
+		return notEnabled("activity lookup")
 	}
-	evs, err := v.Activity(c.UserContext(), ticketID(c))
+	evs, err := s.cfg.Activity.Activity(c.UserContext(), ticketID(c))
 	if err != nil {
 		return err
 	}

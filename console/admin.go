@@ -59,31 +59,36 @@ type AdminService interface {
 
 var _ AdminService = (*broker.Service)(nil)
 
-// adminRoutes mounts the registry routes when the service administers.
+// adminRoutes mounts the registry routes; without Config.Admin they
+// answer notEnabled.
 func (s *server) adminRoutes(api fiber.Router) {
-	a, ok := s.cfg.Service.(AdminService)
-	if !ok {
-		return
+	h := &adminHandlers{a: s.cfg.Admin}
+	need := func(f fiber.Handler) fiber.Handler {
+		return func(c *fiber.Ctx) error {
+			if h.a == nil {
+				return notEnabled("registry administration")
+			}
+			return f(c)
+		}
 	}
-	h := &adminHandlers{a: a}
-	api.Get("/registry", h.getRegistry)
-	api.Put("/registry", h.putRegistry)
-	api.Get("/accounts", h.listAccounts)
-	api.Post("/accounts/import", h.importAccounts)
-	api.Post("/accounts", h.registerAccount)
-	api.Delete("/accounts/:id", h.unregisterAccount)
-	api.Get("/permission-sets", h.listPermissionSets)
-	api.Post("/permission-sets/import", h.importPermissionSets)
-	api.Post("/permission-sets", h.registerPermissionSet)
-	api.Delete("/permission-sets/:name", h.unregisterPermissionSet)
-	api.Get("/permission-set-groups", h.listGroups)
-	api.Post("/permission-set-groups", h.putGroup)
-	api.Delete("/permission-set-groups/:name", h.deleteGroup)
-	api.Get("/approval-rules", h.listRules)
-	api.Post("/approval-rules", h.putRule)
-	api.Delete("/approval-rules", h.deleteRule)
-	api.Get("/admins", h.listAdmins)
-	api.Put("/admins", h.setAdmins)
+	api.Get("/registry", need(h.getRegistry))
+	api.Put("/registry", need(h.putRegistry))
+	api.Get("/accounts", need(h.listAccounts))
+	api.Post("/accounts/import", need(h.importAccounts))
+	api.Post("/accounts", need(h.registerAccount))
+	api.Delete("/accounts/:id", need(h.unregisterAccount))
+	api.Get("/permission-sets", need(h.listPermissionSets))
+	api.Post("/permission-sets/import", need(h.importPermissionSets))
+	api.Post("/permission-sets", need(h.registerPermissionSet))
+	api.Delete("/permission-sets/:name", need(h.unregisterPermissionSet))
+	api.Get("/permission-set-groups", need(h.listGroups))
+	api.Post("/permission-set-groups", need(h.putGroup))
+	api.Delete("/permission-set-groups/:name", need(h.deleteGroup))
+	api.Get("/approval-rules", need(h.listRules))
+	api.Post("/approval-rules", need(h.putRule))
+	api.Delete("/approval-rules", need(h.deleteRule))
+	api.Get("/admins", need(h.listAdmins))
+	api.Put("/admins", need(h.setAdmins))
 }
 
 type adminHandlers struct{ a AdminService }

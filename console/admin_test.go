@@ -201,7 +201,7 @@ func (f *adminFake) Access(ctx context.Context) (broker.Access, error) {
 // returns the status and the decoded JSON answer.
 func adminCall(t *testing.T, f *adminFake, email, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	app := console.New(console.Config{Service: f, Verifier: verifier})
+	app := console.New(console.Config{Service: f, Admin: f, Verifier: verifier})
 	var r io.Reader
 	if body != "" {
 		r = strings.NewReader(body)

@@ -22,13 +22,14 @@ type AuditViewer interface {
 
 var _ AuditViewer = (*broker.Service)(nil)
 
-// auditRoutes mounts GET /audit and GET /tickets/:id/timeline.
+// auditRoutes mounts GET /audit and GET /tickets/:id/timeline; without
+// Config.AuditView they answer notEnabled.
 func (s *server) auditRoutes(api fiber.Router) {
-	v, ok := s.cfg.Service.(AuditViewer)
-	if !ok {
-		return
-	}
+	v := s.cfg.AuditView
 	api.Get("/audit", func(c *fiber.Ctx) error {
+		if v == nil {
+			return notEnabled("audit log")
+		}
 		q := broker.AuditQuery{
 			TicketID: c.Query("ticket"), User: c.Query("user"), AccountID: c.Query("account"),
 			Type: c.Query("type"), Cursor: c.Query("cursor"),
@@ -56,6 +57,9 @@ func (s *server) auditRoutes(api fiber.Router) {
 		return c.JSON(page)
 	})
 	api.Get("/tickets/:id/timeline", func(c *fiber.Ctx) error {
+		if v == nil {
+			return notEnabled("audit log")
+		}
 		evs, err := v.Timeline(c.UserContext(), ticketID(c))
 		if err != nil {
 			return err

@@ -95,11 +95,30 @@ type Config struct {
 	AccessLog bool
 	// Audit, if set, records refused sign-ins and refused authorizations.
 	Audit broker.AuditLog
-	// Feed, if set, serves the live feed of ticket changes at GET
-	// /api/v1/events (see events); nil answers it 404.
+	// Feed serves the live feed of ticket changes at GET /api/v1/events
+	// (see events).
 	Feed TicketFeed
-	// Reviewer, if set, records reviews of tickets' activity at POST
-	// /api/v1/tickets/{id}/review; nil answers it 503.
+
+	// The capabilities below are set by cmd/jit (the broker's Service
+	// implements them all); a route whose capability is nil answers 503
+	// {"code": "unavailable", "message": "<capability> not enabled"}, the
+	// same everywhere. No capability is discovered from Service.
+
+	// Workflow decides, cancels, ends and extends tickets and keeps
+	// delegations.
+	Workflow WorkflowService
+	// Lister pages and filters ticket lists; nil lists through
+	// Service.Tickets, unpaged.
+	Lister TicketLister
+	// Activity looks up a ticket's CloudTrail activity.
+	Activity ActivityViewer
+	// Admin administers the registry and answers GET /me's access.
+	Admin AdminService
+	// AuditView reads the audit log and ticket timelines.
+	AuditView AuditViewer
+	// Reconciler runs a reconciler pass on request.
+	Reconciler Reconciler
+	// Reviewer records reviews of tickets' activity after the fact.
 	Reviewer Reviewer
 }
 

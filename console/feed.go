@@ -75,10 +75,10 @@ func (f *feedStreams) release(user string) {
 
 // events answers GET /api/v1/events with server-sent events: "ready" once
 // subscribed, then "ticket" (data: TicketEvent) for each ticket written
-// that the caller may see. Without Config.Feed it is 404.
+// that the caller may see. Without Config.Feed it is 503 (notEnabled).
 func (s *server) events(c *fiber.Ctx) error {
 	if s.feed == nil {
-		return broker.Errorf(broker.ENOTFOUND, "not found")
+		return notEnabled("live feed")
 	}
 	u, ok := broker.UserFrom(c.UserContext())
 	if !ok {

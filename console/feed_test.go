@@ -37,9 +37,9 @@ func (f chanFeed) Subscribe(ctx context.Context) (<-chan string, error) {
 // The live feed streams the tickets the caller may see and skips the
 // others; an open stream does not hold up the server's shutdown (the
 // cleanup shuts it down with the stream still open); without a feed the
-// route is 404.
+// route is 503 (TestMissingCapability).
 func TestEventsStreamsVisibleTickets(t *testing.T) {
-	if r := newHarness(t).do(t, request{method: "GET", path: "/api/v1/events", token: token(t, "bob@example.com")}); r.status != 404 {
+	if r := newHarness(t).do(t, request{method: "GET", path: "/api/v1/events", token: token(t, "bob@example.com")}); r.status != 503 {
 		t.Fatalf("without a feed: %d %s", r.status, r.body)
 	}
 	feed := chanFeed{ids: make(chan string)}

@@ -42,8 +42,8 @@ func (s *server) listTickets(c *fiber.Ctx) error {
 		return err
 	}
 	var page broker.TicketPage
-	if l, ok := s.cfg.Service.(TicketLister); ok {
-		if page, err = l.ListTickets(c.UserContext(), q); err != nil {
+	if s.cfg.Lister != nil {
+		if page, err = s.cfg.Lister.ListTickets(c.UserContext(), q); err != nil {
 			return err
 		}
 	} else {

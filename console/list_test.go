@@ -42,7 +42,7 @@ func TestListTicketsQuery(t *testing.T) {
 		t.Run(tt.query, func(t *testing.T) {
 			var got broker.TicketQuery
 			h := newHarness(t, func(c *console.Config) {
-				c.Service = listerService{fakeService: c.Service.(*fakeService), fn: func(ctx context.Context, q broker.TicketQuery) (broker.TicketPage, error) {
+				c.Lister = listerService{fakeService: c.Service.(*fakeService), fn: func(ctx context.Context, q broker.TicketQuery) (broker.TicketPage, error) {
 					got = q
 					return broker.TicketPage{Tickets: []*broker.Ticket{sampleTicket("a")}, Total: 7, NextCursor: "next"}, nil
 				}}

@@ -17,8 +17,8 @@ func (s *server) me(c *fiber.Ctx) error {
 		groups = []string{}
 	}
 	out := meResponse{Email: u.Email, Groups: groups}
-	if a, ok := s.cfg.Service.(AdminService); ok {
-		access, err := a.Access(c.UserContext())
+	if s.cfg.Admin != nil {
+		access, err := s.cfg.Admin.Access(c.UserContext())
 		if err != nil {
 			return err
 		}

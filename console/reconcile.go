@@ -16,11 +16,10 @@ type Reconciler interface {
 
 // reconcile answers POST /api/v1/reconcile with what one pass did.
 func (s *server) reconcile(c *fiber.Ctx) error {
-	r, ok := s.cfg.Service.(Reconciler)
-	if !ok {
-		return broker.Errorf(broker.EUNAVAILABLE, "the reconciler is not available here")
+	if s.cfg.Reconciler == nil {
+		return notEnabled("reconciler")
 	}
-	rep, err := r.ReconcileNow(c.UserContext())
+	rep, err := s.cfg.Reconciler.ReconcileNow(c.UserContext())
 	if err != nil {
 		return err
 	}

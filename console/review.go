@@ -18,10 +18,10 @@ type Reviewer interface {
 var _ Reviewer = (*broker.Service)(nil)
 
 // review answers POST /api/v1/tickets/:id/review ({"comment"}, optional);
-// without Config.Reviewer it is 503.
+// without Config.Reviewer it is 503 (notEnabled).
 func (s *server) review(c *fiber.Ctx) error {
 	if s.cfg.Reviewer == nil {
-		return broker.Errorf(broker.EUNAVAILABLE, "reviews are not enabled on this server")
+		return notEnabled("reviews")
 	}
 	return s.decide(c, false, s.cfg.Reviewer.Review)
 }

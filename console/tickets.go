@@ -230,11 +230,10 @@ func (s *server) workflowRoutes(api fiber.Router) {
 // workflow adapts a handler that needs the WorkflowService.
 func (s *server) workflow(h func(c *fiber.Ctx, w WorkflowService) error) fiber.Handler {
 	return func(c *fiber.Ctx) error {
-		w, ok := s.cfg.Service.(WorkflowService)
-		if !ok {
-			return broker.Errorf(broker.ENOTFOUND, "not found")
+		if s.cfg.Workflow == nil {
+			return notEnabled("ticket workflow")
 		}
-		return h(c, w)
+		return h(c, s.cfg.Workflow)
 	}
 }
 

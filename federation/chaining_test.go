@@ -14,6 +14,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // portalSTS signs in to the access portal as user and returns an STS
@@ -141,7 +142,7 @@ func TestDenyChainingOnPortal(t *testing.T) {
 
 // offsetClock is c plus d.
 type offsetClock struct {
-	c *icClock
+	c *fake.Clock
 	d time.Duration
 }
 

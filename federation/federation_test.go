@@ -7,7 +7,6 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,20 +21,11 @@ import (
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
-// clock is a fake clock shared by the sandbox and the code under test.
-type clock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *clock) Set(t time.Time)         { c.mu.Lock(); c.now = t; c.mu.Unlock() }
-func (c *clock) Advance(d time.Duration) { c.Set(c.Now().Add(d)) }
-
 type env struct {
-	clock *clock
+	clock *fake.Clock
 	sb    *sandbox.Sandbox
 	url   string
 	sts   *sts.Client
@@ -44,7 +34,7 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
-	c := &clock{now: time.Now().UTC().Truncate(time.Second)}
+	c := fake.NewClock(time.Now().UTC().Truncate(time.Second))
 	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
@@ -61,7 +51,7 @@ func newEnv(t testing.TB) *env {
 	}
 }
 
-func awsConfig(akid, secret, token string, c *clock) aws.Config {
+func awsConfig(akid, secret, token string, c *fake.Clock) aws.Config {
 	return aws.Config{
 		Region:      "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(akid, secret, token),
@@ -200,7 +190,7 @@ func TestDenyEntriesPruned(t *testing.T) {
 	}
 	// Three hours later (for the revoker; the sandbox keeps the real time
 	// so the SDK's signatures stay within its clock-skew window).
-	later := &clock{now: start.Add(3 * time.Hour)}
+	later := fake.NewClock(start.Add(3 * time.Hour))
 	rev := e.revoker()
 	rev.Clock = later
 	r := broker.RevokeRequest{TicketID: "new", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: later.Now().Add(time.Hour)}
@@ -299,7 +289,7 @@ func TestPruneRole(t *testing.T) {
 	if err := rev.Revoke(ctx, broker.RevokeRequest{TicketID: "gone", AccountID: "111111111111", RoleName: "ReadOnlyAccess", Until: e.clock.Now().Add(time.Minute)}); err != nil {
 		t.Fatal(err)
 	}
-	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
+	rev.Clock = fake.NewClock(e.clock.Now().Add(3 * time.Hour))
 	if _, err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}

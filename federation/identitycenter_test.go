@@ -20,17 +20,8 @@ import (
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
+	"github.com/jitaccess/jit/internal/fake"
 )
-
-// icClock is the fake clock of the Identity Center tests, shared by the
-// sandbox and the code under test.
-type icClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *icClock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
-func (c *icClock) Advance(d time.Duration) { c.mu.Lock(); c.now = c.now.Add(d); c.mu.Unlock() }
 
 // recordingSSO is the broker's real sso-admin client with a count of
 // calls and errors per operation, and a hook run after each call.
@@ -121,7 +112,7 @@ func (r *recordingSSO) DescribePermissionSetProvisioningStatus(ctx context.Conte
 
 // icEnv is a sandbox with the broker's Identity Center clients.
 type icEnv struct {
-	clock *icClock
+	clock *fake.Clock
 	sb    *sandbox.Sandbox
 	url   string
 	admin *ssoadmin.Client // unrecorded, for the test's own looks
@@ -134,7 +125,7 @@ type icEnv struct {
 
 func newICEnv(t *testing.T) *icEnv {
 	t.Helper()
-	c := &icClock{now: time.Now().UTC().Truncate(time.Second)}
+	c := fake.NewClock(time.Now().UTC().Truncate(time.Second))
 	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Now: c.Now, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
@@ -330,7 +321,7 @@ func TestUserIDCached(t *testing.T) {
 	// Once the cache entry is old, the Identity Store is asked again (and
 	// still fails). Only the IdentityCenter's clock moves, so the SDK's
 	// signatures stay within the sandbox's skew window.
-	ic.Clock = &icClock{now: e.clock.Now().Add(2 * time.Hour)}
+	ic.Clock = fake.NewClock(e.clock.Now().Add(2 * time.Hour))
 	ic.Timeout = 50 * time.Millisecond
 	// It fails either with the store's InternalServerException or, on a
 	// loaded machine, when its 50 ms run out between retries; either way

@@ -16,6 +16,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 func (e *icEnv) portalDeny(ic *federation.IdentityCenter) *federation.PortalDeny {
@@ -293,7 +294,7 @@ func TestPortalDenyPrune(t *testing.T) {
 
 	// Three hours later (for PortalDeny; the sandbox keeps its clock so
 	// the SDK's signatures stay within its skew window).
-	pd.Clock = &icClock{now: start.Add(3 * time.Hour)}
+	pd.Clock = fake.NewClock(start.Add(3 * time.Hour))
 	if _, err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}
@@ -320,7 +321,7 @@ func TestPortalDenyPrune(t *testing.T) {
 	// Everything expired and no administrator statement: only JIT's
 	// chaining deny stays (JIT keeps it for the permission sets it manages).
 	e.putInlinePolicy(t, "PowerUserAccess", `{"Version":"2012-10-17","Statement":`+mustStatements(t, after, true)+`}`)
-	pd.Clock = &icClock{now: start.Add(6 * time.Hour)}
+	pd.Clock = fake.NewClock(start.Add(6 * time.Hour))
 	if _, err := pd.Prune(ctx, e.ps["PowerUserAccess"], "222222222222"); err != nil {
 		t.Fatal(err)
 	}

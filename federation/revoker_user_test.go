@@ -12,6 +12,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // A per-beneficiary cut refuses that beneficiary's sessions of the ticket
@@ -72,7 +73,7 @@ func TestRevokeOneBeneficiary(t *testing.T) {
 	works("alice after the ticket's cut", alice, false)
 
 	// Pruned after its hour, like the ticket's entries.
-	rev.Clock = &clock{now: e.clock.Now().Add(3 * time.Hour)}
+	rev.Clock = fake.NewClock(e.clock.Now().Add(3 * time.Hour))
 	if _, err := rev.PruneRole(ctx, "111111111111", "ReadOnlyAccess"); err != nil {
 		t.Fatal(err)
 	}

@@ -41,9 +41,6 @@ func principalNode(p string) string {
 	return userNode(p)
 }
 
-// normPrincipal is how Validate tells approvers apart.
-func normPrincipal(p string) string { return principalNode(p) }
-
 func psNode(name string) string { return "ps:" + name }
 
 func psgNode(name string) string { return "psg:" + name }
@@ -98,9 +95,12 @@ type snapshot struct {
 // gTypes are the model's role definitions, in the order compile fills them.
 var gTypes = [5]string{"g", "g2", "g3", "g4", "g5"}
 
-// compile validates r and builds its enforcer.
+// compile validates r (broker.CheckRegistry, on a normalized copy) and
+// builds its enforcer.
 func compile(r broker.RegistryData) (*snapshot, error) {
-	if err := Validate(r); err != nil {
+	norm := r.Clone()
+	broker.NormalizeRegistry(&norm)
+	if err := broker.CheckRegistry(norm); err != nil {
 		return nil, err
 	}
 	// Count the links first so each g type's rows share one backing array.

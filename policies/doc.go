@@ -56,7 +56,7 @@
 // registry, so user -> group links are not compiled; the request carries
 // them. ruleStage probes g5 for the most specific rule: the exact account
 // before "*", and within each the named set, then the groups holding it
-// (from g), then any set; Validate rejects registries where two rules tie.
+// (from g), then any set; broker.CheckRegistry rejects registries where two rules tie.
 //
 // Each scope is one set's accounts times its requester groups, so the two
 // halves are kept as separate links (g2, g3) instead of one link per

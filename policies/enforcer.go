@@ -32,7 +32,7 @@ type Enforcer struct {
 
 var _ broker.Authorizer = (*Enforcer)(nil)
 
-// Compile validates r (see Validate) and compiles it into an Enforcer.
+// Compile validates r (broker.CheckRegistry) and compiles it into an Enforcer.
 // Errors have code EINVALID.
 func Compile(r broker.RegistryData) (*Enforcer, error) {
 	s, err := compile(r)
@@ -147,7 +147,7 @@ func (e *Enforcer) MayApprove(ctx context.Context, u broker.User, accountID, per
 // Rule returns the most specific approval rule covering accountID and
 // permissionSet: a rule for the exact account beats one for "*"; then a rule
 // naming the permission set beats one naming a permission set group that
-// holds it, which beats one for any permission set (""). Validate rejects
+// holds it, which beats one for any permission set (""). broker.CheckRegistry rejects
 // registries where two rules would tie. permissionSet may also be
 // "group:<name>", which only rules for that group or for any set cover.
 // Like every decision it uses the stored registry (see Watch). Errors:

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -27,11 +28,11 @@ func tableRegistry() broker.RegistryData {
 	return broker.RegistryData{
 		Accounts: []broker.Account{{ID: dev, Name: "dev"}, {ID: prod, Name: "prod"}, {ID: sandbox, Name: "sandbox"}},
 		PermissionSets: []broker.PermissionSet{
-			{Name: "ReadOnly", Scope: broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}},
-			{Name: "PowerUser", Scope: broker.Scope{Accounts: []string{dev, sandbox}, RequesterGroups: []string{"devs"}}},
-			{Name: "Admin", Scope: broker.Scope{Accounts: []string{prod}, RequesterGroups: []string{"ops", "group:SRE"}}},
-			{Name: "Billing", Scope: broker.Scope{Accounts: []string{prod}, RequesterGroups: []string{"finance"}}},
-			{Name: "DataSci", Scope: broker.Scope{Accounts: []string{sandbox}}},
+			{Name: "ReadOnly", RoleName: "ReadOnly", MaxDuration: time.Hour, Scope: broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}},
+			{Name: "PowerUser", RoleName: "PowerUser", MaxDuration: time.Hour, Scope: broker.Scope{Accounts: []string{dev, sandbox}, RequesterGroups: []string{"devs"}}},
+			{Name: "Admin", RoleName: "Admin", MaxDuration: time.Hour, Scope: broker.Scope{Accounts: []string{prod}, RequesterGroups: []string{"ops", "SRE"}}},
+			{Name: "Billing", RoleName: "Billing", MaxDuration: time.Hour, Scope: broker.Scope{Accounts: []string{prod}, RequesterGroups: []string{"finance"}}},
+			{Name: "DataSci", RoleName: "DataSci", MaxDuration: time.Hour, Scope: broker.Scope{Accounts: []string{sandbox}}},
 		},
 		PermissionSetGroups: []broker.PermissionSetGroup{
 			{Name: "dev-sets", PermissionSets: []string{"PowerUser", "DataSci"}},

@@ -2,33 +2,15 @@ package policies
 
 import (
 	"context"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 	"github.com/jitaccess/jit/internal/redistest"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // withAdmins is the decision table's registry with these admins.
 func withAdmins(admins ...string) broker.RegistryData {
@@ -44,7 +26,7 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	t.Cleanup(cancel)
 	store := newShared(withAdmins("carol@x.com", "dave@x.com"))
-	clock := &testClock{now: time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC)}
+	clock := fake.NewClock(time.Date(2026, 12, 4, 15, 0, 0, 0, time.UTC))
 	e, err := Compile(withAdmins("carol@x.com", "dave@x.com"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,14 +49,14 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 
 	// dave is removed; the notice is lost.
 	store.set(withAdmins("carol@x.com"))
-	clock.advance(999 * time.Millisecond)
+	clock.Advance(999 * time.Millisecond)
 	// Within MaxAge of the last check, the registry checked then is used
 	// (the documented bound)...
 	if ok, _ := isAdmin(); !ok {
 		t.Log("the change was seen early (allowed: the bound is an upper one)")
 	}
 	// ...and not a moment longer.
-	clock.advance(time.Millisecond)
+	clock.Advance(time.Millisecond)
 	if ok, code := isAdmin(); ok || code != "" {
 		t.Fatalf("dave MaxAge after the change: admin %v, code %q; want not admin", ok, code)
 	}
@@ -84,14 +66,14 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 	// MayApprove checks the same way.
 	store.set(withAdmins("carol@x.com"))
 	store.setDown(true)
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	if _, err := e.MayApprove(ctx, user("mgr@x.com"), sandbox, "ReadOnly", 0); broker.ErrorCode(err) != broker.EUNAVAILABLE {
 		t.Errorf("MayApprove cut off from the registry: %v, want unavailable", err)
 	}
 
 	// Cut off: once the last check is MaxAge old, decisions are refused.
 	store.setDown(false)
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	if ok, code := isAdmin(); ok || code != "" {
 		t.Fatalf("after reconnecting: admin %v, code %q", ok, code)
 	}
@@ -100,7 +82,7 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 	if ok, code := isAdmin(); ok || code != "" {
 		t.Fatalf("cut off, within MaxAge: admin %v, code %q; want the last checked answer", ok, code)
 	}
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	for _, act := range []broker.Action{broker.ActAdminister, broker.ActRequest, broker.ActRequestForOthers} {
 		ok, err := e.Allowed(ctx, dave, act, dev, "ReadOnly")
 		if ok || broker.ErrorCode(err) != broker.EUNAVAILABLE {
@@ -121,12 +103,12 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 	bad := withAdmins("carol@x.com")
 	bad.ApprovalRules[0].Stages[0].Required = 9
 	store.set(bad)
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	if ok, code := isAdmin(); ok || code != broker.EUNAVAILABLE {
 		t.Fatalf("invalid stored registry: admin %v, code %q; want unavailable", ok, code)
 	}
 	loads := store.loaded()
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	if _, code := isAdmin(); code != broker.EUNAVAILABLE {
 		t.Fatalf("invalid stored registry, again: code %q; want unavailable", code)
 	}
@@ -134,7 +116,7 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 		t.Errorf("the invalid registry was loaded again (%d loads, want %d)", got, loads)
 	}
 	store.set(withAdmins("carol@x.com"))
-	clock.advance(time.Second)
+	clock.Advance(time.Second)
 	if ok, code := isAdmin(); ok || code != "" {
 		t.Fatalf("fixed registry: admin %v, code %q", ok, code)
 	}

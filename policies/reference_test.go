@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -145,7 +146,7 @@ func generate(seed uint64, n genSize) generated {
 	}
 	ugroup := func(i int) string { return fmt.Sprintf("team-%d", i) }
 	for i := range n.sets {
-		p := broker.PermissionSet{Name: fmt.Sprintf("Set%d", i), RoleName: "r", ApprovalRequired: true}
+		p := broker.PermissionSet{Name: fmt.Sprintf("Set%d", i), RoleName: "r", MaxDuration: time.Hour, ApprovalRequired: true}
 		if rnd.IntN(10) == 0 {
 			p.Scope.Accounts = []string{"*"}
 		} else {
@@ -185,8 +186,12 @@ func generate(seed uint64, n genSize) generated {
 		return user(rnd.IntN(n.users))
 	}
 	for range 3 {
-		g.r.Admins = append(g.r.Admins, principal())
-		g.r.RequestForOthers = append(g.r.RequestForOthers, principal())
+		if p := principal(); !slices.Contains(g.r.Admins, p) {
+			g.r.Admins = append(g.r.Admins, p)
+		}
+		if p := principal(); !slices.Contains(g.r.RequestForOthers, p) {
+			g.r.RequestForOthers = append(g.r.RequestForOthers, p)
+		}
 	}
 	// Rules: unique (account, permission set) keys, and no two group rules
 	// for one account sharing a set.
@@ -224,6 +229,9 @@ func generate(seed uint64, n genSize) generated {
 			}
 			st.Required = 1 + rnd.IntN(len(st.Approvers))
 			r.Stages = append(r.Stages, st)
+		}
+		if planned := stagesOf(r.Stages); broker.CheckStages(planned) != nil {
+			continue // a rule that could wait for ever is refused
 		}
 		g.r.ApprovalRules = append(g.r.ApprovalRules, r)
 	}
@@ -306,6 +314,15 @@ func (g generated) decisions(ref *reference, seed uint64, n int) []decision {
 			d.act = broker.ActRequestForOthers
 		}
 		out[i] = d
+	}
+	return out
+}
+
+// stagesOf returns a rule's stages as a plan's.
+func stagesOf(in []broker.RuleStage) []broker.Stage {
+	out := make([]broker.Stage, len(in))
+	for i, s := range in {
+		out[i] = broker.Stage(s)
 	}
 	return out
 }

@@ -7,11 +7,8 @@ import (
 
 	"github.com/jitaccess/jit/approvals"
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
-
-type listClock struct{ now time.Time }
-
-func (c listClock) Now() time.Time { return c.now }
 
 type listNobodyAdmin struct{}
 
@@ -32,16 +29,13 @@ func (listNoop) Revoke(context.Context, broker.RevokeRequest) error { return nil
 // every ticket and nobody administers.
 func newListService(t testing.TB, s *Store, now time.Time) *broker.Service {
 	t.Helper()
-	eng, err := approvals.New([]approvals.Rule{{Account: "*", Stages: []approvals.Stage{{Approvers: []string{"boss@example.com"}, Required: 1}}}})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := approvals.New(fake.NewRules(broker.RuleStage{Approvers: []string{"boss@example.com"}, Required: 1}))
 	reg := &broker.StaticRegistry{
 		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}, {ID: "333333333333", Name: "prod"}},
 		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: 48 * time.Hour, ApprovalRequired: true}},
 	}
 	svc, err := broker.NewService(broker.ServiceConfig{Store: s, Scheduler: listNoop{}, Registry: reg, Authorizer: listNobodyAdmin{},
-		Approvals: eng, Minter: listNoop{}, Revoker: listNoop{}, Clock: listClock{now}})
+		Approvals: eng, Minter: listNoop{}, Revoker: listNoop{}, Clock: fake.NewClock(now)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jitaccess/jit/broker"
 )
 
 // Activator makes an approved ticket active at its start.
@@ -16,7 +15,7 @@ type Activator interface {
 
 // NewActivateHandler returns the handler of broker.TaskActivate tasks: it
 // waits until the ticket's start by clock, then calls a.Activate.
-func NewActivateHandler(a Activator, clock broker.Clock) asynq.Handler {
+func NewActivateHandler(a Activator, clock Clock) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		return handle(ctx, clock, t, a.Activate)
 	})

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jitaccess/jit/broker"
 )
 
 // DeadlineKeeper expires pending tickets nobody decided in time.
@@ -17,7 +16,7 @@ type DeadlineKeeper interface {
 
 // NewDeadlineHandler returns the handler of broker.TaskDeadline tasks: it
 // waits until the approval deadline by clock, then calls d.Deadline.
-func NewDeadlineHandler(d DeadlineKeeper, clock broker.Clock) asynq.Handler {
+func NewDeadlineHandler(d DeadlineKeeper, clock Clock) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		return handle(ctx, clock, t, d.Deadline)
 	})

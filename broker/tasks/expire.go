@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jitaccess/jit/broker"
 )
 
 // Expirer ends a ticket at its end.
@@ -17,7 +16,7 @@ type Expirer interface {
 
 // NewExpireHandler returns the handler of broker.TaskExpire tasks: it waits
 // until the ticket's end by clock, never acting early, then calls e.Expire.
-func NewExpireHandler(e Expirer, clock broker.Clock) asynq.Handler {
+func NewExpireHandler(e Expirer, clock Clock) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		return handle(ctx, clock, t, e.Expire)
 	})

@@ -28,16 +28,26 @@ var _ Lifecycle = (*broker.Service)(nil)
 // queue until its due time instead of occupying a worker.
 const MaxWait = 10 * time.Second
 
-// afterClock is a clock that can also wait, like a fake clock in tests. The
-// handlers wait on it when the clock they are given has After; otherwise
-// they use a timer.
-type afterClock interface {
+// Clock is the clock the handlers read and wait on: a fake one in tests,
+// SystemClock in production.
+type Clock interface {
+	Now() time.Time
+	// After returns a channel that receives the time once d has passed.
 	After(d time.Duration) <-chan time.Time
 }
 
+// SystemClock is the real clock.
+type SystemClock struct{}
+
+// Now returns the current time.
+func (SystemClock) Now() time.Time { return time.Now() }
+
+// After is time.After.
+func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
+
 // handle is the body of every ticket handler: decode the payload, wait for
 // its due time, run fn, and mark permanent failures with asynq.SkipRetry.
-func handle(ctx context.Context, clock broker.Clock, t *asynq.Task, fn func(ctx context.Context, id string) error) error {
+func handle(ctx context.Context, clock Clock, t *asynq.Task, fn func(ctx context.Context, id string) error) error {
 	p, err := decodePayload(t)
 	if err != nil {
 		return err
@@ -63,7 +73,7 @@ func permanent(err error) error {
 
 // waitUntil returns once clock says at has come, or with ctx's error. When
 // at is more than MaxWait away it returns a *NotDueError at once.
-func waitUntil(ctx context.Context, clock broker.Clock, at time.Time) error {
+func waitUntil(ctx context.Context, clock Clock, at time.Time) error {
 	for {
 		d := at.Sub(clock.Now())
 		if d <= 0 {
@@ -79,15 +89,8 @@ func waitUntil(ctx context.Context, clock broker.Clock, at time.Time) error {
 }
 
 // sleep waits for d on the clock, or until ctx is done.
-func sleep(ctx context.Context, clock broker.Clock, d time.Duration) error {
-	var c <-chan time.Time
-	if ac, ok := clock.(afterClock); ok {
-		c = ac.After(d)
-	} else {
-		t := time.NewTimer(d)
-		defer t.Stop()
-		c = t.C
-	}
+func sleep(ctx context.Context, clock Clock, d time.Duration) error {
+	c := clock.After(d)
 	select {
 	case <-ctx.Done():
 		return ctx.Err()

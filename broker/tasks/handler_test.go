@@ -25,7 +25,7 @@ func TestHandlerWaitsForDueTime(t *testing.T) {
 	t.Parallel()
 	l := newFakeLifecycle()
 	at := time.Now().Add(1500 * time.Millisecond)
-	h := NewExpireHandler(l, broker.SystemClock{})
+	h := NewExpireHandler(l, SystemClock{})
 	if err := h.ProcessTask(context.Background(), mustTask(t, broker.TaskExpire, "t1", at)); err != nil {
 		t.Fatalf("ProcessTask: %v", err)
 	}
@@ -79,7 +79,7 @@ func TestHandlerCancelled(t *testing.T) {
 	l := newFakeLifecycle()
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	err := NewRevokeHandler(l, broker.SystemClock{}).ProcessTask(ctx, mustTask(t, broker.TaskRevoke, "t1", time.Now().Add(5*time.Second)))
+	err := NewRevokeHandler(l, SystemClock{}).ProcessTask(ctx, mustTask(t, broker.TaskRevoke, "t1", time.Now().Add(5*time.Second)))
 	if !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("got %v, want context.DeadlineExceeded", err)
 	}
@@ -151,7 +151,7 @@ func TestHandlerErrors(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			l := newFakeLifecycle()
 			l.ExpireFn = func(context.Context, string) error { return tt.err }
-			err := NewExpireHandler(l, broker.SystemClock{}).ProcessTask(context.Background(), tt.task)
+			err := NewExpireHandler(l, SystemClock{}).ProcessTask(context.Background(), tt.task)
 			if got := err != nil; got != tt.wantErr {
 				t.Fatalf("got error %v, want error: %v", err, tt.wantErr)
 			}
@@ -171,7 +171,7 @@ func TestHandlerErrors(t *testing.T) {
 func TestMuxRoutes(t *testing.T) {
 	t.Parallel()
 	l := newFakeLifecycle()
-	mux := NewMux(l, broker.SystemClock{}, discard)
+	mux := NewMux(l, SystemClock{}, discard)
 	past := time.Now().Add(-time.Second)
 	for _, k := range []broker.TaskKind{broker.TaskActivate, broker.TaskExpire, broker.TaskRevoke} {
 		if err := mux.ProcessTask(context.Background(), mustTask(t, k, "t-"+string(k), past)); err != nil {

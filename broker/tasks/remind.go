@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jitaccess/jit/broker"
 )
 
 // Reminder reminds the approvers of a ticket who have not acted.
@@ -17,7 +16,7 @@ type Reminder interface {
 
 // NewRemindHandler returns the handler of broker.TaskRemind tasks: it
 // waits until the reminder's time by clock, then calls r.Remind.
-func NewRemindHandler(r Reminder, clock broker.Clock) asynq.Handler {
+func NewRemindHandler(r Reminder, clock Clock) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		return handle(ctx, clock, t, r.Remind)
 	})

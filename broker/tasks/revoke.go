@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/hibiken/asynq"
-	"github.com/jitaccess/jit/broker"
 )
 
 // Revoker cuts the sessions of a terminated ticket.
@@ -17,7 +16,7 @@ type Revoker interface {
 // NewRevokeHandler returns the handler of broker.TaskRevoke tasks, which
 // retry a revocation that failed when the ticket was terminated: it waits
 // until the task's time by clock, then calls r.Revoke.
-func NewRevokeHandler(r Revoker, clock broker.Clock) asynq.Handler {
+func NewRevokeHandler(r Revoker, clock Clock) asynq.Handler {
 	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
 		return handle(ctx, clock, t, r.Revoke)
 	})

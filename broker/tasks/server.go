@@ -48,10 +48,11 @@ type ServerConfig struct {
 	// slog.Default().
 	Logger *slog.Logger
 	// Clock is the clock Worker's handlers wait on; default
-	// broker.SystemClock. NewServer does not use it.
-	Clock broker.Clock
-	// ReconcileEvery is how often Worker runs the reconciler; default
-	// DefaultReconcileEvery, negative never.
+	// SystemClock. NewServer does not use it.
+	Clock Clock
+	// Reconciler, if set, is run by Worker every ReconcileEvery (default
+	// DefaultReconcileEvery, negative never); nil: no reconciler runs.
+	Reconciler     Reconciler
 	ReconcileEvery time.Duration
 	// Sweeper, if set, is run by Worker every SweepEvery (default
 	// DefaultSweepEvery), so a ticket whose consequences a crash cut short,
@@ -86,7 +87,7 @@ func (c ServerConfig) withDefaults() ServerConfig {
 		c.Logger = slog.Default()
 	}
 	if c.Clock == nil {
-		c.Clock = broker.SystemClock{}
+		c.Clock = SystemClock{}
 	}
 	if c.ReconcileEvery == 0 {
 		c.ReconcileEvery = DefaultReconcileEvery
@@ -128,12 +129,12 @@ func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 }
 
 // NewMux routes the ticket task types to their handlers, which wait on
-// clock and call l. A nil clock means broker.SystemClock. Each finished task
+// clock and call l. A nil clock means SystemClock. Each finished task
 // is logged at debug level; failures are logged by the server's error
 // handler (NewServer).
-func NewMux(l Lifecycle, clock broker.Clock, logger *slog.Logger) *asynq.ServeMux {
+func NewMux(l Lifecycle, clock Clock, logger *slog.Logger) *asynq.ServeMux {
 	if clock == nil {
-		clock = broker.SystemClock{}
+		clock = SystemClock{}
 	}
 	if logger == nil {
 		logger = slog.Default()

@@ -21,13 +21,16 @@ type Worker struct {
 }
 
 // NewWorker returns a Worker for the Redis described by opt that calls l
-// when tasks are due. When l is also a Reconciler, the worker runs it
-// every cfg.ReconcileEvery (default DefaultReconcileEvery; negative: never).
+// when tasks are due, and runs cfg.Reconciler, when set, every
+// cfg.ReconcileEvery (default DefaultReconcileEvery; negative: never).
 func NewWorker(opt asynq.RedisConnOpt, l Lifecycle, cfg ServerConfig) *Worker {
 	cfg = cfg.withDefaults()
+	if cfg.Reconciler == nil {
+		cfg.ReconcileEvery = -1
+	}
 	w := &Worker{srv: NewServer(opt, cfg), mux: NewMux(l, cfg.Clock, cfg.Logger), opt: opt, cfg: cfg}
-	if r, ok := l.(Reconciler); ok {
-		w.mux.Handle(TypeReconcile, NewReconcileHandler(r, cfg.Logger))
+	if cfg.Reconciler != nil {
+		w.mux.Handle(TypeReconcile, NewReconcileHandler(cfg.Reconciler, cfg.Logger))
 	}
 	if cfg.Notify != nil {
 		w.mux.Handle(TypeNotify, NewNotifyHandler(cfg.Notify))

@@ -9,7 +9,6 @@ import (
 	"strings"
 
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/policies"
 )
 
 const adminUsage = `usage:
@@ -101,9 +100,6 @@ func adminApply(ctx context.Context, c *clientFlags, in applyInput, stdout io.Wr
 	local := f.data.Clone()
 	broker.NormalizeRegistry(&local)
 	if err := broker.CheckRegistry(local); err != nil {
-		return broker.ApplyResult{}, f.explain(broker.ErrorMessage(err))
-	}
-	if err := policies.Validate(local); err != nil {
 		return broker.ApplyResult{}, f.explain(broker.ErrorMessage(err))
 	}
 	var plan broker.ApplyResult

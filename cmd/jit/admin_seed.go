@@ -8,7 +8,6 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/redisstore"
-	"github.com/jitaccess/jit/policies"
 )
 
 // seed returns the registry seed of the config, normalized.
@@ -26,9 +25,6 @@ func checkSeed(r broker.RegistryData) error {
 	}
 	if err := broker.CheckRegistry(r); err != nil {
 		return fmt.Errorf("registry.%s", broker.ErrorMessage(err))
-	}
-	if err := policies.Validate(r); err != nil {
-		return fmt.Errorf("registry: %s", broker.ErrorMessage(err))
 	}
 	return nil
 }

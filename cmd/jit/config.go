@@ -67,9 +67,12 @@ type TicketsConfig struct {
 const DefaultMaxPendingPerRequester = 20
 
 // DirectoryConfig lists known users: beneficiaries must be among them.
+// Groups lists the members of identity provider groups, so that a
+// delegate acts with the delegator's groups now (broker.GroupDirectory).
 type DirectoryConfig struct {
-	Users   []string `yaml:"users"`
-	Domains []string `yaml:"domains"`
+	Users   []string            `yaml:"users"`
+	Domains []string            `yaml:"domains"`
+	Groups  map[string][]string `yaml:"groups"`
 }
 
 // RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
@@ -298,6 +301,13 @@ func (c *Config) validateTickets() error {
 			return fmt.Errorf("directory.users[%d] %q is not an email address", i, u)
 		}
 	}
+	for g, members := range d.Groups {
+		for i, m := range members {
+			if a, err := mail.ParseAddress(m); err != nil || a.Address != m {
+				return fmt.Errorf("directory.groups.%s[%d] %q is not an email address", g, i, m)
+			}
+		}
+	}
 	for i, dom := range d.Domains {
 		if a, err := mail.ParseAddress("user@" + dom); err != nil || a.Address != "user@"+dom || strings.ContainsAny(dom, "@ ") {
 			return fmt.Errorf("directory.domains[%d] %q is not an email domain", i, dom)
@@ -313,4 +323,14 @@ func (c *Config) directory() broker.Directory {
 		return nil
 	}
 	return broker.ListDirectory{Users: c.Directory.Users, Domains: c.Directory.Domains}
+}
+
+// groups is the group directory: the config's directory.groups, or nil
+// (then a delegate acts only with what the rules name the delegator for
+// by email).
+func (c *Config) groups() broker.GroupDirectory {
+	if len(c.Directory.Groups) == 0 {
+		return nil
+	}
+	return broker.ListDirectory{Groups: c.Directory.Groups}
 }

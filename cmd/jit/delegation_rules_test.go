@@ -139,3 +139,34 @@ func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+// Issue 11, bug 1, through the real server: when a stage's only approver
+// is a group, a member's delegate approves for them, with the groups the
+// directory lists for the delegator at that moment (directory.groups).
+func TestGroupDelegateApproves(t *testing.T) {
+	cfg := strings.Replace(string(devConfig), "        - approvers: [bob@example.com]\n", "        - approvers: [group:sre]\n", 1) +
+		"directory:\n  groups:\n    sre: [lee@example.com, gus@example.com]\n"
+	if !strings.Contains(cfg, "group:sre") {
+		t.Fatal("dev.yaml's rule changed; update the test")
+	}
+	h := newHarnessWith(t, cfg)
+	h.as("gus@example.com", "sre")
+	h.as("dan@example.com")
+	now := time.Now().UTC()
+	if code, _, m := h.call("gus@example.com", "POST", "/api/v1/delegations",
+		map[string]string{"to": "dan@example.com", "start": rfc(now), "end": rfc(now.Add(time.Hour))}); code != http.StatusCreated {
+		t.Fatalf("gus delegates to dan: %d %v", code, m)
+	}
+	id := h.file("alice@example.com", map[string]any{"account_id": "111111111111", "permission_set": "ReadOnlyAccess", "duration": "1h", "reason": "group delegate"})
+	code, _, m := h.call("dan@example.com", "POST", "/api/v1/tickets/"+id+"/approve", map[string]string{"comment": "for gus"})
+	if code != 200 || m["state"] != "approved" {
+		t.Fatalf("dan approves for gus, a member of the stage's group: %d %v, want 200 approved", code, m)
+	}
+	approvals, _ := m["approvals"].([]any)
+	if len(approvals) != 1 {
+		t.Fatalf("approvals %v, want one", m["approvals"])
+	}
+	if a, _ := approvals[0].(map[string]any); a["by"] != "dan@example.com" || a["for"] != "gus@example.com" {
+		t.Fatalf("approval %v, want dan for gus", a)
+	}
+}

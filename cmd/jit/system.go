@@ -127,7 +127,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		return nil, err
 	}
 	// Rules come from the registry the enforcer compiled.
-	engine := approvals.NewFrom(authz)
+	engine := approvals.New(authz)
 	// AWS's clock, read from every answer, for the times JIT writes into
 	// policies AWS evaluates (federation/clockskew.go).
 	skew := &federation.ClockSkew{}
@@ -172,6 +172,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		PortalRevoker:    icCfg.PortalRevoker,
 		AssignmentLister: icCfg.AssignmentLister,
 		Directory:        icCfg.Directory,
+		Groups:           cfg.groups(),
 		Holds:            redisstore.NewHolds(rdb, ""),
 		Locker:           locker,
 		Audit:            obs.audit,
@@ -182,10 +183,10 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Outbox:           store,
 		Agenda:           store,
 		Scheduler:        sched,
+		Rescheduler:      sched,
 		Registry:         reg,
 		// Registry administration (broker/registry_admin.go).
 		RegistryStore:    reg,
-		ValidateRegistry: policies.Validate,
 		OnRegistryChange: authz.Changed,
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
@@ -229,7 +230,8 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Audit:            obs.audit,
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
-			Reviewer:         svc,
+			// The service's capabilities, each one explicit (console.Config).
+			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc,
 			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
 				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})
@@ -238,7 +240,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
 	}
 	if d.worker {
-		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
+		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Reconciler: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
 			s.close()
 			return nil, err

@@ -90,7 +90,7 @@ func TestAuthWire(t *testing.T) {
 	}
 
 	// The SDK corrects its clock from the Date header and retries.
-	e.clock.Add(20 * time.Minute)
+	e.clock.Advance(20 * time.Minute)
 	if _, err := e.broker().sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 		t.Errorf("GetCallerIdentity with a skewed sandbox clock: %v", err)
 	}

@@ -137,7 +137,7 @@ func TestRoleChainingTable(t *testing.T) {
 				Tags:              []ststypes.Tag{{Key: aws.String("jit-ticket"), Value: aws.String("t7")}, {Key: aws.String("other"), Value: aws.String("x")}},
 				TransitiveTagKeys: []string{"jit-ticket"},
 			})
-			e.clock.Add(10 * time.Minute)
+			e.clock.Advance(10 * time.Minute)
 			hop := tt.hop
 			hop.RoleSessionName = aws.String("hop2")
 			before := len(e.sb.sessions)

@@ -46,7 +46,7 @@ func (e *env) brokerTrail() *cloudtrail.Client {
 // call, clear of the 2 calls/s limit.
 func (e *env) lookup(t *testing.T, c *cloudtrail.Client, in *cloudtrail.LookupEventsInput) *cloudtrail.LookupEventsOutput {
 	t.Helper()
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	out, err := c.LookupEvents(ctx, in)
 	if err != nil {
 		t.Fatalf("LookupEvents: %v", err)
@@ -103,11 +103,11 @@ func TestTrailRecordsSessionCalls(t *testing.T) {
 	if err := listBuckets(c); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	if err := describeRegions(c); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	_, err := c.iam.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String("x"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"*"}}`)})
 	wantAPIError(t, err, "AccessDenied", "")
@@ -272,7 +272,7 @@ func TestLookupEventsErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			_, err := tt.c.LookupEvents(ctx, tt.in)
 			wantAPIError(t, err, tt.code, "")
 		})
@@ -293,7 +293,7 @@ func TestLookupEventsPaging(t *testing.T) {
 	c := e.session(out.Credentials)
 	for i := 0; i < 7; i++ {
 		if i%2 == 0 {
-			e.clock.Add(time.Second) // some events share a timestamp
+			e.clock.Advance(time.Second) // some events share a timestamp
 		}
 		if _, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
 			t.Fatal(err)
@@ -322,12 +322,12 @@ func TestLookupEventsPaging(t *testing.T) {
 			// The token is tied to the call's parameters.
 			other := byAttr(cttypes.LookupAttributeKeyAccessKeyId, akid)
 			other.NextToken = got.NextToken
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			_, err := ct.LookupEvents(ctx, other)
 			wantAPIError(t, err, "InvalidNextTokenException", "")
 			other = byAttr(cttypes.LookupAttributeKeyEventName, "GetCallerIdentity")
 			other.MaxResults, other.NextToken = aws.Int32(3), got.NextToken
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			_, err = ct.LookupEvents(ctx, other)
 			wantAPIError(t, err, "InvalidNextTokenException", "")
 		}
@@ -344,7 +344,7 @@ func TestLookupEventsPaging(t *testing.T) {
 		t.Errorf("got %d distinct events over the pages, want 7", len(seen))
 	}
 	// The SDK's paginator walks the same pages.
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	p := cloudtrail.NewLookupEventsPaginator(ct, &cloudtrail.LookupEventsInput{LookupAttributes: in.LookupAttributes, MaxResults: aws.Int32(50)})
 	page, err := p.NextPage(ctx)
 	if err != nil || len(page.Events) != 7 || p.HasMorePages() {
@@ -370,10 +370,10 @@ func TestLookupEventsThrottling(t *testing.T) {
 		aws.ToString(admin.Credentials.SessionToken)).LookupEvents(ctx, &cloudtrail.LookupEventsInput{}); err != nil {
 		t.Errorf("other account: %v", err)
 	}
-	e.clock.Add(500 * time.Millisecond)
+	e.clock.Advance(500 * time.Millisecond)
 	_, err = ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{})
 	wantAPIError(t, err, "ThrottlingException", "")
-	e.clock.Add(500 * time.Millisecond)
+	e.clock.Advance(500 * time.Millisecond)
 	if _, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{}); err != nil {
 		t.Errorf("a second later: %v", err)
 	}
@@ -389,19 +389,19 @@ func TestTrailDeliveryAndWindow(t *testing.T) {
 	if got := e.lookup(t, ct, in); len(got.Events) != 0 {
 		t.Errorf("before the delivery delay: %v", eventNames(got.Events))
 	}
-	e.clock.Add(5 * time.Minute)
+	e.clock.Advance(5 * time.Minute)
 	got := e.lookup(t, ct, in)
 	if len(got.Events) != 1 || !strings.Contains(aws.ToString(got.Events[0].CloudTrailEvent), aws.ToString(out.Credentials.AccessKeyId)) {
 		t.Fatalf("after the delivery delay: %v", eventNames(got.Events))
 	}
 	// A time range that ends before the event excludes it.
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	r, err := ct.LookupEvents(ctx, &cloudtrail.LookupEventsInput{LookupAttributes: in.LookupAttributes, EndTime: aws.Time(got.Events[0].EventTime.Add(-time.Second))})
 	if err != nil || len(r.Events) != 0 {
 		t.Errorf("range before the event: %v %v", r, err)
 	}
 	// The SDK corrects its clock skew from the Date header (retrying).
-	e.clock.Add(91 * 24 * time.Hour)
+	e.clock.Advance(91 * 24 * time.Hour)
 	retrying := cloudtrail.NewFromConfig(aws.Config{Region: "us-east-1",
 		Credentials: credentials.NewStaticCredentialsProvider(DemoBrokerAccessKeyID, DemoBrokerSecretAccessKey, "")},
 		func(o *cloudtrail.Options) { o.BaseEndpoint = aws.String(e.url) })
@@ -420,7 +420,7 @@ func TestAWSCLILookupEvents(t *testing.T) {
 	if err := listBuckets(e.session(s.Credentials)); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	out, err := runCLI(t, e, DemoBrokerAccessKeyID, DemoBrokerSecretAccessKey, "", "cloudtrail", "lookup-events",
 		"--lookup-attributes", "AttributeKey=AccessKeyId,AttributeValue="+akid)
 	if err != nil {
@@ -439,7 +439,7 @@ func TestAWSCLILookupEvents(t *testing.T) {
 		got.Events[0].AccessKeyId != akid || got.Events[0].EventTime == "" || !strings.Contains(got.Events[0].CloudTrailEvent, `"sourceIdentity":"alice"`) {
 		t.Errorf("lookup-events = %s", out)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	out, err = runCLI(t, e, DemoBrokerAccessKeyID, DemoBrokerSecretAccessKey, "", "cloudtrail", "lookup-events",
 		"--lookup-attributes", "AttributeKey=AccessKeyId,AttributeValue="+akid, "AttributeKey=Username,AttributeValue=x")
 	if err == nil || !strings.Contains(out, "InvalidLookupAttributesException") {

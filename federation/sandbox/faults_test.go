@@ -36,7 +36,7 @@ func (e *env) noRetry() aws.Retryer {
 		o.MaxAttempts = 3
 		o.Retryables = []retry.IsErrorRetryable{retry.RetryableConnectionError{}}
 		o.Backoff = retry.BackoffDelayerFunc(func(int, error) (time.Duration, error) {
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			return 0, nil
 		})
 		o.RateLimiter = ratelimit.None
@@ -112,7 +112,7 @@ func TestFaultCodes(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.op, func(t *testing.T) {
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			e.sb.SetFault(tt.op, Fault{ThrottleRate: 1})
 			err := calls[tt.op]()
 			wantAPIError(t, err, tt.throttle, "")
@@ -126,7 +126,7 @@ func TestFaultCodes(t *testing.T) {
 				t.Errorf("internal error status = %d, want 500", got)
 			}
 			e.sb.SetFault(tt.op, Fault{})
-			e.clock.Add(time.Second)
+			e.clock.Advance(time.Second)
 			if err := calls[tt.op](); err != nil {
 				t.Errorf("after the fault is removed: %v", err)
 			}
@@ -183,19 +183,19 @@ func TestPropagationDelay(t *testing.T) {
 	if err := listBuckets(c); err != nil {
 		t.Errorf("right after the deny entry: %v", err)
 	}
-	e.clock.Add(29 * time.Second)
+	e.clock.Advance(29 * time.Second)
 	if err := listBuckets(c); err != nil {
 		t.Errorf("29s after the deny entry: %v", err)
 	}
-	e.clock.Add(time.Second)
+	e.clock.Advance(time.Second)
 	wantAPIError(t, listBuckets(c), "AccessDenied", "")
 
 	if _, err := broker.iam.DeleteRolePolicy(ctx, &iam.DeleteRolePolicyInput{RoleName: aws.String("ReadOnlyAccess"), PolicyName: aws.String("jit-revocations")}); err != nil {
 		t.Fatal(err)
 	}
-	e.clock.Add(10 * time.Second)
+	e.clock.Advance(10 * time.Second)
 	wantAPIError(t, listBuckets(c), "AccessDenied", "")
-	e.clock.Add(20 * time.Second)
+	e.clock.Advance(20 * time.Second)
 	if err := listBuckets(c); err != nil {
 		t.Errorf("after the removal propagated: %v", err)
 	}

@@ -133,7 +133,7 @@ func (e *icEnv) pollCreation(t *testing.T, reqID *string, step time.Duration) (s
 		if st.Status != ssotypes.StatusValuesInProgress {
 			return seen, st
 		}
-		e.clock.Add(step)
+		e.clock.Advance(step)
 	}
 	t.Fatal("assignment creation never completed")
 	return nil, nil
@@ -150,7 +150,7 @@ func (e *icEnv) pollDeletion(t *testing.T, reqID *string) ssotypes.StatusValues 
 		if s := out.AccountAssignmentDeletionStatus.Status; s != ssotypes.StatusValuesInProgress {
 			return s
 		}
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 	}
 	t.Fatal("assignment deletion never completed")
 	return ""
@@ -175,7 +175,7 @@ func (e *icEnv) provision(t *testing.T, psARN, account string) {
 		if d.PermissionSetProvisioningStatus.Status == ssotypes.StatusValuesSucceeded {
 			return
 		}
-		e.clock.Add(time.Second)
+		e.clock.Advance(time.Second)
 	}
 	t.Fatal("provisioning never completed")
 }

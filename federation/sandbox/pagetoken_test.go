@@ -40,7 +40,7 @@ func pagingEnv(t *testing.T) *icEnv {
 			t.Fatal(err)
 		}
 	}
-	e.clock.Add(10 * time.Minute) // past CloudTrail's delivery delay
+	e.clock.Advance(10 * time.Minute) // past CloudTrail's delivery delay
 	return e
 }
 
@@ -81,7 +81,7 @@ func pagedLists() []pagedList {
 		return ids, out.NextToken, nil
 	}
 	lookup := func(e *icEnv, event string, tok *string) ([]string, *string, error) {
-		e.clock.Add(time.Second) // clear of the 2 calls/s limit
+		e.clock.Advance(time.Second) // clear of the 2 calls/s limit
 		out, err := e.trailClient(DemoBrokerAccessKeyID, DemoBrokerSecretAccessKey, "").LookupEvents(ctx, &cloudtrail.LookupEventsInput{
 			LookupAttributes: []cttypes.LookupAttribute{{AttributeKey: cttypes.LookupAttributeKeyEventName, AttributeValue: aws.String(event)}},
 			MaxResults:       aws.Int32(2), NextToken: tok})

@@ -256,7 +256,7 @@ func TestPolicyTableEndToEnd(t *testing.T) {
 				SourceIdentity: aws.String(tt.user), DurationSeconds: aws.Int32(900), Policy: sp,
 				Tags: []ststypes.Tag{{Key: aws.String("jit-ticket"), Value: aws.String(tt.ticket)}},
 			})
-			e.clock.Add(tt.setup.advance)
+			e.clock.Advance(tt.setup.advance)
 			if tt.setup.rolePolicy != "" {
 				now := e.clock.Now().UTC().Format(time.RFC3339)
 				if err := put(e.broker(), "ReadOnlyAccess", "jit-revocations", strings.ReplaceAll(tt.setup.rolePolicy, "%s", now)); err != nil {

@@ -126,7 +126,7 @@ func TestPortalCredentials(t *testing.T) {
 	if _, err := e.s3Of(drc).ListBuckets(ctx, &s3.ListBucketsInput{}); err != nil {
 		t.Errorf("dave's open session after the assignment was deleted: %v", err)
 	}
-	e.clock.Add(8*time.Hour + time.Second)
+	e.clock.Advance(8*time.Hour + time.Second)
 	_, err = e.s3Of(drc).ListBuckets(ctx, &s3.ListBucketsInput{})
 	wantAPIError(t, err, "ExpiredToken", "")
 	// The portal token itself has expired too.

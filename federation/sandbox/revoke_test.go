@@ -121,7 +121,7 @@ func TestSessionPolicyCap(t *testing.T) {
 	if err := listBuckets(c); err != nil {
 		t.Fatalf("before end: %v", err)
 	}
-	e.clock.Add(11 * time.Minute)
+	e.clock.Advance(11 * time.Minute)
 	wantAPIError(t, listBuckets(c), "AccessDenied",
 		"User: "+aws.ToString(out.AssumedRoleUser.Arn)+" is not authorized to perform: s3:ListAllMyBuckets with an explicit deny in a session policy")
 	if _, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
@@ -143,7 +143,7 @@ func TestSessionPolicyCap(t *testing.T) {
 func TestExpiredSession(t *testing.T) {
 	e := newEnv(t, DemoFixture())
 	c := e.session(ticketSession(t, e, devReadOnly, "t5", "alice", nil).Credentials)
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	_, err := c.sts.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	wantAPIError(t, err, "ExpiredToken", "The security token included in the request is expired")
 	wantAPIError(t, listBuckets(c), "ExpiredToken", "The provided token has expired.")

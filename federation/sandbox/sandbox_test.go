@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http/httptest"
-	"sync"
 	"testing"
 	"time"
 
@@ -16,34 +15,19 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	ststypes "github.com/aws/aws-sdk-go-v2/service/sts/types"
 	"github.com/aws/smithy-go"
+
+	"github.com/jitaccess/jit/internal/fake"
 )
 
-// fakeClock is a settable clock for Options.Now, starting at wall time so
-// that the SDK's signatures fall inside the skew window.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *fakeClock { return &fakeClock{t: time.Now().UTC()} }
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Add(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+// newClock returns a settable clock for Options.Now, starting at wall
+// time so that the SDK's signatures fall inside the skew window.
+func newClock() *fake.Clock { return fake.NewClock(time.Now().UTC()) }
 
 // env is a sandbox served over HTTP for the real SDK clients.
 type env struct {
 	sb    *Sandbox
 	url   string
-	clock *fakeClock
+	clock *fake.Clock
 }
 
 func newEnv(t *testing.T, f Fixture) *env {

@@ -124,7 +124,7 @@ func TestConsoleSignin(t *testing.T) {
 	if status, _ := get(t, browser(t), e.url+"/console"); status != http.StatusUnauthorized {
 		t.Errorf("console without a cookie: %d", status)
 	}
-	e.clock.Add(15 * time.Minute)
+	e.clock.Advance(15 * time.Minute)
 	if status, _ := get(t, browser(t), loginURL(e, token)); status != 400 {
 		t.Errorf("login with a 15-minute-old token: %d", status)
 	}
@@ -176,7 +176,7 @@ func TestSigninTokenErrors(t *testing.T) {
 	if got, _ := get(t, browser(t), e.url+"/federation?Action=login&Destination=relative&SigninToken="+tok); got != 400 {
 		t.Errorf("login with a relative Destination: %d", got)
 	}
-	e.clock.Add(16 * time.Minute)
+	e.clock.Advance(16 * time.Minute)
 	if got, _ := getToken(t, e, "GET", good, ""); got != 400 {
 		t.Errorf("expired credentials: %d", got)
 	}
@@ -196,11 +196,11 @@ func TestConsoleSessionPolicyCap(t *testing.T) {
 	if _, page := get(t, b, loginURL(e, token)); !strings.Contains(page, `<dd id="check">Allowed</dd>`) {
 		t.Fatalf("before the end:\n%s", page)
 	}
-	e.clock.Add(11 * time.Minute)
+	e.clock.Advance(11 * time.Minute)
 	if _, page := get(t, b, e.url+"/console"); !strings.Contains(page, "AccessDenied: ") || !strings.Contains(page, "with an explicit deny in a session policy") {
 		t.Errorf("after the end:\n%s", page)
 	}
-	e.clock.Add(5 * time.Minute) // the credentials (15 min) and so the console session are over
+	e.clock.Advance(5 * time.Minute) // the credentials (15 min) and so the console session are over
 	if status, _ := get(t, b, e.url+"/console"); status != http.StatusUnauthorized {
 		t.Errorf("after the session expired: %d", status)
 	}

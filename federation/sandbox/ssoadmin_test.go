@@ -385,7 +385,7 @@ func TestAssignmentThrottling(t *testing.T) {
 		}
 	}
 	// Once they complete, new operations are accepted.
-	e.clock.Add(time.Minute)
+	e.clock.Advance(time.Minute)
 	if _, err := e.admin.CreateAccountAssignment(ctx, assignmentInput(e.inst, "444444444444", sets[2], ssotypes.PrincipalTypeUser, alice)); err != nil {
 		t.Errorf("after completion: %v", err)
 	}
@@ -447,7 +447,7 @@ func TestUndescribedAssignmentFinishes(t *testing.T) {
 	if _, err := e.admin.CreateAccountAssignment(ctx, bob); err == nil {
 		t.Fatal("a second write while the first is IN_PROGRESS: no ConflictException")
 	}
-	e.clock.Add(selfSettle)
+	e.clock.Advance(selfSettle)
 	if _, err := e.admin.CreateAccountAssignment(ctx, bob); err != nil {
 		t.Fatalf("a write after the undescribed one had its time: %v", err)
 	}
