@@ -93,22 +93,12 @@ func TestFeedHubSharesOneSubscription(t *testing.T) {
 	// A stream nobody reads falls behind and is ended; a reading one is not.
 	slow, _ := h.Subscribe(ctx)
 	fast, _ := h.Subscribe(ctx)
-	done := make(chan int)
-	go func() {
-		n := 0
-		for range fast {
-			n++
-			if n == feedBuffer+10 {
-				break
-			}
-		}
-		done <- n
-	}()
 	for i := range feedBuffer + 10 {
-		up.send(fmt.Sprint("s", i))
-	}
-	if n := <-done; n != feedBuffer+10 {
-		t.Fatalf("the reading stream got %d ids", n)
+		id := fmt.Sprint("s", i)
+		up.send(id)
+		if got, ok := recv(t, fast); !ok || got != id {
+			t.Fatalf("the reading stream got %q %v, want %s", got, ok, id)
+		}
 	}
 	got := 0
 	for range slow {

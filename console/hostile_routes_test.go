@@ -166,7 +166,7 @@ func TestAuditQueryRefusesBadParameters(t *testing.T) {
 	svc := &auditService{}
 	h := newHarness(t, func(c *console.Config) {
 		svc.TicketService = c.Service
-		c.Service = svc
+		c.AuditView = svc
 	})
 	tok := token(t, "alice@example.com")
 	for _, tc := range []struct{ query, name string }{
