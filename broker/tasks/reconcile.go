@@ -38,7 +38,13 @@ func NewReconcileHandler(r Reconciler, logger *slog.Logger) asynq.Handler {
 // workers may each run one: the task is unique per interval, so a pass
 // runs once per interval however many workers there are.
 func newReconcileScheduler(opt asynq.RedisConnOpt, queue string, every time.Duration, logger *slog.Logger) (*asynq.Scheduler, error) {
-	s := asynq.NewScheduler(opt, &asynq.SchedulerOpts{Logger: NewLogger(logger)})
+	opts := &asynq.SchedulerOpts{Logger: NewLogger(logger)}
+	var s *asynq.Scheduler
+	if rdb, ok := shared(opt); ok {
+		s = asynq.NewSchedulerFromRedisClient(rdb, opts)
+	} else {
+		s = asynq.NewScheduler(opt, opts)
+	}
 	task := asynq.NewTask(TypeReconcile, nil)
 	_, err := s.Register(fmt.Sprintf("@every %s", every), task, asynq.Queue(queue), asynq.Unique(every), asynq.MaxRetry(0))
 	if err != nil {

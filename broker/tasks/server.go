@@ -98,11 +98,12 @@ func (c ServerConfig) withDefaults() ServerConfig {
 }
 
 // NewServer returns an Asynq server for ticket tasks on the Redis described
-// by opt. Run it with a mux from NewMux, or use Worker.
+// by opt (a Shared client is used, not closed). Run it with a mux from
+// NewMux, or use Worker.
 func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
-	return asynq.NewServer(opt, asynq.Config{
+	ac := asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   map[string]int{cfg.Queue: 1},
 		TaskCheckInterval:        cfg.CheckInterval,
@@ -124,7 +125,11 @@ func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 			id, _ := asynq.GetTaskID(ctx)
 			log.Error("task failed", "task", t.Type(), "id", id, "retried", retried, "max_retry", maxRetry, "err", err)
 		}),
-	})
+	}
+	if rdb, ok := shared(opt); ok {
+		return asynq.NewServerFromRedisClient(rdb, ac)
+	}
+	return asynq.NewServer(opt, ac)
 }
 
 // NewMux routes the ticket task types to their handlers, which wait on
