@@ -72,15 +72,30 @@ type DirectoryConfig struct {
 	Domains []string `yaml:"domains"`
 }
 
-// RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
+// RedisConfig says where Redis is: one URL, a cluster, or a sentinel group,
+// and how to connect (redisclient.go).
 type RedisConfig struct {
 	URL          string   `yaml:"url"`
 	ClusterAddrs []string `yaml:"cluster_addrs"`
 	Sentinel     struct {
 		MasterName string   `yaml:"master_name"`
 		Addrs      []string `yaml:"addrs"`
+		// Username and Password authenticate to the sentinels themselves.
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
 	} `yaml:"sentinel"`
-	Password string `yaml:"password"`
+	// Username and Password authenticate to the Redis servers (ACL user).
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	TLS      RedisTLS `yaml:"tls"`
+	// Timeouts of one connection attempt and of one command's read and
+	// write; zero means go-redis's defaults (5 s, 3 s, 3 s).
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ClusterReloadInterval is how often a cluster client refreshes its
+	// slot map; default DefaultClusterReload.
+	ClusterReloadInterval time.Duration `yaml:"cluster_reload_interval"`
 }
 
 // OIDCConfig says which identity provider's tokens JIT accepts.
@@ -219,6 +234,9 @@ func (c *Config) validate() error {
 		return errors.New("redis: set url, cluster_addrs or sentinel")
 	} else if n > 1 {
 		return errors.New("redis: set only one of url, cluster_addrs and sentinel")
+	}
+	if err := c.Redis.validateClient(); err != nil {
+		return err
 	}
 	if u, err := url.Parse(c.OIDC.Issuer); c.OIDC.Issuer == "" || err != nil || u.Host == "" {
 		return fmt.Errorf("oidc.issuer %q must be the issuer URL of your identity provider", c.OIDC.Issuer)

@@ -55,23 +55,6 @@ type deps struct {
 	mail notify.Sender
 }
 
-// redisConnOpt turns the Redis part of the config into Asynq's connection
-// option, which also makes the go-redis client the store uses.
-func redisConnOpt(c RedisConfig) (asynq.RedisConnOpt, error) {
-	switch {
-	case c.URL != "":
-		opt, err := asynq.ParseRedisURI(c.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
-		}
-		return opt, nil
-	case len(c.ClusterAddrs) > 0:
-		return asynq.RedisClusterClientOpt{Addrs: c.ClusterAddrs, Password: c.Password}, nil
-	default:
-		return asynq.RedisFailoverClientOpt{MasterName: c.Sentinel.MasterName, SentinelAddrs: c.Sentinel.Addrs, Password: c.Password}, nil
-	}
-}
-
 // startSystem wires the packages together and starts the worker if asked.
 func startSystem(ctx context.Context, d deps) (*system, error) {
 	cfg := d.cfg
