@@ -1,0 +1,60 @@
+package redistest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+)
+
+// The harness's cluster serves keys on every master, and a killed master's
+// replica takes over its slots with the data.
+func TestClusterFailover(t *testing.T) {
+	c, err := StartCluster()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Stop()
+	if n := len(c.Addrs()); n != 6 {
+		t.Fatalf("%d nodes, want 6", n)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rdb := redis.NewClusterClient(&redis.ClusterOptions{Addrs: c.Addrs(), ClusterStateReloadInterval: 200 * time.Millisecond})
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "{tickets}:x", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	master, replicas, err := c.MasterOf(ctx, "{tickets}:x")
+	if err != nil || len(replicas) != 1 {
+		t.Fatalf("master %s replicas %v: %v", master, replicas, err)
+	}
+	owner := redis.NewClient(&redis.Options{Addr: master})
+	if n, err := owner.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n != 1 {
+		t.Fatalf("WAIT: %d replicas, %v", n, err)
+	}
+	owner.Close()
+	killed := time.Now()
+	if err := c.Kill(master); err != nil {
+		t.Fatal(err)
+	}
+	promoted, err := c.WaitMaster(ctx, replicas[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replica %s promoted %s after its master was killed", replicas[0], promoted.Sub(killed).Round(time.Millisecond))
+	for {
+		v, err := rdb.Get(ctx, "{tickets}:x").Result()
+		if err == nil {
+			if v != "1" {
+				t.Fatalf("value after failover %q, want 1", v)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("key unreadable after failover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
