@@ -246,3 +246,68 @@ func (c *Cluster) Stop() {
 	}
 	os.RemoveAll(c.dir)
 }
+
+// Synced waits until every replica has acknowledged every write its master
+// had received when Synced was called: Redis replicates asynchronously, so
+// a write a master took in the instant before it died may be lost with it.
+func (c *Cluster) Synced(ctx context.Context) error {
+	for _, a := range c.Addrs() {
+		rdb := redis.NewClient(&redis.Options{Addr: a})
+		info, err := rdb.Info(ctx, "replication").Result()
+		rdb.Close()
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(info, "role:master") {
+			continue
+		}
+		want := infoInt(info, "master_repl_offset")
+		for {
+			rdb := redis.NewClient(&redis.Options{Addr: a})
+			info, err := rdb.Info(ctx, "replication").Result()
+			rdb.Close()
+			if err == nil && replicasAt(info) >= want {
+				break
+			}
+			select {
+			case <-ctx.Done():
+				return fmt.Errorf("replicas of %s not at offset %d: %v", a, want, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// infoInt reads field from an INFO answer.
+func infoInt(info, field string) int64 {
+	for line := range strings.SplitSeq(info, "\r\n") {
+		if v, ok := strings.CutPrefix(line, field+":"); ok {
+			var n int64
+			fmt.Sscan(v, &n)
+			return n
+		}
+	}
+	return -1
+}
+
+// replicasAt returns the lowest offset a master's replicas acknowledged
+// (slave0:ip=...,offset=N,...), or -1 without replicas.
+func replicasAt(info string) int64 {
+	low := int64(-1)
+	for line := range strings.SplitSeq(info, "\r\n") {
+		if !strings.HasPrefix(line, "slave") || !strings.Contains(line, "offset=") {
+			continue
+		}
+		for kv := range strings.SplitSeq(line[strings.Index(line, ":")+1:], ",") {
+			if v, ok := strings.CutPrefix(kv, "offset="); ok {
+				var n int64
+				fmt.Sscan(v, &n)
+				if low < 0 || n < low {
+					low = n
+				}
+			}
+		}
+	}
+	return low
+}

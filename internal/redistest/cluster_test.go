@@ -30,11 +30,9 @@ func TestClusterFailover(t *testing.T) {
 	if err != nil || len(replicas) != 1 {
 		t.Fatalf("master %s replicas %v: %v", master, replicas, err)
 	}
-	owner := redis.NewClient(&redis.Options{Addr: master})
-	if n, err := owner.Wait(ctx, 1, 5*time.Second).Result(); err != nil || n != 1 {
-		t.Fatalf("WAIT: %d replicas, %v", n, err)
+	if err := c.Synced(ctx); err != nil {
+		t.Fatal(err)
 	}
-	owner.Close()
 	killed := time.Now()
 	if err := c.Kill(master); err != nil {
 		t.Fatal(err)
