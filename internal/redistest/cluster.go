@@ -252,31 +252,37 @@ func (c *Cluster) Stop() {
 // a write a master took in the instant before it died may be lost with it.
 func (c *Cluster) Synced(ctx context.Context) error {
 	for _, a := range c.Addrs() {
-		rdb := redis.NewClient(&redis.Options{Addr: a})
-		info, err := rdb.Info(ctx, "replication").Result()
-		rdb.Close()
-		if err != nil {
+		if err := syncedMaster(ctx, a); err != nil {
 			return err
-		}
-		if !strings.Contains(info, "role:master") {
-			continue
-		}
-		want := infoInt(info, "master_repl_offset")
-		for {
-			rdb := redis.NewClient(&redis.Options{Addr: a})
-			info, err := rdb.Info(ctx, "replication").Result()
-			rdb.Close()
-			if err == nil && replicasAt(info) >= want {
-				break
-			}
-			select {
-			case <-ctx.Done():
-				return fmt.Errorf("replicas of %s not at offset %d: %v", a, want, ctx.Err())
-			case <-time.After(20 * time.Millisecond):
-			}
 		}
 	}
 	return nil
+}
+
+// syncedMaster waits until the replicas of the node at addr, if it is a
+// master, are at its current replication offset.
+func syncedMaster(ctx context.Context, addr string) error {
+	rdb := redis.NewClient(&redis.Options{Addr: addr})
+	defer rdb.Close()
+	info, err := rdb.Info(ctx, "replication").Result()
+	if err != nil {
+		return err
+	}
+	if !strings.Contains(info, "role:master") {
+		return nil
+	}
+	want := infoInt(info, "master_repl_offset")
+	for {
+		info, err := rdb.Info(ctx, "replication").Result()
+		if err == nil && replicasAt(info) >= want {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("replicas of %s not at offset %d: %v", addr, want, ctx.Err())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
 }
 
 // infoInt reads field from an INFO answer.

@@ -56,3 +56,46 @@ func TestClusterFailover(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 }
+
+// The harness's sentinels promote a replica, with the data, when the
+// master is killed, and a failover client follows them.
+func TestSentinelFailover(t *testing.T) {
+	s, err := StartSentinel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	rdb := redis.NewFailoverClient(&redis.FailoverOptions{MasterName: SentinelMaster, SentinelAddrs: s.Sentinels})
+	defer rdb.Close()
+	if err := rdb.Set(ctx, "x", "1", 0).Err(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Synced(ctx); err != nil {
+		t.Fatal(err)
+	}
+	killed := time.Now()
+	old, err := s.KillMaster(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	promoted, err := s.WaitPromoted(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replica promoted %s after the master was killed", promoted.Sub(killed).Round(time.Millisecond))
+	for {
+		v, err := rdb.Get(ctx, "x").Result()
+		if err == nil {
+			if v != "1" {
+				t.Fatalf("value after failover %q, want 1", v)
+			}
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("key unreadable after failover: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
