@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"slices"
 	"strings"
@@ -22,12 +23,19 @@ import (
 // map; the test measures and logs the real figures (docs/operations.md).
 const failoverBound = 30 * time.Second
 
+// failoverTarget is a Redis that fails over: how jit reaches it, and how
+// the test kills the master holding JIT's tickets and sees its replacement.
+type failoverTarget struct {
+	cfg    RedisConfig // for the test's own client
+	yaml   string      // the config's redis: block
+	synced func(ctx context.Context) error
+	// kill kills the master and returns a function that waits for the
+	// promotion of its replica.
+	kill func(ctx context.Context) (promoted func() (time.Time, error), err error)
+}
+
 // A real 3+3 Redis Cluster: the ticket flow runs on it; the master holding
-// JIT's tickets is killed with tickets pending, approved for later and
-// active with ends spread over the failover; its replica takes over. No
-// ticket is lost, every scheduled activation and expiry happens and cuts
-// the session, and the API and the worker answer again within seconds of
-// the promotion (logged: "api answered ... after promotion").
+// JIT's tickets is killed (testFailover).
 func TestFaultsClusterFailover(t *testing.T) {
 	t.Parallel()
 	cl, err := redistest.StartCluster()
@@ -36,9 +44,61 @@ func TestFaultsClusterFailover(t *testing.T) {
 	}
 	t.Cleanup(cl.Stop)
 	addrs := cl.Addrs()
-	h := newHarnessOpts(t, string(devConfig), harnessOptions{redis: "  cluster_addrs: [" + strings.Join(addrs, ", ") + "]"})
+	testFailover(t, failoverTarget{
+		cfg:    RedisConfig{ClusterAddrs: addrs},
+		yaml:   "  cluster_addrs: [" + strings.Join(addrs, ", ") + "]",
+		synced: cl.Synced,
+		kill: func(ctx context.Context) (func() (time.Time, error), error) {
+			master, replicas, err := cl.MasterOf(ctx, "jit:{tickets}:due")
+			if err != nil || len(replicas) == 0 {
+				return nil, fmt.Errorf("master of the tickets' slot %s, replicas %v: %v", master, replicas, err)
+			}
+			queueMaster, _, _ := cl.MasterOf(ctx, "asynq:{jit}:scheduled")
+			t.Logf("tickets' slot on %s (replica %s); Asynq's queue on %s", master, replicas[0], queueMaster)
+			if err := cl.Kill(master); err != nil {
+				return nil, err
+			}
+			return func() (time.Time, error) { return cl.WaitMaster(ctx, replicas[0]) }, nil
+		},
+	})
+}
+
+// A sentinel group (a master, two replicas, three sentinels): the same,
+// with the sentinels promoting a replica.
+func TestFaultsSentinelFailover(t *testing.T) {
+	t.Parallel()
+	sg, err := redistest.StartSentinel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(sg.Stop)
+	cfg := RedisConfig{}
+	cfg.Sentinel.MasterName, cfg.Sentinel.Addrs = redistest.SentinelMaster, sg.Sentinels
+	testFailover(t, failoverTarget{
+		cfg:    cfg,
+		yaml:   fmt.Sprintf("  sentinel:\n    master_name: %s\n    addrs: [%s]", redistest.SentinelMaster, strings.Join(sg.Sentinels, ", ")),
+		synced: sg.Synced,
+		kill: func(ctx context.Context) (func() (time.Time, error), error) {
+			old, err := sg.KillMaster(ctx)
+			if err != nil {
+				return nil, err
+			}
+			return func() (time.Time, error) { return sg.WaitPromoted(ctx, old) }, nil
+		},
+	})
+}
+
+// testFailover runs jit on the target: the whole flow first; then, with
+// tickets pending, approved for later and active with ends spread over the
+// failover, the master holding JIT's tickets is killed with SIGKILL and a
+// replica takes over. No ticket is lost, every scheduled activation and
+// expiry happens (not early) and cuts the session, and the API and the
+// worker answer again within seconds of the promotion; the times are
+// logged ("api answered ... after promotion", "worker: ...").
+func testFailover(t *testing.T, target failoverTarget) {
+	h := newHarnessOpts(t, string(devConfig), harnessOptions{redis: target.yaml})
 	// The test reads Redis with the client jit builds.
-	cc, err := newRedisClient(RedisConfig{ClusterAddrs: addrs})
+	cc, err := newRedisClient(target.cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,19 +107,12 @@ func TestFaultsClusterFailover(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
-	// The flow on the cluster.
+	// The flow.
 	var first killRun
 	activeRole(f, &first, time.Hour)
 	f.must(http.StatusOK, "alice@example.com", "POST", "/api/v1/tickets/"+first.id+"/done", nil)
 	f.waitState(first.id, broker.StateTerminated, 20*time.Second)
 	f.refused("session of a ticket its holder said done", first.role[0])
-
-	master, replicas, err := cl.MasterOf(ctx, "jit:{tickets}:due")
-	if err != nil || len(replicas) == 0 {
-		t.Fatalf("master of the tickets' slot %s, replicas %v: %v", master, replicas, err)
-	}
-	queueMaster, _, _ := cl.MasterOf(ctx, "asynq:{jit}:scheduled")
-	t.Logf("tickets' slot on %s (replica %s); Asynq's queue on %s", master, replicas[0], queueMaster)
 
 	pending := f.create("ReadOnlyAccess", "", time.Hour)
 	start := time.Now().Add(15 * time.Second).UTC().Truncate(time.Second).Add(time.Second)
@@ -80,7 +133,7 @@ func TestFaultsClusterFailover(t *testing.T) {
 	}
 	// Redis replicates asynchronously: what a master took in its last
 	// instant dies with it. Everything above has reached the replicas.
-	if err := cl.Synced(ctx); err != nil {
+	if err := target.synced(ctx); err != nil {
 		t.Fatal(err)
 	}
 
@@ -142,10 +195,11 @@ func TestFaultsClusterFailover(t *testing.T) {
 
 	time.Sleep(time.Until(killAt))
 	killed := time.Now()
-	if err := cl.Kill(master); err != nil {
+	waitPromoted, err := target.kill(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	promoted, err := cl.WaitMaster(ctx, replicas[0])
+	promoted, err := waitPromoted()
 	if err != nil {
 		t.Fatal(err)
 	}
