@@ -109,33 +109,27 @@ func linked(ctx context.Context, addr string) bool {
 // startNode starts node i on a port whose cluster bus port (port+10000) is
 // free too.
 func (c *Cluster) startNode(bin string, i int) (string, error) {
-	for range 20 {
-		port := 20000 + rand.IntN(25000)
-		if !portFree(port) || !portFree(port+10000) {
-			continue
-		}
-		addr := fmt.Sprintf("127.0.0.1:%d", port)
-		nodeDir := filepath.Join(c.dir, fmt.Sprint(i))
-		if err := os.MkdirAll(nodeDir, 0o700); err != nil {
-			return "", err
-		}
-		cmd := exec.Command(bin, "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--dir", nodeDir,
-			"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
-			"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout.Milliseconds()),
-			"--save", "", "--appendonly", "no", "--daemonize", "no", "--logfile", filepath.Join(nodeDir, "redis.log"))
-		if err := cmd.Start(); err != nil {
-			return "", err
-		}
-		if waitReady(addr, 5*time.Second) {
-			c.mu.Lock()
-			c.nodes[addr] = cmd
-			c.mu.Unlock()
-			return addr, nil
-		}
-		cmd.Process.Kill()
-		cmd.Wait()
+	cmd, addr, err := startServer(bin, filepath.Join(c.dir, fmt.Sprint(i)), clusterPort, nil,
+		"--cluster-enabled", "yes", "--cluster-config-file", "nodes.conf",
+		"--cluster-node-timeout", fmt.Sprint(ClusterNodeTimeout.Milliseconds()))
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("redis cluster node %d did not start", i)
+	c.mu.Lock()
+	c.nodes[addr] = cmd
+	c.mu.Unlock()
+	return addr, nil
+}
+
+// clusterPort picks a free port whose cluster bus port is free too.
+func clusterPort() (int, error) {
+	for range 50 {
+		port := 20000 + rand.IntN(25000)
+		if portFree(port) && portFree(port+10000) {
+			return port, nil
+		}
+	}
+	return 0, fmt.Errorf("no free port pair for a cluster node")
 }
 
 func portFree(port int) bool {

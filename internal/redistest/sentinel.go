@@ -47,7 +47,7 @@ func StartSentinel() (*Sentinel, error) {
 			h, p := splitAddr(master)
 			extra = []string{"--replicaof", h, p}
 		}
-		cmd, addr, err := startServer(bin, filepath.Join(dir, fmt.Sprint(i)), nil, extra...)
+		cmd, addr, err := startServer(bin, filepath.Join(dir, fmt.Sprint(i)), freePort, nil, extra...)
 		if err != nil {
 			s.Stop()
 			return nil, err
@@ -75,7 +75,7 @@ func StartSentinel() (*Sentinel, error) {
 				port, d, filepath.Join(d, "redis.log"), SentinelMaster, h, p, SentinelMaster, SentinelDownAfter.Milliseconds(), SentinelMaster, SentinelMaster)
 			return path, os.WriteFile(path, []byte(text), 0o600)
 		}
-		cmd, addr, err := startServer(bin, filepath.Join(dir, fmt.Sprintf("sentinel%d", i)), conf, "--sentinel")
+		cmd, addr, err := startServer(bin, filepath.Join(dir, fmt.Sprintf("sentinel%d", i)), freePort, conf, "--sentinel")
 		if err != nil {
 			s.Stop()
 			return nil, err
@@ -104,15 +104,15 @@ func StartSentinel() (*Sentinel, error) {
 	return s, nil
 }
 
-// startServer starts a redis-server in dir on a free port; conf, if set,
-// writes a config file for the port and returns its path (sentinels need
-// one they can rewrite).
-func startServer(bin, dir string, conf func(port int, dir string) (string, error), extra ...string) (*exec.Cmd, string, error) {
+// startServer starts a redis-server in dir on a port from pick; conf, if
+// set, writes a config file for the port and returns its path (sentinels
+// need one they can rewrite).
+func startServer(bin, dir string, pick func() (int, error), conf func(port int, dir string) (string, error), extra ...string) (*exec.Cmd, string, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, "", err
 	}
 	for range 5 {
-		port, err := freePort()
+		port, err := pick()
 		if err != nil {
 			return nil, "", err
 		}
