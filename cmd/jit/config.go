@@ -61,6 +61,10 @@ type TicketsConfig struct {
 	// MaxPendingPerRequester is how many tickets one requester may have
 	// waiting for approval at once (default 20).
 	MaxPendingPerRequester int `yaml:"max_pending_per_requester"`
+	// Retention, if set, is how long an ended ticket stays in Redis after
+	// its last change: workers delete older ones every hour (retention.go),
+	// their audit events stay. Unset keeps every ticket.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // DefaultMaxPendingPerRequester is tickets.max_pending_per_requester's default.
@@ -304,6 +308,8 @@ func (c *Config) validateTickets() error {
 		return fmt.Errorf("tickets.max_lead_time %s must not be negative", t.MaxLeadTime)
 	case t.MaxPendingPerRequester < 0:
 		return fmt.Errorf("tickets.max_pending_per_requester %d must not be negative", t.MaxPendingPerRequester)
+	case t.Retention < 0 || (t.Retention > 0 && t.Retention < 24*time.Hour):
+		return fmt.Errorf("tickets.retention %s must be at least 24h (or unset: keep every ticket)", t.Retention)
 	case t.MaxPendingPerRequester == 0:
 		t.MaxPendingPerRequester = DefaultMaxPendingPerRequester
 	}

@@ -219,6 +219,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	if d.worker && cfg.Audit.Retention > 0 {
 		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
 	}
+	if d.worker && cfg.Tickets.Retention > 0 {
+		go purgeTickets(watchCtx, store, cfg.Tickets.Retention, time.Hour, d.logger)
+	}
 	if d.worker {
 		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Notify: notifier})
 		if err := s.worker.Start(); err != nil {
