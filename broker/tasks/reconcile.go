@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -41,6 +42,7 @@ func newReconcileScheduler(opt asynq.RedisConnOpt, queue string, every time.Dura
 	opts := &asynq.SchedulerOpts{Logger: NewLogger(logger)}
 	var s *asynq.Scheduler
 	if rdb, ok := shared(opt); ok {
+		opts.Logger = sharedLogger{opts.Logger.(*Logger)}
 		s = asynq.NewSchedulerFromRedisClient(rdb, opts)
 	} else {
 		s = asynq.NewScheduler(opt, opts)
@@ -51,4 +53,18 @@ func newReconcileScheduler(opt asynq.RedisConnOpt, queue string, every time.Dura
 		return nil, fmt.Errorf("register reconciler: %w", err)
 	}
 	return s, nil
+}
+
+// sharedLogger is the reconcile scheduler's logger on a Shared client: its
+// Shutdown tries to close the client, which Asynq refuses and reports as an
+// error at every stop; that refusal is what a shared client wants, so it is
+// logged at debug level.
+type sharedLogger struct{ *Logger }
+
+func (l sharedLogger) Error(args ...any) {
+	if msg := fmt.Sprint(args...); strings.Contains(msg, "connection is shared") {
+		l.Debug(msg)
+		return
+	}
+	l.Logger.Error(args...)
 }
