@@ -34,8 +34,14 @@ type env struct {
 
 func newEnv(t testing.TB) *env {
 	t.Helper()
+	return newEnvWith(t, sandbox.DemoFixture())
+}
+
+// newEnvWith is newEnv on the sandbox of fixture f.
+func newEnvWith(t testing.TB, f sandbox.Fixture) *env {
+	t.Helper()
 	c := fake.NewClock(time.Now().UTC().Truncate(time.Second))
-	sb, err := sandbox.New(sandbox.DemoFixture(), sandbox.Options{Now: c.Now})
+	sb, err := sandbox.New(f, sandbox.Options{Now: c.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/hibiken/asynq"
@@ -38,11 +39,32 @@ func NewReconcileHandler(r Reconciler, logger *slog.Logger) asynq.Handler {
 // workers may each run one: the task is unique per interval, so a pass
 // runs once per interval however many workers there are.
 func newReconcileScheduler(opt asynq.RedisConnOpt, queue string, every time.Duration, logger *slog.Logger) (*asynq.Scheduler, error) {
-	s := asynq.NewScheduler(opt, &asynq.SchedulerOpts{Logger: NewLogger(logger)})
+	opts := &asynq.SchedulerOpts{Logger: NewLogger(logger)}
+	var s *asynq.Scheduler
+	if rdb, ok := shared(opt); ok {
+		opts.Logger = sharedLogger{opts.Logger.(*Logger)}
+		s = asynq.NewSchedulerFromRedisClient(rdb, opts)
+	} else {
+		s = asynq.NewScheduler(opt, opts)
+	}
 	task := asynq.NewTask(TypeReconcile, nil)
 	_, err := s.Register(fmt.Sprintf("@every %s", every), task, asynq.Queue(queue), asynq.Unique(every), asynq.MaxRetry(0))
 	if err != nil {
 		return nil, fmt.Errorf("register reconciler: %w", err)
 	}
 	return s, nil
+}
+
+// sharedLogger is the reconcile scheduler's logger on a Shared client: its
+// Shutdown tries to close the client, which Asynq refuses and reports as an
+// error at every stop; that refusal is what a shared client wants, so it is
+// logged at debug level.
+type sharedLogger struct{ *Logger }
+
+func (l sharedLogger) Error(args ...any) {
+	if msg := fmt.Sprint(args...); strings.Contains(msg, "connection is shared") {
+		l.Debug(msg)
+		return
+	}
+	l.Logger.Error(args...)
 }

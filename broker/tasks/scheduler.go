@@ -47,6 +47,7 @@ type SchedulerConfig struct {
 type Scheduler struct {
 	cfg       SchedulerConfig
 	rdb       redis.UniversalClient
+	owned     bool // rdb was made here: Close closes it
 	client    *asynq.Client
 	inspector *asynq.Inspector
 }
@@ -74,20 +75,31 @@ func NewScheduler(opt asynq.RedisConnOpt, cfg SchedulerConfig) (*Scheduler, erro
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	rdb, ok := opt.MakeRedisClient().(redis.UniversalClient)
-	if !ok {
-		return nil, fmt.Errorf("tasks: unsupported redis connection option %T", opt)
+	rdb, owned := shared(opt)
+	if !owned {
+		var ok bool
+		if rdb, ok = opt.MakeRedisClient().(redis.UniversalClient); !ok {
+			return nil, fmt.Errorf("tasks: unsupported redis connection option %T", opt)
+		}
 	}
+	owned = !owned
 	return &Scheduler{
 		cfg:       cfg,
 		rdb:       rdb,
+		owned:     owned,
 		client:    asynq.NewClientFromRedisClient(rdb),
 		inspector: asynq.NewInspectorFromRedisClient(rdb),
 	}, nil
 }
 
-// Close releases the Scheduler's Redis connections.
-func (s *Scheduler) Close() error { return s.rdb.Close() }
+// Close releases the Scheduler's Redis connections (not a Shared client,
+// which its owner closes).
+func (s *Scheduler) Close() error {
+	if !s.owned {
+		return nil
+	}
+	return s.rdb.Close()
+}
 
 // Inspector returns the asynq.Inspector the Scheduler uses, for health
 // checks, dashboards and tests.

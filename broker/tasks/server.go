@@ -14,8 +14,11 @@ const (
 	// DefaultConcurrency is sized for the waits: a handler holds its worker
 	// for up to about a second before the due time, so with 20 workers and
 	// thousands of tasks due in a minute the waits queue up (p99 831 ms late
-	// in design.md's measurement), while 100 to 300 keep p99 near 150 ms.
-	DefaultConcurrency     = 100
+	// in design.md's measurement). At 10,000 real expiries in one minute
+	// (cmd/jit BenchmarkExpiryAtPeak, docs/benchmarks.md) 100 workers gave
+	// p99 1.4 s late and 300 gave 315 ms on a loaded 2-core machine; idle
+	// workers cost a goroutine each.
+	DefaultConcurrency     = 300
 	DefaultCheckInterval   = 100 * time.Millisecond
 	DefaultShutdownTimeout = 10 * time.Second
 	DefaultMaxRetryDelay   = 30 * time.Second
@@ -99,11 +102,12 @@ func (c ServerConfig) withDefaults() ServerConfig {
 }
 
 // NewServer returns an Asynq server for ticket tasks on the Redis described
-// by opt. Run it with a mux from NewMux, or use Worker.
+// by opt (a Shared client is used, not closed). Run it with a mux from
+// NewMux, or use Worker.
 func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 	cfg = cfg.withDefaults()
 	log := cfg.Logger
-	return asynq.NewServer(opt, asynq.Config{
+	ac := asynq.Config{
 		Concurrency:              cfg.Concurrency,
 		Queues:                   map[string]int{cfg.Queue: 1},
 		TaskCheckInterval:        cfg.CheckInterval,
@@ -125,7 +129,11 @@ func NewServer(opt asynq.RedisConnOpt, cfg ServerConfig) *asynq.Server {
 			id, _ := asynq.GetTaskID(ctx)
 			log.Error("task failed", "task", t.Type(), "id", id, "retried", retried, "max_retry", maxRetry, "err", err)
 		}),
-	})
+	}
+	if rdb, ok := shared(opt); ok {
+		return asynq.NewServerFromRedisClient(rdb, ac)
+	}
+	return asynq.NewServer(opt, ac)
 }
 
 // NewMux routes the ticket task types to their handlers, which wait on

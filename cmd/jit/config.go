@@ -61,6 +61,10 @@ type TicketsConfig struct {
 	// MaxPendingPerRequester is how many tickets one requester may have
 	// waiting for approval at once (default 20).
 	MaxPendingPerRequester int `yaml:"max_pending_per_requester"`
+	// Retention, if set, is how long an ended ticket stays in Redis after
+	// its last change: workers delete older ones every hour (retention.go),
+	// their audit events stay. Unset keeps every ticket.
+	Retention time.Duration `yaml:"retention"`
 }
 
 // DefaultMaxPendingPerRequester is tickets.max_pending_per_requester's default.
@@ -75,15 +79,30 @@ type DirectoryConfig struct {
 	Groups  map[string][]string `yaml:"groups"`
 }
 
-// RedisConfig says where Redis is: one URL, a cluster, or a sentinel group.
+// RedisConfig says where Redis is: one URL, a cluster, or a sentinel group,
+// and how to connect (redisclient.go).
 type RedisConfig struct {
 	URL          string   `yaml:"url"`
 	ClusterAddrs []string `yaml:"cluster_addrs"`
 	Sentinel     struct {
 		MasterName string   `yaml:"master_name"`
 		Addrs      []string `yaml:"addrs"`
+		// Username and Password authenticate to the sentinels themselves.
+		Username string `yaml:"username"`
+		Password string `yaml:"password"`
 	} `yaml:"sentinel"`
-	Password string `yaml:"password"`
+	// Username and Password authenticate to the Redis servers (ACL user).
+	Username string   `yaml:"username"`
+	Password string   `yaml:"password"`
+	TLS      RedisTLS `yaml:"tls"`
+	// Timeouts of one connection attempt and of one command's read and
+	// write; zero means go-redis's defaults (5 s, 3 s, 3 s).
+	DialTimeout  time.Duration `yaml:"dial_timeout"`
+	ReadTimeout  time.Duration `yaml:"read_timeout"`
+	WriteTimeout time.Duration `yaml:"write_timeout"`
+	// ClusterReloadInterval is how often a cluster client refreshes its
+	// slot map; default DefaultClusterReload.
+	ClusterReloadInterval time.Duration `yaml:"cluster_reload_interval"`
 }
 
 // OIDCConfig says which identity provider's tokens JIT accepts.
@@ -223,6 +242,9 @@ func (c *Config) validate() error {
 	} else if n > 1 {
 		return errors.New("redis: set only one of url, cluster_addrs and sentinel")
 	}
+	if err := c.Redis.validateClient(); err != nil {
+		return err
+	}
 	if u, err := url.Parse(c.OIDC.Issuer); c.OIDC.Issuer == "" || err != nil || u.Host == "" {
 		return fmt.Errorf("oidc.issuer %q must be the issuer URL of your identity provider", c.OIDC.Issuer)
 	}
@@ -289,6 +311,8 @@ func (c *Config) validateTickets() error {
 		return fmt.Errorf("tickets.max_lead_time %s must not be negative", t.MaxLeadTime)
 	case t.MaxPendingPerRequester < 0:
 		return fmt.Errorf("tickets.max_pending_per_requester %d must not be negative", t.MaxPendingPerRequester)
+	case t.Retention < 0 || (t.Retention > 0 && t.Retention < 24*time.Hour):
+		return fmt.Errorf("tickets.retention %s must be at least 24h (or unset: keep every ticket)", t.Retention)
 	case t.MaxPendingPerRequester == 0:
 		t.MaxPendingPerRequester = DefaultMaxPendingPerRequester
 	}

@@ -181,7 +181,7 @@ func allUndone(t *broker.Ticket) bool {
 // startSandbox serves the sandbox of fixture f over HTTP and returns the
 // system's AWS side: broker credentials, an sso-admin client and the ARN
 // of the permission set named psName.
-func startSandbox(t *testing.T, f sandbox.Fixture, psName string) *icSystem {
+func startSandbox(t testing.TB, f sandbox.Fixture, psName string) *icSystem {
 	t.Helper()
 	sb, err := sandbox.New(f, sandbox.Options{Seed: 1})
 	if err != nil {

@@ -74,6 +74,7 @@ type harness struct {
 // harnessOptions changes what newHarnessOpts sets up.
 type harnessOptions struct {
 	redisURL string          // default: a fresh database of the package's redis-server
+	redis    string          // if set, the config's redis: block (indented) in place of url
 	sandbox  sandbox.Options // the AWS sandbox's options
 }
 
@@ -93,7 +94,7 @@ func newHarnessWith(t *testing.T, registry string) *harness {
 func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &lockedBuffer{}, cache: t.TempDir()}
-	if o.redisURL == "" {
+	if o.redisURL == "" && o.redis == "" {
 		h.db = int(nextDB.Add(1))
 		if h.db > 1023 {
 			t.Fatal("out of Redis databases; give tests fewer harnesses")
@@ -117,10 +118,13 @@ func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
 	mux.Handle("/", h.idp.Handler())
 
 	h.apiURL = "http://" + freeAddr(t)
+	if o.redis == "" {
+		o.redis = "  url: " + o.redisURL
+	}
 	cfg := registry + fmt.Sprintf(`
 listen: %s
 redis:
-  url: %s
+%s
 oidc:
   issuer: %s
   client_ids: [%s]
@@ -132,7 +136,7 @@ aws:
     instance_arn: arn:aws:sso:::instance/ssoins-72230000jitdemo1
     identity_store_id: d-9067000001
     poll_interval: 100ms
-`, strings.TrimPrefix(h.apiURL, "http://"), o.redisURL, oidcSrv.URL, testAudience, awsSrv.URL)
+`, strings.TrimPrefix(h.apiURL, "http://"), o.redis, oidcSrv.URL, testAudience, awsSrv.URL)
 	if !strings.Contains(registry, "rate_limit:") {
 		// Tests of concurrent clicks send many writes at once; the limit
 		// has tests of its own.

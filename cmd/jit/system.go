@@ -55,23 +55,6 @@ type deps struct {
 	mail notify.Sender
 }
 
-// redisConnOpt turns the Redis part of the config into Asynq's connection
-// option, which also makes the go-redis client the store uses.
-func redisConnOpt(c RedisConfig) (asynq.RedisConnOpt, error) {
-	switch {
-	case c.URL != "":
-		opt, err := asynq.ParseRedisURI(c.URL)
-		if err != nil {
-			return nil, fmt.Errorf("redis.url: %w", err)
-		}
-		return opt, nil
-	case len(c.ClusterAddrs) > 0:
-		return asynq.RedisClusterClientOpt{Addrs: c.ClusterAddrs, Password: c.Password}, nil
-	default:
-		return asynq.RedisFailoverClientOpt{MasterName: c.Sentinel.MasterName, SentinelAddrs: c.Sentinel.Addrs, Password: c.Password}, nil
-	}
-}
-
 // startSystem wires the packages together and starts the worker if asked.
 func startSystem(ctx context.Context, d deps) (*system, error) {
 	cfg := d.cfg
@@ -238,6 +221,9 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	if d.worker && cfg.Audit.Retention > 0 {
 		go obs.trimAudit(watchCtx, cfg.Audit.Retention)
+	}
+	if d.worker && cfg.Tickets.Retention > 0 {
+		go purgeTickets(watchCtx, store, cfg.Tickets.Retention, time.Hour, d.logger)
 	}
 	if d.worker {
 		s.worker = tasks.NewWorker(d.redisOpt, svc, tasks.ServerConfig{Concurrency: cfg.Worker.Concurrency, Logger: d.logger, Sweeper: svc, Reconciler: svc, Notify: notifier})
