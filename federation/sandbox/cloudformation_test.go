@@ -42,7 +42,9 @@ func TestCloudFormationMemberTemplate(t *testing.T) {
 	if got, want := mgmt.Role.TrustActions, []string{"sts:AssumeRole"}; !slices.Equal(got, want) {
 		t.Errorf("management role trust actions = %v, want %v", got, want)
 	}
-	var mgmtDoc struct{ Statement []struct{ Action, Resource any } }
+	var mgmtDoc struct {
+		Statement []struct{ Action, Resource any }
+	}
 	if err := json.Unmarshal([]byte(mgmt.Role.Policies["jit-management"]), &mgmtDoc); err != nil {
 		t.Fatal(err)
 	}
