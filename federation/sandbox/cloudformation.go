@@ -445,3 +445,9 @@ func (r *cfnResolver) getAtt(_ string, input any, template any) any {
 	path, _ := props["Path"].(string)
 	return fmt.Sprintf("arn:%s:iam::%s:role%s%s", r.partition, r.account, cmpOr(path, "/"), name)
 }
+
+// DemoBrokerARN returns the ARN of the demo broker user in f's partition:
+// the BrokerRoleArn a sandbox stack of member.yaml takes by default.
+func DemoBrokerARN(f Fixture) string {
+	return fmt.Sprintf("arn:%s:iam::111111111111:user/jit-broker", cmpOr(f.Partition, "aws"))
+}
