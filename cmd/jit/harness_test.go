@@ -73,8 +73,8 @@ type harness struct {
 
 // harnessOptions changes what newHarnessOpts sets up.
 type harnessOptions struct {
-	redisURL string          // default: a fresh database of the package's redis-server
-	sandbox  sandbox.Options // the AWS sandbox's options
+	redisURL string           // default: a fresh database of the package's redis-server
+	sandbox  sandbox.Options  // the AWS sandbox's options
 	fixture  *sandbox.Fixture // default sandbox.DemoFixture()
 }
 
