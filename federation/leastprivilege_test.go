@@ -18,6 +18,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation"
+	"github.com/jitaccess/jit/federation/check"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
 
@@ -43,7 +44,8 @@ var awsInterfaces = map[string][]reflect.Type{
 	"organizations": {reflect.TypeFor[federation.OrganizationsAPI]()},
 	"identitystore": {reflect.TypeFor[federation.UserIDAPI](), reflect.TypeFor[federation.DescribeUserAPI]()},
 	"sso": {reflect.TypeFor[federation.AssignmentAPI](), reflect.TypeFor[federation.SSOAdminAPI](),
-		reflect.TypeFor[federation.PermissionSetPolicyAPI](), reflect.TypeFor[federation.DescribePermissionSetAPI]()},
+		reflect.TypeFor[federation.PermissionSetPolicyAPI](), reflect.TypeFor[federation.DescribePermissionSetAPI](),
+		reflect.TypeFor[check.PermissionSetAPI]()},
 }
 
 // unreachable are interface methods no call path of JIT reaches, with the
@@ -59,7 +61,8 @@ var unreachable = map[string]string{
 // broker's calls with broker.yaml's BrokerRole, the management role's
 // with member.yaml's ManagementRole. It fails on an action granted but
 // never called, or called but not granted, and on an interface method the
-// exercise did not call. docs/aws-setup.md says why it is one in-process
+// exercise did not call. jit admin check (federation/check) runs in it
+// too, so the templates are enough for the check. docs/aws-setup.md says why it is one in-process
 // exercise rather than the whole suite's recording.
 func TestLeastPrivilege(t *testing.T) {
 	called := exerciseEveryCall(t)
@@ -232,6 +235,17 @@ func exerciseEveryCall(t *testing.T) map[string][]string {
 	if _, err := act.Lookup(ctx, broker.ActivityQuery{TicketID: "t2", AccountID: a.AccountID, Usernames: []string{a.User},
 		PermissionSetARN: psARN, Start: c.Now().Add(-time.Hour), End: c.Now()}); err != nil {
 		t.Fatal(err)
+	}
+
+	// jit admin check makes only calls of the paths above.
+	rs := check.Run(ctx, check.Config{STS: stsc, ManagementRole: managementRole, IAM: iamClients.For, Trail: trail.For,
+		SSOAdmin: admin, InstanceARN: instanceARN, Clock: c, Registry: broker.RegistryData{
+			Accounts: []broker.Account{{ID: "222222222222"}},
+			PermissionSets: []broker.PermissionSet{
+				{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole},
+				{Name: "Bare", ARN: psARN, GrantPath: broker.GrantIdentityCenter}}}})
+	if check.Failed(rs) {
+		t.Fatalf("jit admin check failed on the templates: %+v", rs)
 	}
 
 	out := map[string][]string{}
