@@ -37,8 +37,8 @@ test-faults:
 ## helm-check: install helm v4 as a Go tool into .bin/ (nothing but the Go module proxy needed), then helm lint, helm template and a strict check of every rendered object against the Kubernetes API types (deploy/helm/chartcheck, a module of its own).
 HELM_VERSION ?= v4.3.2
 helm-check:
-	test -x .bin/helm && .bin/helm version --short | grep -q '^$(HELM_VERSION)' || GOBIN=$(CURDIR)/.bin $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
-	cd deploy/helm/chartcheck && $(GO) vet ./... && HELM=$(CURDIR)/.bin/helm $(GO) test -count=1 ./...
+	test -x .bin/$(HELM_VERSION)/helm || GOBIN=$(CURDIR)/.bin/$(HELM_VERSION) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	cd deploy/helm/chartcheck && $(GO) vet ./... && HELM=$(CURDIR)/.bin/$(HELM_VERSION)/helm $(GO) test -count=1 ./...
 
 ## fuzz: run every fuzz target in the module (found by .ci/fuzz) for FUZZTIME each; fails on the first crasher.
 FUZZTIME ?= 20000x
