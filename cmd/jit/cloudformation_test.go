@@ -2,13 +2,17 @@ package main
 
 import (
 	"context"
+	"io"
 	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/s3"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation/sandbox"
@@ -58,6 +62,44 @@ func TestEndToEndOnCloudFormation(t *testing.T) {
 	_, err := h.s3With(creds).ListBuckets(ctx, &s3.ListBucketsInput{})
 	if err == nil || !strings.Contains(err.Error(), "AccessDenied") {
 		t.Fatalf("ListBuckets after terminate: %v, want AccessDenied", err)
+	}
+}
+
+// TestSandboxCloudFormation serves `jit sandbox --cloudformation
+// member.yaml`: the template's management role can be assumed by the demo
+// broker in every account, and the demo fixture's own management role is
+// gone.
+func TestSandboxCloudFormation(t *testing.T) {
+	addr := freeAddr(t)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- runSandbox(ctx, []string{"--cloudformation", memberTemplate, "--addr", addr}, io.Discard, io.Discard)
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("jit sandbox: %v", err)
+		}
+	}()
+	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(sandbox.DemoBrokerAccessKeyID, sandbox.DemoBrokerSecretAccessKey, "")}
+	stsc := sts.NewFromConfig(cfg, func(o *sts.Options) { o.BaseEndpoint = aws.String("http://" + addr) })
+	assume := func(role string) error {
+		_, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String(role), RoleSessionName: aws.String("check")})
+		return err
+	}
+	var err error
+	for range 100 { // until the sandbox listens
+		if err = assume("arn:aws:iam::333333333333:role/jit-management"); err == nil || !strings.Contains(err.Error(), "connect") {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err != nil {
+		t.Fatalf("assume member.yaml's management role: %v", err)
+	}
+	if err := assume("arn:aws:iam::333333333333:role/" + sandbox.DemoManagementRole); err == nil || !strings.Contains(err.Error(), "AccessDenied") {
+		t.Errorf("assume the demo fixture's management role: %v, want AccessDenied (replaced by the template's roles)", err)
 	}
 }
 
