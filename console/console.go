@@ -98,12 +98,17 @@ type Config struct {
 	// Feed, if set, serves the live feed of ticket changes at GET
 	// /api/v1/events (see events); nil answers it 404.
 	Feed TicketFeed
+	// Reviewer, if set, records reviews of tickets' activity at POST
+	// /api/v1/tickets/{id}/review; nil answers it 503.
+	Reviewer Reviewer
 }
 
 // server holds the configuration the handlers share.
 type server struct {
 	cfg     Config
 	metrics *metrics
+	feed    *feedHub    // nil without Config.Feed
+	streams feedStreams // open live feeds per user
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
@@ -131,6 +136,9 @@ func New(cfg Config) *fiber.App {
 		panic(fmt.Sprintf("console: register metrics: %v", err))
 	}
 	s := &server{cfg: cfg, metrics: m}
+	if cfg.Feed != nil {
+		s.feed = newFeedHub(cfg.Feed)
+	}
 	app := fiber.New(fiber.Config{
 		AppName: "jit",
 		// Bodies are streamed (see edge.go): the transport reads at most
@@ -170,6 +178,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/credentials", s.credentials)
 	api.Get("/tickets/:id/console", s.consoleLink)
 	api.Get("/tickets/:id/activity", s.activity)
+	api.Post("/tickets/:id/review", s.review)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.adminRoutes(api)

@@ -14,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"github.com/aws/aws-sdk-go-v2/service/organizations"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/jitaccess/jit/broker"
@@ -205,6 +206,17 @@ func exerciseEveryCall(t *testing.T) map[string][]string {
 	ic := &federation.IdentityCenter{SSOAdmin: admin, IdentityStore: store, InstanceARN: instanceARN, IdentityStoreID: storeID,
 		Clock: c, Limiter: limiter, PollInterval: time.Millisecond, Timeout: 20 * time.Second}
 	a := broker.Assignment{AccountID: "222222222222", PermissionSetARN: psARN, User: "alice@example.com"}
+	aliceID, err := ic.UserID(ctx, a.User)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Each operation once "lost" (made, its request id never recorded), so
+	// that JIT's repeat meets the conflict and finds the lost one.
+	lost := &ssoadmin.CreateAccountAssignmentInput{InstanceArn: aws.String(instanceARN), TargetId: aws.String(a.AccountID),
+		TargetType: ssotypes.TargetTypeAwsAccount, PermissionSetArn: aws.String(psARN), PrincipalType: ssotypes.PrincipalTypeUser, PrincipalId: aws.String(aliceID)}
+	if _, err := admin.CreateAccountAssignment(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
 	if err := ic.Assign(ctx, a); err != nil {
 		t.Fatal(err)
 	}
@@ -221,6 +233,10 @@ func exerciseEveryCall(t *testing.T) map[string][]string {
 		PollInterval: time.Millisecond, Timeout: 20 * time.Second}
 	if n, err := pdLater.Prune(ctx, psARN, a.AccountID); err != nil || n == 0 {
 		t.Fatalf("Prune = %d, %v; want the entry removed", n, err)
+	}
+	if _, err := admin.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{InstanceArn: lost.InstanceArn, TargetId: lost.TargetId,
+		TargetType: lost.TargetType, PermissionSetArn: lost.PermissionSetArn, PrincipalType: lost.PrincipalType, PrincipalId: lost.PrincipalId}); err != nil {
+		t.Fatal(err)
 	}
 	if err := ic.Unassign(ctx, a); err != nil {
 		t.Fatal(err)

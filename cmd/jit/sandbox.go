@@ -24,10 +24,14 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	params := keyValues{}
 	fs.Var(&templates, "cloudformation", "CloudFormation template whose IAM roles replace the fixture's, in every account (repeatable; deploy/aws/member.yaml)")
 	fs.Var(params, "parameter", "Key=Value: a template parameter (repeatable; BrokerRoleArn defaults to the demo broker)")
+	trailDelay := fs.Duration("trail-delay", 0, "CloudTrail delivery delay, e.g. 5m (AWS: about 5 minutes on average)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if *trailDelay < 0 || *trailDelay > time.Hour {
+		return fmt.Errorf("--trail-delay %s: must be from 0 to 1h", *trailDelay)
 	}
 	f := sandbox.DemoFixture()
 	if *fixture != "" {
@@ -46,7 +50,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	sb, err := sandbox.New(f, sandbox.Options{Logger: logger, Admin: *admin})
+	sb, err := sandbox.New(f, sandbox.Options{Logger: logger, Admin: *admin, TrailDelay: *trailDelay})
 	if err != nil {
 		return err
 	}

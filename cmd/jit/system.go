@@ -229,6 +229,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Audit:            obs.audit,
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
+			Reviewer:         svc,
 			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
 				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})

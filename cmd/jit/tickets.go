@@ -26,6 +26,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		state := fs.String("state", "", "only tickets in this state")
 		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
 		pending := fs.Bool("pending-for-me", false, "only tickets waiting for my decision")
+		unreviewed := fs.Bool("unreviewed", false, "only ended tickets whose activity nobody has reviewed")
 		// The list's other filters and orders (GET /api/v1/tickets), flag name -> query parameter.
 		more := map[string]*string{}
 		for _, f := range []struct{ flag, param, usage string }{
@@ -58,6 +59,9 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if *pending {
 			q.Set("pending_for_me", "true")
+		}
+		if *unreviewed {
+			q.Set("unreviewed", "true")
 		}
 		for param, v := range more {
 			if *v != "" {

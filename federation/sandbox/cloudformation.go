@@ -21,9 +21,9 @@ import (
 type TemplateRole struct {
 	// LogicalID is the resource's name in the template.
 	LogicalID string
-	// Role is the role as a fixture role: its inline policies, plus one
-	// inline policy "managed.<name>" per AWS managed policy it attaches
-	// (the sandbox's stand-ins, see managedPolicies). Roles that trust
+	// Role is the role as a fixture role: its inline policies and the AWS
+	// managed policies it attaches (the sandbox's versions, managed.go).
+	// Roles that trust
 	// AWS principals get them as TrustedPrincipals and the actions their
 	// trust policy allows as TrustActions.
 	Role Role
@@ -88,7 +88,6 @@ func CloudFormationRoles(path, partition, region, account string, params map[str
 			return nil, fmt.Errorf("cloudformation %s: the template has no parameter %s", path, name)
 		}
 	}
-	managed := managedPolicies()
 	var out []TemplateRole
 	roles := t.GetAllIAMRoleResources()
 	ids := make([]string, 0, len(roles))
@@ -123,11 +122,10 @@ func CloudFormationRoles(path, partition, region, account string, params map[str
 		}
 		for _, arn := range res.ManagedPolicyArns {
 			name, ok := strings.CutPrefix(arn, "arn:"+partition+":iam::aws:policy/")
-			doc, known := managed[name]
-			if !ok || !known {
-				return nil, fmt.Errorf("cloudformation %s: %s.ManagedPolicyArns: the sandbox has no stand-in for %s", path, field, arn)
+			if _, known := awsManagedPolicies[name]; !ok || !known {
+				return nil, fmt.Errorf("cloudformation %s: %s.ManagedPolicyArns: the sandbox does not know %s (it knows AWS managed policies of managed.go)", path, field, arn)
 			}
-			tr.Role.Policies["managed."+name] = doc
+			tr.Role.ManagedPolicyArns = append(tr.Role.ManagedPolicyArns, arn)
 		}
 		roleARN := fmt.Sprintf("arn:%s:iam::%s:role%s%s", partition, account, cmpOr(tr.Role.Path, "/"), tr.Role.Name)
 		if err := tr.readTrust(res.AssumeRolePolicyDocument, roleARN); err != nil {
@@ -230,7 +228,7 @@ func (tr *TemplateRole) readTrust(doc any, roleARN string) error {
 	return nil
 }
 
-// AllowedActions returns the actions the role's identity policies allow,
+// AllowedActions returns the actions the role's inline policies allow,
 // sorted and without duplicates, as written (wildcards stay wildcards).
 func (tr TemplateRole) AllowedActions() []string {
 	var out []string
@@ -308,19 +306,6 @@ func templateParams(path string, params map[string]string, used map[string]bool)
 				out[k] = v
 				used[k] = true
 			}
-		}
-	}
-	return out
-}
-
-// managedPolicies are the sandbox's stand-ins for the AWS managed
-// policies a template may attach: the documents of the demo fixture's
-// roles of the same name (smaller than AWS's, the same in spirit).
-func managedPolicies() map[string]string {
-	out := map[string]string{}
-	for _, r := range DemoFixture().Roles {
-		if doc, ok := r.Policies[r.Name]; ok {
-			out[r.Name] = doc
 		}
 	}
 	return out

@@ -81,8 +81,8 @@ func TestCloudFormationMemberTemplate(t *testing.T) {
 				t.Errorf("%s trust statement %d conditions %v: want Null false on aws:RequestTag/jit-ticket and sts:SourceIdentity", name, i, st.Condition)
 			}
 		}
-		if _, ok := r.Role.Policies["managed."+name]; !ok {
-			t.Errorf("%s: managed policy %s not loaded: %v", name, name, r.Role.Policies)
+		if want := "arn:aws:iam::aws:policy/" + name; !slices.Equal(r.Role.ManagedPolicyArns, []string{want}) {
+			t.Errorf("%s: managed policies %v, want %s", name, r.Role.ManagedPolicyArns, want)
 		}
 	}
 }
