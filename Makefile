@@ -4,7 +4,7 @@ BIN     := bin/jit
 GOFLAGS ?=
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo devel)
 
-.PHONY: build dev test test-faults fuzz bench lint clean web web-build
+.PHONY: build dev test test-faults fuzz bench lint clean web web-build helm-check actions
 
 build:
 	$(GO) build -ldflags "-X main.version=$(VERSION)" -o $(BIN) ./cmd/jit
@@ -26,12 +26,26 @@ test: web-build build
 	$(GO) test -race -count=1 -timeout 30m ./...
 	$(MAKE) fuzz
 	$(MAKE) test-faults
+	$(MAKE) helm-check
 
 ## test-faults: the crash suite (docs/operations.md): the real server killed (SIGKILL) at every crash point and restarted, redis-server killed, SIGTERM drains. FAULT_CYCLES repeats the kill points for longer runs.
 FAULT_CYCLES ?= 1
 test-faults:
 	$(GO) vet -tags faults ./cmd/jit
 	JIT_FAULT_CYCLES=$(FAULT_CYCLES) $(GO) test -tags faults -count=1 -timeout 30m -run '^TestFaults' -v ./cmd/jit
+
+## helm-check: install helm v4 as a Go tool into .bin/ (nothing but the Go module proxy needed), then helm lint, helm template and a strict check of every rendered object against the Kubernetes API types (deploy/helm/chartcheck, a module of its own).
+HELM_VERSION ?= v4.3.2
+helm-check:
+	test -x .bin/$(HELM_VERSION)/helm || GOBIN=$(CURDIR)/.bin/$(HELM_VERSION) $(GO) install helm.sh/helm/v4/cmd/helm@$(HELM_VERSION)
+	cd deploy/helm/chartcheck && $(GO) vet ./... && HELM=$(CURDIR)/.bin/$(HELM_VERSION)/helm $(GO) test -count=1 ./...
+
+## actions: the AWS actions the tests of PKGS made the sandbox serve, by principal (JIT_SANDBOX_ACTIONS_FILE; docs/aws-setup.md).
+PKGS ?= ./federation/... ./cmd/jit
+actions:
+	mkdir -p bin && rm -f bin/actions.tsv
+	JIT_SANDBOX_ACTIONS_FILE=$(CURDIR)/bin/actions.tsv $(GO) test -count=1 -timeout 30m $(PKGS)
+	sort -u bin/actions.tsv
 
 ## fuzz: run every fuzz target in the module (found by .ci/fuzz) for FUZZTIME each; fails on the first crasher.
 FUZZTIME ?= 20000x
@@ -48,4 +62,4 @@ lint:
 	$(GO) vet ./...
 
 clean:
-	rm -rf bin
+	rm -rf bin .bin

@@ -16,7 +16,9 @@ const adminUsage = `usage:
   jit admin export [-o FILE]                print the registry as a file apply accepts
   jit admin accounts import [--account ID]... [--dry-run]
   jit admin permission-sets import [--name NAME]... [--max-duration 8h] [--grant-path identity_center|role|both]
-                                   [--accounts ID,...] [--requester-groups G,...] [--no-approval] [--dry-run]`
+                                   [--accounts ID,...] [--requester-groups G,...] [--no-approval] [--dry-run]
+  jit admin check [--config FILE] [--output json]
+                                            with the server's config and AWS credentials: prove the AWS setup works`
 
 // runAdmin dispatches `jit admin ...`.
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -31,6 +33,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runAdminApply(ctx, args[1:], stdout, stderr)
 	case "export":
 		return runAdminExport(ctx, args[1:], stdout, stderr)
+	case "check":
+		return runAdminCheck(ctx, args[1:], stdout, stderr)
 	case "accounts", "permission-sets":
 		if len(args) < 2 || args[1] != "import" {
 			return fmt.Errorf("usage: jit admin %s import ...\n%s", args[0], adminUsage)

@@ -73,9 +73,10 @@ type harness struct {
 
 // harnessOptions changes what newHarnessOpts sets up.
 type harnessOptions struct {
-	redisURL string          // default: a fresh database of the package's redis-server
-	redis    string          // if set, the config's redis: block (indented) in place of url
-	sandbox  sandbox.Options // the AWS sandbox's options
+	redisURL string           // default: a fresh database of the package's redis-server
+	redis    string           // if set, the config's redis: block (indented) in place of url
+	sandbox  sandbox.Options  // the AWS sandbox's options
+	fixture  *sandbox.Fixture // default sandbox.DemoFixture()
 }
 
 func newHarness(t *testing.T) *harness {
@@ -102,7 +103,11 @@ func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
 		o.redisURL = fmt.Sprintf("redis://%s/%d", redisAddr, h.db)
 	}
 	var err error
-	if h.sb, err = sandbox.New(sandbox.DemoFixture(), o.sandbox); err != nil {
+	fixture := sandbox.DemoFixture()
+	if o.fixture != nil {
+		fixture = *o.fixture
+	}
+	if h.sb, err = sandbox.New(fixture, o.sandbox); err != nil {
 		t.Fatal(err)
 	}
 	awsSrv := httptest.NewServer(h.sb)

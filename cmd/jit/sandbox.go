@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/jitaccess/jit/federation/sandbox"
@@ -19,6 +20,10 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fixture := fs.String("fixture", "", "YAML fixture (default: the demo organization)")
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address")
 	admin := fs.Bool("admin", false, "serve the /_sandbox/ admin endpoint (faults, delays, events)")
+	var templates repeated
+	params := keyValues{}
+	fs.Var(&templates, "cloudformation", "CloudFormation template whose IAM roles replace the fixture's, in every account (repeatable; deploy/aws/member.yaml)")
+	fs.Var(params, "parameter", "Key=Value: a template parameter (repeatable; BrokerRoleArn defaults to the demo broker)")
 	trailDelay := fs.Duration("trail-delay", 0, "CloudTrail delivery delay, e.g. 5m (AWS: about 5 minutes on average)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
@@ -32,6 +37,15 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if *fixture != "" {
 		var err error
 		if f, err = sandbox.LoadFixture(*fixture); err != nil {
+			return err
+		}
+	}
+	if len(templates) > 0 {
+		if _, ok := params["BrokerRoleArn"]; !ok {
+			params["BrokerRoleArn"] = sandbox.DemoBrokerARN(f)
+		}
+		var err error
+		if f, err = f.WithCloudFormation(templates, params); err != nil {
 			return err
 		}
 	}
@@ -53,5 +67,24 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := srv.Serve(l); err != http.ErrServerClosed {
 		return err
 	}
+	return nil
+}
+
+// repeated is a flag that may be given more than once.
+type repeated []string
+
+func (r *repeated) String() string     { return strings.Join(*r, ",") }
+func (r *repeated) Set(s string) error { *r = append(*r, s); return nil }
+
+// keyValues is a repeatable Key=Value flag.
+type keyValues map[string]string
+
+func (kv keyValues) String() string { return "" }
+func (kv keyValues) Set(s string) error {
+	k, v, ok := strings.Cut(s, "=")
+	if !ok || k == "" {
+		return fmt.Errorf("%q is not Key=Value", s)
+	}
+	kv[k] = v
 	return nil
 }

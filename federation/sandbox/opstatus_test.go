@@ -26,7 +26,7 @@ func TestListAssignmentOperationStatus(t *testing.T) {
 			t.Fatal(err)
 		}
 		created = append(created, aws.ToString(out.AccountAssignmentCreationStatus.RequestId))
-		e.clock.Add(1)
+		e.clock.Advance(1)
 	}
 	type row struct{ id, status string }
 	listCreation := func(status ssotypes.StatusValues, max int32) []row {
@@ -64,7 +64,7 @@ func TestListAssignmentOperationStatus(t *testing.T) {
 		t.Errorf("SUCCEEDED while all are IN_PROGRESS: %v", got)
 	}
 	// Nobody polls: the operations finish on their own time.
-	e.clock.Add(selfSettle)
+	e.clock.Advance(selfSettle)
 	if got := listCreation(ssotypes.StatusValuesSucceeded, 1); len(got) != 3 {
 		t.Errorf("SUCCEEDED after their time = %v, want all three", got)
 	}

@@ -70,6 +70,7 @@ type Sandbox struct {
 	managed    map[string]*managedPolicy // by ARN (managed.go)
 	admin      bool                      // serve /_sandbox/ (admin.go)
 	ic         *identityCenter           // Identity Center, Identity Store, Organizations (identitycenter.go)
+	actions    actionSet                 // every action served (record.go)
 }
 
 // role is the live state of a fixture role.
@@ -269,6 +270,7 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if c.caller != nil {
 		s.recordCall(c, apiErr) // CloudTrail, success or failure
 	}
+	s.recordAction(c) // the set of actions served (record.go)
 	caller := ""
 	if c.caller != nil {
 		caller = c.caller.arn

@@ -31,7 +31,7 @@ func TestConsoleLoginEvent(t *testing.T) {
 	if evs := find(); len(evs) != 0 {
 		t.Fatalf("ConsoleLogin visible before the delivery delay: %v", eventNames(evs))
 	}
-	e.clock.Add(5 * time.Minute)
+	e.clock.Advance(5 * time.Minute)
 	evs := find()
 	if len(evs) != 1 {
 		t.Fatalf("ConsoleLogin events = %v", eventNames(evs))
