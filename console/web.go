@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // Web is the browser app (the approver page) and what it needs to sign in.
@@ -26,17 +28,6 @@ type Web struct {
 	// TerminateReasonOptional lets the page terminate without a reason
 	// (it asks for one by default).
 	TerminateReasonOptional bool
-}
-
-// webConfig is the body of GET /config.json.
-type webConfig struct {
-	Issuer   string `json:"issuer"`
-	ClientID string `json:"client_id"`
-	// CLIClientID is for `jit login`; omitted when it is ClientID.
-	CLIClientID string `json:"cli_client_id,omitempty"`
-	Scopes      string `json:"scopes"`
-	// TerminateReason is "required" or "optional" (Web.TerminateReasonOptional).
-	TerminateReason string `json:"terminate_reason"`
 }
 
 // webRoutes serves the app at "/": /config.json, the files, and index.html
@@ -62,7 +53,7 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		if w.TerminateReasonOptional {
 			reason = "optional"
 		}
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
+		return c.JSON(wire.WebConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -161,7 +161,7 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 				shown(cur.PermissionSet), shown(cur.AccountID), strings.Join(shownAll(cur.Beneficiaries), ", "),
 				cur.Start.Format(time.RFC3339), cur.End.Format(time.RFC3339))
 		}
-		body = console.DecisionRequest{Comment: *comment, Revision: *revision}
+		body = wire.Decide{Comment: *comment, Revision: *revision}
 	case *comment != "":
 		body = map[string]string{"comment": *comment}
 	}
