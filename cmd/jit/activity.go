@@ -4,18 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation"
 )
 
@@ -72,14 +71,12 @@ func runActivity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // activity fetches and prints a ticket's activity.
 func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
-	var out struct {
-		Events []broker.ActivityEvent `json:"events"`
-	}
-	if err := in.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(in.ticket)+"/activity", nil, &out); err != nil {
+	out, err := in.api().Activity(ctx, in.ticket)
+	if err != nil {
 		return err
 	}
 	if out.Events == nil {
-		out.Events = []broker.ActivityEvent{}
+		out.Events = []wire.ActivityEvent{}
 	}
 	if in.output == "json" {
 		return printJSON(stdout, out)
@@ -90,7 +87,7 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 // printActivity writes events as a table, newest first as given. SHARED
 // says "yes" for an Identity Center event another overlapping ticket of
 // the same user and permission set shares (docs/revocation.md).
-func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
+func printActivity(w io.Writer, evs []wire.ActivityEvent) error {
 	if len(evs) == 0 {
 		_, err := fmt.Fprintln(w, "No activity.")
 		return err
@@ -102,7 +99,7 @@ func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 		if e.Shared {
 			shared = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(e.EventTime), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
 	}
 	return tw.Flush()
 }
