@@ -106,7 +106,7 @@ func TestOpenAPIDocumentMatchesRoutes(t *testing.T) {
 		for _, e := range errs {
 			t.Errorf("document: %s: %s", e.Message, e.Reason)
 			for _, se := range e.SchemaValidationErrors {
-				t.Errorf("  %s at %s", se.Reason, se.Location)
+				t.Errorf("  %s at %s", se.Reason, se.FieldPath)
 			}
 		}
 	}
@@ -186,11 +186,15 @@ func TestOpenAPIResponsesValidate(t *testing.T) {
 			t.Fatalf("%s %s: %d %s, want %d", method, path, resp.StatusCode, got, want)
 		}
 		resp.Body = io.NopCloser(bytes.NewReader(got))
-		if ok, errs := v.ValidateHttpRequestResponse(newReq(), resp); !ok {
+		check := v.ValidateHttpRequestResponse
+		if want >= 400 {
+			check = v.ValidateHttpResponse // a refused request need not match the document
+		}
+		if ok, errs := check(newReq(), resp); !ok {
 			for _, e := range errs {
 				t.Errorf("%s %s: %s: %s", method, path, e.Message, e.Reason)
 				for _, se := range e.SchemaValidationErrors {
-					t.Errorf("  %s at %s", se.Reason, se.Location)
+					t.Errorf("  %s at %s", se.Reason, se.FieldPath)
 				}
 			}
 		}
