@@ -30,8 +30,8 @@ type Web struct {
 	TerminateReasonOptional bool
 }
 
-// webRoutes serves the app at "/": /config.json, the files, and index.html
-// for any other GET outside /api/ (the app routes itself). It fails when
+// webRoutes serves the app at "/": /config.json, its files, and
+// index.html for its own routes (pageRoutes); other GETs are 404. It fails when
 // the files cannot be read or have no index.html.
 func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	issuerOrigin := ""
@@ -65,12 +65,12 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	}
 	app.Get("/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))
-		if serverPath(p) {
-			return fiber.ErrNotFound
-		}
 		f, ok := files[strings.TrimPrefix(p, "/")]
+		if !ok && !pageRoutes[p] {
+			return fiber.ErrNotFound // the server's or nobody's: 404 JSON, never the page
+		}
 		if !ok {
-			f = index // not a file: the app's own route
+			f = index // the page's own route
 		}
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, f.cache)
@@ -87,19 +87,12 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	return nil
 }
 
-// serverPaths are the server's own, not the app's: a GET under one of
-// them that no route answered is 404, never index.html.
-var serverPaths = []string{"/api", "/metrics", "/healthz", "/readyz", "/dev"}
-
-// serverPath reports whether p (cleaned) is or is under a server path.
-func serverPath(p string) bool {
-	for _, sp := range serverPaths {
-		if p == sp || strings.HasPrefix(p, sp+"/") {
-			return true
-		}
-	}
-	return false
-}
+// pageRoutes are the page's own paths, answered with index.html: the
+// page itself and its sign-in callback (auth.js CALLBACK_PATH); its views
+// are selected by the URL hash. Any other path that is not one of its
+// files is 404 with the JSON error body (/metrics when metrics are served
+// elsewhere, /openapi.json, /api/anything).
+var pageRoutes = map[string]bool{"/": true, "/callback": true}
 
 // webFile is one file of the app, with the headers it is served with.
 type webFile struct {
