@@ -38,8 +38,11 @@ func (v nameVerifier) Verify(_ context.Context, tok string) (broker.User, error)
 // newAPISystem starts the whole system in this process, as `jit serve`
 // wires it (with Slack's route mounted), on a demo sandbox: alice requests
 // ReadOnly, which bob approves in one stage; carol administers.
-func newAPISystem(t *testing.T) *system {
+func newAPISystem(t *testing.T, stages ...broker.RuleStage) *system {
 	t.Helper()
+	if stages == nil {
+		stages = []broker.RuleStage{{Approvers: []string{"bob@example.com"}, Required: 1}}
+	}
 	e := startSandbox(t, sandbox.DemoFixture(), "PowerUserAccess")
 	everyone := broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}
 	cfg := &Config{
@@ -48,7 +51,7 @@ func newAPISystem(t *testing.T) *system {
 			PermissionSets: []broker.PermissionSet{
 				{Name: "PowerUserAccess", RoleName: "PowerUserAccess", MaxDuration: 4 * time.Hour, GrantPath: broker.GrantRole, ApprovalRequired: true, Scope: everyone},
 			},
-			ApprovalRules: []broker.ApprovalRule{{Account: "*", Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com"}, Required: 1}}}},
+			ApprovalRules: []broker.ApprovalRule{{Account: "*", Stages: stages}},
 			Admins:        []string{"carol@example.com"},
 		},
 		AWS:   AWSConfig{Region: "us-east-1", Endpoint: e.url, ManagementRole: sandbox.DemoManagementRole},
@@ -62,7 +65,7 @@ func newAPISystem(t *testing.T) *system {
 	if err != nil {
 		t.Fatal(err)
 	}
-	v := nameVerifier{"alice@example.com": nil, "bob@example.com": nil, "carol@example.com": nil}
+	v := nameVerifier{"alice@example.com": nil, "bob@example.com": nil, "carol@example.com": nil, "dave@example.com": nil, "erin@example.com": nil}
 	sys, err := startSystem(context.Background(), deps{cfg: cfg, redisOpt: opt, aws: e.awsCfg, logger: slog.New(slog.DiscardHandler),
 		verifier: v, extra: withSlack(nil, nil)})
 	if err != nil {
