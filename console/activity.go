@@ -31,7 +31,7 @@ func (s *server) activity(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	out := wire.Activity{Events: make([]wire.ActivityEvent, 0, len(evs))}
+	out := wire.Activity{Events: make([]broker.ActivityEvent, 0, len(evs))}
 	for _, e := range evs {
 		out.Events = append(out.Events, wire.NewActivityEvent(e))
 	}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
@@ -14,7 +15,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation"
 )
 
@@ -76,7 +76,7 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 		return err
 	}
 	if out.Events == nil {
-		out.Events = []wire.ActivityEvent{}
+		out.Events = []broker.ActivityEvent{}
 	}
 	if in.output == "json" {
 		return printJSON(stdout, out)
@@ -87,7 +87,7 @@ func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
 // printActivity writes events as a table, newest first as given. SHARED
 // says "yes" for an Identity Center event another overlapping ticket of
 // the same user and permission set shares (docs/revocation.md).
-func printActivity(w io.Writer, evs []wire.ActivityEvent) error {
+func printActivity(w io.Writer, evs []broker.ActivityEvent) error {
 	if len(evs) == 0 {
 		_, err := fmt.Fprintln(w, "No activity.")
 		return err
@@ -99,7 +99,7 @@ func printActivity(w io.Writer, evs []wire.ActivityEvent) error {
 		if e.Shared {
 			shared = "yes"
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(e.EventTime), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.EventTime.UTC().Format(time.RFC3339), shown(e.EventSource), shown(e.EventName), activityCell(e.Username), activityCell(e.AccessKeyID), activityCell(e.ErrorCode), shared)
 	}
 	return tw.Flush()
 }

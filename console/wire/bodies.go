@@ -69,37 +69,16 @@ type ConsoleLink struct {
 	URL string `json:"url"`
 }
 
-// ActivityEvent is one CloudTrail event of a ticket as the API shows it.
-type ActivityEvent struct {
-	EventID        string   `json:"event_id"`
-	EventTime      string   `json:"event_time"`
-	EventSource    string   `json:"event_source"`
-	EventName      string   `json:"event_name"`
-	Region         string   `json:"region,omitempty"`
-	Username       string   `json:"username,omitempty"`
-	AccessKeyID    string   `json:"access_key_id,omitempty"`
-	ReadOnly       bool     `json:"read_only"`
-	ErrorCode      string   `json:"error_code,omitempty"`
-	Resources      []string `json:"resources,omitempty"`
-	SourceIdentity string   `json:"source_identity,omitempty"`
-	// Shared: an Identity Center event of a role session another
-	// overlapping ticket also granted (broker.ActivityEvent.Shared).
-	Shared bool `json:"shared,omitempty"`
-}
-
-// NewActivityEvent returns e as the API shows it.
-func NewActivityEvent(e broker.ActivityEvent) ActivityEvent {
-	return ActivityEvent{
-		EventID: e.EventID, EventTime: e.EventTime.UTC().Format(time.RFC3339), EventSource: e.EventSource,
-		EventName: e.EventName, Region: e.Region, Username: e.Username, AccessKeyID: e.AccessKeyID,
-		ReadOnly: e.ReadOnly, ErrorCode: e.ErrorCode, Resources: e.Resources, SourceIdentity: e.SourceIdentity,
-		Shared: e.Shared,
-	}
+// NewActivityEvent returns e as the API shows it: its time in UTC, to the
+// second (as CloudTrail records it).
+func NewActivityEvent(e broker.ActivityEvent) broker.ActivityEvent {
+	e.EventTime = e.EventTime.UTC().Truncate(time.Second)
+	return e
 }
 
 // Activity is the body of GET /api/v1/tickets/{id}/activity, newest first.
 type Activity struct {
-	Events []ActivityEvent `json:"events"`
+	Events []broker.ActivityEvent `json:"events"`
 }
 
 // Timeline is the body of GET /api/v1/tickets/{id}/timeline: the ticket's
