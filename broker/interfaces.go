@@ -61,6 +61,10 @@ type Scheduler interface {
 type Account struct {
 	ID   string `json:"id" yaml:"id"`
 	Name string `json:"name" yaml:"name"`
+	// Environment labels the account for people ("prod", "staging",
+	// "dev"): the approver page shows it as a badge beside the name.
+	// Optional: lower-case letters, digits and '-', at most 32.
+	Environment string `json:"environment,omitempty" yaml:"environment,omitempty"`
 }
 
 // PermissionSet is what access a ticket grants and how, with its access scope.

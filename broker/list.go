@@ -40,6 +40,9 @@ type TicketQuery struct {
 	// Text: a case-insensitive substring of the id, reason, requester,
 	// a beneficiary, the account or the permission set.
 	Text string
+	// Unreviewed: ended tickets that were granted and whose activity
+	// nobody has reviewed yet (Ticket.Unreviewed).
+	Unreviewed bool
 	// Sort is SortCreated (default), SortStart, SortEnd or SortAccount;
 	// ties are broken by creation time, then id. Asc sorts ascending
 	// (default: descending, newest first).
@@ -147,7 +150,8 @@ func (q *TicketQuery) matches(t *Ticket) bool {
 		q.AccountID != "" && t.AccountID != q.AccountID,
 		q.PermissionSet != "" && t.PermissionSet != q.PermissionSet,
 		!q.From.IsZero() && !t.End.After(q.From),
-		!q.To.IsZero() && !t.Start.Before(q.To):
+		!q.To.IsZero() && !t.Start.Before(q.To),
+		q.Unreviewed && !t.Unreviewed():
 		return false
 	}
 	if q.Text == "" {

@@ -18,6 +18,8 @@ var (
 	permissionSetARNPattern = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
 	// groupNamePattern bounds permission set group and user group names.
 	groupNamePattern = regexp.MustCompile(`^[^\s*:,]{1,128}$`)
+	// environmentPattern bounds an account's environment label.
+	environmentPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
 )
 
 // minMaxDuration is the shortest max_duration accepted. It catches a
@@ -36,6 +38,7 @@ func NormalizeRegistry(r *RegistryData) {
 	for i := range r.Accounts {
 		r.Accounts[i].ID = strings.TrimSpace(r.Accounts[i].ID)
 		r.Accounts[i].Name = strings.TrimSpace(r.Accounts[i].Name)
+		r.Accounts[i].Environment = strings.ToLower(strings.TrimSpace(r.Accounts[i].Environment))
 	}
 	for i := range r.PermissionSets {
 		p := &r.PermissionSets[i]
@@ -132,6 +135,8 @@ func CheckRegistry(r RegistryData) error {
 			return textError(path+".name", a.Name)
 		case accountNames[a.Name] != "":
 			return bad(path+".name", "%q is also the name of account %s; names must be unique", a.Name, accountNames[a.Name])
+		case a.Environment != "" && !environmentPattern.MatchString(a.Environment):
+			return bad(path+".environment", "%q must be 1 to 32 lower-case letters, digits or '-' (such as prod, staging, dev)", a.Environment)
 		}
 		accounts[a.ID], accountNames[a.Name] = true, a.ID
 	}

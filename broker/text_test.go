@@ -110,6 +110,8 @@ func TestRegistryRefusesHostileNames(t *testing.T) {
 		{"account name", func(r *broker.RegistryData) { r.Accounts[0].Name = "prod\x1b[2K" }, "accounts[0].name"},
 		{"admin group", func(r *broker.RegistryData) { r.Admins = []string{"group:adm\u202Eins"} }, "admins[0]"},
 		{"requester group", func(r *broker.RegistryData) { r.PermissionSets[0].Scope.RequesterGroups = []string{"eng\u200Bineers"} }, "scope.requester_groups[0]"},
+		{"account environment", func(r *broker.RegistryData) { r.Accounts[0].Environment = "prod\x1b[2K" }, "accounts[0].environment"},
+		{"long environment", func(r *broker.RegistryData) { r.Accounts[0].Environment = strings.Repeat("p", 33) }, "accounts[0].environment"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			r := eRegistry()
@@ -122,5 +124,15 @@ func TestRegistryRefusesHostileNames(t *testing.T) {
 	}
 	if err := broker.CheckRegistry(eRegistry()); err != nil {
 		t.Fatalf("the clean registry: %v", err)
+	}
+}
+
+// An account's environment label is trimmed and lower-cased, then kept.
+func TestRegistryAccountEnvironment(t *testing.T) {
+	r := eRegistry()
+	r.Accounts[0].Environment = " Prod "
+	broker.NormalizeRegistry(&r)
+	if err := broker.CheckRegistry(r); err != nil || r.Accounts[0].Environment != "prod" {
+		t.Fatalf("environment %q: %v, want prod accepted", r.Accounts[0].Environment, err)
 	}
 }

@@ -79,6 +79,10 @@ type Ticket struct {
 	// open ones were cut.
 	Done []Decision `json:"done,omitempty"`
 
+	// Reviews are the reviews of the ticket's activity after the fact
+	// (Service.Review), oldest first.
+	Reviews []Decision `json:"reviews,omitempty"`
+
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`
 	// Revisions are the earlier revisions of an edited ticket, oldest first.
@@ -362,6 +366,7 @@ func (t *Ticket) Clone() *Ticket {
 	c.PendingApprovers = slices.Clone(t.PendingApprovers)
 	c.Closed = cloneDecision(t.Closed)
 	c.Done = slices.Clone(t.Done)
+	c.Reviews = slices.Clone(t.Reviews)
 	if t.Extension != nil {
 		e := *t.Extension
 		e.Stages = cloneStages(e.Stages)

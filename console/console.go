@@ -105,6 +105,9 @@ type Config struct {
 	Views TicketViews
 	// Version is the server's version, shown in the OpenAPI document.
 	Version string
+	// Reviewer, if set, records reviews of tickets' activity at POST
+	// /api/v1/tickets/{id}/review; nil answers it 503.
+	Reviewer Reviewer
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -120,6 +123,8 @@ var _ TicketViews = (*broker.Service)(nil)
 type server struct {
 	cfg     Config
 	metrics *metrics
+	feed    *feedHub    // nil without Config.Feed
+	streams feedStreams // open live feeds per user
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
@@ -147,6 +152,9 @@ func New(cfg Config) *fiber.App {
 		panic(fmt.Sprintf("console: register metrics: %v", err))
 	}
 	s := &server{cfg: cfg, metrics: m}
+	if cfg.Feed != nil {
+		s.feed = newFeedHub(cfg.Feed)
+	}
 	app := fiber.New(fiber.Config{
 		AppName: "jit",
 		// Bodies are streamed (see edge.go): the transport reads at most
@@ -187,6 +195,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/credentials", s.credentials)
 	api.Get("/tickets/:id/console", s.consoleLink)
 	api.Get("/tickets/:id/activity", s.activity)
+	api.Post("/tickets/:id/review", s.review)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.adminRoutes(api)

@@ -359,15 +359,7 @@ func TestWriteLimit(t *testing.T) {
 // address, never the token, and counted by reason at /metrics.
 func TestRefusedAuthenticationLoggedAndCounted(t *testing.T) {
 	h := newHarness(t)
-	claims, err := issuer.Claims("alice@example.com", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
-	claims["exp"] = time.Now().Add(-time.Minute).Unix()
-	expired, err := issuer.Sign(claims)
-	if err != nil {
-		t.Fatal(err)
-	}
+	expired := expiredToken(t, "alice@example.com")
 	for range 2 {
 		h.do(t, request{method: "GET", path: "/api/v1/me", token: expired})
 	}

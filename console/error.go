@@ -37,6 +37,11 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 	if body.Code == broker.EFORBIDDEN {
 		s.auditDenied(c, body.Message)
 	}
+	if _, signedIn := broker.UserFrom(c.UserContext()); signedIn && body.Code == broker.ENOTFOUND && c.Params("id") != "" {
+		// A ticket the caller may not see answers 404, like one that does
+		// not exist: still a refusal to record (probing shows here).
+		s.auditDenied(c, body.Message)
+	}
 	if body.Code == broker.EUNAUTHENTICATED {
 		c.Set(fiber.HeaderWWWAuthenticate, `Bearer realm="jit"`)
 	}

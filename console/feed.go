@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
@@ -29,23 +30,63 @@ const (
 	feedLifetime = 25 * time.Second
 )
 
+// MaxFeedStreams is how many live feeds one user may hold open at once on
+// one server (each holds a connection, goroutines and a buffer, and reads
+// the ticket of every announcement it hears); one more is answered 429
+// too_many_requests with Retry-After.
+const MaxFeedStreams = 8
+
+// feedStreams counts each user's open live feeds.
+type feedStreams struct {
+	mu   sync.Mutex
+	open map[string]int
+}
+
+// take reserves a stream for user, or reports false at MaxFeedStreams.
+func (f *feedStreams) take(user string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open[user] >= MaxFeedStreams {
+		return false
+	}
+	if f.open == nil {
+		f.open = map[string]int{}
+	}
+	f.open[user]++
+	return true
+}
+
+// release gives back a stream taken for user.
+func (f *feedStreams) release(user string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.open[user]--; f.open[user] <= 0 {
+		delete(f.open, user)
+	}
+}
+
 // events answers GET /api/v1/events with server-sent events: "ready" once
 // subscribed, then "ticket" (data: TicketEvent) for each ticket written
 // that the caller may see. Without Config.Feed it is 404.
 func (s *server) events(c *fiber.Ctx) error {
-	if s.cfg.Feed == nil {
+	if s.feed == nil {
 		return broker.Errorf(broker.ENOTFOUND, "not found")
 	}
 	u, ok := broker.UserFrom(c.UserContext())
 	if !ok {
 		return broker.Errorf(broker.EUNAUTHENTICATED, "authentication required")
 	}
+	if !s.streams.take(u.Email) {
+		c.Set(fiber.HeaderRetryAfter, "1")
+		return broker.Errorf(codeTooManyRequests, "at most %d live feeds may be open at once; close one (another tab) and try again", MaxFeedStreams)
+	}
 	// The handler returns before the stream is written: nothing of c may
 	// be used inside the writer.
 	ctx, cancel := context.WithTimeout(broker.WithUser(context.Background(), u), feedLifetime)
-	ids, err := s.cfg.Feed.Subscribe(ctx)
+	stop := func() { cancel(); s.streams.release(u.Email) }
+	ids, err := s.feed.Subscribe(ctx)
 	if err != nil {
-		cancel()
+		stop()
 		s.cfg.Logger.Error("subscribe to the ticket feed", "err", err)
 		return broker.Errorf(broker.EUNAVAILABLE, "the live feed is unavailable")
 	}
@@ -55,7 +96,7 @@ func (s *server) events(c *fiber.Ctx) error {
 	svc, logger := s.cfg.Service, s.cfg.Logger
 	stopping := c.Context().Done() // closed when the server shuts down
 	c.Context().SetBodyStreamWriter(func(w *bufio.Writer) {
-		defer cancel()
+		defer stop()
 		fmt.Fprint(w, "retry: 1000\nevent: ready\ndata: {}\n\n")
 		if w.Flush() != nil {
 			return

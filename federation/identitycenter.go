@@ -27,6 +27,8 @@ type AssignmentAPI interface {
 	DeleteAccountAssignment(ctx context.Context, in *ssoadmin.DeleteAccountAssignmentInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.DeleteAccountAssignmentOutput, error)
 	DescribeAccountAssignmentDeletionStatus(ctx context.Context, in *ssoadmin.DescribeAccountAssignmentDeletionStatusInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.DescribeAccountAssignmentDeletionStatusOutput, error)
 	ListAccountAssignments(ctx context.Context, in *ssoadmin.ListAccountAssignmentsInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountAssignmentsOutput, error)
+	ListAccountAssignmentCreationStatus(ctx context.Context, in *ssoadmin.ListAccountAssignmentCreationStatusInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountAssignmentCreationStatusOutput, error)
+	ListAccountAssignmentDeletionStatus(ctx context.Context, in *ssoadmin.ListAccountAssignmentDeletionStatusInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountAssignmentDeletionStatusOutput, error)
 }
 
 // UserIDAPI is the one Identity Store call IdentityCenter makes.
@@ -159,9 +161,9 @@ func (ic *IdentityCenter) assign(ctx context.Context, a broker.Assignment, userI
 	}
 	defer release()
 	p := ic.pace()
-	var out *ssoadmin.CreateAccountAssignmentOutput
-	err = p.call(ctx, func() (err error) {
-		out, err = ic.SSOAdmin.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
+	var started *ssotypes.AccountAssignmentOperationStatus
+	err = p.call(ctx, func() error {
+		out, err := ic.SSOAdmin.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
 			InstanceArn:      aws.String(ic.InstanceARN),
 			TargetId:         aws.String(a.AccountID),
 			TargetType:       ssotypes.TargetTypeAwsAccount,
@@ -169,20 +171,23 @@ func (ic *IdentityCenter) assign(ctx context.Context, a broker.Assignment, userI
 			PrincipalType:    ssotypes.PrincipalTypeUser,
 			PrincipalId:      aws.String(userID),
 		})
+		if err == nil {
+			started = out.AccountAssignmentCreationStatus
+		} else if apiCode(err) == "ConflictException" {
+			// Perhaps our own creation, whose request ID a crash lost:
+			// wait for it rather than for the conflict to clear.
+			if st, lerr := ic.pending(ctx, false, a, userID); lerr == nil && st != nil {
+				started = st
+				return nil
+			}
+		}
 		return err
 	})
 	if err != nil {
 		return ic.requestError(err, "create assignment of %s to %s in %s", a.User, a.PermissionSetARN, a.AccountID)
 	}
-	st, err := ic.poll(ctx, out.AccountAssignmentCreationStatus, func() (*ssotypes.AccountAssignmentOperationStatus, error) {
-		o, err := ic.SSOAdmin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
-			InstanceArn:                        aws.String(ic.InstanceARN),
-			AccountAssignmentCreationRequestId: out.AccountAssignmentCreationStatus.RequestId,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return o.AccountAssignmentCreationStatus, nil
+	st, err := ic.poll(ctx, started, func() (*ssotypes.AccountAssignmentOperationStatus, error) {
+		return ic.describe(ctx, false, started.RequestId)
 	})
 	if err != nil {
 		return fmt.Errorf("assignment of %s to %s in %s: %w", a.User, a.PermissionSetARN, a.AccountID, err)
@@ -231,9 +236,9 @@ func (ic *IdentityCenter) unassign(ctx context.Context, a broker.Assignment, use
 	}
 	defer release()
 	p := ic.pace()
-	var out *ssoadmin.DeleteAccountAssignmentOutput
-	err = p.call(ctx, func() (err error) {
-		out, err = ic.SSOAdmin.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
+	var started *ssotypes.AccountAssignmentOperationStatus
+	err = p.call(ctx, func() error {
+		out, err := ic.SSOAdmin.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
 			InstanceArn:      aws.String(ic.InstanceARN),
 			TargetId:         aws.String(a.AccountID),
 			TargetType:       ssotypes.TargetTypeAwsAccount,
@@ -241,6 +246,14 @@ func (ic *IdentityCenter) unassign(ctx context.Context, a broker.Assignment, use
 			PrincipalType:    ssotypes.PrincipalTypeUser,
 			PrincipalId:      aws.String(userID),
 		})
+		if err == nil {
+			started = out.AccountAssignmentDeletionStatus
+		} else if apiCode(err) == "ConflictException" {
+			if st, lerr := ic.pending(ctx, true, a, userID); lerr == nil && st != nil {
+				started = st
+				return nil
+			}
+		}
 		return err
 	})
 	if apiCode(err) == "ResourceNotFoundException" {
@@ -253,15 +266,8 @@ func (ic *IdentityCenter) unassign(ctx context.Context, a broker.Assignment, use
 	if err != nil {
 		return ic.requestError(err, "delete assignment of %s to %s in %s", a.User, a.PermissionSetARN, a.AccountID)
 	}
-	st, err := ic.poll(ctx, out.AccountAssignmentDeletionStatus, func() (*ssotypes.AccountAssignmentOperationStatus, error) {
-		o, err := ic.SSOAdmin.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
-			InstanceArn:                        aws.String(ic.InstanceARN),
-			AccountAssignmentDeletionRequestId: out.AccountAssignmentDeletionStatus.RequestId,
-		})
-		if err != nil {
-			return nil, err
-		}
-		return o.AccountAssignmentDeletionStatus, nil
+	st, err := ic.poll(ctx, started, func() (*ssotypes.AccountAssignmentOperationStatus, error) {
+		return ic.describe(ctx, true, started.RequestId)
 	})
 	if err != nil {
 		return fmt.Errorf("removal of %s from %s in %s: %w", a.User, a.PermissionSetARN, a.AccountID, err)
@@ -305,6 +311,71 @@ func (ic *IdentityCenter) exists(ctx context.Context, a broker.Assignment, userI
 		}
 		in.NextToken = out.NextToken
 	}
+}
+
+// pending finds an IN_PROGRESS creation (or, with deletion, deletion) of
+// exactly a's assignment for userID: one whose request ID was lost, e.g.
+// by a crash between the call and its record. It lists the instance's
+// IN_PROGRESS operations and describes each; nil when there is none.
+func (ic *IdentityCenter) pending(ctx context.Context, deletion bool, a broker.Assignment, userID string) (*ssotypes.AccountAssignmentOperationStatus, error) {
+	filter := &ssotypes.OperationStatusFilter{Status: ssotypes.StatusValuesInProgress}
+	var token *string
+	for {
+		var ids []*string
+		if deletion {
+			out, err := ic.SSOAdmin.ListAccountAssignmentDeletionStatus(ctx, &ssoadmin.ListAccountAssignmentDeletionStatusInput{
+				InstanceArn: aws.String(ic.InstanceARN), Filter: filter, NextToken: token})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range out.AccountAssignmentsDeletionStatus {
+				ids = append(ids, m.RequestId)
+			}
+			token = out.NextToken
+		} else {
+			out, err := ic.SSOAdmin.ListAccountAssignmentCreationStatus(ctx, &ssoadmin.ListAccountAssignmentCreationStatusInput{
+				InstanceArn: aws.String(ic.InstanceARN), Filter: filter, NextToken: token})
+			if err != nil {
+				return nil, err
+			}
+			for _, m := range out.AccountAssignmentsCreationStatus {
+				ids = append(ids, m.RequestId)
+			}
+			token = out.NextToken
+		}
+		for _, id := range ids {
+			st, err := ic.describe(ctx, deletion, id)
+			if err != nil {
+				return nil, err
+			}
+			if st != nil && st.Status == ssotypes.StatusValuesInProgress && aws.ToString(st.TargetId) == a.AccountID &&
+				aws.ToString(st.PermissionSetArn) == a.PermissionSetARN && st.PrincipalType == ssotypes.PrincipalTypeUser &&
+				aws.ToString(st.PrincipalId) == userID {
+				return st, nil
+			}
+		}
+		if aws.ToString(token) == "" {
+			return nil, nil
+		}
+	}
+}
+
+// describe reads one assignment operation's status.
+func (ic *IdentityCenter) describe(ctx context.Context, deletion bool, id *string) (*ssotypes.AccountAssignmentOperationStatus, error) {
+	if deletion {
+		o, err := ic.SSOAdmin.DescribeAccountAssignmentDeletionStatus(ctx, &ssoadmin.DescribeAccountAssignmentDeletionStatusInput{
+			InstanceArn: aws.String(ic.InstanceARN), AccountAssignmentDeletionRequestId: id})
+		if err != nil {
+			return nil, err
+		}
+		return o.AccountAssignmentDeletionStatus, nil
+	}
+	o, err := ic.SSOAdmin.DescribeAccountAssignmentCreationStatus(ctx, &ssoadmin.DescribeAccountAssignmentCreationStatusInput{
+		InstanceArn: aws.String(ic.InstanceARN), AccountAssignmentCreationRequestId: id})
+	if err != nil {
+		return nil, err
+	}
+	return o.AccountAssignmentCreationStatus, nil
 }
 
 // poll describes an assignment operation until it is no longer IN_PROGRESS.

@@ -431,3 +431,65 @@ func TestAssignTimeout(t *testing.T) {
 		t.Fatalf("got %v, want code %s", err, broker.EUNAVAILABLE)
 	}
 }
+
+// A creation whose request ID was lost (JIT crashed between the call and
+// its record) is still IN_PROGRESS when the reconciler assigns again: the
+// repeat finds it with ListAccountAssignmentCreationStatus and waits for
+// it, instead of retrying the conflict it causes.
+func TestAssignRecoversLostRequest(t *testing.T) {
+	e := newICEnv(t)
+	ctx := context.Background()
+	e.sb.SetAssignmentBehaviour(3*time.Second, "SUCCEEDED")
+	alice, err := e.ic().UserID(ctx, "alice@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lost := func(create bool) {
+		t.Helper()
+		var err error
+		if create {
+			_, err = e.admin.CreateAccountAssignment(ctx, &ssoadmin.CreateAccountAssignmentInput{
+				InstanceArn: aws.String(e.inst), TargetId: aws.String("111111111111"), TargetType: ssotypes.TargetTypeAwsAccount,
+				PermissionSetArn: aws.String(e.ps["ReadOnlyAccess"]), PrincipalType: ssotypes.PrincipalTypeUser, PrincipalId: aws.String(alice),
+			})
+		} else {
+			_, err = e.admin.DeleteAccountAssignment(ctx, &ssoadmin.DeleteAccountAssignmentInput{
+				InstanceArn: aws.String(e.inst), TargetId: aws.String("111111111111"), TargetType: ssotypes.TargetTypeAwsAccount,
+				PermissionSetArn: aws.String(e.ps["ReadOnlyAccess"]), PrincipalType: ssotypes.PrincipalTypeUser, PrincipalId: aws.String(alice),
+			})
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Time passes only with describes: the conflict alone never clears.
+	e.sso.setAfter(func(op string, err error) {
+		if strings.HasPrefix(op, "Describe") {
+			e.clock.Advance(time.Second)
+		}
+	})
+	a := e.assignment("alice@example.com", "ReadOnlyAccess", "111111111111")
+	lost(true)
+	if err := e.ic().Assign(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sso.count("CreateAccountAssignment ConflictException"); got != 1 {
+		t.Errorf("%d conflicts, want the one that led to the lost request", got)
+	}
+	if got := e.sso.count("CreateAccountAssignment"); got != 1 {
+		t.Errorf("%d CreateAccountAssignment calls, want 1 (the repeat waits for the lost one)", got)
+	}
+	if !e.assigned(t, a) {
+		t.Fatal("assignment missing after Assign returned")
+	}
+	lost(false)
+	if err := e.ic().Unassign(ctx, a); err != nil {
+		t.Fatal(err)
+	}
+	if got := e.sso.count("DeleteAccountAssignment ConflictException"); got != 1 {
+		t.Errorf("%d delete conflicts, want 1", got)
+	}
+	if e.assigned(t, a) {
+		t.Error("assignment still there after Unassign returned")
+	}
+}

@@ -2,6 +2,8 @@ package notify
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"time"
 
@@ -31,6 +33,9 @@ type SMTPConfig struct {
 	// From is the sender address, as "JIT <jit@example.com>".
 	From    string
 	Timeout time.Duration // default 15 s
+	// RootCAs, if set, are the certificates trusted for the server's TLS
+	// (a private relay's CA); nil trusts the system's roots.
+	RootCAs *x509.CertPool
 }
 
 // SMTP sends mail through a server.
@@ -84,6 +89,9 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 		opts = append(opts, mail.WithSSL())
 	case TLSNone:
 		opts = append(opts, mail.WithTLSPolicy(mail.NoTLS))
+	}
+	if s.cfg.RootCAs != nil {
+		opts = append(opts, mail.WithTLSConfig(&tls.Config{ServerName: s.cfg.Host, RootCAs: s.cfg.RootCAs, MinVersion: tls.VersionTLS12}))
 	}
 	if s.cfg.Username != "" {
 		opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover), mail.WithUsername(s.cfg.Username), mail.WithPassword(s.cfg.Password))

@@ -138,6 +138,12 @@ func (a *Audit) Events(ctx context.Context, n int64) ([]broker.AuditEvent, error
 // scanChunk is how many stream entries one read takes.
 const scanChunk = 500
 
+// scanBudget is the most stream entries one Query reads when it scans the
+// stream: a filter that matches little (or a caller who may see little)
+// then gets a short page and a cursor to go on from, instead of making
+// one request read the whole log.
+var scanBudget = 10 * scanChunk
+
 // Query returns up to q.Limit events matching q, newest first, and the
 // cursor of the next page ("" at the end). keep, if set, further filters
 // events (what the caller may see). Implements broker.AuditReader.
@@ -157,7 +163,7 @@ func (a *Audit) Query(ctx context.Context, q broker.AuditQuery, keep func(broker
 		end = strconv.FormatInt(q.Until.UnixMilli(), 10)
 	}
 	var out []broker.AuditEvent
-	for {
+	for scanned := 0; ; {
 		msgs, err := a.rdb.XRevRangeN(ctx, a.stream, end, start, scanChunk).Result()
 		if err != nil {
 			return nil, "", fmt.Errorf("audit read: %w", err)
@@ -169,7 +175,11 @@ func (a *Audit) Query(ctx context.Context, q broker.AuditQuery, keep func(broker
 		if len(msgs) < scanChunk {
 			return out, "", nil
 		}
-		end = "(" + msgs[len(msgs)-1].ID
+		last := msgs[len(msgs)-1].ID
+		if scanned += len(msgs); scanned >= scanBudget {
+			return out, last, nil
+		}
+		end = "(" + last
 	}
 }
 

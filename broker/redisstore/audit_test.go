@@ -268,3 +268,74 @@ func TestAuditTrimKeepsTheChainVerifiable(t *testing.T) {
 		t.Fatalf("verify with a forged trim checkpoint: %v, want event 7 named", err)
 	}
 }
+
+// A scan of the stream reads at most scanBudget entries per query: a
+// filter nothing matches gets empty pages with a cursor, not one request
+// that reads the whole log, and following the cursors still finds every
+// match once, in order.
+func TestAuditQueryScanIsBounded(t *testing.T) {
+	old := scanBudget
+	scanBudget = scanChunk
+	t.Cleanup(func() { scanBudget = old })
+	a, rdb := newAuditLog(t, 2*scanChunk+100)
+	ctx := t.Context()
+	reads := 0
+	rdb.AddHook(countReads{&reads})
+
+	nothing := func(broker.AuditEvent) bool { return false }
+	page, next, err := a.Query(ctx, broker.AuditQuery{Limit: 10}, nothing)
+	if err != nil || len(page) != 0 || next == "" {
+		t.Fatalf("first page of nothing: %d events, next %q, %v; want none and a cursor", len(page), next, err)
+	}
+	if reads != 1 {
+		t.Errorf("%d stream reads for one page, want 1 (the budget)", reads)
+	}
+	pages := 1
+	for q := (broker.AuditQuery{Limit: 10, Cursor: next}); next != ""; pages++ {
+		if _, next, err = a.Query(ctx, q, nothing); err != nil {
+			t.Fatal(err)
+		}
+		q.Cursor = next
+	}
+	if pages != 3 {
+		t.Errorf("%d pages to scan %d events with a budget of %d, want 3", pages, 2*scanChunk+100, scanChunk)
+	}
+
+	// Events 100 and 700 only: both found across the short pages.
+	var got []int64
+	q := broker.AuditQuery{Limit: 10}
+	for {
+		page, next, err := a.Query(ctx, q, func(e broker.AuditEvent) bool { return e.Seq == 100 || e.Seq == 700 })
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range page {
+			got = append(got, e.Seq)
+		}
+		if next == "" {
+			break
+		}
+		q.Cursor = next
+	}
+	if fmt.Sprint(got) != "[700 100]" {
+		t.Errorf("matches across pages: %v, want [700 100]", got)
+	}
+}
+
+// countReads counts XREVRANGE commands.
+type countReads struct{ n *int }
+
+func (c countReads) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c countReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if strings.EqualFold(cmd.Name(), "xrevrange") {
+			*c.n++
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}

@@ -112,9 +112,9 @@ func TestAdminApplyChangesNothingWhenRefused(t *testing.T) {
 		{"unknown permission set in a rule", "carol@example.com", strings.Replace(before, "  - account: '*'\n", "  - account: '*'\n    permission_set: God\n", 1), nil,
 			fmt.Sprintf(`:%d: approval_rules[0].permission_set: permission set "God" is not registered`, lineIn(before, "  - account: '*'\n")+1), true},
 		{"two documents", "carol@example.com", before + "---\n" + before, nil, "only one YAML document", true},
-		{"dry run", "carol@example.com", strings.Replace(before, "name: prod}", "name: production}", 1), []string{"--dry-run"},
+		{"dry run", "carol@example.com", strings.Replace(before, "name: prod,", "name: production,", 1), []string{"--dry-run"},
 			"~ account 333333333333: name (prod -> production)\ndry run: nothing applied", false},
-		{"not an admin", "alice@example.com", strings.Replace(before, "name: prod}", "name: production}", 1), nil, "alice@example.com is not an administrator", true},
+		{"not an admin", "alice@example.com", strings.Replace(before, "name: prod,", "name: production,", 1), nil, "alice@example.com is not an administrator", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := writeFile(t, "org.yaml", tc.file)

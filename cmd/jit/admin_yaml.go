@@ -230,7 +230,7 @@ func styleNode(n *yaml.Node, key string) {
 		scalars, small := true, key == "accounts"
 		for _, c := range n.Content {
 			scalars = scalars && c.Kind == yaml.ScalarNode
-			small = small && c.Kind == yaml.MappingNode && len(c.Content) <= 4
+			small = small && c.Kind == yaml.MappingNode && len(c.Content) <= 6
 			styleNode(c, "")
 		}
 		if scalars && flowKeys[key] {

@@ -178,7 +178,7 @@ func auditList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	if page.Next != "" {
-		_, err := fmt.Fprintf(stdout, "more: --cursor %s\n", page.Next)
+		_, err := fmt.Fprintf(stdout, "more: --cursor %s\n", shown(page.Next))
 		return err
 	}
 	return nil

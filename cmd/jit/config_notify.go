@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/x509"
 	"fmt"
 	"log/slog"
 	"net/mail"
@@ -59,6 +60,9 @@ type SMTPConfig struct {
 	// Password (env JIT_SMTP_PASSWORD) is never logged.
 	Password string `yaml:"password"`
 	From     string `yaml:"from"`
+	// CAFile names PEM certificates trusted for the server's TLS (a
+	// private relay's CA); empty trusts the system's roots.
+	CAFile string `yaml:"ca_file"`
 }
 
 // validateNotify checks the notify section.
@@ -97,7 +101,18 @@ func (c *Config) smtp() (*notify.SMTP, error) {
 	if s.Host == "" {
 		return nil, nil
 	}
-	m, err := notify.NewSMTP(notify.SMTPConfig{Host: s.Host, Port: s.Port, TLS: s.TLS, Username: s.Username, Password: s.Password, From: s.From})
+	cfg := notify.SMTPConfig{Host: s.Host, Port: s.Port, TLS: s.TLS, Username: s.Username, Password: s.Password, From: s.From}
+	if s.CAFile != "" {
+		pemBytes, err := os.ReadFile(s.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("notify.email.smtp.ca_file: %w", err)
+		}
+		cfg.RootCAs = x509.NewCertPool()
+		if !cfg.RootCAs.AppendCertsFromPEM(pemBytes) {
+			return nil, fmt.Errorf("notify.email.smtp.ca_file %s holds no PEM certificate", s.CAFile)
+		}
+	}
+	m, err := notify.NewSMTP(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("notify.email.smtp: %w", err)
 	}

@@ -177,6 +177,11 @@ func TestMetricsAndAuditFollowATicket(t *testing.T) {
 	if code, _ = h.api("dave@example.com", "GET", "/api/v1/tickets/"+tk.ID+"/timeline", nil); code != 404 {
 		t.Errorf("dave's timeline of alice's ticket: %d, want 404", code)
 	}
+	// ... and that refusal is in the audit, for the administrator.
+	code, page = h.api("carol@example.com", "GET", "/api/v1/audit?type=authz.denied&user=dave@example.com&ticket="+tk.ID, nil)
+	if code != 200 || len(page["events"].([]any)) == 0 {
+		t.Errorf("dave's refused read of %s not in the audit: %d %v", tk.ID, code, page)
+	}
 	out, errOut, err := h.jit("alice@example.com", "audit", "timeline", tk.ID)
 	if err != nil || !strings.Contains(out, "ticket.approve") || !strings.Contains(out, "bob@example.com") {
 		t.Errorf("jit audit timeline: %v\n%s%s", err, out, errOut)

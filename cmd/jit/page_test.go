@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -430,4 +431,85 @@ func TestApproverPageDelegationsAndRegistry(t *testing.T) {
 	c.waitText(testid("registry-admins"), "carol@example.com")
 	c.screenshot("registry")
 	c.axe("registry")
+}
+
+// The audit screen: an administrator reads every event and filters by
+// ticket; a requester reads only her tickets' events; a ticket's page
+// shows its timeline.
+func TestApproverPageAudit(t *testing.T) {
+	h := newWebHarness(t)
+	mine := h.requestReadOnly("audit screen: alice's ticket")
+	other := h.request("dave@example.com", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "audit screen: dave's ticket")
+	if code, m := h.api("bob@example.com", "POST", "/api/v1/tickets/"+mine.ID+"/approve", map[string]any{"comment": "ok", "revision": mine.Revision}); code != 200 {
+		t.Fatalf("approve: %d %v", code, m)
+	}
+
+	c := newBrowser(t)
+	c.signIn(h, "carol@example.com")
+	c.do("audit", chromedp.Navigate(h.apiURL+"/#/audit"))
+	c.waitText(testid("audit-table"), other.ID)
+	c.waitText(testid("audit-table"), "ticket.approve")
+	c.do("filter", chromedp.SendKeys(chromedp.CSS(testid("audit-ticket")+" input"), other.ID), chromedp.Click(chromedp.CSS(testid("audit-apply"))))
+	c.waitText(testid("audit-table"), "audit screen: dave")
+	if txt := c.text(testid("audit-table")); strings.Contains(txt, mine.ID) {
+		t.Errorf("audit filtered to %s still shows %s:\n%s", other.ID, mine.ID, txt)
+	}
+	c.screenshot("audit")
+	c.axe("audit")
+
+	a := newBrowser(t)
+	a.signIn(h, "alice@example.com")
+	a.do("audit", chromedp.Navigate(h.apiURL+"/#/audit"))
+	a.waitText(testid("audit-table"), mine.ID)
+	if txt := a.text(testid("audit-table")); strings.Contains(txt, other.ID) {
+		t.Errorf("alice's audit screen shows dave's ticket %s:\n%s", other.ID, txt)
+	}
+	a.do("ticket page", chromedp.Navigate(h.apiURL+"/#/tickets/"+mine.ID))
+	a.waitText(testid("ticket-timeline"), "ticket.approve")
+	a.waitText(testid("ticket-timeline"), "bob@example.com")
+	a.screenshot("timeline")
+}
+
+// An account's environment badge comes from the registry's label, not
+// from its name.
+func TestApproverPageEnvironmentBadge(t *testing.T) {
+	h := newWebHarness(t)
+	if code, m := h.api("carol@example.com", "POST", "/api/v1/accounts", map[string]any{"id": "444444444444", "name": "payments", "environment": "prod"}); code != 201 {
+		t.Fatalf("register payments: %d %v", code, m)
+	}
+	tk := h.request("alice@example.com", "--account", "444444444444", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "badge")
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.waitText(testid("env-444444444444"), "prod")
+	if got := evalOn[string](b, `getComputedStyle(document.querySelector('[data-testid="env-444444444444"] span')).backgroundColor`); got == "" {
+		t.Errorf("no badge colour for %s", tk.ID)
+	}
+	if code, m := h.api("carol@example.com", "POST", "/api/v1/accounts", map[string]any{"id": "444444444444", "name": "payments", "environment": "Prod\x1b[2K"}); code != 400 || !strings.Contains(fmt.Sprint(m["message"]), "environment") {
+		t.Errorf("hostile environment label: %d %v, want 400 naming the field", code, m)
+	}
+}
+
+// "Activity to review" lists bob's ended, unreviewed tickets; he marks one
+// reviewed with a comment, it leaves the list, and its page shows the review.
+func TestApproverPageReview(t *testing.T) {
+	h := newWebHarness(t)
+	tk := h.requestReadOnly("page review")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	if _, errOut, err := h.jit("bob@example.com", "terminate", tk.ID, "--comment", "enough"); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+	b.do("to review", chromedp.Navigate(h.apiURL+"/#/unreviewed"))
+	b.decide("review", tk.ID, "checked the activity: reads only")
+	b.waitText(testid("flash-success"), "reviewed")
+	if got := h.ticket(tk.ID); len(got.Reviews) != 1 || got.Reviews[0].Comment != "checked the activity: reads only" {
+		t.Fatalf("reviews after the page's review: %+v", got.Reviews)
+	}
+	b.do("ticket page", chromedp.Navigate(h.apiURL+"/#/tickets/"+tk.ID))
+	b.waitText(testid("details-reviews"), "checked the activity")
+	b.axe("ticket reviewed")
 }

@@ -31,12 +31,12 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			status = fmt.Sprintf("%d not finished", len(a.Errors))
 		}
 		if _, err := fmt.Fprintf(stdout, "Account %s:   %d orphans removed, %d deny entries pruned (in %d lists), %s\n",
-			a.AccountID, a.OrphansRemoved, a.Pruned, a.PrunedLists, status); err != nil {
+			shown(a.AccountID), a.OrphansRemoved, a.Pruned, a.PrunedLists, status); err != nil {
 			return err
 		}
 	}
 	for _, e := range rep.Errors {
-		if _, err := fmt.Fprintf(stdout, "Not finished:           %s\n", e); err != nil {
+		if _, err := fmt.Fprintf(stdout, "Not finished:           %s\n", shown(e)); err != nil {
 			return err
 		}
 	}

@@ -98,6 +98,9 @@ func printTicket(w io.Writer, output string, t *wire.Ticket) error {
 	for _, d := range t.Done {
 		fmt.Fprintf(w, "Done:            %s at %s (their access ended)\n", shown(d.By), d.At.Format(time.RFC3339))
 	}
+	for _, r := range t.Reviews {
+		fmt.Fprintf(w, "Reviewed by:     %s at %s %s\n", shown(r.By), r.At.Format(time.RFC3339), shown(r.Comment))
+	}
 	if t.Closed != nil {
 		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", shown(t.Closed.Actor()), t.Closed.At.Format(time.RFC3339), shown(t.Closed.Comment))
 	}

@@ -19,10 +19,14 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fixture := fs.String("fixture", "", "YAML fixture (default: the demo organization)")
 	addr := fs.String("addr", "127.0.0.1:4566", "listen address")
 	admin := fs.Bool("admin", false, "serve the /_sandbox/ admin endpoint (faults, delays, events)")
+	trailDelay := fs.Duration("trail-delay", 0, "CloudTrail delivery delay, e.g. 5m (AWS: about 5 minutes on average)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
+	}
+	if *trailDelay < 0 || *trailDelay > time.Hour {
+		return fmt.Errorf("--trail-delay %s: must be from 0 to 1h", *trailDelay)
 	}
 	f := sandbox.DemoFixture()
 	if *fixture != "" {
@@ -32,7 +36,7 @@ func runSandbox(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 	}
 	logger := slog.New(slog.NewTextHandler(stderr, nil))
-	sb, err := sandbox.New(f, sandbox.Options{Logger: logger, Admin: *admin})
+	sb, err := sandbox.New(f, sandbox.Options{Logger: logger, Admin: *admin, TrailDelay: *trailDelay})
 	if err != nil {
 		return err
 	}

@@ -232,6 +232,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
 			Views:            svc,   // each ticket's open round as the caller decides it
 			Version:          cmp.Or(version, "devel"),
+			Reviewer:         svc,
 			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
 				TerminateReasonOptional: cfg.Web.TerminateReason == "optional"},
 		})

@@ -27,6 +27,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		state := fs.String("state", "", "only tickets in this state")
 		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
 		pending := fs.Bool("pending-for-me", false, "only tickets waiting for my decision")
+		unreviewed := fs.Bool("unreviewed", false, "only ended tickets whose activity nobody has reviewed")
 		// The list's other filters and orders (GET /api/v1/tickets), flag name -> query parameter.
 		more := map[string]*string{}
 		for _, f := range []struct{ flag, param, usage string }{
@@ -59,6 +60,9 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if *pending {
 			q.Set("pending_for_me", "true")
+		}
+		if *unreviewed {
+			q.Set("unreviewed", "true")
 		}
 		for param, v := range more {
 			if *v != "" {
@@ -152,7 +156,7 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 		}
 	default:
 		call := map[string]func(context.Context, string, wire.Comment) (wire.Ticket, error){
-			"terminate": api.Terminate, "cancel": api.Cancel, "done": api.Done,
+			"terminate": api.Terminate, "cancel": api.Cancel, "done": api.Done, "review": api.Review,
 		}[verb]
 		t, err = call(ctx, id, wire.Comment{Comment: *comment})
 	}

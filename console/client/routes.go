@@ -110,6 +110,11 @@ func (c *Client) Terminate(ctx context.Context, id string, in wire.Comment) (wir
 	return c.transition(ctx, id, "terminate", in)
 }
 
+// Review is POST /api/v1/tickets/{id}/review.
+func (c *Client) Review(ctx context.Context, id string, in wire.Comment) (wire.Ticket, error) {
+	return c.transition(ctx, id, "review", in)
+}
+
 // Cancel is POST /api/v1/tickets/{id}/cancel.
 func (c *Client) Cancel(ctx context.Context, id string, in wire.Comment) (wire.Ticket, error) {
 	return c.transition(ctx, id, "cancel", in)

@@ -47,7 +47,10 @@ func (s *Slack) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "invalid signature", http.StatusUnauthorized)
 		return
 	}
-	sum := sha256.Sum256([]byte(r.Header.Get("X-Slack-Request-Timestamp") + ":" + r.Header.Get("X-Slack-Signature")))
+	// The replay key is the signature in one spelling: Slack's verifier
+	// takes its hex digits in either case, so the header as sent would let
+	// a replay through with the case of a digit changed.
+	sum := sha256.Sum256([]byte(r.Header.Get("X-Slack-Request-Timestamp") + ":" + strings.ToLower(r.Header.Get("X-Slack-Signature"))))
 	first, err := s.cfg.Replay.First(r.Context(), "slack:"+hex.EncodeToString(sum[:]), replayTTL)
 	if err != nil {
 		http.Error(w, "unavailable", http.StatusServiceUnavailable)

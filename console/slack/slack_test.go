@@ -2,17 +2,12 @@ package slack
 
 import (
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -135,15 +130,7 @@ func callback(slackUser, action, value, key string, ts time.Time) *http.Request 
 		"channel": map[string]any{"id": "C1"}, "message": map[string]any{"ts": "1700000000.000100"},
 		"actions": []map[string]any{{"action_id": action, "block_id": "decide", "type": "button", "value": value}},
 	})
-	body := "payload=" + url.QueryEscape(string(payload))
-	stamp := strconv.FormatInt(ts.Unix(), 10)
-	m := hmac.New(sha256.New, []byte(key))
-	fmt.Fprintf(m, "v0:%s:%s", stamp, body)
-	r := httptest.NewRequest(http.MethodPost, "/slack/interactions", strings.NewReader(body))
-	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	r.Header.Set("X-Slack-Request-Timestamp", stamp)
-	r.Header.Set("X-Slack-Signature", "v0="+hex.EncodeToString(m.Sum(nil)))
-	return r
+	return signedAt([]byte("payload="+url.QueryEscape(string(payload))), key, ts)
 }
 
 func serve(s *Slack, r *http.Request) *httptest.ResponseRecorder {

@@ -14,7 +14,7 @@ import (
 // ParseStart reads a start: "" (unset), "now", or an RFC 3339 time. It
 // returns the time in UTC, or now (true) for "now". EINVALID otherwise.
 func ParseStart(s string) (t time.Time, now bool, err error) {
-	switch s = strings.TrimSpace(s); s {
+	switch s = trim(s); s {
 	case "":
 		return time.Time{}, false, nil
 	case "now":
@@ -30,7 +30,7 @@ func ParseStart(s string) (t time.Time, now bool, err error) {
 // ParseTime reads the RFC 3339 time of the field name: "" is the zero
 // time; anything else that is not RFC 3339 is EINVALID naming the field.
 func ParseTime(name, s string) (time.Time, error) {
-	if s = strings.TrimSpace(s); s == "" {
+	if s = trim(s); s == "" {
 		return time.Time{}, nil
 	}
 	t, err := time.Parse(time.RFC3339, s)
@@ -43,7 +43,7 @@ func ParseTime(name, s string) (time.Time, error) {
 // ParseDuration reads the duration of the field name: "" (unset, 0) or a
 // positive Go duration such as example. EINVALID otherwise.
 func ParseDuration(name, example, s string) (time.Duration, error) {
-	if s = strings.TrimSpace(s); s == "" {
+	if s = trim(s); s == "" {
 		return 0, nil
 	}
 	d, err := time.ParseDuration(s)
@@ -56,7 +56,7 @@ func ParseDuration(name, example, s string) (time.Duration, error) {
 // EndOrDuration reads an end and a duration of which at most one may be
 // given (exactly one when required). EINVALID otherwise.
 func EndOrDuration(end, duration string, required bool) (time.Time, time.Duration, error) {
-	hasEnd, hasDur := strings.TrimSpace(end) != "", strings.TrimSpace(duration) != ""
+	hasEnd, hasDur := trim(end) != "", trim(duration) != ""
 	switch {
 	case hasEnd && hasDur:
 		return time.Time{}, 0, broker.Errorf(broker.EINVALID, "give either end or duration, not both")
@@ -70,3 +70,7 @@ func EndOrDuration(end, duration string, required bool) (time.Time, time.Duratio
 	d, err := ParseDuration("duration", "1h30m", duration)
 	return t, d, err
 }
+
+// trim drops the ASCII white space around s. Unicode spaces (U+0085,
+// U+00A0, ...) stay, so a time that carries one is refused, not read.
+func trim(s string) string { return strings.Trim(s, " \t\r\n") }

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sort"
 	"time"
 )
@@ -46,10 +47,11 @@ func (s *Sandbox) initOperations(f Fixture, opt Options) {
 	s.faults = newFaults(opt.Seed)
 	s.consoles = newConsoles()
 	s.admin = opt.Admin
-	for _, doc := range f.OrgDenyPolicies {
+	for _, doc := range append(slices.Clone(f.ServiceControlPolicies), f.OrgDenyPolicies...) {
 		p, _ := parsePolicy(doc, false) // validated
-		s.orgDeny = append(s.orgDeny, p)
+		s.scps = append(s.scps, p)
 	}
+	s.fullAccess = len(f.ServiceControlPolicies) == 0
 }
 
 type faultJSON struct {

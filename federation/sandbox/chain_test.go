@@ -68,7 +68,7 @@ func TestRoleChainingTable(t *testing.T) {
 				if got := aws.ToString(out.SourceIdentity); got != "alice" {
 					t.Errorf("SourceIdentity = %q, want alice", got)
 				}
-				if se.policy != nil {
+				if se.hasSessionPolicy {
 					t.Errorf("chained session has a session policy %s; want none", se.policyText)
 				}
 				// The first hop's session policy denied ec2; the chained session is not bound by it.

@@ -25,7 +25,20 @@ type Fixture struct {
 	// evaluated on every call made with a minted session: their Deny
 	// statements win over any Allow, and their Allow statements never
 	// grant anything.
+	//
+	// They are evaluated as SCPs attached beside AWS's FullAWSAccess.
 	OrgDenyPolicies []string `yaml:"org_deny_policies"`
+	// ServiceControlPolicies, when set, are the organization's SCPs in
+	// place of FullAWSAccess: as in AWS they are allow lists, so an action
+	// none of them allows is implicitly denied (an SCP allowing only s3:*
+	// denies ec2:DescribeInstances), and their Deny statements win.
+	ServiceControlPolicies []string `yaml:"service_control_policies"`
+	// ManagedPolicies are customer managed policies, for roles'
+	// managed_policy_arns and permissions_boundary, permission sets'
+	// customer_managed_policies and AssumeRole's PolicyArns. AWS managed
+	// AdministratorAccess, PowerUserAccess and ReadOnlyAccess are built in
+	// (managed.go).
+	ManagedPolicies []ManagedPolicy `yaml:"managed_policies"`
 	// IdentityCenter is the organization's IAM Identity Center instance
 	// with its Identity Store (identitycenter.go); nil means none.
 	IdentityCenter *IdentityCenter `yaml:"identity_center"`
@@ -61,6 +74,13 @@ type Role struct {
 	// Empty means all three.
 	TrustActions []string          `yaml:"trust_actions"`
 	Policies     map[string]string `yaml:"policies"` // inline policy name -> JSON document
+	// ManagedPolicyArns are the managed policies attached to the role:
+	// AWS managed ("arn:aws:iam::aws:policy/ReadOnlyAccess") or customer
+	// managed ones of the role's account.
+	ManagedPolicyArns []string `yaml:"managed_policy_arns"`
+	// PermissionsBoundary is the ARN of the managed policy that bounds
+	// the role's permissions; empty for none.
+	PermissionsBoundary string `yaml:"permissions_boundary"`
 }
 
 // User is a long-term IAM user with an access key (AKIA...).
@@ -259,6 +279,15 @@ func (f Fixture) validate() error {
 			return fmt.Errorf("org_deny_policies[%d]: %v", i, err)
 		}
 	}
+	for i, doc := range f.ServiceControlPolicies {
+		if _, err := parsePolicy(doc, false); err != nil {
+			return fmt.Errorf("service_control_policies[%d]: %v", i, err)
+		}
+	}
+	known, err := f.validateManaged(accounts)
+	if err != nil {
+		return err
+	}
 	keys := map[string]bool{}
 	for i, u := range f.Users {
 		field := fmt.Sprintf("users[%d]", i)
@@ -279,5 +308,5 @@ func (f Fixture) validate() error {
 			return fmt.Errorf("%s.secret_access_key: must be at least 16 characters", field)
 		}
 	}
-	return f.validateIdentityCenter(accounts)
+	return f.validateIdentityCenter(accounts, known)
 }

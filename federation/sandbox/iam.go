@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 )
@@ -31,11 +30,15 @@ var iamGlobalRegion = map[string]string{"aws": "us-east-1", "aws-cn": "cn-north-
 // so a caller reaches another account's roles through AssumeRole first.
 func (s *Sandbox) iamService() *service {
 	actions := map[string]queryHandler{
-		"GetRole":          s.getRole,
-		"PutRolePolicy":    s.putRolePolicy,
-		"GetRolePolicy":    s.getRolePolicy,
-		"DeleteRolePolicy": s.deleteRolePolicy,
-		"ListRolePolicies": s.listRolePolicies,
+		"GetRole":                  s.getRole,
+		"PutRolePolicy":            s.putRolePolicy,
+		"GetRolePolicy":            s.getRolePolicy,
+		"DeleteRolePolicy":         s.deleteRolePolicy,
+		"ListRolePolicies":         s.listRolePolicies,
+		"ListRoles":                s.listRoles,
+		"ListAttachedRolePolicies": s.listAttachedRolePolicies,
+		"GetPolicy":                s.getPolicy,
+		"GetPolicyVersion":         s.getPolicyVersion,
 	}
 	return &service{
 		name:         "iam",
@@ -86,6 +89,26 @@ type iamRoleXML struct {
 	CreateDate               string
 	AssumeRolePolicyDocument string
 	MaxSessionDuration       int
+	PermissionsBoundary      *permissionsBoundaryXML `xml:",omitempty"`
+}
+
+type permissionsBoundaryXML struct {
+	PermissionsBoundaryType string
+	PermissionsBoundaryArn  string
+}
+
+// roleXML is the Role structure GetRole and ListRoles return.
+func (s *Sandbox) roleXML(rs *role) iamRoleXML {
+	x := iamRoleXML{
+		Path: rs.Path, RoleName: rs.Name, RoleId: rs.id, Arn: rs.arn,
+		CreateDate:               rs.created.UTC().Format(time.RFC3339),
+		AssumeRolePolicyDocument: uriEncode(s.trustPolicy(rs), true),
+		MaxSessionDuration:       rs.MaxSessionDuration,
+	}
+	if rs.PermissionsBoundary != "" {
+		x.PermissionsBoundary = &permissionsBoundaryXML{"Policy", rs.PermissionsBoundary}
+	}
+	return x
 }
 
 func (s *Sandbox) getRole(c *call) *apiError {
@@ -93,16 +116,26 @@ func (s *Sandbox) getRole(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	return c.writeQuery(iamXMLNS, "GetRole", struct{ Role iamRoleXML }{iamRoleXML{
-		Path: rs.Path, RoleName: rs.Name, RoleId: rs.id, Arn: rs.arn,
-		CreateDate:               rs.created.UTC().Format(time.RFC3339),
-		AssumeRolePolicyDocument: uriEncode(s.trustPolicy(rs), true),
-		MaxSessionDuration:       rs.MaxSessionDuration,
-	}})
+	return c.writeQuery(iamXMLNS, "GetRole", struct{ Role iamRoleXML }{s.roleXML(rs)})
 }
 
 // trustPolicy renders the role's trust as the JSON document IAM returns.
+// An Identity Center role trusts its account's SAML provider, in AWS's
+// form: a Federated principal with sts:AssumeRoleWithSAML and
+// sts:TagSession, for the sign-in endpoint's audience.
 func (s *Sandbox) trustPolicy(rs *role) string {
+	if rs.samlProvider != "" {
+		b, _ := json.Marshal(map[string]any{
+			"Version": "2012-10-17",
+			"Statement": []any{map[string]any{
+				"Effect":    "Allow",
+				"Principal": map[string]any{"Federated": rs.samlProvider},
+				"Action":    []string{"sts:AssumeRoleWithSAML", "sts:TagSession"},
+				"Condition": map[string]any{"StringEquals": map[string]any{"SAML:aud": "https://signin.aws.amazon.com/saml"}},
+			}},
+		})
+		return string(b)
+	}
 	principals := rs.TrustedPrincipals
 	if len(principals) == 0 {
 		for id := range s.accounts {
@@ -210,10 +243,7 @@ type listRolePoliciesResult struct {
 
 func (s *Sandbox) listRolePolicies(c *call) *apiError {
 	var v validation
-	marker, mok := formValue(c.form, "Marker")
-	v.str(marker, mok, false, "marker", 1, 320, iamMarkerRe)
-	raw, iok := formValue(c.form, "MaxItems")
-	maxItems, _ := v.intRange(raw, iok, "maxItems", 1, 1000, 100)
+	marker, maxItems := s.iamPage(c, &v)
 	rs, e := s.iamRole(c, &v)
 	if e != nil {
 		return e
@@ -223,21 +253,10 @@ func (s *Sandbox) listRolePolicies(c *call) *apiError {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	start := 0
-	if mok {
-		n, err := strconv.Atoi(marker)
-		if err != nil || n < 0 || n > len(names) {
-			return errorf(400, "ValidationError", "Invalid Marker.")
-		}
-		start = n
+	start, end, next, e := s.iamCut(pageBinding("iam:ListRolePolicies", c.caller.account, rs.arn), marker, len(names), maxItems)
+	if e != nil {
+		return e
 	}
-	res := listRolePoliciesResult{PolicyNames: names[start:]}
-	if len(res.PolicyNames) > maxItems {
-		res.PolicyNames, res.IsTruncated = res.PolicyNames[:maxItems], true
-		res.Marker = strconv.Itoa(start + maxItems)
-	}
-	if res.PolicyNames == nil {
-		res.PolicyNames = []string{}
-	}
+	res := listRolePoliciesResult{PolicyNames: append([]string{}, names[start:end]...), IsTruncated: next != "", Marker: next}
 	return c.writeQuery(iamXMLNS, "ListRolePolicies", res)
 }

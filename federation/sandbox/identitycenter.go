@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -40,6 +41,17 @@ type PermissionSet struct {
 	// SessionDuration is ISO-8601 (PT1H .. PT12H); default "PT1H".
 	SessionDuration string `yaml:"session_duration"`
 	InlinePolicy    string `yaml:"inline_policy"` // optional JSON policy document
+	// ManagedPolicies are AWS managed policy ARNs attached to the
+	// permission set (e.g. "arn:aws:iam::aws:policy/ReadOnlyAccess").
+	ManagedPolicies []string `yaml:"managed_policies"`
+	// CustomerManagedPolicies name customer managed policies as
+	// "<path><name>" or "<name>" (path "/"); provisioning attaches the
+	// policy of that name in each account. One the account lacks is left
+	// out of the role (AWS fails the provisioning instead).
+	CustomerManagedPolicies []string `yaml:"customer_managed_policies"`
+	// PermissionsBoundary is an AWS managed policy ARN or a customer
+	// managed policy reference as above; empty for none.
+	PermissionsBoundary string `yaml:"permissions_boundary"`
 }
 
 // IdentityUser is a user of the Identity Store.
@@ -137,7 +149,7 @@ func (ic IdentityCenter) resolved(f Fixture) IdentityCenter {
 
 // validateIdentityCenter checks the Identity Center part of a fixture
 // (and the accounts' emails, which Organizations reports).
-func (f Fixture) validateIdentityCenter(accounts map[string]bool) error {
+func (f Fixture) validateIdentityCenter(accounts, managed map[string]bool) error {
 	for i, a := range f.Accounts {
 		if a.Email != "" && (len(a.Email) < 6 || len(a.Email) > 64 || !emailRe.MatchString(a.Email)) {
 			return fmt.Errorf("accounts[%d].email: %q is not an email address of 6-64 characters", i, a.Email)
@@ -179,6 +191,23 @@ func (f Fixture) validateIdentityCenter(accounts map[string]bool) error {
 			}
 			if policySize(ps.InlinePolicy) > maxRolePolicyBytes {
 				return fmt.Errorf("%s.inline_policy: %d bytes (whitespace not counted) exceed the role budget of %d", pf, policySize(ps.InlinePolicy), maxRolePolicyBytes)
+			}
+		}
+		for j, arn := range ps.ManagedPolicies {
+			if !managed[arn] || !attachableIn(arn, "aws") {
+				return fmt.Errorf("%s.managed_policies[%d]: %q is not an AWS managed policy the sandbox carries", pf, j, arn)
+			}
+		}
+		refs := ps.CustomerManagedPolicies
+		if b := ps.PermissionsBoundary; b != "" && !strings.HasPrefix(b, "arn:") {
+			refs = append(slices.Clone(refs), b)
+		} else if b != "" && (!managed[b] || !attachableIn(b, "aws")) {
+			return fmt.Errorf("%s.permissions_boundary: %q is not an AWS managed policy the sandbox carries", pf, b)
+		}
+		for j, ref := range refs {
+			path, name := splitPolicyRef(ref)
+			if len(name) > 128 || !iamNameRe.MatchString(name) || !iamPathRe.MatchString(path) {
+				return fmt.Errorf("%s.customer_managed_policies[%d]: %q is not a policy name with an optional path", pf, j, ref)
 			}
 		}
 	}
@@ -293,6 +322,8 @@ type permSet struct {
 	duration                                time.Duration
 	created                                 time.Time
 	policy                                  string // current inline policy; "" when none
+	managed, customer                       []string
+	boundary                                string
 	// roles holds the provisioned role per account; the role's inline
 	// policy is the permission set's policy as of the last provisioning.
 	roles map[string]*role
@@ -372,6 +403,7 @@ func (s *Sandbox) newIdentityCenter(f Fixture, opt Options) *identityCenter {
 			name: p.Name, description: p.Description, sessionDuration: p.SessionDuration, duration: d,
 			arn:     fmt.Sprintf("arn:%s:sso:::permissionSet/%s/ps-%s", s.partition, in.id, hashHex(in.arn+"/"+p.Name, 16)),
 			created: s.started, policy: p.InlinePolicy, roles: map[string]*role{},
+			managed: p.ManagedPolicies, customer: p.CustomerManagedPolicies, boundary: p.PermissionsBoundary,
 		}
 		in.permSets = append(in.permSets, ps)
 		in.byARN[ps.arn] = ps
@@ -479,6 +511,16 @@ func (s *Sandbox) complete(in *icInstance, op *icOp, now time.Time) {
 	}
 }
 
+// splitPolicyRef splits a customer managed policy reference
+// "<path><name>" (or "<name>") into its path and name.
+func splitPolicyRef(ref string) (path, name string) {
+	i := strings.LastIndex(ref, "/")
+	if i < 0 {
+		return "/", ref
+	}
+	return ref[:i+1], ref[i+1:]
+}
+
 // provision creates or updates the permission set's role in account with
 // the permission set's current inline policy.
 func (s *Sandbox) provision(ps *permSet, account string, now time.Time) {
@@ -491,10 +533,12 @@ func (s *Sandbox) provision(ps *permSet, account string, now time.Time) {
 			Role: Role{
 				Account: account, Name: name, Path: ssoRolePath, MaxSessionDuration: max(secs, 3600),
 				// Only the access portal mints sessions for these roles:
-				// the trust names a SAML provider no caller can be.
-				TrustedPrincipals: []string{fmt.Sprintf("arn:%s:iam::%s:saml-provider/AWSSSO_%s_DO_NOT_DELETE", s.partition, account, hashHex(ps.arn, 16))},
+				// the trust names a SAML provider no caller can be, for
+				// sts:AssumeRoleWithSAML, never sts:AssumeRole.
+				TrustActions: []string{"sts:AssumeRoleWithSAML", "sts:TagSession"},
 			},
-			arn: arn, id: stableID("AROA", arn), created: now,
+			samlProvider: fmt.Sprintf("arn:%s:iam::%s:saml-provider/AWSSSO_%s_DO_NOT_DELETE", s.partition, account, hashHex(ps.arn, 16)),
+			arn:          arn, id: stableID("AROA", arn), created: now,
 			policies: map[string]string{}, parsed: map[string]*policy{},
 		}
 		ps.roles[account] = rs
@@ -503,6 +547,18 @@ func (s *Sandbox) provision(ps *permSet, account string, now time.Time) {
 		s.keepPolicies(rs, now)
 	}
 	rs.policies, rs.parsed = map[string]string{}, map[string]*policy{}
+	rs.ManagedPolicyArns = slices.Clone(ps.managed)
+	for _, ref := range ps.customer {
+		path, name := splitPolicyRef(ref)
+		if arn := customerManagedARN(s.partition, account, path, name); s.managed[arn] != nil {
+			rs.ManagedPolicyArns = append(rs.ManagedPolicyArns, arn)
+		}
+	}
+	rs.PermissionsBoundary = ps.boundary
+	if b := ps.boundary; b != "" && !strings.HasPrefix(b, "arn:") {
+		path, name := splitPolicyRef(b)
+		rs.PermissionsBoundary = customerManagedARN(s.partition, account, path, name)
+	}
 	if ps.policy != "" {
 		p, _ := parsePolicy(ps.policy, false) // validated when it was put
 		rs.policies[ssoInlinePolicyName], rs.parsed[ssoInlinePolicyName] = ps.policy, p

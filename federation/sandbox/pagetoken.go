@@ -88,3 +88,19 @@ func (s *Sandbox) pageOffset(binding, tok string, n int) (int, bool) {
 	}
 	return int(min(pos[0], int64(n))), true
 }
+
+// cut cuts [off, off+max) out of n items, off read from tok ("" for the
+// first page); next is "" on the last page. ok is false for a token not
+// made for binding.
+func (s *Sandbox) cut(binding, tok string, n, maxResults int) (start, end int, next string, ok bool) {
+	if tok != "" {
+		if start, ok = s.pageOffset(binding, tok, n); !ok {
+			return 0, 0, "", false
+		}
+	}
+	end = min(start+maxResults, n)
+	if end < n {
+		next = s.pageToken(binding, int64(end))
+	}
+	return start, end, next, true
+}

@@ -17,7 +17,10 @@ type policy struct {
 }
 
 type statement struct {
-	sid         string
+	sid string
+	// vars is set for policies of Version 2012-10-17, the only version in
+	// which ${...} is a policy variable (in 2008-10-17 it is literal text).
+	vars        bool
 	deny        bool
 	actions     []string
 	notAction   bool
@@ -91,6 +94,7 @@ func parsePolicy(doc string, allowPrincipal bool) (*policy, error) {
 	if v, ok := top["Version"]; ok && v != "2012-10-17" && v != "2008-10-17" {
 		return nil, errors.New("The policy failed legacy parsing")
 	}
+	vars := top["Version"] == "2012-10-17"
 	raw, ok := top["Statement"]
 	if !ok {
 		return nil, errors.New("Missing required field Statement")
@@ -117,6 +121,7 @@ func parsePolicy(doc string, allowPrincipal bool) (*policy, error) {
 		if err != nil {
 			return nil, err
 		}
+		st.vars = vars
 		p.statements = append(p.statements, st)
 	}
 	return p, nil

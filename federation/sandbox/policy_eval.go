@@ -19,8 +19,8 @@ type evalRequest struct {
 }
 
 // decision is the outcome of evaluating a request. When denied, explicit
-// and where ("identity-based policy" or "session policy") say why, in the
-// words of AWS's AccessDenied messages.
+// and where ("identity-based policy", "session policy", ...) say why, in
+// the words of AWS's AccessDenied messages.
 type decision struct {
 	allowed  bool
 	explicit bool
@@ -31,45 +31,60 @@ const (
 	inIdentityPolicy = "identity-based policy"
 	inSessionPolicy  = "session policy"
 	inSCP            = "service control policy"
+	inBoundary       = "permissions boundary"
 )
 
-// orgDenies applies organization-level policies (SCPs) to req: a matching
-// Deny statement denies; their Allow statements never grant, so when none
-// denies the caller's own policies decide.
-func orgDenies(org []*policy, req evalRequest) (decision, bool) {
-	for _, p := range org {
-		if _, deny := p.match(req); deny {
-			return decision{explicit: true, where: inSCP}, true
-		}
-	}
-	return decision{}, false
+// policySet is every policy AWS weighs for a request of a principal in a
+// member account of an organization (IAM User Guide, "Policy evaluation
+// logic", "Determining whether a request is allowed or denied within an
+// account").
+type policySet struct {
+	// scps are the service control policies in force. Like AWS they are
+	// allow lists: an action none of them allows is implicitly denied.
+	// With fullAccess, AWS's FullAWSAccess SCP is in force too, so only
+	// their Deny statements matter.
+	scps       []*policy
+	fullAccess bool
+	identity   []*policy // inline and managed policies of the user or role
+	boundary   *policy   // the permissions boundary, nil for none
+	// session holds the session policies (inline and PolicyArns); when
+	// hasSession, at least one of them must allow.
+	session    []*policy
+	hasSession bool
 }
 
-// evaluate applies AWS's logic for a role session: an explicit Deny in any
-// policy wins; otherwise the identity policies must allow and, if there is
-// a session policy, so must it.
-func evaluate(identity []*policy, session *policy, req evalRequest) decision {
-	idAllow := false
-	for _, p := range identity {
-		allow, deny := p.match(req)
-		if deny {
-			return decision{explicit: true, where: inIdentityPolicy}
-		}
-		idAllow = idAllow || allow
+// evaluate applies AWS's logic: an explicit Deny in any policy wins; then
+// an SCP, the identity policies, the permissions boundary (if any) and
+// the session policies (if any) must each allow.
+func (ps policySet) evaluate(req evalRequest) decision {
+	type layer struct {
+		where    string
+		policies []*policy
+		present  bool // false: the layer does not restrict
 	}
-	sessAllow := true
-	if session != nil {
-		allow, deny := session.match(req)
-		if deny {
-			return decision{explicit: true, where: inSessionPolicy}
-		}
-		sessAllow = allow
+	layers := []layer{
+		{inSCP, ps.scps, !ps.fullAccess},
+		{inIdentityPolicy, ps.identity, true},
+		{inBoundary, []*policy{ps.boundary}, ps.boundary != nil},
+		{inSessionPolicy, ps.session, ps.hasSession},
 	}
-	switch {
-	case !idAllow:
-		return decision{where: inIdentityPolicy}
-	case !sessAllow:
-		return decision{where: inSessionPolicy}
+	allowed := make([]bool, len(layers))
+	for i, l := range layers {
+		for _, p := range l.policies {
+			if p == nil {
+				continue
+			}
+			allow, deny := p.match(req)
+			if deny {
+				return decision{explicit: true, where: l.where}
+			}
+			allowed[i] = allowed[i] || allow
+		}
+	}
+	for i, l := range layers {
+		if l.present && !allowed[i] {
+			return decision{where: l.where}
+		}
 	}
 	return decision{allowed: true}
 }
@@ -77,9 +92,9 @@ func evaluate(identity []*policy, session *policy, req evalRequest) decision {
 // reason phrases a denial for action as AWS's messages do.
 func (d decision) reason(action string) string {
 	if d.explicit {
-		article := "an"
-		if d.where == inSessionPolicy || d.where == inSCP {
-			article = "a"
+		article := "a"
+		if d.where == inIdentityPolicy {
+			article = "an"
 		}
 		return "with an explicit deny in " + article + " " + d.where
 	}
@@ -105,15 +120,33 @@ func (st statement) applies(req evalRequest) bool {
 	if anyMatch(st.actions, req.action, true) == st.notAction {
 		return false
 	}
-	if anyMatch(st.resources, req.resource, false) == st.notResource {
+	if st.resourceMatch(req) == st.notResource {
 		return false
 	}
 	for _, c := range st.conditions {
-		if !c.holds(req.context) {
+		if !c.holds(req.context, st.vars) {
 			return false
 		}
 	}
 	return true
+}
+
+// resourceMatch reports whether one of the statement's Resource (or
+// NotResource) entries names req.resource. "*" matches every resource;
+// an ARN matches component by component (IAM User Guide, "IAM JSON
+// policy elements: Resource": wildcards match within one of the six
+// colon-delimited components, never across them).
+func (st statement) resourceMatch(req evalRequest) bool {
+	for _, r := range st.resources {
+		if r == "*" {
+			return true
+		}
+		pat, ok := expand(r, req.context, st.vars)
+		if ok && arnMatch(pat, req.resource) {
+			return true
+		}
+	}
+	return false
 }
 
 func anyMatch(patterns []string, s string, fold bool) bool {
@@ -125,26 +158,51 @@ func anyMatch(patterns []string, s string, fold bool) bool {
 	return false
 }
 
-// holds evaluates one condition. A missing key makes it false, except for
-// IfExists operators, negated operators and ForAllValues, which AWS
-// treats as true when the key is absent; Null tests presence itself.
-func (c condition) holds(ctx map[string][]string) bool {
+// holds evaluates one condition (IAM User Guide, "IAM JSON policy
+// elements: Condition operators" and "Single-valued vs. multivalued
+// context keys"). A missing or empty key makes it false, except for
+// IfExists operators, plain negated operators and ForAllValues, which
+// are true then; ForAnyValue is false then, negated or not. Null tests
+// presence itself.
+func (c condition) holds(ctx map[string][]string, vars bool) bool {
 	vals, present := ctx[c.key]
 	if c.op == "Null" {
 		for _, v := range c.values {
-			if (v == "true") == !present {
+			if (v == "true") == (!present || len(vals) == 0) {
 				return true
 			}
 		}
 		return false
 	}
 	if !present || len(vals) == 0 {
-		return c.ifExists || operators[c.op] || c.set == "ForAllValues"
+		switch {
+		case c.ifExists, c.set == "ForAllValues":
+			return true
+		case c.set == "ForAnyValue":
+			return false
+		}
+		return operators[c.op]
+	}
+	// Policy variables resolve in string and ARN operators' values; a
+	// value whose variable has no value and no default matches nothing.
+	type value struct {
+		raw string
+		pat []ptok
+	}
+	wants := make([]value, 0, len(c.values))
+	for _, raw := range c.values {
+		if !variableOp(c.op) {
+			wants = append(wants, value{raw, literal(raw)})
+			continue
+		}
+		if t, ok := expand(raw, ctx, vars); ok {
+			wants = append(wants, value{raw, t})
+		}
 	}
 	one := func(v string) bool {
 		hit := false
-		for _, want := range c.values {
-			if compare(c.op, v, want) {
+		for _, want := range wants {
+			if compare(c.op, v, want.raw, want.pat) {
 				hit = true
 				break
 			}
@@ -170,31 +228,41 @@ func (c condition) holds(ctx map[string][]string) bool {
 	return false
 }
 
+// variableOp reports whether op's values may hold policy variables.
+func variableOp(op string) bool {
+	return strings.HasPrefix(op, "String") || strings.HasPrefix(op, "Arn")
+}
+
 // compare applies the positive form of op to a context value and a
-// policy value (negation is done by the caller).
-func compare(op, got, want string) bool {
+// policy value (raw as written, pat after policy variables; negation is
+// done by the caller).
+func compare(op, got, raw string, pat []ptok) bool {
 	switch op {
-	case "StringEquals", "StringNotEquals", "BinaryEquals":
-		return got == want
+	case "StringEquals", "StringNotEquals":
+		return tokEqual(pat, got, false)
 	case "StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase":
-		return strings.EqualFold(got, want)
-	case "StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike":
-		return wildMatch(want, got, false)
+		return tokEqual(pat, got, true)
+	case "BinaryEquals":
+		return got == raw
+	case "StringLike", "StringNotLike":
+		return tokMatch(pat, []rune(got), false)
+	case "ArnEquals", "ArnLike", "ArnNotEquals", "ArnNotLike":
+		return arnMatch(pat, got)
 	case "Bool":
-		return strings.EqualFold(got, want)
+		return strings.EqualFold(got, raw)
 	case "IpAddress", "NotIpAddress":
-		pfx, err1 := parseIPPrefix(want)
+		pfx, err1 := parseIPPrefix(raw)
 		addr, err2 := netip.ParseAddr(got)
 		return err1 == nil && err2 == nil && pfx.Contains(addr)
 	}
 	if strings.HasPrefix(op, "Numeric") {
 		g, err1 := strconv.ParseFloat(got, 64)
-		w, err2 := strconv.ParseFloat(want, 64)
+		w, err2 := strconv.ParseFloat(raw, 64)
 		return err1 == nil && err2 == nil && ordered(op[len("Numeric"):], cmpFloat(g, w))
 	}
 	if strings.HasPrefix(op, "Date") {
 		g, ok1 := parseDate(got)
-		w, ok2 := parseDate(want)
+		w, ok2 := parseDate(raw)
 		return ok1 && ok2 && ordered(op[len("Date"):], g.Compare(w))
 	}
 	return false
@@ -250,33 +318,4 @@ func parseIPPrefix(s string) (netip.Prefix, error) {
 		return netip.Prefix{}, err
 	}
 	return netip.PrefixFrom(a, a.BitLen()), nil
-}
-
-// wildMatch matches s against pattern, where * matches any run of
-// characters and ? any single character.
-func wildMatch(pattern, s string, fold bool) bool {
-	if fold {
-		pattern, s = strings.ToLower(pattern), strings.ToLower(s)
-	}
-	p, str := []rune(pattern), []rune(s)
-	pi, si, star, mark := 0, 0, -1, 0
-	for si < len(str) {
-		switch {
-		case pi < len(p) && p[pi] == '*': // before the literal case: a '*' in s must not use it up
-			star, mark = pi, si
-			pi++
-		case pi < len(p) && (p[pi] == '?' || p[pi] == str[si]):
-			pi++
-			si++
-		case star >= 0:
-			pi, mark = star+1, mark+1
-			si = mark
-		default:
-			return false
-		}
-	}
-	for pi < len(p) && p[pi] == '*' {
-		pi++
-	}
-	return pi == len(p)
 }

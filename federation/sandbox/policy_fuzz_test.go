@@ -136,7 +136,11 @@ func marshalPolicy(p *policy) (string, bool) {
 		}
 		sts = append(sts, s)
 	}
-	b, err := json.Marshal(map[string]any{"Version": "2012-10-17", "Statement": sts})
+	version := "2008-10-17" // ${...} is literal text there, as in a policy without Version
+	if len(p.statements) > 0 && p.statements[0].vars {
+		version = "2012-10-17"
+	}
+	b, err := json.Marshal(map[string]any{"Version": version, "Statement": sts})
 	if err != nil {
 		panic(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -60,22 +59,30 @@ type Sandbox struct {
 	users    map[string]*user    // by access key id
 	sessions map[string]*session // by access key id
 
-	trail    *trail          // CloudTrail events (trail.go)
-	faults   *faults         // injected faults and propagation delay (faults.go)
-	consoles *consoles       // console federation sign-ins (signin.go)
-	orgDeny  []*policy       // the fixture's org_deny_policies, as SCPs
-	admin    bool            // serve /_sandbox/ (admin.go)
-	ic       *identityCenter // Identity Center, Identity Store, Organizations (identitycenter.go)
+	trail    *trail    // CloudTrail events (trail.go)
+	faults   *faults   // injected faults and propagation delay (faults.go)
+	consoles *consoles // console federation sign-ins (signin.go)
+	// scps are the fixture's service_control_policies and
+	// org_deny_policies; fullAccess is set when FullAWSAccess is in force
+	// beside them (no service_control_policies).
+	scps       []*policy
+	fullAccess bool
+	managed    map[string]*managedPolicy // by ARN (managed.go)
+	admin      bool                      // serve /_sandbox/ (admin.go)
+	ic         *identityCenter           // Identity Center, Identity Store, Organizations (identitycenter.go)
 }
 
 // role is the live state of a fixture role.
 type role struct {
 	Role
-	arn      string
-	id       string // AROA...
-	created  time.Time
-	policies map[string]string  // inline policy name -> document as written
-	parsed   map[string]*policy // same names, parsed
+	arn     string
+	id      string // AROA...
+	created time.Time
+	// samlProvider is set for Identity Center roles: the SAML provider
+	// their trust policy names (a Federated principal no caller can be).
+	samlProvider string
+	policies     map[string]string  // inline policy name -> document as written
+	parsed       map[string]*policy // same names, parsed
 }
 
 // user is a fixture IAM user with its long-term key.
@@ -100,9 +107,13 @@ type session struct {
 	transitive     []string
 	sourceIdentity string
 	policyText     string
-	policy         *policy // nil when no session policy was given
-	issued         time.Time
-	expires        time.Time
+	policyArns     []string
+	// policies are the session policies (inline, then PolicyArns);
+	// hasSessionPolicy is set when any was given.
+	policies         []*policy
+	hasSessionPolicy bool
+	issued           time.Time
+	expires          time.Time
 	// identityStoreUserID is set for access portal sessions: the
 	// Identity Store user the session was issued to.
 	identityStoreUserID string
@@ -192,6 +203,7 @@ func New(f Fixture, opt Options) (*Sandbox, error) {
 		s.users[u.AccessKeyID] = &user{User: u, arn: arn, id: stableID("AIDA", arn)}
 	}
 	s.initOperations(f, opt)
+	s.initManagedPolicies(f)
 	s.ic = s.newIdentityCenter(f, opt)
 	s.services = map[string]*service{}
 	for _, svc := range []*service{
@@ -380,21 +392,8 @@ func (c *call) authorize(action, resource string) decision {
 		return decision{where: inIdentityPolicy}
 	}
 	rs := c.s.roles[p.session.roleKey]
-	parsed := c.s.effectivePolicies(rs, c.now) // after any propagation delay
-	names := make([]string, 0, len(parsed))
-	for name := range parsed {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	identity := make([]*policy, len(names))
-	for i, name := range names {
-		identity[i] = parsed[name]
-	}
-	req := evalRequest{action: action, resource: resource, context: c.context()}
-	if d, denied := orgDenies(c.s.orgDeny, req); denied {
-		return d
-	}
-	return evaluate(identity, p.session.policy, req)
+	ps := c.s.rolePolicySet(rs, p.session, c.now)
+	return ps.evaluate(evalRequest{action: action, resource: resource, context: c.context()})
 }
 
 // context is the request context for condition keys, keyed lower-case.

@@ -142,6 +142,7 @@ func (s *Sandbox) consoleLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	cookie := randomToken(32)
+	s.recordConsoleLogin(se, r, now)
 	s.consoles.sessions[cookie] = consoleSession{accessKeyID: se.accessKeyID, expires: expires, destination: dest.String()}
 	http.SetCookie(w, &http.Cookie{Name: consoleCookie, Value: cookie, Path: "/", Expires: expires,
 		HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: r.TLS != nil})

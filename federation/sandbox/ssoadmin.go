@@ -2,6 +2,7 @@ package sandbox
 
 import (
 	"regexp"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -31,6 +32,8 @@ func (s *Sandbox) ssoAdminService() *service {
 		"DeleteAccountAssignment":                 s.deleteAccountAssignment,
 		"DescribeAccountAssignmentDeletionStatus": s.describeAssignmentDeletion,
 		"ListAccountAssignments":                  s.listAccountAssignments,
+		"ListAccountAssignmentCreationStatus":     s.listAssignmentCreation,
+		"ListAccountAssignmentDeletionStatus":     s.listAssignmentDeletion,
 		"PutInlinePolicyToPermissionSet":          s.putInlinePolicy,
 		"GetInlinePolicyForPermissionSet":         s.getInlinePolicy,
 		"DeleteInlinePolicyFromPermissionSet":     s.deleteInlinePolicy,
@@ -102,17 +105,10 @@ func (c *call) accessDenied(action, resource string) *apiError {
 // page cuts [off, off+max) out of n items; next is "" on the last page.
 // binding names the request the tokens belong to (pagetoken.go).
 func (s *Sandbox) page(binding string, tok *string, n, maxResults int) (start, end int, next string, e *apiError) {
-	if tok != nil && *tok != "" {
-		off, ok := s.pageOffset(binding, *tok, n)
-		if !ok {
-			// UNCONFIRMED wording.
-			return 0, 0, "", errorf(400, "ValidationException", "The NextToken is invalid or has expired.")
-		}
-		start = off
-	}
-	end = min(start+maxResults, n)
-	if end < n {
-		next = s.pageToken(binding, int64(end))
+	start, end, next, ok := s.cut(binding, deref(tok), n, maxResults)
+	if !ok {
+		// UNCONFIRMED wording.
+		return 0, 0, "", errorf(400, "ValidationException", "The NextToken is invalid or has expired.")
 	}
 	return start, end, next, nil
 }
@@ -467,6 +463,88 @@ func (s *Sandbox) describeAssignmentDeletion(c *call) (any, *apiError) {
 		return nil, e
 	}
 	return struct{ AccountAssignmentDeletionStatus assignmentStatus }{opStatus(op)}, nil
+}
+
+// opMetadata is AccountAssignmentOperationStatusMetadata.
+type opMetadata struct {
+	Status      string
+	RequestId   string
+	CreatedDate float64
+}
+
+// listOps lists the instance's assignment operations of kind, oldest
+// first, optionally only those of one status: what a caller that lost a
+// request ID (a crash between the call and its record) recovers it from.
+// Listing does not count as describing: an operation without a delay
+// still settles on its own time.
+func (s *Sandbox) listOps(c *call, kind string) ([]opMetadata, string, *apiError) {
+	var in struct {
+		InstanceArn *string
+		MaxResults  *int
+		NextToken   *string
+		Filter      *struct{ Status *string }
+	}
+	if e := c.decodeJSON(&in); e != nil {
+		return nil, "", e
+	}
+	var v validation
+	arn := vstr(&v, in.InstanceArn, true, "instanceArn", 10, 1224, instanceARNRe)
+	maxResults := vint(&v, in.MaxResults, "maxResults", 1, 100, 100)
+	vstr(&v, in.NextToken, false, "nextToken", 0, 2048, ssoTokenRe)
+	status := ""
+	if in.Filter != nil {
+		status = venum(&v, in.Filter.Status, false, "filter.status", statusInProgress, statusFailed, statusSucceeded)
+	}
+	if e := v.jsonErr(); e != nil {
+		return nil, "", e
+	}
+	inst, e := s.ssoInstance(c, arn, "sso:"+c.action, "")
+	if e != nil {
+		return nil, "", e
+	}
+	var ops []*icOp
+	for _, op := range inst.ops {
+		if op.kind == kind && (status == "" || op.status == status) {
+			ops = append(ops, op)
+		}
+	}
+	sort.Slice(ops, func(i, j int) bool {
+		if !ops[i].created.Equal(ops[j].created) {
+			return ops[i].created.Before(ops[j].created)
+		}
+		return ops[i].requestID < ops[j].requestID
+	})
+	start, end, next, e := s.page(pageBinding("sso:"+c.action, c.caller.account, c.auth.region, inst.arn, status), in.NextToken, len(ops), maxResults)
+	if e != nil {
+		return nil, "", e
+	}
+	out := make([]opMetadata, 0, end-start)
+	for _, op := range ops[start:end] {
+		out = append(out, opMetadata{Status: op.status, RequestId: op.requestID, CreatedDate: epoch(op.created)})
+	}
+	return out, next, nil
+}
+
+func (s *Sandbox) listAssignmentCreation(c *call) (any, *apiError) {
+	ops, next, e := s.listOps(c, "create")
+	if e != nil {
+		return nil, e
+	}
+	return struct {
+		AccountAssignmentsCreationStatus []opMetadata
+		NextToken                        string `json:",omitempty"`
+	}{ops, next}, nil
+}
+
+func (s *Sandbox) listAssignmentDeletion(c *call) (any, *apiError) {
+	ops, next, e := s.listOps(c, "delete")
+	if e != nil {
+		return nil, e
+	}
+	return struct {
+		AccountAssignmentsDeletionStatus []opMetadata
+		NextToken                        string `json:",omitempty"`
+	}{ops, next}, nil
 }
 
 type accountAssignment struct {

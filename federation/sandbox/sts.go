@@ -167,17 +167,22 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 	if e != nil {
 		return e
 	}
-	var sp *policy
+	var sp []*policy
 	if in.policy != "" {
 		p, err := parsePolicy(in.policy, false)
 		if err != nil {
 			return errorf(400, "MalformedPolicyDocument", "%s", err.Error())
 		}
-		sp = p
+		sp = append(sp, p)
 	}
-	if len(in.policyArns) > 0 {
-		// The sandbox holds no managed policies, so no ARN can resolve.
-		return errorf(400, "MalformedPolicyDocument", "Policy %s does not exist or is not attachable.", in.policyArns[0])
+	for _, arn := range in.policyArns {
+		// Managed session policies: AWS managed ones, or customer managed
+		// ones of the role's account (checked below).
+		mp := s.managed[arn]
+		if mp == nil {
+			return errorf(400, "MalformedPolicyDocument", "Policy %s does not exist or is not attachable.", arn)
+		}
+		sp = append(sp, mp.parsed)
 	}
 	caller := c.caller
 	tags, transitive := in.tags, in.transitive
@@ -218,6 +223,11 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 	if rs == nil || !s.trusts(c, rs, "sts:AssumeRole") {
 		return denied("sts:AssumeRole")
 	}
+	for _, arn := range in.policyArns {
+		if !attachableIn(arn, rs.Account) {
+			return errorf(400, "MalformedPolicyDocument", "Policy %s does not exist or is not attachable.", arn)
+		}
+	}
 	// Passing tags needs sts:TagSession, and setting a source identity
 	// sts:SetSourceIdentity, in the trust policy and for the caller. Tags
 	// and a source identity inherited through a chain are passed too:
@@ -254,22 +264,24 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 
 	issued := c.now.Truncate(time.Second)
 	se := &session{
-		accessKeyID:    "ASIA" + randomKeyID(16),
-		secret:         randomB64(30),
-		token:          "IQoJb3JpZ2luX2VjE" + randomB64(240),
-		account:        rs.Account,
-		roleKey:        roleKey(rs.Account, rs.Name),
-		roleARN:        rs.arn,
-		arn:            fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", s.partition, rs.Account, rs.Name, in.sessionName),
-		userID:         rs.id + ":" + in.sessionName,
-		sessionName:    in.sessionName,
-		tags:           tags,
-		transitive:     transitive,
-		sourceIdentity: sourceIdentity,
-		policyText:     in.policy,
-		policy:         sp,
-		issued:         issued,
-		expires:        issued.Add(time.Duration(in.duration) * time.Second),
+		accessKeyID:      "ASIA" + randomKeyID(16),
+		secret:           randomB64(30),
+		token:            "IQoJb3JpZ2luX2VjE" + randomB64(240),
+		account:          rs.Account,
+		roleKey:          roleKey(rs.Account, rs.Name),
+		roleARN:          rs.arn,
+		arn:              fmt.Sprintf("arn:%s:sts::%s:assumed-role/%s/%s", s.partition, rs.Account, rs.Name, in.sessionName),
+		userID:           rs.id + ":" + in.sessionName,
+		sessionName:      in.sessionName,
+		tags:             tags,
+		transitive:       transitive,
+		sourceIdentity:   sourceIdentity,
+		policyText:       in.policy,
+		policyArns:       in.policyArns,
+		policies:         sp,
+		hasSessionPolicy: len(sp) > 0,
+		issued:           issued,
+		expires:          issued.Add(time.Duration(in.duration) * time.Second),
 	}
 	var res assumeRoleResult
 	res.SourceIdentity = sourceIdentity
@@ -316,8 +328,8 @@ func (s *Sandbox) roleByARN(arn string) (rs *role, invalid bool) {
 // A role's own sessions are let in only by an entry naming the role: an
 // account entry does not make a role trust itself (AWS since 2022).
 func (s *Sandbox) trusts(c *call, rs *role, action string) bool {
-	if !slices.Contains(rs.TrustActions, action) {
-		return false
+	if rs.samlProvider != "" || !slices.Contains(rs.TrustActions, action) {
+		return false // only SAML federation (the access portal) gets into Identity Center roles
 	}
 	p := c.caller
 	self := p.session != nil && p.session.roleKey == roleKey(rs.Account, rs.Name)

@@ -164,8 +164,8 @@ func TestAssumeRoleErrors(t *testing.T) {
 			in.Policy = aws.String(`{"Version":"2012-10-17","Statement":{"Effect":"Maybe","Action":"*","Resource":"*"}}`)
 		}, "MalformedPolicyDocument", "Invalid effect: Maybe", false, ""},
 		{"policy arns", func(in *sts.AssumeRoleInput) {
-			in.PolicyArns = []ststypes.PolicyDescriptorType{{Arn: aws.String("arn:aws:iam::aws:policy/ReadOnlyAccess")}}
-		}, "MalformedPolicyDocument", "Policy arn:aws:iam::aws:policy/ReadOnlyAccess does not exist or is not attachable.", false, ""},
+			in.PolicyArns = []ststypes.PolicyDescriptorType{{Arn: aws.String("arn:aws:iam::aws:policy/NoSuchPolicy")}}
+		}, "MalformedPolicyDocument", "Policy arn:aws:iam::aws:policy/NoSuchPolicy does not exist or is not attachable.", false, ""},
 		{"packed too large", func(in *sts.AssumeRoleInput) { in.Tags = tags(50, 40, 40) }, "PackedPolicyTooLarge",
 			"Packed policy consumes 201% of allotted space, please use smaller policy.", false, ""},
 		{"unknown role", func(in *sts.AssumeRoleInput) {}, "AccessDenied",

@@ -3,6 +3,7 @@ package sandbox
 import (
 	"encoding/json"
 	"net"
+	"net/http"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,6 +58,7 @@ type cloudTrailEvent struct {
 	ErrorMessage       string          `json:"errorMessage,omitempty"`
 	RequestParameters  any             `json:"requestParameters"`
 	ResponseElements   any             `json:"responseElements"`
+	AdditionalData     any             `json:"additionalEventData,omitempty"`
 	RequestID          string          `json:"requestID"`
 	EventID            string          `json:"eventID"`
 	ReadOnly           bool            `json:"readOnly"`
@@ -186,7 +188,7 @@ func (s *Sandbox) recordCall(c *call, apiErr *apiError) {
 	} else if p.session != nil {
 		username = p.session.sessionName
 	}
-	s.appendEvent(p.account, region, c, ev, resources, username)
+	s.appendEvent(p.account, region, c.now, c.auth.accessKeyID, ev, resources, username)
 	if target != "" && target != p.account {
 		// The role's account sees the caller as another AWS account.
 		cross := ev
@@ -194,26 +196,49 @@ func (s *Sandbox) recordCall(c *call, apiErr *apiError) {
 		if p.session != nil && p.session.sourceIdentity != "" {
 			cross.UserIdentity.SessionContext = &sessionContext{SourceIdentity: p.session.sourceIdentity}
 		}
-		s.appendEvent(target, region, c, cross, resources, username)
+		s.appendEvent(target, region, c.now, c.auth.accessKeyID, cross, resources, username)
 	}
 }
 
 // appendEvent stores one event in account's history.
-func (s *Sandbox) appendEvent(account, region string, c *call, ev cloudTrailEvent, resources []trailResource, username string) {
+func (s *Sandbox) appendEvent(account, region string, now time.Time, accessKeyID string, ev cloudTrailEvent, resources []trailResource, username string) {
 	t := s.trail
 	t.seq++
 	ev.EventID = newRequestID()
 	ev.RecipientAccountID = account
 	doc, _ := json.Marshal(ev)
 	evs := t.events[account]
-	for len(evs) > 0 && c.now.Sub(evs[0].time) > lookupWindow {
+	for len(evs) > 0 && now.Sub(evs[0].time) > lookupWindow {
 		evs = evs[1:] // past what LookupEvents can see
 	}
 	t.events[account] = append(evs, &trailEvent{
 		seq: t.seq, region: region, id: ev.EventID, name: ev.EventName, readOnly: ev.ReadOnly,
-		accessKeyID: c.auth.accessKeyID, time: c.now, deliverAt: c.now.Add(t.delay),
+		accessKeyID: accessKeyID, time: now, deliverAt: now.Add(t.delay),
 		source: ev.EventSource, username: username, resources: resources, doc: string(doc),
 	})
+}
+
+// recordConsoleLogin records a federated console sign-in with se as
+// CloudTrail does (s.mu held): a ConsoleLogin event of the session's
+// identity, without an access key (the console session has its own), in
+// the session's account. Its Username is the session name, so that the
+// sign-in shows among the session's activity.
+func (s *Sandbox) recordConsoleLogin(se *session, r *http.Request, now time.Time) {
+	p := &principal{arn: se.arn, account: se.account, userID: se.userID, session: se}
+	id := s.identityOf(p, "")
+	ip := r.RemoteAddr
+	if host, _, err := net.SplitHostPort(ip); err == nil {
+		ip = host
+	}
+	ev := cloudTrailEvent{
+		EventVersion: "1.08", UserIdentity: id, EventTime: now.Format(time.RFC3339),
+		EventSource: "signin.amazonaws.com", EventName: "ConsoleLogin", AWSRegion: s.region,
+		SourceIPAddress: ip, UserAgent: r.UserAgent(),
+		ResponseElements: map[string]string{"ConsoleLogin": "Success"},
+		AdditionalData:   map[string]string{"MobileVersion": "No", "MFAUsed": "No"},
+		RequestID:        newRequestID(), EventType: "AwsConsoleSignIn", ManagementEvent: true, EventCategory: "Management",
+	}
+	s.appendEvent(se.account, s.region, now, "", ev, nil, se.sessionName)
 }
 
 // identityOf is the userIdentity block of an event made by p with key.

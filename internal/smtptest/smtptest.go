@@ -4,8 +4,16 @@ package smtptest
 
 import (
 	"bytes"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/base64"
+	"encoding/pem"
 	"io"
+	"math/big"
 	"mime"
 	"mime/multipart"
 	"mime/quotedprintable"
@@ -16,6 +24,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	"github.com/emersion/go-smtp"
 )
 
@@ -27,12 +36,22 @@ type Mail struct {
 	Text    string
 	HTML    string
 	Raw     string
+	// TLS says the message came over a TLS connection (after STARTTLS);
+	// User is who authenticated, "" for nobody.
+	TLS  bool
+	User string
 }
 
-// Server is a running SMTP server on 127.0.0.1 without TLS or auth.
+// Server is a running SMTP server on 127.0.0.1: without TLS or auth from
+// Start, with STARTTLS and required authentication from StartTLS.
 type Server struct {
 	Host string
 	Port int
+	// CertPEM is the server's self-signed certificate (StartTLS only), for
+	// the client's trusted roots.
+	CertPEM []byte
+
+	user, password string // required login, if set
 
 	mu     sync.Mutex
 	mails  []Mail
@@ -43,17 +62,54 @@ type Server struct {
 // Start starts a server that stops with the test.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	return start(t, &Server{}, nil)
+}
+
+// StartTLS starts a server that offers STARTTLS with a certificate for
+// "localhost" and requires PLAIN authentication as user and password
+// (over TLS only) before it takes mail.
+func StartTLS(t testing.TB, user, password string) *Server {
+	t.Helper()
+	cert, pemBytes, err := selfSigned("localhost")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{CertPEM: pemBytes, user: user, password: password}
+	return start(t, s, &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12})
+}
+
+func start(t testing.TB, s *Server, tlsConfig *tls.Config) *Server {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &Server{Host: "127.0.0.1", Port: l.Addr().(*net.TCPAddr).Port}
+	s.Host, s.Port = "127.0.0.1", l.Addr().(*net.TCPAddr).Port
 	srv := smtp.NewServer(s)
 	srv.Domain = "localhost"
 	srv.ReadTimeout, srv.WriteTimeout = 10*time.Second, 10*time.Second
+	srv.TLSConfig = tlsConfig
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
 	return s
+}
+
+// selfSigned makes a certificate for host, and its PEM.
+func selfSigned(host string) (tls.Certificate, []byte, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: host}, DNSNames: []string{host},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true, IsCA: true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, nil, err
+	}
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), nil
 }
 
 // Refuse makes the server refuse (or accept again) every recipient with a
@@ -96,17 +152,51 @@ func (s *Server) Wait(t testing.TB, within time.Duration, what string, pred func
 }
 
 // NewSession implements smtp.Backend.
-func (s *Server) NewSession(*smtp.Conn) (smtp.Session, error) { return &session{s: s}, nil }
+func (s *Server) NewSession(c *smtp.Conn) (smtp.Session, error) { return &session{s: s, conn: c}, nil }
 
 type session struct {
 	s    *Server
+	conn *smtp.Conn
+	user string
 	from string
 	to   []string
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
 func (x *session) Logout() error { return nil }
+
+func (x *session) tls() bool {
+	_, ok := x.conn.TLSConnectionState()
+	return ok
+}
+
+// AuthMechanisms implements smtp.AuthSession: PLAIN when the server
+// requires a login, over TLS only.
+func (x *session) AuthMechanisms() []string {
+	if x.s.user == "" || !x.tls() {
+		return nil
+	}
+	return []string{sasl.Plain}
+}
+
+// Auth implements smtp.AuthSession.
+func (x *session) Auth(mech string) (sasl.Server, error) {
+	if mech != sasl.Plain || x.s.user == "" || !x.tls() {
+		return nil, smtp.ErrAuthUnsupported
+	}
+	return sasl.NewPlainServer(func(_, user, password string) error {
+		if user != x.s.user || password != x.s.password {
+			return &smtp.SMTPError{Code: 535, EnhancedCode: smtp.EnhancedCode{5, 7, 8}, Message: "authentication failed"}
+		}
+		x.user = user
+		return nil
+	}), nil
+}
+
 func (x *session) Mail(from string, _ *smtp.MailOptions) error {
+	if x.s.user != "" && x.user == "" {
+		return smtp.ErrAuthRequired
+	}
 	x.from = from
 	return nil
 }
@@ -128,7 +218,7 @@ func (x *session) Data(r io.Reader) error {
 		return err
 	}
 	m := decode(raw)
-	m.From, m.To = x.from, x.to
+	m.From, m.To, m.TLS, m.User = x.from, x.to, x.tls(), x.user
 	x.s.mu.Lock()
 	x.s.mails = append(x.s.mails, m)
 	x.s.mu.Unlock()

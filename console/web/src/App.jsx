@@ -22,6 +22,7 @@ const BulkModal = lazy(() => import("./BulkModal.jsx"));
 const ChangeModal = lazy(() => import("./ChangeModal.jsx"));
 const Delegations = lazy(() => import("./Delegations.jsx"));
 const Registry = lazy(() => import("./Registry.jsx"));
+const Audit = lazy(() => import("./Audit.jsx"));
 const TicketPage = lazy(() => import("./TicketPage.jsx"));
 
 // Views, selected by the URL hash; "/" with no hash shows Approvals.
@@ -30,8 +31,10 @@ const VIEWS = {
   approvals: { href: "#/approvals", text: "Approvals" },
   all: { href: "#/tickets", text: "All tickets" },
   mine: { href: "#/mine", text: "My tickets" },
+  unreviewed: { href: "#/unreviewed", text: "Activity to review" },
   request: { href: "#/request", text: "Request access" },
   delegations: { href: "#/delegations", text: "My delegations" },
+  audit: { href: "#/audit", text: "Audit log" },
   registry: { href: "#/registry", text: "Registry", admin: true },
 };
 
@@ -176,7 +179,7 @@ function Console({ token, onExpired, onSignOut }) {
   useEffect(() => {
     client.me().then(setMe, failed);
     client.accounts().then(
-      (as) => setAccounts(Object.fromEntries(as.map((a) => [a.id, a.name]))),
+      (as) => setAccounts(Object.fromEntries(as.map((a) => [a.id, a]))),
       () => setAccounts({}) // names are a help, not a need
     );
   }, [client, failed]);
@@ -266,6 +269,8 @@ function Console({ token, onExpired, onSignOut }) {
     );
   } else if (view === "delegations") {
     content = <Delegations client={client} email={email} onFailed={failed} flash={flash} />;
+  } else if (view === "audit") {
+    content = <Audit client={client} onFailed={failed} />;
   } else if (view === "registry") {
     content = <Registry client={client} onFailed={failed} />;
   } else if (view === "ticket") {
@@ -342,9 +347,9 @@ function Console({ token, onExpired, onSignOut }) {
             header={{ href: "#/approvals", text: "JIT access" }}
             activeHref={view === "ticket" ? undefined : VIEWS[view].href}
             items={[
-              ...[VIEWS.approvals, VIEWS.all, VIEWS.mine].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              ...[VIEWS.approvals, VIEWS.all, VIEWS.mine, VIEWS.unreviewed].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
-              ...[VIEWS.request, VIEWS.delegations, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              ...[VIEWS.request, VIEWS.delegations, VIEWS.audit, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}
           />
         }

@@ -15,6 +15,7 @@ const KINDS = {
   terminate: { verb: "Terminate", past: "terminated" },
   done: { verb: "End access", past: "ended" },
   cancel: { verb: "Cancel request", past: "cancelled" },
+  review: { verb: "Mark reviewed", past: "reviewed" },
 };
 
 export function pastTense(kind) {
@@ -34,13 +35,15 @@ function explanation(kind, t) {
         : `Reject ${t.requester}'s request for ${role(t)}. Tell them why in the comment.`;
     case "cancel":
       return `Withdraw your request for ${role(t)}. Nobody can approve it afterwards.`;
+    case "review":
+      return `Record that you reviewed what ${t.requester}'s access to ${role(t)} did (its activity). Say what you checked in the comment.`;
     default:
       return "Every session already issued for this ticket is cut now, and no new one can be made.";
   }
 }
 
 // DecisionModal asks for a comment and runs approve, reject, terminate,
-// done or cancel.
+// done, cancel or review.
 // decision is {kind, ticket} or null; client is the bound API.
 export default function DecisionModal({ decision, client, onDismiss, onDone, onExpired, terminateReasonRequired = true }) {
   const [comment, setComment] = useState("");

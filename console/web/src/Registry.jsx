@@ -55,7 +55,7 @@ export default function Registry({ client, onFailed }) {
             id: "env",
             header: "Environment",
             cell: (a) => {
-              const env = environment(a.name);
+              const env = environment(a);
               return env ? <Badge color={env.color}>{env.label}</Badge> : "—";
             },
           },

@@ -253,6 +253,13 @@ export function Details({ initial, reload, client, onExpired }) {
           </Section>
         )}
         {t.extension && <Extension e={t.extension} />}
+        {(t.reviews || []).length > 0 && (
+          <Section title="Reviewed" testid="details-reviews">
+            {t.reviews.map((r, i) => (
+              <Closed key={i} d={r} />
+            ))}
+          </Section>
+        )}
         <Table
           variant="embedded"
           data-testid="details-sessions"

@@ -44,6 +44,13 @@ export const LISTS = {
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
+  unreviewed: {
+    title: "Activity to review",
+    params: { unreviewed: true },
+    empty: "Every ended ticket you oversee has been reviewed.",
+    idTestid: "ticket-",
+    columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
+  },
   mine: {
     title: "My tickets",
     params: { mine: true },
@@ -54,6 +61,10 @@ export const LISTS = {
 };
 
 const STATES = ["pending", "approved", "active", "expired", "rejected", "cancelled", "terminated"];
+const ENDED_STATES = ["expired", "terminated"];
+
+// wasActive reports whether the ticket was ever granted (it has activity).
+const wasActive = (t) => (t.history || []).some((e) => e.to === "active");
 
 // The server's sort orders, by the column's sortingField.
 const SORTS = { created_at: "created", start: "start", end: "end", account_id: "account" };
@@ -108,10 +119,11 @@ function loadPrefs(kind) {
 }
 
 // AccountCell shows the account's name beside its id, with a badge for
-// its environment (from the name).
+// its environment (the registry's, else guessed from the name).
 export function AccountCell({ id, accounts }) {
-  const name = accounts[id];
-  const env = environment(name);
+  const a = accounts[id];
+  const name = a && a.name;
+  const env = environment(a);
   return (
     <span>
       {name ? <b>{name}</b> : null} <Box variant="small" display="inline">{id}</Box>{" "}
@@ -204,6 +216,7 @@ export function Actions({ t, kind, email, admin, onDecide, onConsole, consoleBus
       {kind !== "approvals" && (t.state === "pending" || t.state === "approved") && isRequester && b("cancel", "Cancel request")}
       {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && b("extend", "Extend")}
       {kind !== "approvals" && t.state === "rejected" && isRequester && b("edit", "Edit and resend")}
+      {kind !== "approvals" && ENDED_STATES.includes(t.state) && wasActive(t) && !own && !(t.reviews || []).length && b("review", "Mark reviewed")}
       {kind !== "approvals" && t.state === "active" && isBeneficiary && (
         <Button
           data-testid={`console-${t.id}`}
@@ -305,7 +318,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   }, [kind, list.idTestid, email, admin, accounts, onDecide, onConsole, consoleBusy]);
   const columns = list.columns.map((id) => columnDefs[id]);
 
-  const accountOptions = Object.entries(accounts).map(([id, name]) => ({ propertyKey: "account", value: id, label: `${name} (${id})` }));
+  const accountOptions = Object.values(accounts).map((a) => ({ propertyKey: "account", value: a.id, label: `${a.name} (${a.id})` }));
   const { items, collectionProps, propertyFilterProps } = useCollection(data.tickets, {
     propertyFiltering: {
       filteringProperties,

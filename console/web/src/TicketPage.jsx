@@ -6,6 +6,8 @@ import Container from "@cloudscape-design/components/container";
 import Header from "@cloudscape-design/components/header";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
+import Table from "@cloudscape-design/components/table";
+import { AUDIT_COLUMNS } from "./Audit.jsx";
 import { Details } from "./TicketDetails.jsx";
 import { AccountCell, Actions, State } from "./TicketList.jsx";
 import { approvalWords, windowWords, zoned } from "./format.js";
@@ -111,6 +113,48 @@ export default function TicketPage({ id, client, email, admin, accounts, reload,
       <Container header={<Header variant="h2">Details</Header>}>
         <Details key={`${t.id}-${t.version}`} initial={t} reload={reload} client={client} onExpired={onExpired} />
       </Container>
+      <Timeline id={t.id} version={t.version} client={client} onExpired={onExpired} />
     </SpaceBetween>
+  );
+}
+
+// Timeline shows the ticket's audit events, oldest first, read again
+// whenever the ticket changes.
+function Timeline({ id, version, client, onExpired }) {
+  const [events, setEvents] = useState(null);
+  const [error, setError] = useState(null);
+  useEffect(() => {
+    let stale = false;
+    client.timeline(id).then(
+      (evs) => !stale && (setEvents(evs), setError(null)),
+      (e) => {
+        if (stale) return;
+        if (e.status === 401) onExpired();
+        else setError(e.message);
+        setEvents([]);
+      }
+    );
+    return () => {
+      stale = true;
+    };
+  }, [client, id, version, onExpired]);
+  return (
+    <Table
+      data-testid="ticket-timeline"
+      header={
+        <Header variant="h2" counter={events ? `(${events.length})` : undefined} description="From the audit log: every change, decision and AWS call of this ticket.">
+          Timeline
+        </Header>
+      }
+      ariaLabels={{ tableLabel: "Timeline" }}
+      items={events || []}
+      trackBy="seq"
+      loading={events === null}
+      loadingText="Loading the timeline"
+      empty={<Box textAlign="center">{error || "No events yet."}</Box>}
+      columnDefinitions={AUDIT_COLUMNS.filter((c) => c.id !== "ticket" && c.id !== "access")}
+      wrapLines
+      variant="container"
+    />
   );
 }

@@ -50,6 +50,13 @@ async function request(token, method, path, body) {
 
 const enc = encodeURIComponent;
 
+// query encodes the set parameters of params (not undefined, "" or false).
+function query(params) {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
+  return q;
+}
+
 // api binds the calls to one token.
 export function api(token) {
   return {
@@ -65,12 +72,18 @@ export function api(token) {
     // list's query parameters (state, mine, pending_for_me, requester,
     // beneficiary, account, permission_set, q, sort, order, offset, limit).
     list: async (params) => {
-      const q = new URLSearchParams();
-      for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
-      const data = await request(token, "GET", `/tickets?${q}`);
+      const data = await request(token, "GET", `/tickets?${query(params)}`);
       return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "" };
     },
     accounts: async () => (await request(token, "GET", "/accounts")).accounts || [],
+    // audit answers one page of the audit log, newest first: {events, next}.
+    // params: ticket, user, account, type, since, until, cursor, limit.
+    audit: async (params) => {
+      const data = await request(token, "GET", `/audit?${query(params)}`);
+      return { events: data.events || [], next: data.next || "" };
+    },
+    // timeline answers a ticket's audit events, oldest first.
+    timeline: async (id) => (await request(token, "GET", `/tickets/${enc(id)}/timeline`)).events || [],
     // events calls onEvent(ticketEvent) for every ticket change the server
     // announces (GET /api/v1/events, server-sent events read with fetch,
     // which can send the bearer token), and onOpen on each (re)connection.
@@ -126,6 +139,7 @@ export function api(token) {
     approve: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/approve`, { comment, revision }),
     reject: (id, comment, revision) => request(token, "POST", `/tickets/${enc(id)}/reject`, { comment, revision }),
     terminate: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/terminate`, { comment }),
+    review: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/review`, { comment }),
     done: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/done`, { comment }),
     cancel: (id, comment) => request(token, "POST", `/tickets/${enc(id)}/cancel`, { comment }),
     // extend: {duration or end, reason}; edit: any of {start, duration, end, reason, permission_set, beneficiaries}.

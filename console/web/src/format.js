@@ -149,14 +149,24 @@ export function outcomeWords(t) {
   return t.outcome || ENDED[t.state] || "";
 }
 
-// environment guesses an account's environment from its registered name,
-// for a badge: prod is red, staging blue, dev and test grey.
-export function environment(name) {
+// environment is an account's environment for a badge: the registry's
+// label when it has one, else a guess from its name. prod is red,
+// staging blue, everything else grey.
+export function environment(account) {
+  if (!account) return null;
+  const label = account.environment || guessEnvironment(account.name);
+  if (!label) return null;
+  if (/^prod|production/.test(label)) return { label, color: "red" };
+  if (/stag|^pre-?prod|^uat$/.test(label)) return { label, color: "blue" };
+  return { label, color: "grey" };
+}
+
+function guessEnvironment(name) {
   const n = (name || "").toLowerCase();
-  if (/\bprod|production/.test(n)) return { label: "prod", color: "red" };
-  if (/stag|\bpre-?prod|\buat\b/.test(n)) return { label: "staging", color: "blue" };
-  if (/\bdev|\btest|sandbox|\bqa\b/.test(n)) return { label: n.match(/\bdev|\btest|sandbox|\bqa\b/)[0].replace(/^\W/, ""), color: "grey" };
-  return null;
+  if (/\bprod|production/.test(n)) return "prod";
+  if (/stag|\bpre-?prod|\buat\b/.test(n)) return "staging";
+  const m = n.match(/\bdev|\btest|sandbox|\bqa\b/);
+  return m ? m[0].replace(/^\W/, "") : "";
 }
 
 // zoneName is the reader's time zone as the page shows it ("UTC", "CET").
