@@ -92,10 +92,7 @@ func (s *Service) waitingFor(ctx context.Context, t *Ticket, now time.Time) []st
 		return nil
 	}
 	var out []string
-	for _, a := range r.Stages[*r.Stage].Approvers {
-		if slices.ContainsFunc(*r.Approvals, func(d Decision) bool { return d.By == a || d.For == a }) {
-			continue
-		}
+	for _, a := range r.Undecided() {
 		out = append(out, a)
 		if s.cfg.Delegations != nil {
 			ds, err := s.cfg.Delegations.Delegations(ctx, DelegationFilter{From: a})

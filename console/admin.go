@@ -3,13 +3,12 @@ package console
 import (
 	"context"
 	"strconv"
-	"strings"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // AdminService is the part of broker.Service the registry routes call. The
@@ -93,14 +92,6 @@ func (s *server) adminRoutes(api fiber.Router) {
 
 type adminHandlers struct{ a AdminService }
 
-// registryBody is the body of PUT /api/v1/registry: the document GET
-// returns. A non-zero version makes the apply fail with 409 unless the
-// registry is still at that version.
-type registryBody struct {
-	Version int64 `json:"version"`
-	broker.RegistryData
-}
-
 func (h *adminHandlers) getRegistry(c *fiber.Ctx) error {
 	r, err := h.a.Registry(c.UserContext())
 	if err != nil {
@@ -115,7 +106,7 @@ func (h *adminHandlers) putRegistry(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	var body registryBody
+	var body wire.Registry
 	if err := decodeBody(c, &body, true); err != nil {
 		return err
 	}
@@ -131,7 +122,7 @@ func (h *adminHandlers) listAccounts(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"accounts": as})
+	return c.JSON(wire.Accounts{Accounts: as})
 }
 
 // registerAccount answers 201 when the account is new, 200 when it was
@@ -160,14 +151,8 @@ func (h *adminHandlers) unregisterAccount(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// importAccountsRequest is the body of POST /api/v1/accounts/import.
-type importAccountsRequest struct {
-	AccountIDs []string `json:"account_ids"`
-	DryRun     bool     `json:"dry_run"`
-}
-
 func (h *adminHandlers) importAccounts(c *fiber.Ctx) error {
-	var req importAccountsRequest
+	var req wire.ImportAccounts
 	if err := decodeBody(c, &req, false); err != nil {
 		return err
 	}
@@ -183,7 +168,7 @@ func (h *adminHandlers) listPermissionSets(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"permission_sets": ps})
+	return c.JSON(wire.PermissionSets{PermissionSets: ps})
 }
 
 func (h *adminHandlers) registerPermissionSet(c *fiber.Ctx) error {
@@ -210,29 +195,14 @@ func (h *adminHandlers) unregisterPermissionSet(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// importPermissionSetsRequest is the body of POST /api/v1/permission-sets/import.
-type importPermissionSetsRequest struct {
-	Names []string `json:"names"`
-	// MaxDuration is a duration ("8h") for new permission sets.
-	MaxDuration string           `json:"max_duration"`
-	GrantPath   broker.GrantPath `json:"grant_path"`
-	NoApproval  bool             `json:"no_approval"`
-	Scope       broker.Scope     `json:"scope"`
-	DryRun      bool             `json:"dry_run"`
-}
-
 func (h *adminHandlers) importPermissionSets(c *fiber.Ctx) error {
-	var req importPermissionSetsRequest
+	var req wire.ImportPermissionSets
 	if err := decodeBody(c, &req, false); err != nil {
 		return err
 	}
-	in := broker.ImportPermissionSetsInput{Names: req.Names, GrantPath: req.GrantPath, NoApproval: req.NoApproval, Scope: req.Scope, DryRun: req.DryRun}
-	if v := strings.TrimSpace(req.MaxDuration); v != "" {
-		d, err := time.ParseDuration(v)
-		if err != nil || d <= 0 {
-			return broker.Errorf(broker.EINVALID, `max_duration must be a positive duration such as "8h"`)
-		}
-		in.MaxDuration = d
+	in, err := req.Input()
+	if err != nil {
+		return err
 	}
 	res, err := h.a.ImportPermissionSets(c.UserContext(), in)
 	if err != nil {
@@ -246,7 +216,7 @@ func (h *adminHandlers) listGroups(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"permission_set_groups": gs})
+	return c.JSON(wire.PermissionSetGroups{PermissionSetGroups: gs})
 }
 
 func (h *adminHandlers) putGroup(c *fiber.Ctx) error {
@@ -274,7 +244,7 @@ func (h *adminHandlers) listRules(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(fiber.Map{"approval_rules": rs})
+	return c.JSON(wire.ApprovalRules{ApprovalRules: rs})
 }
 
 func (h *adminHandlers) putRule(c *fiber.Ctx) error {
@@ -303,21 +273,16 @@ func (h *adminHandlers) deleteRule(c *fiber.Ctx) error {
 	return c.JSON(res)
 }
 
-// adminsBody is the body of GET and PUT /api/v1/admins.
-type adminsBody struct {
-	Admins []string `json:"admins"`
-}
-
 func (h *adminHandlers) listAdmins(c *fiber.Ctx) error {
 	as, err := h.a.Admins(c.UserContext())
 	if err != nil {
 		return err
 	}
-	return c.JSON(adminsBody{Admins: as})
+	return c.JSON(wire.Admins{Admins: as})
 }
 
 func (h *adminHandlers) setAdmins(c *fiber.Ctx) error {
-	var body adminsBody
+	var body wire.Admins
 	if err := decodeBody(c, &body, true); err != nil {
 		return err
 	}

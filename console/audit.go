@@ -3,11 +3,11 @@ package console
 import (
 	"context"
 	"strconv"
-	"time"
 
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // AuditViewer reads the audit log for the caller.
@@ -35,10 +35,10 @@ func (s *server) auditRoutes(api fiber.Router) {
 			Type: c.Query("type"), Cursor: c.Query("cursor"),
 		}
 		var err error
-		if q.Since, err = queryTime(c, "since"); err != nil {
+		if q.Since, err = wire.ParseTime("since", c.Query("since")); err != nil {
 			return err
 		}
-		if q.Until, err = queryTime(c, "until"); err != nil {
+		if q.Until, err = wire.ParseTime("until", c.Query("until")); err != nil {
 			return err
 		}
 		if l := c.Query("limit"); l != "" {
@@ -65,21 +65,8 @@ func (s *server) auditRoutes(api fiber.Router) {
 			return err
 		}
 		c.Set(fiber.HeaderCacheControl, "no-store")
-		return c.JSON(fiber.Map{"events": evs})
+		return c.JSON(wire.Timeline{Events: evs})
 	})
-}
-
-// queryTime reads an RFC 3339 time from the query; "" is the zero time.
-func queryTime(c *fiber.Ctx, name string) (time.Time, error) {
-	v := c.Query(name)
-	if v == "" {
-		return time.Time{}, nil
-	}
-	t, err := time.Parse(time.RFC3339, v)
-	if err != nil {
-		return time.Time{}, broker.Errorf(broker.EINVALID, "%s %q must be an RFC 3339 time", name, v)
-	}
-	return t, nil
 }
 
 // streamID reports whether s looks like a Redis stream id ("123-4").

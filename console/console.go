@@ -2,6 +2,7 @@ package console
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"time"
@@ -11,6 +12,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // DefaultBodyLimit is the largest request body accepted when
@@ -98,6 +100,11 @@ type Config struct {
 	// Feed serves the live feed of ticket changes at GET /api/v1/events
 	// (see events).
 	Feed TicketFeed
+	// Views, if set, adds to each ticket answered the caller's view of
+	// its open round (wire.Ticket.Deciding).
+	Views TicketViews
+	// Version is the server's version, shown in the OpenAPI document.
+	Version string
 
 	// The capabilities below are set by cmd/jit (the broker's Service
 	// implements them all); a route whose capability is nil answers 503
@@ -121,6 +128,15 @@ type Config struct {
 	// Reviewer records reviews of tickets' activity after the fact.
 	Reviewer Reviewer
 }
+
+// TicketViews tells what a ticket's open round needs, as the caller sees it.
+type TicketViews interface {
+	// Deciding returns the caller's view of each ticket's open round (nil
+	// where none). EUNAUTHENTICATED, EUNAVAILABLE.
+	Deciding(ctx context.Context, ts []*broker.Ticket) ([]*broker.Deciding, error)
+}
+
+var _ TicketViews = (*broker.Service)(nil)
 
 // server holds the configuration the handlers share.
 type server struct {
@@ -186,6 +202,7 @@ func New(cfg Config) *fiber.App {
 	}
 
 	api := app.Group("/api/v1", s.authenticate, s.limitWrites, s.apiBody)
+	api.Get("/openapi.json", s.openAPI())
 	api.Get("/me", s.me)
 	api.Post("/tickets", s.createTicket)
 	api.Get("/tickets", s.listTickets)
@@ -217,7 +234,7 @@ func New(cfg Config) *fiber.App {
 
 // healthz answers as long as the process serves HTTP.
 func (s *server) healthz(c *fiber.Ctx) error {
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(wire.Status{Status: "ok"})
 }
 
 // readyz answers 200 when Ready passes and 503 unavailable otherwise. The
@@ -230,5 +247,17 @@ func (s *server) readyz(c *fiber.Ctx) error {
 			return broker.Errorf(broker.EUNAVAILABLE, "not ready")
 		}
 	}
-	return c.JSON(fiber.Map{"status": "ok"})
+	return c.JSON(wire.Status{Status: "ok"})
+}
+
+// openAPI serves the OpenAPI document of wire.Routes, generated once.
+func (s *server) openAPI() fiber.Handler {
+	doc, err := json.Marshal(wire.OpenAPI(s.cfg.Version))
+	if err != nil {
+		panic(fmt.Sprintf("console: OpenAPI document: %v", err))
+	}
+	return func(c *fiber.Ctx) error {
+		c.Set(fiber.HeaderContentType, fiber.MIMEApplicationJSON)
+		return c.Send(doc)
+	}
 }

@@ -1,21 +1,11 @@
 package console
 
 import (
-	"time"
-
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
-)
 
-// credentialProcess is the AWS CLI credential_process document. Its field
-// names are fixed by the AWS CLI, so they are not snake_case.
-type credentialProcess struct {
-	Version         int    `json:"Version"`
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	SessionToken    string `json:"SessionToken"`
-	Expiration      string `json:"Expiration"`
-}
+	"github.com/jitaccess/jit/console/wire"
+)
 
 // credentials answers POST /api/v1/tickets/:id/credentials with a fresh
 // session as a credential_process document. The response must never be
@@ -30,13 +20,7 @@ func (s *server) credentials(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	c.Set(fiber.HeaderPragma, "no-cache")
-	return c.JSON(credentialProcess{
-		Version:         1,
-		AccessKeyID:     cr.AccessKeyID,
-		SecretAccessKey: cr.SecretAccessKey,
-		SessionToken:    cr.SessionToken,
-		Expiration:      cr.Expiration.UTC().Format(time.RFC3339),
-	})
+	return c.JSON(wire.NewCredentialProcess(cr))
 }
 
 // consoleLink answers GET /api/v1/tickets/:id/console[?region=&destination=]
@@ -51,7 +35,7 @@ func (s *server) consoleLink(c *fiber.Ctx) error {
 	}
 	c.Set(fiber.HeaderCacheControl, "no-store")
 	if c.Get(fiber.HeaderAccept) == fiber.MIMEApplicationJSON {
-		return c.JSON(fiber.Map{"url": u})
+		return c.JSON(wire.ConsoleLink{URL: u})
 	}
 	return c.Redirect(u, fiber.StatusFound)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // statusByCode is the one table from broker error codes to HTTP statuses.
@@ -25,12 +26,6 @@ var statusByCode = map[string]int{
 	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,
 	codeHeadersTooLarge:      http.StatusRequestHeaderFieldsTooLarge,
 	codeTooManyRequests:      http.StatusTooManyRequests,
-}
-
-// errorBody is what every error response holds.
-type errorBody struct {
-	Code    string `json:"code"`
-	Message string `json:"message"`
 }
 
 // handleError is the app's only error handler: it writes err as
@@ -54,41 +49,41 @@ func (s *server) handleError(c *fiber.Ctx, err error) error {
 }
 
 // errorBody translates err into the code and message users see.
-func (s *server) errorBody(c *fiber.Ctx, err error) errorBody {
+func (s *server) errorBody(c *fiber.Ctx, err error) wire.Error {
 	var fe *fiber.Error
 	if errors.As(err, &fe) {
 		// Fiber's own errors: unknown route, wrong method, body too large,
 		// a panic caught by the recover middleware, and so on.
 		switch fe.Code {
 		case http.StatusNotFound:
-			return errorBody{broker.ENOTFOUND, fmt.Sprintf("no route for %s %s", c.Method(), c.Path())}
+			return wire.Error{Code: broker.ENOTFOUND, Message: fmt.Sprintf("no route for %s %s", c.Method(), c.Path())}
 		case http.StatusMethodNotAllowed:
-			return errorBody{codeMethodNotAllowed, fmt.Sprintf("method %s is not allowed for %s", c.Method(), c.Path())}
+			return wire.Error{Code: codeMethodNotAllowed, Message: fmt.Sprintf("method %s is not allowed for %s", c.Method(), c.Path())}
 		case http.StatusRequestEntityTooLarge:
-			return errorBody{broker.ETOOLARGE, fmt.Sprintf("request body is larger than %d bytes", s.cfg.BodyLimit)}
+			return wire.Error{Code: broker.ETOOLARGE, Message: fmt.Sprintf("request body is larger than %d bytes", s.cfg.BodyLimit)}
 		case http.StatusRequestHeaderFieldsTooLarge:
 			// fasthttp could not fit the headers in its read buffer and
 			// will close the connection.
-			return errorBody{codeHeadersTooLarge, fmt.Sprintf("request headers are larger than %d bytes", MaxHeaderBytes)}
+			return wire.Error{Code: codeHeadersTooLarge, Message: fmt.Sprintf("request headers are larger than %d bytes", MaxHeaderBytes)}
 		case http.StatusUnauthorized:
-			return errorBody{broker.EUNAUTHENTICATED, "authentication required"}
+			return wire.Error{Code: broker.EUNAUTHENTICATED, Message: "authentication required"}
 		case http.StatusForbidden:
-			return errorBody{broker.EFORBIDDEN, "forbidden"}
+			return wire.Error{Code: broker.EFORBIDDEN, Message: "forbidden"}
 		case http.StatusServiceUnavailable:
-			return errorBody{broker.EUNAVAILABLE, "service unavailable"}
+			return wire.Error{Code: broker.EUNAVAILABLE, Message: "service unavailable"}
 		}
 		if fe.Code >= 400 && fe.Code < 500 {
-			return errorBody{broker.EINVALID, fe.Message}
+			return wire.Error{Code: broker.EINVALID, Message: fe.Message}
 		}
 		s.logInternal(c, err)
-		return errorBody{broker.EINTERNAL, "internal error"}
+		return wire.Error{Code: broker.EINTERNAL, Message: "internal error"}
 	}
 	code := broker.ErrorCode(err)
 	if _, ok := statusByCode[code]; !ok || code == broker.EINTERNAL {
 		s.logInternal(c, err)
-		return errorBody{broker.EINTERNAL, "internal error"}
+		return wire.Error{Code: broker.EINTERNAL, Message: "internal error"}
 	}
-	return errorBody{code, broker.ErrorMessage(err)}
+	return wire.Error{Code: code, Message: broker.ErrorMessage(err)}
 }
 
 // logInternal logs an internal error with where it happened. Errors from

@@ -11,6 +11,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // TicketFeed tells which tickets change, in every replica
@@ -19,15 +20,6 @@ type TicketFeed interface {
 	// Subscribe returns the ids of tickets written from now on until ctx
 	// ends, when the channel closes.
 	Subscribe(ctx context.Context) (<-chan string, error)
-}
-
-// TicketEvent is one event of GET /api/v1/events: a ticket the caller may
-// see was created or changed. The page reads the ticket again.
-type TicketEvent struct {
-	ID        string       `json:"id"`
-	State     broker.State `json:"state"`
-	Version   int64        `json:"version"`
-	UpdatedAt time.Time    `json:"updated_at"`
 }
 
 // Feed timings: a comment line keeps proxies from closing a quiet stream,
@@ -130,7 +122,7 @@ func (s *server) events(c *fiber.Ctx) error {
 					}
 					continue // not the caller's to see (or gone)
 				}
-				data, _ := json.Marshal(TicketEvent{ID: t.ID, State: t.State, Version: t.Version, UpdatedAt: t.UpdatedAt.UTC()})
+				data, _ := json.Marshal(wire.TicketEvent{ID: t.ID, State: t.State, Version: t.Version, UpdatedAt: t.UpdatedAt.UTC()})
 				fmt.Fprintf(w, "event: ticket\ndata: %s\n\n", data)
 			}
 			if w.Flush() != nil {

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // Fuzz targets: go test -fuzz=FuzzDecodeJSON -fuzztime=5s ./console/
@@ -17,15 +18,15 @@ import (
 
 // bodies are the types the API decodes request bodies into.
 var bodies = []func() any{
-	func() any { return new(createRequest) },
-	func() any { return new(editRequest) },
-	func() any { return new(extendRequest) },
-	func() any { return new(commentRequest) },
-	func() any { return new(DecisionRequest) },
-	func() any { return new(delegationRequest) },
-	func() any { return new(registryBody) },
+	func() any { return new(wire.CreateTicket) },
+	func() any { return new(wire.EditTicket) },
+	func() any { return new(wire.ExtendTicket) },
+	func() any { return new(wire.Comment) },
+	func() any { return new(wire.Decide) },
+	func() any { return new(wire.Delegate) },
+	func() any { return new(wire.Registry) },
 	func() any { return new(broker.ApprovalRule) },
-	func() any { return new(importPermissionSetsRequest) },
+	func() any { return new(wire.ImportPermissionSets) },
 }
 
 // checkRefusal fails unless err is an EINVALID error with a short message
@@ -118,7 +119,7 @@ func FuzzTicketTimes(f *testing.F) {
 		f.Add(s[0], s[1], s[2])
 	}
 	f.Fuzz(func(t *testing.T, start, end, duration string) {
-		in, err := createRequest{Start: start, End: end, Duration: duration}.input()
+		in, err := wire.CreateTicket{Start: start, End: end, Duration: duration}.Input()
 		if err != nil {
 			checkRefusal(t, err, start+end+duration)
 			return

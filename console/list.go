@@ -10,16 +10,8 @@ import (
 	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
-
-// TicketListResponse is the body of GET /api/v1/tickets: one page of the
-// tickets the query matches, how many match in all, and the cursor of the
-// next page (absent on the last one).
-type TicketListResponse struct {
-	Tickets    []*broker.Ticket `json:"tickets"`
-	Total      int              `json:"total"`
-	NextCursor string           `json:"next_cursor,omitempty"`
-}
 
 // TicketLister is the part of broker.Service behind filtered, sorted and
 // paged ticket lists. A Config.Service without it answers GET
@@ -56,11 +48,11 @@ func (s *server) listTickets(c *fiber.Ctx) error {
 		}
 		page.Total = len(page.Tickets)
 	}
-	out := TicketListResponse{Tickets: make([]*broker.Ticket, 0, len(page.Tickets)), Total: page.Total, NextCursor: page.NextCursor}
-	for _, t := range page.Tickets {
-		out.Tickets = append(out.Tickets, utcTicket(t))
+	ts, err := s.wireTickets(c.UserContext(), page.Tickets)
+	if err != nil {
+		return err
 	}
-	return c.JSON(out)
+	return c.JSON(wire.TicketList{Tickets: ts, Total: page.Total, NextCursor: page.NextCursor})
 }
 
 // ticketQuery reads the list's query parameters.
@@ -93,12 +85,8 @@ func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
 		return q, broker.Errorf(broker.EINVALID, "order must be asc or desc")
 	}
 	for name, dst := range map[string]*time.Time{"from": &q.From, "to": &q.To} {
-		if v := str(name); v != "" {
-			t, err := time.Parse(time.RFC3339, v)
-			if err != nil {
-				return q, broker.Errorf(broker.EINVALID, "%s must be an RFC 3339 time (2006-01-02T15:04:05Z)", name)
-			}
-			*dst = t
+		if *dst, err = wire.ParseTime(name, str(name)); err != nil {
+			return q, err
 		}
 	}
 	for name, dst := range map[string]*int{"limit": &q.Limit, "offset": &q.Offset} {

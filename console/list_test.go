@@ -10,6 +10,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // listerService adds ListTickets to the fake service.
@@ -54,7 +55,7 @@ func TestListTicketsQuery(t *testing.T) {
 			if diff := cmp.Diff(tt.want, got); diff != "" {
 				t.Errorf("query (-want +got):\n%s", diff)
 			}
-			var body console.TicketListResponse
+			var body wire.TicketList
 			if err := json.Unmarshal(r.body, &body); err != nil || body.Total != 7 || body.NextCursor != "next" || len(body.Tickets) != 1 {
 				t.Fatalf("body %s (%v)", r.body, err)
 			}

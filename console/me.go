@@ -4,6 +4,7 @@ import (
 	"github.com/gofiber/fiber/v2"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // me answers who the caller is.
@@ -16,7 +17,7 @@ func (s *server) me(c *fiber.Ctx) error {
 	if groups == nil {
 		groups = []string{}
 	}
-	out := meResponse{Email: u.Email, Groups: groups}
+	out := wire.Me{Email: u.Email, Groups: groups}
 	if s.cfg.Admin != nil {
 		access, err := s.cfg.Admin.Access(c.UserContext())
 		if err != nil {
@@ -25,13 +26,4 @@ func (s *server) me(c *fiber.Ctx) error {
 		out.Access = &access
 	}
 	return c.JSON(out)
-}
-
-// meResponse is the body of GET /api/v1/me.
-type meResponse struct {
-	Email  string   `json:"email"`
-	Groups []string `json:"groups"`
-	// Access (admin, may_request, approves, ...) is there when the service
-	// can answer it (see AdminService).
-	*broker.Access
 }

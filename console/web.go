@@ -9,6 +9,8 @@ import (
 	"strings"
 
 	"github.com/gofiber/fiber/v2"
+
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // Web is the browser app (the approver page) and what it needs to sign in.
@@ -28,19 +30,8 @@ type Web struct {
 	TerminateReasonOptional bool
 }
 
-// webConfig is the body of GET /config.json.
-type webConfig struct {
-	Issuer   string `json:"issuer"`
-	ClientID string `json:"client_id"`
-	// CLIClientID is for `jit login`; omitted when it is ClientID.
-	CLIClientID string `json:"cli_client_id,omitempty"`
-	Scopes      string `json:"scopes"`
-	// TerminateReason is "required" or "optional" (Web.TerminateReasonOptional).
-	TerminateReason string `json:"terminate_reason"`
-}
-
-// webRoutes serves the app at "/": /config.json, the files, and index.html
-// for any other GET outside /api/ (the app routes itself). It fails when
+// webRoutes serves the app at "/": /config.json, its files, and
+// index.html for its own routes (pageRoutes); other GETs are 404. It fails when
 // the files cannot be read or have no index.html.
 func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	issuerOrigin := ""
@@ -62,7 +53,7 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 		if w.TerminateReasonOptional {
 			reason = "optional"
 		}
-		return c.JSON(webConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
+		return c.JSON(wire.WebConfig{Issuer: w.Issuer, ClientID: w.ClientID, CLIClientID: w.CLIClientID, Scopes: "openid email profile", TerminateReason: reason})
 	})
 	files, err := loadFiles(w.Files)
 	if err != nil {
@@ -74,12 +65,12 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	}
 	app.Get("/*", func(c *fiber.Ctx) error {
 		p := path.Clean("/" + c.Params("*"))
-		if serverPath(p) {
-			return fiber.ErrNotFound
-		}
 		f, ok := files[strings.TrimPrefix(p, "/")]
+		if !ok && !pageRoutes[p] {
+			return fiber.ErrNotFound // the server's or nobody's: 404 JSON, never the page
+		}
 		if !ok {
-			f = index // not a file: the app's own route
+			f = index // the page's own route
 		}
 		secure(c)
 		c.Set(fiber.HeaderCacheControl, f.cache)
@@ -96,19 +87,12 @@ func (s *server) webRoutes(app *fiber.App, w *Web) error {
 	return nil
 }
 
-// serverPaths are the server's own, not the app's: a GET under one of
-// them that no route answered is 404, never index.html.
-var serverPaths = []string{"/api", "/metrics", "/healthz", "/readyz", "/dev"}
-
-// serverPath reports whether p (cleaned) is or is under a server path.
-func serverPath(p string) bool {
-	for _, sp := range serverPaths {
-		if p == sp || strings.HasPrefix(p, sp+"/") {
-			return true
-		}
-	}
-	return false
-}
+// pageRoutes are the page's own paths, answered with index.html: the
+// page itself and its sign-in callback (auth.js CALLBACK_PATH); its views
+// are selected by the URL hash. Any other path that is not one of its
+// files is 404 with the JSON error body (/metrics when metrics are served
+// elsewhere, /openapi.json, /api/anything).
+var pageRoutes = map[string]bool{"/": true, "/callback": true}
 
 // webFile is one file of the app, with the headers it is served with.
 type webFile struct {

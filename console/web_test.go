@@ -12,7 +12,7 @@ import (
 	"github.com/jitaccess/jit/console"
 )
 
-func newWebHarness(t *testing.T) *harness {
+func newWebHarness(t *testing.T, mod ...func(*console.Config)) *harness {
 	t.Helper()
 	files := fstest.MapFS{
 		"index.html":         {Data: []byte("<!doctype html><div id=root></div>")},
@@ -21,6 +21,9 @@ func newWebHarness(t *testing.T) *harness {
 	}
 	return newHarness(t, func(c *console.Config) {
 		c.Web = &console.Web{Files: files, Issuer: "http://127.0.0.1:7000/oidc", ClientID: "jit-web"}
+		for _, m := range mod {
+			m(c)
+		}
 	})
 }
 
@@ -30,11 +33,10 @@ func TestWebServesTheAppOutsideTheAPI(t *testing.T) {
 		path, wantBody, wantType, wantCache string
 	}{
 		{"/", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
-		{"/approvals", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
 		{"/callback?code=x&state=y", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
 		{"/assets/app-1a2b.js", "console.log(1)", "text/javascript; charset=utf-8", "public, max-age=31536000, immutable"},
 		{"/favicon.svg", "<svg/>", "image/svg+xml", "no-cache"},
-		{"/../../etc/passwd", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
+		{"/index.html", "<!doctype html>", "text/html; charset=utf-8", "no-cache"},
 	} {
 		r := h.do(t, request{method: "GET", path: tc.path})
 		if r.status != 200 || !strings.HasPrefix(string(r.body), tc.wantBody) {
@@ -128,10 +130,21 @@ func TestWebLeavesServerPathsAlone(t *testing.T) {
 	if ct := r.header.Get("Content-Type"); r.status != 200 || !strings.HasPrefix(ct, "text/plain") || strings.Contains(string(r.body), "<!doctype html>") {
 		t.Errorf("GET /metrics: %d %s %.200q, want the metrics as text", r.status, ct, r.body)
 	}
-	for _, p := range []string{"/metrics/x", "/healthz/x", "/readyz/deep/x", "/api", "/api/v2/tickets", "/dev/token"} {
+	for _, p := range []string{"/metrics/x", "/healthz/x", "/readyz/deep/x", "/api", "/api/v2/tickets", "/dev/token",
+		"/openapi.json", "/api/anything", "/approvals", "/../../etc/passwd", "/callback/x", "/assets/missing.js"} {
 		r := h.do(t, request{method: "GET", path: p})
 		if code, _ := r.errBody(t); r.status != 404 || code != "not_found" {
 			t.Errorf("GET %s: %d %s, want 404 not_found", p, r.status, code)
 		}
+	}
+}
+
+// With metrics served on their own address, GET /metrics on the API's is
+// 404 JSON, not the page.
+func TestMetricsElsewhereIsNotThePage(t *testing.T) {
+	h := newWebHarness(t, func(c *console.Config) { c.MetricsElsewhere = true })
+	r := h.do(t, request{method: "GET", path: "/metrics"})
+	if code, _ := r.errBody(t); r.status != 404 || code != "not_found" {
+		t.Errorf("GET /metrics: %d %s, want 404 not_found", r.status, code)
 	}
 }

@@ -4,15 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials/stscreds"
+	"github.com/aws/aws-sdk-go-v2/service/identitystore"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
@@ -72,10 +71,8 @@ func runActivity(ctx context.Context, args []string, stdout, stderr io.Writer) e
 
 // activity fetches and prints a ticket's activity.
 func activity(ctx context.Context, in activityInput, stdout io.Writer) error {
-	var out struct {
-		Events []broker.ActivityEvent `json:"events"`
-	}
-	if err := in.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(in.ticket)+"/activity", nil, &out); err != nil {
+	out, err := in.api().Activity(ctx, in.ticket)
+	if err != nil {
 		return err
 	}
 	if out.Events == nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
 
@@ -112,7 +113,7 @@ func TestActivityIdentityCenterPath(t *testing.T) {
 		t.Fatal(err)
 	}
 	c := rc.RoleCredentials
-	out, err := h.awsCLI(awsEnv(processCredentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}), "s3api", "list-buckets")
+	out, err := h.awsCLI(awsEnv(wire.CredentialProcess{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}), "s3api", "list-buckets")
 	if err != nil {
 		t.Fatalf("portal session: %v\n%s", err, out)
 	}
@@ -279,7 +280,7 @@ func TestActivityRoleTerminatedE2E(t *testing.T) {
 		}
 		h.waitState(id, broker.StateActive, 20*time.Second)
 	}
-	s3For := func(c processCredentials) *s3.Client {
+	s3For := func(c wire.CredentialProcess) *s3.Client {
 		cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}
 		return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
 	}

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 const adminUsage = `usage:
@@ -51,12 +52,6 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 type applyInput struct {
 	file   string
 	dryRun bool
-}
-
-// registryPut is the body of PUT /api/v1/registry.
-type registryPut struct {
-	Version int64 `json:"version,omitempty"`
-	broker.RegistryData
 }
 
 func runAdminApply(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -106,8 +101,8 @@ func adminApply(ctx context.Context, c *clientFlags, in applyInput, stdout io.Wr
 	if err := broker.CheckRegistry(local); err != nil {
 		return broker.ApplyResult{}, f.explain(broker.ErrorMessage(err))
 	}
-	var plan broker.ApplyResult
-	if err := c.call(ctx, "PUT", "/api/v1/registry?dry_run=true", registryPut{RegistryData: f.data}, &plan); err != nil {
+	plan, err := c.api().ApplyRegistry(ctx, wire.Registry{RegistryData: f.data}, true)
+	if err != nil {
 		return plan, f.serverError(err)
 	}
 	text := c.output != "json"
@@ -131,8 +126,8 @@ func adminApply(ctx context.Context, c *clientFlags, in applyInput, stdout io.Wr
 		}
 		return plan, nil
 	}
-	var res broker.ApplyResult
-	if err := c.call(ctx, "PUT", "/api/v1/registry", registryPut{Version: plan.Version, RegistryData: f.data}, &res); err != nil {
+	res, err := c.api().ApplyRegistry(ctx, wire.Registry{Version: plan.Version, RegistryData: f.data}, false)
+	if err != nil {
 		return res, f.serverError(err)
 	}
 	if text {
@@ -160,8 +155,8 @@ func runAdminExport(ctx context.Context, args []string, stdout, stderr io.Writer
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	var r broker.RegistryVersion
-	if err := c.call(ctx, "GET", "/api/v1/registry", nil, &r); err != nil {
+	r, err := c.api().Registry(ctx)
+	if err != nil {
 		return err
 	}
 	data, err := marshalRegistryYAML(r.RegistryData)
@@ -185,9 +180,8 @@ func runAdminImportAccounts(ctx context.Context, args []string, stdout, stderr i
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	var res broker.ApplyResult
-	body := map[string]any{"account_ids": []string(ids), "dry_run": *dry}
-	if err := c.call(ctx, "POST", "/api/v1/accounts/import", body, &res); err != nil {
+	res, err := c.api().ImportAccounts(ctx, wire.ImportAccounts{AccountIDs: ids, DryRun: *dry})
+	if err != nil {
 		return err
 	}
 	return printApplyResult(stdout, c.output, res)
@@ -208,12 +202,12 @@ func runAdminImportPermissionSets(ctx context.Context, args []string, stdout, st
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	body := map[string]any{
-		"names": []string(names), "max_duration": *maxDuration, "grant_path": *grantPath, "no_approval": *noApproval, "dry_run": *dry,
-		"scope": broker.Scope{Accounts: adminSplitList(*accounts), RequesterGroups: adminSplitList(*groups)},
+	in := wire.ImportPermissionSets{
+		Names: names, MaxDuration: *maxDuration, GrantPath: broker.GrantPath(*grantPath), NoApproval: *noApproval, DryRun: *dry,
+		Scope: broker.Scope{Accounts: adminSplitList(*accounts), RequesterGroups: adminSplitList(*groups)},
 	}
-	var res broker.ApplyResult
-	if err := c.call(ctx, "POST", "/api/v1/permission-sets/import", body, &res); err != nil {
+	res, err := c.api().ImportPermissionSets(ctx, in)
+	if err != nil {
 		return err
 	}
 	return printApplyResult(stdout, c.output, res)

@@ -167,8 +167,8 @@ func auditList(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if *limit > 0 {
 		q.Set("limit", strconv.Itoa(*limit))
 	}
-	var page broker.AuditPage
-	if err := c.call(ctx, "GET", "/api/v1/audit?"+q.Encode(), nil, &page); err != nil {
+	page, err := c.api().Audit(ctx, q)
+	if err != nil {
 		return err
 	}
 	if c.output == "json" {
@@ -197,10 +197,8 @@ func auditTimeline(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err := c.check(); err != nil {
 		return err
 	}
-	var out struct {
-		Events []broker.AuditEvent `json:"events"`
-	}
-	if err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/timeline", nil, &out); err != nil {
+	out, err := c.api().Timeline(ctx, pos[0])
+	if err != nil {
 		return err
 	}
 	if c.output == "json" {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // dave's "I'm done" on a ticket he shares with alice cuts dave's session
@@ -22,7 +23,7 @@ func TestBeneficiaryDoneEndsOnlyTheirAccess(t *testing.T) {
 	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
 	alice := h.credentials("alice@example.com", tk.ID, "--no-cache")
 	dave := h.credentials("dave@example.com", tk.ID, "--no-cache")
-	for name, c := range map[string]processCredentials{"alice": alice, "dave": dave} {
+	for name, c := range map[string]wire.CredentialProcess{"alice": alice, "dave": dave} {
 		if out, err := h.awsCLI(awsEnv(c), "s3api", "list-buckets"); err != nil {
 			t.Fatalf("%s's session before done: %v\n%s", name, err, out)
 		}

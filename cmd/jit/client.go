@@ -7,10 +7,9 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
-	"strings"
-	"time"
+
+	"github.com/jitaccess/jit/console/client"
 )
 
 // clientFlags are the settings every client command takes.
@@ -73,50 +72,26 @@ func envOr(key, def string) string {
 }
 
 // apiError is an error answer from the server.
-type apiError struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-}
+type apiError = client.Error
 
-func (e *apiError) Error() string { return shown(e.Message) + " (" + shown(e.Code) + ")" }
-
-// call sends a JSON request to the API and decodes a JSON answer into out.
-func (c *clientFlags) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
+// api returns the typed client of the server, with the token of check:
+// --token or JIT_TOKEN as given, else `jit login`'s, refreshed when needed
+// before each request.
+func (c *clientFlags) api() *client.Client {
+	var tokens client.TokenSource = client.StaticToken(c.token)
+	if c.identity != "" {
+		first := c.token
+		tokens = client.TokenFunc(func(ctx context.Context) (string, error) {
+			if first != "" {
+				tok := first
+				first = ""
+				return tok, nil
+			}
+			tok, _, err := loginToken(ctx, c.url)
+			return tok, err
+		})
 	}
-	req, err := http.NewRequestWithContext(ctx, method, strings.TrimRight(c.url, "/")+path, body)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	req.Header.Set("Accept", "application/json")
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	hc := &http.Client{Timeout: 30 * time.Second}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach JIT at %s: %w", c.url, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 10<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode >= 300 {
-		return apiErrorFrom(resp.StatusCode, resp.Status, data)
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
+	return client.New(c.url, tokens)
 }
 
 // printJSON writes v as indented JSON.
@@ -129,18 +104,4 @@ func printJSON(w io.Writer, v any) error {
 	}
 	_, err := w.Write(escapeJSON(b.Bytes()))
 	return err
-}
-
-// decodeAPIError reads an error answer.
-func decodeAPIError(resp *http.Response) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	return apiErrorFrom(resp.StatusCode, resp.Status, data)
-}
-
-func apiErrorFrom(status int, statusText string, data []byte) error {
-	e := &apiError{Status: status}
-	if json.Unmarshal(data, e) != nil || e.Message == "" {
-		return fmt.Errorf("server answered %s", statusText)
-	}
-	return e
 }

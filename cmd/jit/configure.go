@@ -6,15 +6,12 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-
-	"github.com/jitaccess/jit/broker"
 )
 
 // profileName is what `jit configure` accepts as an AWS CLI profile name.
@@ -117,8 +114,7 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // CLI: the ticket can be read, or the pair is one the caller may request.
 func (s *ticketSelector) exists(ctx context.Context, c clientFlags) error {
 	if s.ticket != "" {
-		var t broker.Ticket
-		if err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(s.ticket), nil, &t); err != nil {
+		if _, err := c.api().Ticket(ctx, s.ticket); err != nil {
 			return fmt.Errorf("ticket %s: %w", s.ticket, err)
 		}
 		return nil

@@ -5,15 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
-	"net/url"
-	"strings"
-	"time"
 )
 
-// runConsole opens a fresh AWS console sign-in URL for a ticket in the
 // browser, or prints it with --url-only or when no browser can be opened
-// (the API answers GET /tickets/{id}/console with a redirect to it).
+// (GET /tickets/{id}/console).
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet("console", stderr)
@@ -33,29 +28,10 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := c.check(); err != nil {
 		return err
 	}
-	q := url.Values{}
-	if *region != "" {
-		q.Set("region", *region)
-	}
-	if *dest != "" {
-		q.Set("destination", *dest)
-	}
-	u := strings.TrimRight(c.url, "/") + "/api/v1/tickets/" + url.PathEscape(*ticket) + "/console?" + q.Encode()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	link, err := c.api().ConsoleURL(ctx, *ticket, *region, *dest)
 	if err != nil {
-		return err
+		return fmt.Errorf("no console link for ticket %s: %w", *ticket, err)
 	}
-	req.Header.Set("Authorization", "Bearer "+c.token)
-	hc := &http.Client{Timeout: 30 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("cannot reach JIT at %s: %w", c.url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusFound {
-		return fmt.Errorf("no console link for ticket %s: %w", *ticket, decodeAPIError(resp))
-	}
-	link := resp.Header.Get("Location")
 	if !*urlOnly && openBrowser(link) == nil {
 		fmt.Fprintln(stderr, "Opened the AWS console in your browser (the link works once, for a few minutes).")
 		return nil

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/redisstore"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // kill ends `jit serve` at once, as a crash would (SIGKILL: no draining).
@@ -31,14 +32,14 @@ func (h *harness) kill() {
 }
 
 // s3With returns an S3 client of the sandbox that signs with c.
-func (h *harness) s3With(c processCredentials) *s3.Client {
+func (h *harness) s3With(c wire.CredentialProcess) *s3.Client {
 	cfg := aws.Config{Region: "us-east-1", Credentials: credentials.NewStaticCredentialsProvider(c.AccessKeyID, c.SecretAccessKey, c.SessionToken)}
 	return s3.NewFromConfig(cfg, func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
 }
 
 // activeWithSession files, approves and uses a one-hour ticket: alice
 // holds an open AWS session for it.
-func (h *harness) activeWithSession() (string, processCredentials) {
+func (h *harness) activeWithSession() (string, wire.CredentialProcess) {
 	h.t.Helper()
 	return h.activeWithSessionFor("alice@example.com", "1h")
 }
@@ -52,7 +53,7 @@ func TestCrashDuringTerminateIsRepaired(t *testing.T) {
 	h := newHarness(t)
 	const n = 30
 	ids := make([]string, n)
-	creds := make([]processCredentials, n)
+	creds := make([]wire.CredentialProcess, n)
 	for i := range n {
 		ids[i], creds[i] = h.activeWithSession()
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"github.com/jitaccess/jit/console/wire"
 	"os"
 	"path/filepath"
 	"strings"
@@ -50,7 +51,7 @@ func TestCredentialCacheNoticesTermination(t *testing.T) {
 		t.Fatalf("terminated ticket from the cache: err %v, a session printed: %v, stderr %q; want a non-zero exit saying it was terminated", err, stdout != "", stderr)
 	}
 	if files, _ := filepath.Glob(filepath.Join(h.cache, "*.json")); len(files) != 0 {
-		var doc processCredentials
+		var doc wire.CredentialProcess
 		b, _ := os.ReadFile(files[0])
 		json.Unmarshal(b, &doc)
 		t.Fatalf("the terminated ticket's session is still cached (%s)", doc.AccessKeyID)

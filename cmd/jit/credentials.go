@@ -7,8 +7,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/jitaccess/jit/console/wire"
 	"io"
-	"net/url"
 	"os"
 	"path/filepath"
 	"time"
@@ -23,15 +23,6 @@ const cacheMargin = 5 * time.Minute
 // or ended early stops being served from the cache within this time, and
 // the user gets JIT's reason instead of AWS's AccessDenied.
 const recheckAfter = time.Minute
-
-// processCredentials is the credential_process document (aws-facts.md section 3).
-type processCredentials struct {
-	Version         int    `json:"Version"`
-	AccessKeyID     string `json:"AccessKeyId"`
-	SecretAccessKey string `json:"SecretAccessKey"`
-	SessionToken    string `json:"SessionToken"`
-	Expiration      string `json:"Expiration"`
-}
 
 // runCredentials is a credential_process helper: stdout gets exactly the
 // JSON document the AWS CLI and SDKs read, and nothing else. The AWS CLI
@@ -70,10 +61,10 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 // sessionFor returns a session for the selected ticket: from the cache
 // when it may be served (see runCredentials), else a new one from the
 // server.
-func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache bool) (processCredentials, error) {
+func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache bool) (wire.CredentialProcess, error) {
 	ticket, err := sel.resolve(ctx, c)
 	if err != nil {
-		return processCredentials{}, err
+		return wire.CredentialProcess{}, err
 	}
 	path := cachePath(c.url, ticket, c.cacheIdentity())
 	if !noCache && path != "" {
@@ -81,8 +72,8 @@ func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache 
 			return doc, nil
 		}
 	}
-	var doc processCredentials
-	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(ticket)+"/credentials", nil, &doc); err != nil {
+	doc, err := c.api().Credentials(ctx, ticket)
+	if err != nil {
 		if path != "" {
 			os.Remove(path)
 		}
@@ -116,10 +107,7 @@ func stillActive(ctx context.Context, c clientFlags, ticket, path string) bool {
 	if fi, err := os.Stat(path); err == nil && time.Since(fi.ModTime()) < recheckAfter {
 		return true
 	}
-	var t struct {
-		State string `json:"state"`
-	}
-	err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(ticket), nil, &t)
+	t, err := c.api().Ticket(ctx, ticket)
 	var apiErr *apiError
 	if err != nil && !errors.As(err, &apiErr) {
 		return true
@@ -133,7 +121,7 @@ func stillActive(ctx context.Context, c clientFlags, ticket, path string) bool {
 	return true
 }
 
-func writeDoc(w io.Writer, doc processCredentials) error {
+func writeDoc(w io.Writer, doc wire.CredentialProcess) error {
 	b, err := json.Marshal(doc)
 	if err != nil {
 		return err
@@ -157,8 +145,8 @@ func cachePath(server, ticket, token string) string {
 	return filepath.Join(dir, hex.EncodeToString(sum[:16])+".json")
 }
 
-func readCached(path string) (processCredentials, bool) {
-	var doc processCredentials
+func readCached(path string) (wire.CredentialProcess, bool) {
+	var doc wire.CredentialProcess
 	b, err := os.ReadFile(path)
 	if err != nil || json.Unmarshal(b, &doc) != nil {
 		return doc, false
@@ -173,7 +161,7 @@ func readCached(path string) (processCredentials, bool) {
 
 // writeCached stores the session readable by the user only; failing to
 // cache is not an error.
-func writeCached(path string, doc processCredentials) {
+func writeCached(path string, doc wire.CredentialProcess) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
 		return
 	}

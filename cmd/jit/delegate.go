@@ -5,26 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
-
-// delegateInput is the body of POST /api/v1/delegations.
-type delegateInput struct {
-	To    string `json:"to"`
-	Start string `json:"start,omitempty"`
-	End   string `json:"end"`
-}
 
 // runDelegate runs `jit delegate --to EMAIL [--start T] (--end T | --duration D)`:
 // let someone decide my tickets for a while.
 func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
-	var in delegateInput
+	var in wire.Delegate
 	fs := newFlagSet("delegate", stderr)
 	c.bind(fs, true)
 	fs.StringVar(&in.To, "to", "", "delegate's email")
@@ -56,8 +49,8 @@ func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	if in.Start == "now" {
 		in.Start = ""
 	}
-	var d broker.Delegation
-	if err := c.call(ctx, "POST", "/api/v1/delegations", in, &d); err != nil {
+	d, err := c.api().Delegate(ctx, in)
+	if err != nil {
 		return err
 	}
 	return printDelegations(stdout, c.output, &d, []broker.Delegation{d})
@@ -86,10 +79,8 @@ func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := c.check(); err != nil {
 			return err
 		}
-		var out struct {
-			Delegations []broker.Delegation `json:"delegations"`
-		}
-		if err := c.call(ctx, "GET", "/api/v1/delegations", nil, &out); err != nil {
+		out, err := c.api().Delegations(ctx)
+		if err != nil {
 			return err
 		}
 		return printDelegations(stdout, c.output, out, out.Delegations)
@@ -100,7 +91,7 @@ func runDelegations(ctx context.Context, args []string, stdout, stderr io.Writer
 		if err := c.check(); err != nil {
 			return err
 		}
-		if err := c.call(ctx, "DELETE", "/api/v1/delegations/"+url.PathEscape(pos[0]), nil, nil); err != nil {
+		if err := c.api().DeleteDelegation(ctx, pos[0]); err != nil {
 			return err
 		}
 		done := map[string]string{"delete": "Deleted", "decline": "Declined"}[args[0]]

@@ -5,27 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 
-	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // editInput is the body of PUT /api/v1/tickets/{id}; empty fields keep the
-// ticket's values.
-type editInput struct {
-	PermissionSet string   `json:"permission_set,omitempty"`
-	Beneficiaries []string `json:"beneficiaries,omitempty"`
-	Start         string   `json:"start,omitempty"`
-	End           string   `json:"end,omitempty"`
-	Duration      string   `json:"duration,omitempty"`
-	Reason        string   `json:"reason,omitempty"`
-}
-
 // runEdit runs `jit edit ID [...]`: change a rejected ticket and resend it
 // as its next revision.
 func runEdit(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
-	var in editInput
+	var in wire.EditTicket
 	var forList stringList
 	fs := newFlagSet("edit", stderr)
 	c.bind(fs, true)
@@ -48,8 +37,8 @@ func runEdit(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return errors.New("give --end or --duration, not both")
 	}
 	in.Beneficiaries = forList
-	var t broker.Ticket
-	if err := c.call(ctx, "PUT", "/api/v1/tickets/"+url.PathEscape(pos[0]), in, &t); err != nil {
+	t, err := c.api().EditTicket(ctx, pos[0], in)
+	if err != nil {
 		return err
 	}
 	if err := printTicket(stdout, c.output, &t); err != nil {

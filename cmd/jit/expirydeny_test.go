@@ -15,6 +15,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
@@ -60,7 +61,7 @@ func TestOrdinaryExpiriesWriteNoDeny(t *testing.T) {
 
 // activeWithSessionFor files a ReadOnlyAccess ticket of the given duration
 // for user, has bob approve it and mints the user a session.
-func (h *harness) activeWithSessionFor(user, duration string) (string, processCredentials) {
+func (h *harness) activeWithSessionFor(user, duration string) (string, wire.CredentialProcess) {
 	h.t.Helper()
 	code, tk := h.api(user, "POST", "/api/v1/tickets", map[string]any{
 		"account_id": "111111111111", "permission_set": "ReadOnlyAccess", "duration": duration, "reason": "expiry test"})

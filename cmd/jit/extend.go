@@ -5,24 +5,16 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/url"
 
-	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
-
-// extendInput is the body of POST /api/v1/tickets/{id}/extend.
-type extendInput struct {
-	End      string `json:"end,omitempty"`
-	Duration string `json:"duration,omitempty"`
-	Reason   string `json:"reason"`
-}
 
 // runExtend runs `jit extend ID (--end T | --duration D) --reason TEXT`:
 // ask for a later end of an active ticket (--duration is added to the
 // current end).
 func runExtend(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
-	var in extendInput
+	var in wire.ExtendTicket
 	fs := newFlagSet("extend", stderr)
 	c.bind(fs, true)
 	fs.StringVar(&in.End, "end", "", "new end, RFC 3339")
@@ -45,8 +37,8 @@ func runExtend(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	case in.End != "" && in.Duration != "":
 		return errors.New("give --end or --duration, not both")
 	}
-	var t broker.Ticket
-	if err := c.call(ctx, "POST", "/api/v1/tickets/"+url.PathEscape(pos[0])+"/extend", in, &t); err != nil {
+	t, err := c.api().Extend(ctx, pos[0], in)
+	if err != nil {
 		return err
 	}
 	if err := printTicket(stdout, c.output, &t); err != nil {

@@ -36,6 +36,7 @@ import (
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/redisstore"
 	"github.com/jitaccess/jit/broker/tasks"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
 
@@ -223,15 +224,15 @@ func (f *faultEnv) terminate(id string) (int, error) {
 }
 
 // creds asks the API for a session of the ticket as user.
-func (f *faultEnv) creds(user, id string) (processCredentials, int, error) {
+func (f *faultEnv) creds(user, id string) (wire.CredentialProcess, int, error) {
 	req, _ := http.NewRequest("POST", f.apiURL+"/api/v1/tickets/"+id+"/credentials", nil)
 	req.Header.Set("Authorization", "Bearer "+f.token(user))
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return processCredentials{}, 0, err
+		return wire.CredentialProcess{}, 0, err
 	}
 	defer resp.Body.Close()
-	var c processCredentials
+	var c wire.CredentialProcess
 	if resp.StatusCode == http.StatusOK {
 		if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
 			return c, resp.StatusCode, err
@@ -240,7 +241,7 @@ func (f *faultEnv) creds(user, id string) (processCredentials, int, error) {
 	return c, resp.StatusCode, nil
 }
 
-func (f *faultEnv) mustCreds(user, id string) processCredentials {
+func (f *faultEnv) mustCreds(user, id string) wire.CredentialProcess {
 	f.t.Helper()
 	c, code, err := f.creds(user, id)
 	if err != nil || code != http.StatusOK {
@@ -416,7 +417,7 @@ func (f *faultEnv) portalS3(user string) *s3.Client {
 			continue
 		}
 		c := out.RoleCredentials
-		pc := processCredentials{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
+		pc := wire.CredentialProcess{AccessKeyID: aws.ToString(c.AccessKeyId), SecretAccessKey: aws.ToString(c.SecretAccessKey), SessionToken: aws.ToString(c.SessionToken)}
 		s := f.s3With(pc)
 		if _, err := s.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
 			last = err

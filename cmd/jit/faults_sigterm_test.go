@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation/sandbox"
 )
 
@@ -53,7 +54,7 @@ func TestFaultsSIGTERMDrains(t *testing.T) {
 	f.waitState(k.id, broker.StateActive, 20*time.Second)
 	f.sb.SetFault("sts:AssumeRole", sandbox.Fault{Latency: 2 * time.Second})
 	type answer struct {
-		c    processCredentials
+		c    wire.CredentialProcess
 		code int
 		err  error
 	}

@@ -24,6 +24,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/console/devoidc"
+	"github.com/jitaccess/jit/console/wire"
 	"github.com/jitaccess/jit/federation/sandbox"
 	"github.com/jitaccess/jit/internal/redistest"
 )
@@ -362,13 +363,13 @@ func (h *harness) tasks() map[string][]*asynq.TaskInfo {
 
 // credentials runs `jit credentials --ticket id [extra...]` as user and
 // decodes the credential_process document.
-func (h *harness) credentials(user, id string, extra ...string) processCredentials {
+func (h *harness) credentials(user, id string, extra ...string) wire.CredentialProcess {
 	h.t.Helper()
 	stdout, errOut, err := h.jit(user, append([]string{"credentials", "--ticket", id}, extra...)...)
 	if err != nil {
 		h.t.Fatalf("jit credentials: %v\n%s", err, errOut)
 	}
-	var creds processCredentials
+	var creds wire.CredentialProcess
 	if err := json.Unmarshal([]byte(stdout), &creds); err != nil {
 		h.t.Fatalf("credential_process output %q: %v", stdout, err)
 	}
@@ -376,7 +377,7 @@ func (h *harness) credentials(user, id string, extra ...string) processCredentia
 }
 
 // awsEnv returns the environment for /usr/bin/aws with the given credentials.
-func awsEnv(c processCredentials) []string {
+func awsEnv(c wire.CredentialProcess) []string {
 	return append(os.Environ(), "AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_REGION=us-east-1",
 		"AWS_ACCESS_KEY_ID="+c.AccessKeyID, "AWS_SECRET_ACCESS_KEY="+c.SecretAccessKey, "AWS_SESSION_TOKEN="+c.SessionToken, "AWS_PAGER=")
 }

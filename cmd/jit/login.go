@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"html"
@@ -22,6 +21,9 @@ import (
 
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
+
+	"github.com/jitaccess/jit/console/client"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // loginTimeout bounds how long `jit login` waits for the user in the
@@ -30,12 +32,7 @@ const loginTimeout = 5 * time.Minute
 
 // authSettings is what the server says about signing in (GET
 // /config.json, which the approver page reads too).
-type authSettings struct {
-	Issuer      string `json:"issuer"`
-	ClientID    string `json:"client_id"`
-	CLIClientID string `json:"cli_client_id"`
-	Scopes      string `json:"scopes"`
-}
+type authSettings struct{ wire.WebConfig }
 
 // errNotLoggedIn says how to sign in; client commands return it when they
 // have no token.
@@ -147,19 +144,21 @@ func (as authSettings) clientID() string {
 // sign in with.
 func fetchAuthSettings(ctx context.Context, server string) (authSettings, error) {
 	var as authSettings
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, server+"/config.json", nil)
-	if err != nil {
+	if _, err := url.Parse(server); err != nil {
 		return as, fmt.Errorf("bad server URL %q: %w", server, err)
 	}
-	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
-	if err != nil {
-		return as, fmt.Errorf("cannot reach JIT at %s: %w", server, err)
+	wc, err := client.New(server, nil).WebConfig(ctx)
+	var apiErr *apiError
+	switch {
+	case errors.As(err, &apiErr):
+		return as, fmt.Errorf("%s/config.json answered %d: is this a JIT server?", server, apiErr.Status)
+	case err != nil && strings.HasPrefix(err.Error(), "cannot reach"):
+		return as, err
+	case err != nil:
+		return as, fmt.Errorf("%s/config.json does not name an identity provider: is this a JIT server?", server)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return as, fmt.Errorf("%s/config.json answered %s: is this a JIT server?", server, resp.Status)
-	}
-	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&as); err != nil || as.Issuer == "" || as.clientID() == "" {
+	as.WebConfig = wc
+	if as.Issuer == "" || as.clientID() == "" {
 		return as, fmt.Errorf("%s/config.json does not name an identity provider: is this a JIT server?", server)
 	}
 	return as, nil

@@ -25,6 +25,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // userMachine is a user's own machine for the CLI: its own home, config
@@ -232,7 +233,7 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("whoami: %d %s", code, errOut)
 	}
-	var me meInfo
+	var me wire.Me
 	if err := json.Unmarshal([]byte(out), &me); err != nil || me.Email != "test-user@zitadel.ch" {
 		t.Fatalf("whoami = %q (%v)", out, err)
 	}
@@ -413,10 +414,10 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 
 	// The cache outlives the login token's refresh: the same session, and
 	// one cache file, while the token changes underneath.
-	creds := func() processCredentials {
+	creds := func() wire.CredentialProcess {
 		t.Helper()
 		out, errOut, code := m.jit("credentials", "--ticket", tk.ID)
-		var c processCredentials
+		var c wire.CredentialProcess
 		if code != 0 || json.Unmarshal([]byte(out), &c) != nil {
 			t.Fatalf("credentials: %d %s", code, errOut)
 		}

@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-
-	"github.com/jitaccess/jit/broker"
 )
 
 // runReconcile runs one reconciler pass now (administrators only).
@@ -16,8 +14,8 @@ func runReconcile(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	var rep broker.ReconcileReport
-	if err := c.call(ctx, "POST", "/api/v1/reconcile", struct{}{}, &rep); err != nil {
+	rep, err := c.api().Reconcile(ctx)
+	if err != nil {
 		return err
 	}
 	if c.output == "json" {

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // stringList is a repeatable string flag.
@@ -17,20 +17,9 @@ type stringList []string
 func (s *stringList) String() string     { return strings.Join(*s, ",") }
 func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 
-// requestInput is the body of POST /api/v1/tickets.
-type requestInput struct {
-	AccountID     string   `json:"account_id"`
-	PermissionSet string   `json:"permission_set"`
-	Beneficiaries []string `json:"beneficiaries,omitempty"`
-	Start         string   `json:"start,omitempty"`
-	End           string   `json:"end,omitempty"`
-	Duration      string   `json:"duration,omitempty"`
-	Reason        string   `json:"reason"`
-}
-
 func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
-	var in requestInput
+	var in wire.CreateTicket
 	var forList stringList
 	fs := newFlagSet("request", stderr)
 	c.bind(fs, true)
@@ -60,22 +49,26 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if in.Start == "now" {
 		in.Start = ""
 	}
-	var t broker.Ticket
-	if err := c.call(ctx, "POST", "/api/v1/tickets", in, &t); err != nil {
+	t, err := c.api().CreateTicket(ctx, in)
+	if err != nil {
 		return err
 	}
 	return printTicket(stdout, c.output, &t)
 }
 
-// printTicket writes one ticket for a person or, with --output json, a script.
-func printTicket(w io.Writer, output string, t *broker.Ticket) error {
+// printTicket writes one ticket for a person or, with --output json, a
+// script. While it waits for decisions, it shows what the server says the
+// open round needs (wire.Ticket.Deciding): a pending extension's new end
+// and reason, the stage and quorum progress, the deadline, who has not
+// approved yet, and whether (and for whom) the caller may decide.
+func printTicket(w io.Writer, output string, t *wire.Ticket) error {
 	if output == "json" {
 		return printJSON(w, t)
 	}
 	fmt.Fprintf(w, "Ticket:          %s (revision %d)\n", shown(t.ID), t.Revision)
 	fmt.Fprintf(w, "State:           %s\n", shown(string(t.State)))
-	if o := t.Outcome(); o != "" {
-		fmt.Fprintf(w, "Outcome:         %s\n", shown(o))
+	if t.Outcome != "" {
+		fmt.Fprintf(w, "Outcome:         %s\n", shown(t.Outcome))
 	}
 	fmt.Fprintf(w, "Account:         %s\n", shown(t.AccountID))
 	fmt.Fprintf(w, "Permission set:  %s\n", shown(t.PermissionSet))
@@ -83,11 +76,24 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(shownAll(t.Beneficiaries), ", "))
 	fmt.Fprintf(w, "Window:          %s to %s (%s)\n", t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), t.End.Sub(t.Start))
 	fmt.Fprintf(w, "Reason:          %s\n", shown(t.Reason))
-	if len(t.PendingApprovers) > 0 {
+	if d := t.Deciding; d != nil {
+		if d.Extension {
+			fmt.Fprintf(w, "Extension:       to %s (from %s): %s\n", d.End.Format(time.RFC3339), d.PreviousEnd.Format(time.RFC3339), shown(d.Reason))
+		}
+		fmt.Fprintf(w, "Stage:           %s\n", stageProgress(d))
+		fmt.Fprintf(w, "Decide by:       %s\n", d.Deadline.Format(time.RFC3339))
+		fmt.Fprintf(w, "Waiting for:     %s\n", strings.Join(shownAll(d.WaitingFor), ", "))
+		switch {
+		case d.MayDecide && d.For != "":
+			fmt.Fprintf(w, "You decide:      for %s\n", shown(d.For))
+		case d.MayDecide:
+			fmt.Fprintln(w, "You decide:      yes")
+		}
+	} else if len(t.PendingApprovers) > 0 {
 		fmt.Fprintf(w, "Waiting for:     %s\n", strings.Join(shownAll(t.PendingApprovers), ", "))
 	}
 	for _, a := range t.Approvals {
-		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", shown(a.By), a.At.Format(time.RFC3339), shown(a.Comment))
+		fmt.Fprintf(w, "Approved by:     %s at %s %s\n", shown(a.Actor()), a.At.Format(time.RFC3339), shown(a.Comment))
 	}
 	for _, d := range t.Done {
 		fmt.Fprintf(w, "Done:            %s at %s (their access ended)\n", shown(d.By), d.At.Format(time.RFC3339))
@@ -96,7 +102,7 @@ func printTicket(w io.Writer, output string, t *broker.Ticket) error {
 		fmt.Fprintf(w, "Reviewed by:     %s at %s %s\n", shown(r.By), r.At.Format(time.RFC3339), shown(r.Comment))
 	}
 	if t.Closed != nil {
-		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", shown(t.Closed.By), t.Closed.At.Format(time.RFC3339), shown(t.Closed.Comment))
+		fmt.Fprintf(w, "Closed by:       %s at %s %s\n", shown(t.Closed.Actor()), t.Closed.At.Format(time.RFC3339), shown(t.Closed.Comment))
 	}
 	return nil
 }

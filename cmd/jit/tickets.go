@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -11,7 +12,7 @@ import (
 	"time"
 
 	"github.com/jitaccess/jit/broker"
-	"github.com/jitaccess/jit/console"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -68,37 +69,19 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 				q.Set(param, *v)
 			}
 		}
-		var out struct {
-			Tickets []*broker.Ticket `json:"tickets"`
-		}
 		// Every page: the server pages the list (next_cursor).
-		for {
-			var page struct {
-				Tickets    []*broker.Ticket `json:"tickets"`
-				NextCursor string           `json:"next_cursor"`
-			}
-			if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &page); err != nil {
-				return err
-			}
-			out.Tickets = append(out.Tickets, page.Tickets...)
-			if page.NextCursor == "" {
-				break
-			}
-			q.Set("cursor", page.NextCursor)
+		all, err := c.api().AllTickets(ctx, q)
+		if err != nil {
+			return err
+		}
+		out := wire.TicketList{Tickets: all, Total: len(all)}
+		if out.Tickets == nil {
+			out.Tickets = []wire.Ticket{}
 		}
 		if c.output == "json" {
 			return printJSON(stdout, out)
 		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND\tOUTCOME")
-		for _, t := range out.Tickets {
-			outcome := t.Outcome()
-			if outcome == "" {
-				outcome = "-"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), shown(outcome))
-		}
-		return tw.Flush()
+		return printTicketList(stdout, out.Tickets, *pending)
 	case "get":
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
@@ -109,8 +92,8 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err := c.check(); err != nil {
 			return err
 		}
-		var t broker.Ticket
-		if err := c.call(ctx, "GET", "/api/v1/tickets/"+url.PathEscape(pos[0]), nil, &t); err != nil {
+		t, err := c.api().Ticket(ctx, pos[0])
+		if err != nil {
 			return err
 		}
 		return printTicket(stdout, c.output, &t)
@@ -148,16 +131,16 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 	if verb == "reject" && *comment == "" {
 		return errors.New("--comment is required to reject")
 	}
-	path := "/api/v1/tickets/" + url.PathEscape(pos[0])
-	var body any
+	api, id := c.api(), pos[0]
+	var t wire.Ticket
 	switch {
 	case decision:
 		if *revision < 0 {
 			return errors.New("--revision must be a positive number")
 		}
 		if *revision == 0 {
-			var cur broker.Ticket
-			if err := c.call(ctx, "GET", path, nil, &cur); err != nil {
+			cur, err := api.Ticket(ctx, id)
+			if err != nil {
 				return err
 			}
 			*revision = cur.Revision
@@ -165,13 +148,64 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 				shown(cur.PermissionSet), shown(cur.AccountID), strings.Join(shownAll(cur.Beneficiaries), ", "),
 				cur.Start.Format(time.RFC3339), cur.End.Format(time.RFC3339))
 		}
-		body = console.DecisionRequest{Comment: *comment, Revision: *revision}
-	case *comment != "":
-		body = map[string]string{"comment": *comment}
+		d := wire.Decide{Comment: *comment, Revision: *revision}
+		if verb == "approve" {
+			t, err = api.Approve(ctx, id, d)
+		} else {
+			t, err = api.Reject(ctx, id, d)
+		}
+	default:
+		call := map[string]func(context.Context, string, wire.Comment) (wire.Ticket, error){
+			"terminate": api.Terminate, "cancel": api.Cancel, "done": api.Done, "review": api.Review,
+		}[verb]
+		t, err = call(ctx, id, wire.Comment{Comment: *comment})
 	}
-	var t broker.Ticket
-	if err := c.call(ctx, "POST", path+"/"+verb, body, &t); err != nil {
+	if err != nil {
 		return err
 	}
 	return printTicket(stdout, c.output, &t)
+}
+
+// printTicketList writes tickets as a table. With decisions (the list of
+// tickets pending for the caller) a DECISION column says what each one
+// waits for (decidingSummary).
+func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	head := "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND\tOUTCOME"
+	if decisions {
+		head += "\tDECISION"
+	}
+	fmt.Fprintln(tw, head)
+	for _, t := range ts {
+		outcome := cmp.Or(t.Outcome, "-")
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), shown(outcome))
+		if decisions {
+			fmt.Fprintf(tw, "\t%s", cmp.Or(decidingSummary(t.Deciding), "-"))
+		}
+		fmt.Fprintln(tw)
+	}
+	return tw.Flush()
+}
+
+// decidingSummary says in one line what a ticket's open round waits for:
+// "extension to T (reason); stage 2 of 3, 1 of 2 approvals; decide by T;
+// for alice@example.com". "" when nothing waits.
+func decidingSummary(d *broker.Deciding) string {
+	if d == nil {
+		return ""
+	}
+	var parts []string
+	if d.Extension {
+		parts = append(parts, fmt.Sprintf("extension to %s (%s)", d.End.Format(time.RFC3339), shown(d.Reason)))
+	}
+	parts = append(parts, stageProgress(d), "decide by "+d.Deadline.Format(time.RFC3339))
+	if d.For != "" {
+		parts = append(parts, "for "+shown(d.For))
+	}
+	return strings.Join(parts, "; ")
+}
+
+// stageProgress is "stage 2 of 3, 1 of 2 approvals".
+func stageProgress(d *broker.Deciding) string {
+	return fmt.Sprintf("stage %d of %d, %d of %d approvals", d.Stage, d.Stages, d.Approvals, d.Required)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // ticketSelector names the ticket whose credentials a command uses:
@@ -54,15 +55,14 @@ func (s *ticketSelector) resolve(ctx context.Context, c clientFlags) (string, er
 		}
 		email = me.Email
 	}
-	var out struct {
-		Tickets []*broker.Ticket `json:"tickets"`
-	}
 	q := url.Values{"state": {string(broker.StateActive)}, "mine": {"true"}}
-	if err := c.call(ctx, "GET", "/api/v1/tickets?"+q.Encode(), nil, &out); err != nil {
+	out, err := c.api().Tickets(ctx, q)
+	if err != nil {
 		return "", err
 	}
-	var best *broker.Ticket
-	for _, t := range out.Tickets {
+	var best *wire.Ticket
+	for i := range out.Tickets {
+		t := &out.Tickets[i]
 		if t.State != broker.StateActive || t.AccountID != s.account || !strings.EqualFold(t.PermissionSet, s.permissionSet) {
 			continue
 		}

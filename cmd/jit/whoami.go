@@ -5,25 +5,16 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
-// meInfo is GET /api/v1/me.
-type meInfo struct {
-	Email            string   `json:"email"`
-	Groups           []string `json:"groups"`
-	Admin            bool     `json:"admin"`
-	RequestForOthers bool     `json:"request_for_others"`
-	MayRequest       []struct {
-		PermissionSet string   `json:"permission_set"`
-		Accounts      []string `json:"accounts"`
-	} `json:"may_request"`
-	Approves  []string `json:"approves"`
-	Truncated bool     `json:"truncated,omitempty"`
-}
-
-func whoami(ctx context.Context, c clientFlags) (meInfo, error) {
-	var me meInfo
-	err := c.call(ctx, "GET", "/api/v1/me", nil, &me)
+func whoami(ctx context.Context, c clientFlags) (wire.Me, error) {
+	me, err := c.api().Me(ctx)
+	if err == nil && me.Access == nil {
+		me.Access = &broker.Access{}
+	}
 	return me, err
 }
 
