@@ -77,7 +77,18 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 	if late == "" {
 		late = broker.LateKeepEnd
 	}
-	return broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}, nil
+	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}
+	if !extension && r.EscalateBefore > 0 {
+		for _, a := range r.EscalateTo {
+			if a = normalize(a); (isGroup(a) || !t.Involves(a)) && !slices.Contains(plan.EscalateTo, a) {
+				plan.EscalateTo = append(plan.EscalateTo, a)
+			}
+		}
+		if len(plan.EscalateTo) > 0 {
+			plan.EscalateBefore = r.EscalateBefore
+		}
+	}
+	return plan, nil
 }
 
 // Decide returns the decision u would make on t's open round at the given
@@ -95,7 +106,7 @@ func (e *Engine) Decide(t *broker.Ticket, u broker.User, dels []broker.Delegatio
 	if t.Involves(u.Email) {
 		return broker.Decision{}, broker.Errorf(broker.EFORBIDDEN, "%s may not decide a ticket they requested or benefit from", u.Email)
 	}
-	stage := r.Stages[*r.Stage]
+	stage := t.Widen(r.Stages[*r.Stage], at)
 	decided := func(email string) bool {
 		return slices.ContainsFunc(*r.Approvals, func(d broker.Decision) bool { return d.By == email || d.For == email })
 	}
@@ -120,7 +131,8 @@ func (e *Engine) Decide(t *broker.Ticket, u broker.User, dels []broker.Delegatio
 }
 
 // Approves reports whether u may decide stage s of t at the given time:
-// s names u (by email or through one of u's groups), or u acts through one
+// s names u (by email or through one of u's groups; from the ticket's
+// escalation on, s includes its escalation, Ticket.Widen), or u acts through one
 // of dels for someone s names (by email or through the delegator's groups
 // now, Delegation.FromGroups). Nobody decides a ticket they requested or
 // benefit from, nor for someone who does. What was already decided plays
@@ -129,6 +141,7 @@ func (e *Engine) Approves(t *broker.Ticket, s broker.Stage, u broker.User, dels 
 	if t.Involves(u.Email) {
 		return false
 	}
+	s = t.Widen(s, at)
 	return s.Includes(u) || len(delegatorsIn(t, s, u, dels, at)) > 0
 }
 
@@ -172,6 +185,6 @@ func (e *Engine) Approve(t *broker.Ticket, u broker.User, dels []broker.Delegati
 		*r.PendingApprovers = nil
 		return true, nil
 	}
-	*r.PendingApprovers = slices.Clone(r.Stages[*r.Stage].Approvers)
+	*r.PendingApprovers = slices.Clone(t.Widen(r.Stages[*r.Stage], at).Approvers)
 	return false, nil
 }

@@ -19,6 +19,10 @@ type Plan struct {
 	Deadline time.Duration
 	// RemindEvery, when set, reminds approvers who have not acted.
 	RemindEvery time.Duration
+	// EscalateBefore and EscalateTo come from the rule
+	// (ApprovalRule.EscalateBefore): EscalateTo less the ticket's people.
+	EscalateBefore time.Duration
+	EscalateTo     []string
 }
 
 // apply puts a ticket plan on t, filed (or resent) at now.
@@ -38,6 +42,10 @@ func (p Plan) apply(t *Ticket, now time.Time) {
 		if p.Deadline > 0 && now.Add(p.Deadline).Before(t.End) {
 			t.ApprovalDeadline = now.Add(p.Deadline).Truncate(time.Second)
 		}
+	}
+	t.Escalation = nil
+	if len(p.Stages) > 0 && p.EscalateBefore > 0 && len(p.EscalateTo) > 0 {
+		t.Escalation = &Escalation{At: t.ApprovalDeadline.Add(-p.EscalateBefore), To: slices.Clone(p.EscalateTo)}
 	}
 }
 

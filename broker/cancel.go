@@ -34,7 +34,7 @@ func (s *Service) Cancel(ctx context.Context, id, comment string) (*Ticket, erro
 	if err != nil {
 		return nil, err
 	}
-	for _, k := range []TaskKind{TaskActivate, TaskDeadline, TaskRemind} {
+	for _, k := range []TaskKind{TaskActivate, TaskDeadline, TaskRemind, TaskEscalate} {
 		if err := s.cfg.Scheduler.Unschedule(ctx, k, t.ID); err != nil {
 			s.cfg.Logger.Warn("unschedule", "ticket", t.ID, "task", k, "err", err)
 		}

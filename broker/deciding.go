@@ -108,7 +108,7 @@ func (s *Service) deciding(ctx context.Context, t *Ticket, u User, dels []Delega
 // add approvals).
 func (r Round) Undecided() []string {
 	out := []string{}
-	for _, a := range r.Stages[*r.Stage].Approvers {
+	for _, a := range *r.PendingApprovers {
 		if !slices.ContainsFunc(*r.Approvals, func(d Decision) bool { return d.By == a || d.For == a }) {
 			out = append(out, a)
 		}

@@ -109,14 +109,15 @@ func (p *PermissionSet) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-// MarshalJSON writes the rule with deadline and remind_every as duration strings.
+// MarshalJSON writes the rule with deadline, remind_every and escalate_before as duration strings.
 func (r ApprovalRule) MarshalJSON() ([]byte, error) {
 	type plain ApprovalRule
 	return json.Marshal(struct {
 		plain
-		Deadline    jsonDuration `json:"deadline,omitempty"`
-		RemindEvery jsonDuration `json:"remind_every,omitempty"`
-	}{plain(r), jsonDuration(r.Deadline), jsonDuration(r.RemindEvery)})
+		Deadline       jsonDuration `json:"deadline,omitempty"`
+		RemindEvery    jsonDuration `json:"remind_every,omitempty"`
+		EscalateBefore jsonDuration `json:"escalate_before,omitempty"`
+	}{plain(r), jsonDuration(r.Deadline), jsonDuration(r.RemindEvery), jsonDuration(r.EscalateBefore)})
 }
 
 // UnmarshalJSON reads a rule strictly, durations as duration strings.
@@ -124,15 +125,16 @@ func (r *ApprovalRule) UnmarshalJSON(b []byte) error {
 	type plain ApprovalRule
 	var v struct {
 		*plain
-		Deadline    jsonDuration `json:"deadline"`
-		RemindEvery jsonDuration `json:"remind_every"`
+		Deadline       jsonDuration `json:"deadline"`
+		RemindEvery    jsonDuration `json:"remind_every"`
+		EscalateBefore jsonDuration `json:"escalate_before"`
 	}
 	var out ApprovalRule
 	v.plain = (*plain)(&out)
 	if err := strictDecode(b, &v); err != nil {
 		return err
 	}
-	out.Deadline, out.RemindEvery = time.Duration(v.Deadline), time.Duration(v.RemindEvery)
+	out.Deadline, out.RemindEvery, out.EscalateBefore = time.Duration(v.Deadline), time.Duration(v.RemindEvery), time.Duration(v.EscalateBefore)
 	*r = out
 	return nil
 }

@@ -62,6 +62,7 @@ func NormalizeRegistry(r *RegistryData) {
 				normalizePrincipals(st.Approvers)
 			}
 		}
+		normalizePrincipals(rule.EscalateTo)
 	}
 	normalizePrincipals(r.Admins)
 	normalizePrincipals(r.RequestForOthers)
@@ -88,6 +89,7 @@ func canonicalEmpties(r *RegistryData) {
 	for i := range r.ApprovalRules {
 		rule := &r.ApprovalRules[i]
 		rule.Stages, rule.ExtensionStages = nilIfEmpty(rule.Stages), nilIfEmpty(rule.ExtensionStages)
+		rule.EscalateTo = nilIfEmpty(rule.EscalateTo)
 		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
 			for j := range stages {
 				stages[j].Approvers = nilIfEmpty(stages[j].Approvers)
@@ -217,6 +219,17 @@ func CheckRegistry(r RegistryData) error {
 		}
 		if rule.RemindEvery < 0 {
 			return bad(path+".remind_every", "must not be negative")
+		}
+		switch {
+		case rule.EscalateBefore < 0:
+			return bad(path+".escalate_before", "must not be negative")
+		case rule.EscalateBefore > 0 && len(rule.EscalateTo) == 0:
+			return bad(path+".escalate_to", "is required with escalate_before: whom to escalate to")
+		case rule.EscalateBefore == 0 && len(rule.EscalateTo) > 0:
+			return bad(path+".escalate_before", "is required with escalate_to: how long before the approval deadline to escalate")
+		}
+		if err := checkPrincipals(path+".escalate_to", rule.EscalateTo); err != nil {
+			return err
 		}
 	}
 	if len(r.Admins) == 0 {

@@ -58,6 +58,13 @@ type ApprovalRule struct {
 	Deadline time.Duration `json:"deadline,omitempty" yaml:"deadline,omitempty"`
 	// RemindEvery, when set, reminds approvers who have not acted.
 	RemindEvery time.Duration `json:"remind_every,omitempty" yaml:"remind_every,omitempty"`
+	// EscalateBefore and EscalateTo escalate a ticket nobody decided: this
+	// long before its approval deadline, the people and groups of
+	// EscalateTo may also approve its open stage (each approval counting
+	// toward the stage's quorum, as any other) and are told so. Both or
+	// neither; ticket rounds only, not extensions.
+	EscalateBefore time.Duration `json:"escalate_before,omitempty" yaml:"escalate_before,omitempty"`
+	EscalateTo     []string      `json:"escalate_to,omitempty" yaml:"escalate_to,omitempty"`
 	// ExtensionStages, when set, approve extensions of active tickets
 	// instead of Stages.
 	ExtensionStages []RuleStage `json:"extension_stages,omitempty" yaml:"extension_stages,omitempty"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -15,6 +16,9 @@ const (
 	TaskRemind TaskKind = "ticket:remind"
 	// TaskDeadline expires a pending ticket nobody decided in time.
 	TaskDeadline TaskKind = "ticket:deadline"
+	// TaskEscalate widens who may approve a pending ticket as its
+	// approval deadline nears (Ticket.Escalation).
+	TaskEscalate TaskKind = "ticket:escalate"
 )
 
 // scheduleRound schedules the deadline and the first reminder of t's open
@@ -22,6 +26,11 @@ const (
 func (s *Service) scheduleRound(ctx context.Context, t *Ticket) error {
 	if t.State == StatePending && !t.ApprovalDeadline.IsZero() {
 		if err := s.cfg.Scheduler.Schedule(ctx, TaskDeadline, t.ID, t.ApprovalDeadline); err != nil {
+			return err
+		}
+	}
+	if t.State == StatePending && t.Escalation != nil {
+		if err := s.cfg.Scheduler.Schedule(ctx, TaskEscalate, t.ID, t.Escalation.At); err != nil {
 			return err
 		}
 	}
@@ -34,7 +43,7 @@ func (s *Service) scheduleRound(ctx context.Context, t *Ticket) error {
 // unscheduleRound removes the deadline and reminders of a ticket whose
 // round closed; failures are logged, since the handlers re-check the ticket.
 func (s *Service) unscheduleRound(ctx context.Context, id string) {
-	for _, k := range []TaskKind{TaskDeadline, TaskRemind} {
+	for _, k := range []TaskKind{TaskDeadline, TaskRemind, TaskEscalate} {
 		if err := s.cfg.Scheduler.Unschedule(ctx, k, id); err != nil {
 			s.cfg.Logger.Warn("unschedule", "ticket", id, "task", k, "err", err)
 		}
@@ -121,4 +130,41 @@ func (s *Service) Deadline(ctx context.Context, id string) error {
 		}
 	}
 	return ignoreNotFound(err)
+}
+
+// Escalate widens who may approve a pending ticket whose escalation time
+// has come: the open stage's waiting list gains the escalation's people
+// and groups (Ticket.Widen decides, at every decision, that they may
+// approve), and they are told. It is run by the scheduler and is safe to
+// repeat; a ticket decided meanwhile, or replanned with a later
+// escalation, is left alone.
+func (s *Service) Escalate(ctx context.Context, id string) error {
+	now := s.now()
+	var added []string
+	t, err := s.transition(ctx, id, func(t *Ticket) error {
+		added = nil
+		if t.State != StatePending || t.Escalation == nil || now.Before(t.Escalation.At) {
+			return errNoop
+		}
+		for _, a := range t.Widen(t.Stages[t.Stage], now).Approvers {
+			if !slices.Contains(t.PendingApprovers, a) {
+				t.PendingApprovers = append(t.PendingApprovers, a)
+				added = append(added, a)
+			}
+		}
+		if len(added) == 0 {
+			return errNoop
+		}
+		t.History = append(t.History, Event{At: now, Actor: "jit", Action: "escalate",
+			Comment: fmt.Sprintf("approval deadline %s nears: %s may also approve", t.ApprovalDeadline.UTC().Format(time.RFC3339), strings.Join(added, ", "))})
+		return nil
+	})
+	if errors.Is(err, errNoop) {
+		return nil
+	} else if err != nil {
+		return ignoreNotFound(err)
+	}
+	s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: added,
+		Message: fmt.Sprintf("escalated to you: ticket %s (%s in %s for %s) is waiting for a decision before %s", t.ID, t.PermissionSet, t.AccountID, strings.Join(t.Beneficiaries, ", "), t.ApprovalDeadline.UTC().Format(time.RFC3339))})
+	return nil
 }

@@ -71,6 +71,9 @@ type Ticket struct {
 	ApprovalDeadline time.Time  `json:"approval_deadline,omitzero"`
 	RemindEvery      Duration   `json:"remind_every,omitempty"`
 	PlannedAt        time.Time  `json:"planned_at,omitzero"`
+	// Escalation, from the rule that planned the ticket, widens who may
+	// approve its open stage from a time before the approval deadline.
+	Escalation *Escalation `json:"escalation,omitempty"`
 
 	// Closed records who ended the ticket early (reject, terminate, cancel).
 	Closed *Decision `json:"closed,omitempty"`
@@ -95,6 +98,30 @@ type Ticket struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Escalation says that from At the people and groups of To may also
+// approve a pending ticket's open stage (ApprovalRule.EscalateBefore).
+type Escalation struct {
+	At time.Time `json:"at"`
+	To []string  `json:"to"`
+}
+
+// Widen returns stage s of t as it stands at the given time: from the
+// ticket's escalation on (and while the ticket itself, not an extension,
+// waits), with the escalation's people and groups among its approvers.
+func (t *Ticket) Widen(s Stage, at time.Time) Stage {
+	e := t.Escalation
+	if e == nil || t.State != StatePending || at.Before(e.At) {
+		return s
+	}
+	out := Stage{Approvers: slices.Clone(s.Approvers), Required: s.Required}
+	for _, a := range e.To {
+		if !slices.Contains(out.Approvers, a) {
+			out.Approvers = append(out.Approvers, a)
+		}
+	}
+	return out
 }
 
 // Stage is one step of an approval plan: who may approve (emails and
@@ -367,6 +394,11 @@ func (t *Ticket) Clone() *Ticket {
 	c.Closed = cloneDecision(t.Closed)
 	c.Done = slices.Clone(t.Done)
 	c.Reviews = slices.Clone(t.Reviews)
+	if t.Escalation != nil {
+		e := *t.Escalation
+		e.To = slices.Clone(e.To)
+		c.Escalation = &e
+	}
 	if t.Extension != nil {
 		e := *t.Extension
 		e.Stages = cloneStages(e.Stages)

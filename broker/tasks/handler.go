@@ -17,6 +17,7 @@ type Lifecycle interface {
 	Expirer
 	Revoker
 	Reminder
+	Escalator
 	DeadlineKeeper
 }
 

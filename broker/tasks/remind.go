@@ -14,6 +14,22 @@ type Reminder interface {
 	Remind(ctx context.Context, id string) error
 }
 
+// Escalator widens who may approve a ticket nobody decided in time.
+type Escalator interface {
+	// Escalate is safe to repeat and does nothing once nobody waits for
+	// a decision. ENOTFOUND, EINVALID and EFORBIDDEN are permanent; other
+	// errors are retried.
+	Escalate(ctx context.Context, id string) error
+}
+
+// NewEscalateHandler returns the handler of broker.TaskEscalate tasks: it
+// waits until the escalation's time by clock, then calls e.Escalate.
+func NewEscalateHandler(e Escalator, clock Clock) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		return handle(ctx, clock, t, e.Escalate)
+	})
+}
+
 // NewRemindHandler returns the handler of broker.TaskRemind tasks: it
 // waits until the reminder's time by clock, then calls r.Remind.
 func NewRemindHandler(r Reminder, clock Clock) asynq.Handler {

@@ -12,11 +12,16 @@ func (f *fakeLifecycle) Remind(ctx context.Context, id string) error {
 	return f.record(broker.TaskRemind, id, nil, ctx)
 }
 
+func (f *fakeLifecycle) Escalate(ctx context.Context, id string) error {
+	return f.record(broker.TaskEscalate, id, nil, ctx)
+}
+
 func (f *fakeLifecycle) Deadline(ctx context.Context, id string) error {
 	return f.record(broker.TaskDeadline, id, nil, ctx)
 }
 
-// TestRemindAndDeadlineRun: the workflow's task kinds are routed to their
+// TestRemindAndDeadlineRun: the workflow's task kinds (reminder,
+// deadline, escalation) are routed to their
 // lifecycle methods, not before their time.
 func TestRemindAndDeadlineRun(t *testing.T) {
 	t.Parallel()
@@ -26,21 +31,21 @@ func TestRemindAndDeadlineRun(t *testing.T) {
 	startWorker(t, q, l, ServerConfig{})
 	ctx := context.Background()
 	at := time.Now().Add(time.Second)
-	for _, k := range []broker.TaskKind{broker.TaskRemind, broker.TaskDeadline} {
+	for _, k := range []broker.TaskKind{broker.TaskRemind, broker.TaskDeadline, broker.TaskEscalate} {
 		if err := s.Schedule(ctx, k, "t1", at); err != nil {
 			t.Fatal(err)
 		}
 	}
 	seen := map[broker.TaskKind]bool{}
-	for range 2 {
+	for range 3 {
 		c := l.waitCall(t, time.Second+runWithin)
 		if c.At.Before(at) {
 			t.Errorf("%s ran %s early", c.Kind, at.Sub(c.At))
 		}
 		seen[c.Kind] = true
 	}
-	if !seen[broker.TaskRemind] || !seen[broker.TaskDeadline] {
-		t.Fatalf("calls %v, want remind and deadline", l.Calls())
+	if !seen[broker.TaskRemind] || !seen[broker.TaskDeadline] || !seen[broker.TaskEscalate] {
+		t.Fatalf("calls %v, want remind, deadline and escalate", l.Calls())
 	}
 }
 
