@@ -283,3 +283,24 @@ func TestAdminHelp(t *testing.T) {
 		t.Errorf("jit admin frobnicate: %v, want an unknown command refused", err)
 	}
 }
+
+// A rule's escalation goes through the registry file both ways.
+func TestAdminApplyEscalation(t *testing.T) {
+	h := newHarness(t)
+	before := h.export()
+	with := strings.Replace(before, "  - account: '*'\n", "  - account: '*'\n    escalate_before: 1h\n    escalate_to: ['group:leads', dave@example.com]\n", 1)
+	if with == before {
+		t.Fatalf("no catch-all rule in:\n%s", before)
+	}
+	if out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "esc.yaml", with)); err != nil {
+		t.Fatalf("apply with an escalation: %v\n%s%s", err, out, errOut)
+	}
+	after := h.export()
+	if !strings.Contains(after, "escalate_before: 1h\n") || !strings.Contains(after, "escalate_to: ['group:leads', dave@example.com]\n") {
+		t.Fatalf("export after the escalation:\n%s", after)
+	}
+	half := strings.Replace(before, "  - account: '*'\n", "  - account: '*'\n    escalate_before: 1h\n", 1)
+	if _, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "half.yaml", half)); err == nil || !strings.Contains(errOut, "escalate_to: is required") {
+		t.Fatalf("half an escalation: %v %s", err, errOut)
+	}
+}
