@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -14,6 +15,7 @@ import (
 	cttypes "github.com/aws/aws-sdk-go-v2/service/cloudtrail/types"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 
@@ -25,6 +27,7 @@ import (
 type PermissionSetAPI interface {
 	federation.DescribePermissionSetAPI
 	GetInlinePolicyForPermissionSet(ctx context.Context, in *ssoadmin.GetInlinePolicyForPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.GetInlinePolicyForPermissionSetOutput, error)
+	ListAccountsForProvisionedPermissionSet(ctx context.Context, in *ssoadmin.ListAccountsForProvisionedPermissionSetInput, optFns ...func(*ssoadmin.Options)) (*ssoadmin.ListAccountsForProvisionedPermissionSetOutput, error)
 }
 
 // Config is what the check runs against: the clients JIT uses, wired as
@@ -212,6 +215,29 @@ func (c Config) permissionSet(ctx context.Context, ps broker.PermissionSet) Resu
 	if err != nil {
 		r.fail(fmt.Sprintf("cannot read the inline policy (JIT's deny list) of %s: %s", ps.Name, short(err)),
 			"add the permission set's ARN to ManagedPermissionSetArns of deploy/aws/broker.yaml")
+		return r
+	}
+	// Provisioned: every account holding the permission set has its
+	// latest version, so the deny entries JIT wrote are in force there.
+	var stale []string
+	in := &ssoadmin.ListAccountsForProvisionedPermissionSetInput{InstanceArn: aws.String(c.InstanceARN), PermissionSetArn: aws.String(ps.ARN),
+		ProvisioningStatus: ssotypes.ProvisioningStatusLatestPermissionSetNotProvisioned}
+	for {
+		out, err := c.SSOAdmin.ListAccountsForProvisionedPermissionSet(ctx, in)
+		if err != nil {
+			r.fail(fmt.Sprintf("cannot list the accounts where %s is provisioned: %s", ps.Name, short(err)),
+				"the broker's role needs sso:ListAccountsForProvisionedPermissionSet on the permission set (deploy/aws/broker.yaml)")
+			return r
+		}
+		stale = append(stale, out.AccountIds...)
+		if aws.ToString(out.NextToken) == "" {
+			break
+		}
+		in.NextToken = out.NextToken
+	}
+	if len(stale) > 0 {
+		r.fail(fmt.Sprintf("the latest version of %s is not provisioned in %s: JIT's deny entries are not in force there", ps.Name, strings.Join(stale, ", ")),
+			"provision it (aws sso-admin provision-permission-set --target-type ALL_PROVISIONED_ACCOUNTS), or run jit reconcile, which provisions after it writes")
 	}
 	return r
 }

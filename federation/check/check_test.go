@@ -7,10 +7,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
+	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 
 	"github.com/jitaccess/jit/broker"
@@ -39,6 +41,13 @@ func memberFixture(t *testing.T) sandbox.Fixture {
 // permission set ReadOnlyAccess and the Identity Center permission set
 // ReadOnlyAccess (as "Portal"); psARN, when set, replaces the latter's ARN.
 func runCheck(t *testing.T, f sandbox.Fixture, psARN string) []check.Result {
+	t.Helper()
+	return runCheckAfter(t, f, psARN, nil)
+}
+
+// runCheckAfter is runCheck after before has changed Identity Center
+// through the broker's client.
+func runCheckAfter(t *testing.T, f sandbox.Fixture, psARN string, before func(ctx context.Context, admin *ssoadmin.Client, instARN, psARN string)) []check.Result {
 	t.Helper()
 	ctx := context.Background()
 	sb, err := sandbox.New(f, sandbox.Options{})
@@ -72,6 +81,9 @@ func runCheck(t *testing.T, f sandbox.Fixture, psARN string) []check.Result {
 			{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", GrantPath: broker.GrantRole, Scope: broker.Scope{Accounts: []string{"*"}}},
 			{Name: "Portal", ARN: psARN, GrantPath: broker.GrantIdentityCenter, Scope: broker.Scope{Accounts: []string{"*"}}},
 		},
+	}
+	if before != nil {
+		before(ctx, admin, instARN, psARN)
 	}
 	iamClients := &federation.IAMClients{Config: cfg, STS: stsc, ManagementRole: mgmt, Endpoint: srv.URL}
 	trail := &federation.CloudTrailClients{Config: cfg, STS: stsc, RoleName: mgmt, Endpoint: srv.URL}
@@ -182,5 +194,41 @@ func TestCheckNamesEachFault(t *testing.T) {
 				t.Error("Failed = false")
 			}
 		})
+	}
+}
+
+// A permission set changed but not provisioned again in an account: the
+// deny entries JIT wrote are not in force there, and the check says where.
+func TestCheckNamesStaleProvisioning(t *testing.T) {
+	rs := runCheckAfter(t, memberFixture(t), "", func(ctx context.Context, admin *ssoadmin.Client, instARN, psARN string) {
+		out, err := admin.ProvisionPermissionSet(ctx, &ssoadmin.ProvisionPermissionSetInput{InstanceArn: aws.String(instARN), PermissionSetArn: aws.String(psARN),
+			TargetType: ssotypes.ProvisionTargetTypeAwsAccount, TargetId: aws.String("222222222222")})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for range 100 { // the sandbox settles an operation on its own within seconds
+			st, err := admin.DescribePermissionSetProvisioningStatus(ctx, &ssoadmin.DescribePermissionSetProvisioningStatusInput{InstanceArn: aws.String(instARN),
+				ProvisionPermissionSetRequestId: out.PermissionSetProvisioningStatus.RequestId})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.PermissionSetProvisioningStatus.Status != ssotypes.StatusValuesInProgress {
+				break
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		if _, err := admin.PutInlinePolicyToPermissionSet(ctx, &ssoadmin.PutInlinePolicyToPermissionSetInput{InstanceArn: aws.String(instARN), PermissionSetArn: aws.String(psARN),
+			InlinePolicy: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"*","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/jit-ticket":"cut"}}}]}`)}); err != nil {
+			t.Fatal(err)
+		}
+	})
+	var failed []check.Result
+	for _, r := range rs {
+		if !r.OK {
+			failed = append(failed, r)
+		}
+	}
+	if len(failed) != 1 || failed[0].Check != "Identity Center permission set" || !strings.Contains(failed[0].Problem, "not provisioned in 222222222222") || failed[0].Fix == "" {
+		t.Fatalf("failed checks %+v, want the permission set's, naming 222222222222", failed)
 	}
 }

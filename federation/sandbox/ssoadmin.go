@@ -39,6 +39,7 @@ func (s *Sandbox) ssoAdminService() *service {
 		"DeleteInlinePolicyFromPermissionSet":     s.deleteInlinePolicy,
 		"ProvisionPermissionSet":                  s.provisionPermissionSet,
 		"DescribePermissionSetProvisioningStatus": s.describeProvisioning,
+		"ListAccountsForProvisionedPermissionSet": s.listAccountsForProvisioned,
 	}
 	return &service{
 		name:  "sso",
