@@ -34,7 +34,8 @@ func (f *fakePurger) PurgeEnded(ctx context.Context, before time.Time, max int) 
 // A backlog bigger than a batch is purged in back-to-back passes, each with
 // the retention's cutoff; tickets.retention under a day is refused.
 func TestPurgeTickets(t *testing.T) {
-	f := &fakePurger{left: 2*purgeBatch + 5, done: make(chan struct{})}
+	done := make(chan struct{})
+	f := &fakePurger{left: 2*purgeBatch + 5, done: done}
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
 	started := time.Now()
@@ -43,7 +44,7 @@ func TestPurgeTickets(t *testing.T) {
 		close(stopped)
 	}()
 	select {
-	case <-f.done:
+	case <-done:
 	case <-time.After(10 * time.Second):
 		t.Fatal("the backlog was not purged in back-to-back passes")
 	}
