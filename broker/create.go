@@ -156,7 +156,7 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 	if err := s.resolveBeneficiaries(ctx, u.Email, beneficiaries); err != nil {
 		return nil, PermissionSet{}, err
 	}
-	return &Ticket{
+	t := &Ticket{
 		ID:              s.cfg.NewID(),
 		Revision:        1,
 		Requester:       u.Email,
@@ -170,7 +170,13 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 		Approvals:       []Decision{},
 		CreatedAt:       now,
 		UpdatedAt:       now,
-	}, ps, nil
+	}
+	if name, ok := u.Workload(); ok {
+		if err := s.workloadTicket(ctx, name, t, ps); err != nil {
+			return nil, PermissionSet{}, err
+		}
+	}
+	return t, ps, nil
 }
 
 // normalizeBeneficiaries lower-cases, checks and de-duplicates emails.
@@ -212,6 +218,9 @@ func (s *Service) resolveBeneficiaries(ctx context.Context, me string, emails []
 		return nil
 	}
 	for _, b := range emails {
+		if b == me && IsWorkload(me) {
+			continue // a workload is in the registry, not the directory
+		}
 		_, err := s.cfg.Directory.ResolveUser(ctx, b)
 		switch ErrorCode(err) {
 		case "":

@@ -55,6 +55,11 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 	if err != nil {
 		return Credentials{}, err
 	}
+	if IsWorkload(u.Email) {
+		if err := workloadGrant(u.Email, ps); err != nil {
+			return Credentials{}, err
+		}
+	}
 	creds, err := s.cfg.Minter.Mint(ctx, MintRequest{
 		TicketID: t.ID, AccountID: t.AccountID, RoleName: ps.RoleName,
 		Requester: t.Requester, Beneficiary: u.Email, End: t.End,

@@ -33,6 +33,9 @@ func (s *Service) ApproveRevision(ctx context.Context, id string, revision int, 
 	if err != nil {
 		return nil, err
 	}
+	if err := notWorkload(u, "approve tickets"); err != nil {
+		return nil, err
+	}
 	if comment, err = cleanComment(comment); err != nil {
 		return nil, err
 	}
@@ -155,6 +158,9 @@ func (s *Service) Reject(ctx context.Context, id, comment string) (*Ticket, erro
 func (s *Service) RejectRevision(ctx context.Context, id string, revision int, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
+		return nil, err
+	}
+	if err := notWorkload(u, "reject tickets"); err != nil {
 		return nil, err
 	}
 	if comment, err = cleanComment(comment); err != nil {

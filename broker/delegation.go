@@ -89,6 +89,9 @@ func (s *Service) Delegate(ctx context.Context, in DelegateInput) (*Delegation, 
 	if err != nil {
 		return nil, err
 	}
+	if err := notWorkload(u, "delegate approvals"); err != nil {
+		return nil, err
+	}
 	if s.cfg.Delegations == nil {
 		return nil, Errorf(EUNAVAILABLE, "delegations are not enabled on this server")
 	}

@@ -49,6 +49,9 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	if err != nil {
 		return nil, err
 	}
+	if err := notWorkload(u, "extend tickets (it files a new one)"); err != nil {
+		return nil, err
+	}
 	reason, err := CleanText(TextRule{Field: "reason", Max: maxReasonLength, Required: true, MultiLine: true}, in.Reason)
 	if err != nil {
 		return nil, err

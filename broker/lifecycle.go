@@ -128,6 +128,9 @@ func (s *Service) Terminate(ctx context.Context, id, comment string) (*Ticket, e
 	if err != nil {
 		return nil, err
 	}
+	if err := notWorkload(u, "terminate tickets"); err != nil {
+		return nil, err
+	}
 	if comment, err = cleanComment(comment); err != nil {
 		return nil, err
 	}

@@ -27,6 +27,7 @@ type RegistryDiff struct {
 	ApprovalRules       Changes `json:"approval_rules"`
 	Admins              Changes `json:"admins"`
 	RequestForOthers    Changes `json:"request_for_others"`
+	Workloads           Changes `json:"workloads"`
 	// Reordered names the sections whose entries only moved.
 	Reordered []string `json:"reordered,omitempty"`
 }
@@ -34,7 +35,7 @@ type RegistryDiff struct {
 // Empty reports whether nothing changes.
 func (d RegistryDiff) Empty() bool {
 	return d.Accounts.empty() && d.PermissionSets.empty() && d.PermissionSetGroups.empty() &&
-		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && len(d.Reordered) == 0
+		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Workloads.empty() && len(d.Reordered) == 0
 }
 
 // RuleKey names an approval rule by what it covers: "<account>/<permission
@@ -74,6 +75,10 @@ func DiffRegistry(old, new RegistryData) RegistryDiff {
 	d.RequestForOthers, reordered = diffKeyed(old.RequestForOthers, new.RequestForOthers, func(s string) string { return s })
 	if reordered {
 		d.Reordered = append(d.Reordered, "request_for_others")
+	}
+	d.Workloads, reordered = diffKeyed(old.Workloads, new.Workloads, func(w Workload) string { return w.Name })
+	if reordered {
+		d.Reordered = append(d.Reordered, "workloads")
 	}
 	return d
 }
@@ -185,6 +190,7 @@ func (d RegistryDiff) Lines() []string {
 	}{
 		{"account", d.Accounts}, {"permission set", d.PermissionSets}, {"permission set group", d.PermissionSetGroups},
 		{"approval rule", d.ApprovalRules}, {"admin", d.Admins}, {"may request for others", d.RequestForOthers},
+		{"workload", d.Workloads},
 	} {
 		for _, k := range s.c.Added {
 			out = append(out, fmt.Sprintf("+ %s %s", s.what, k))

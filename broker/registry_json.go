@@ -138,3 +138,29 @@ func (r *ApprovalRule) UnmarshalJSON(b []byte) error {
 	*r = out
 	return nil
 }
+
+// MarshalJSON writes the workload with max_duration as a duration string.
+func (w Workload) MarshalJSON() ([]byte, error) {
+	type plain Workload
+	return json.Marshal(struct {
+		plain
+		MaxDuration jsonDuration `json:"max_duration"`
+	}{plain(w), jsonDuration(w.MaxDuration)})
+}
+
+// UnmarshalJSON reads a workload strictly, max_duration as a duration string.
+func (w *Workload) UnmarshalJSON(b []byte) error {
+	type plain Workload
+	var v struct {
+		*plain
+		MaxDuration jsonDuration `json:"max_duration"`
+	}
+	var out Workload
+	v.plain = (*plain)(&out)
+	if err := strictDecode(b, &v); err != nil {
+		return err
+	}
+	out.MaxDuration = time.Duration(v.MaxDuration)
+	*w = out
+	return nil
+}

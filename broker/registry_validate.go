@@ -66,6 +66,7 @@ func NormalizeRegistry(r *RegistryData) {
 	}
 	normalizePrincipals(r.Admins)
 	normalizePrincipals(r.RequestForOthers)
+	normalizeWorkloads(r.Workloads)
 	canonicalEmpties(r)
 }
 
@@ -79,6 +80,7 @@ func canonicalEmpties(r *RegistryData) {
 	r.ApprovalRules = nilIfEmpty(r.ApprovalRules)
 	r.Admins = nilIfEmpty(r.Admins)
 	r.RequestForOthers = nilIfEmpty(r.RequestForOthers)
+	r.Workloads = nilIfEmpty(r.Workloads)
 	for i := range r.PermissionSets {
 		sc := &r.PermissionSets[i].Scope
 		sc.Accounts, sc.RequesterGroups = nilIfEmpty(sc.Accounts), nilIfEmpty(sc.RequesterGroups)
@@ -238,7 +240,10 @@ func CheckRegistry(r RegistryData) error {
 	if err := checkPrincipals("admins", r.Admins); err != nil {
 		return err
 	}
-	return checkPrincipals("request_for_others", r.RequestForOthers)
+	if err := checkPrincipals("request_for_others", r.RequestForOthers); err != nil {
+		return err
+	}
+	return checkWorkloads(r)
 }
 
 // checkStages checks a rule's ordered stages: each names approvers and
@@ -356,6 +361,9 @@ func checkPrincipals(path string, xs []string) error {
 	for i, x := range xs {
 		if err := textError(fmt.Sprintf("%s[%d]", path, i), x); err != nil {
 			return err
+		}
+		if IsWorkload(x) {
+			return Errorf(EINVALID, "%s[%d]: %q names a workload; workloads cannot approve, administer or request for others", path, i, x)
 		}
 		if g, ok := strings.CutPrefix(x, GroupPrefix); ok {
 			if !validGroupName(g) {

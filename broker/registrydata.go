@@ -81,4 +81,7 @@ type RegistryData struct {
 	Admins []string `json:"admins" yaml:"admins"`
 	// RequestForOthers may file tickets for other people: emails or "group:<name>".
 	RequestForOthers []string `json:"request_for_others,omitempty" yaml:"request_for_others,omitempty"`
+	// Workloads may file tickets for themselves with their platform's
+	// OIDC token (broker/workload.go, docs/automation.md).
+	Workloads []Workload `json:"workloads,omitempty" yaml:"workloads,omitempty"`
 }

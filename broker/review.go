@@ -21,6 +21,9 @@ func (s *Service) Review(ctx context.Context, id, comment string) (*Ticket, erro
 	if err != nil {
 		return nil, err
 	}
+	if err := notWorkload(u, "review tickets"); err != nil {
+		return nil, err
+	}
 	if comment, err = cleanComment(comment); err != nil {
 		return nil, err
 	}

@@ -84,5 +84,9 @@ func (s *server) verify(c *fiber.Ctx) (broker.User, error) {
 	if !strings.EqualFold(scheme, "Bearer") || token == "" || strings.ContainsAny(token, " \t") {
 		return broker.User{}, refused(ReasonScheme, `Authorization header must be "Bearer <token>"`)
 	}
-	return s.cfg.Verifier.Verify(c.UserContext(), strings.Clone(token))
+	token = strings.Clone(token)
+	if u, ok, err := s.verifyWorkload(c, token); ok { // workload.go
+		return u, err
+	}
+	return s.cfg.Verifier.Verify(c.UserContext(), token)
 }

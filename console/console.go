@@ -127,6 +127,9 @@ type Config struct {
 	Reconciler Reconciler
 	// Reviewer records reviews of tickets' activity after the fact.
 	Reviewer Reviewer
+	// Workloads, if set, lets the registry's workloads authenticate with
+	// their platforms' OIDC tokens (workload.go); nil: people only.
+	Workloads WorkloadSource
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -144,6 +147,8 @@ type server struct {
 	metrics *metrics
 	feed    *feedHub    // nil without Config.Feed
 	streams feedStreams // open live feeds per user
+	// workloads verifies workload tokens; nil without Config.Workloads.
+	workloads *workloadAuth
 }
 
 // New returns the Fiber app serving the API. It panics if Service or
@@ -173,6 +178,9 @@ func New(cfg Config) *fiber.App {
 	s := &server{cfg: cfg, metrics: m}
 	if cfg.Feed != nil {
 		s.feed = newFeedHub(cfg.Feed)
+	}
+	if cfg.Workloads != nil {
+		s.workloads = newWorkloadAuth(cfg.Workloads, cfg.Verifier)
 	}
 	app := fiber.New(fiber.Config{
 		AppName: "jit",

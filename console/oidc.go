@@ -99,6 +99,10 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User
 			return broker.User{}, refused(ReasonClaims, "token email is not verified")
 		}
 	}
+	if broker.IsWorkload(broker.NormalizeEmail(email)) {
+		// Never a person who could pass for a workload (workload.go).
+		return broker.User{}, refused(ReasonClaims, "token email is not an email address")
+	}
 	groups, err := groupsFrom(claims[v.groupsClaim])
 	if err != nil {
 		return broker.User{}, refused(ReasonClaims, "token claim %q must be a list of strings", v.groupsClaim)

@@ -63,10 +63,27 @@ func ruleKey(account, permissionSet string) string {
 
 func stageNode(key string, stage int) string { return "appr|" + key + "|stage:" + strconv.Itoa(stage) }
 
-// subject is a request's r.sub: the nodes the caller stands for.
-type subject struct{ nodes []string }
+// workloadNode names a workload subject. A workload stands for this node
+// only: not "*", so no scope open to everyone lets it in, and not
+// "user:...", so no admin, approver or request_for_others entry can name it.
+func workloadNode(name string) string { return "workload:" + name }
+
+// workloadAccountNode -> workload:<name> in g4: the workload may request in
+// the account.
+func workloadAccountNode(acct string) string { return "wlacct|" + acctNode(acct) }
+
+// subject is a request's r.sub: the nodes the caller stands for, and the
+// workload node when the caller is a workload.
+type subject struct {
+	nodes    []string
+	workload string
+}
 
 func subjectOf(u broker.User) *subject {
+	if name, ok := u.Workload(); ok {
+		n := workloadNode(name)
+		return &subject{nodes: []string{n}, workload: n}
+	}
 	s := &subject{nodes: make([]string, 0, len(u.Groups)+2)}
 	if u.Email != "" {
 		s.nodes = append(s.nodes, userNode(u.Email))
@@ -86,6 +103,7 @@ type snapshot struct {
 	// the role managers of g .. g5 (see model.conf), read without copying
 	psGroups, scopeAccounts, grants, holders, ruleIndex *linkGraph
 	rules                                               []broker.ApprovalRule
+	workloads                                           []broker.Workload
 	psNames                                             []string
 	nLinks                                              int
 	// version is the stored version this was compiled from (0: unknown).
@@ -113,6 +131,10 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 		n[0] += len(g.PermissionSets)
 	}
 	n[3] = len(r.Admins) + len(r.RequestForOthers)
+	for _, w := range r.Workloads {
+		n[2] += len(w.PermissionSets)
+		n[3] += len(w.Accounts)
+	}
 	for _, rule := range r.ApprovalRules {
 		n[4]++
 		for _, st := range rule.Stages {
@@ -158,6 +180,16 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 		psg := psgNode(g.Name)
 		for _, p := range g.PermissionSets {
 			add(0, psNode(p), psg)
+		}
+	}
+	s.workloads = norm.Workloads
+	for _, w := range r.Workloads {
+		node := workloadNode(w.Name)
+		for _, p := range w.PermissionSets {
+			add(2, node, grantNode(p))
+		}
+		for _, a := range w.Accounts {
+			add(3, workloadAccountNode(a), node)
 		}
 	}
 	for _, a := range r.Admins {
@@ -256,7 +288,8 @@ func (s *snapshot) mayRequest(sub *subject, acct, ps string) bool {
 }
 
 // requestable: acct:<account or *> -> ps:<set>, and one of the subject's
-// nodes -> grant|ps:<set>.
+// nodes -> grant|ps:<set>; for a workload also wlacct|acct:<account> ->
+// workload:<name>.
 func (s *snapshot) requestable(sub *subject, acct, ps string) bool {
 	node := psNode(ps)
 	if acct == "" {
@@ -265,6 +298,9 @@ func (s *snapshot) requestable(sub *subject, acct, ps string) bool {
 		}
 	} else if !has(s.scopeAccounts, acctNode(acct), node) && !has(s.scopeAccounts, acctNode(everyone), node) {
 		return false
+	}
+	if sub.workload != "" && acct != "" && !has(s.holders, workloadAccountNode(acct), sub.workload) {
+		return false // a workload names its accounts too
 	}
 	grant := grantNode(ps)
 	for _, n := range sub.nodes {

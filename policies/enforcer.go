@@ -164,6 +164,18 @@ func (e *Enforcer) Rule(ctx context.Context, accountID, permissionSet string) (b
 	return cloneRule(s.rules[i]), true, nil
 }
 
+// Workloads returns the workloads of the registry in force (see Watch), for
+// the API's authentication of workload tokens: a workload removed from the
+// registry is refused from the next decision on. The caller must not
+// modify the result. Errors: EUNAVAILABLE (see Allowed).
+func (e *Enforcer) Workloads(ctx context.Context) ([]broker.Workload, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return s.workloads, nil
+}
+
 func cloneRule(r broker.ApprovalRule) broker.ApprovalRule {
 	r.Stages = slices.Clone(r.Stages)
 	for i := range r.Stages {

@@ -237,7 +237,8 @@ func (n *Notifier) enqueue(ctx context.Context, j Job, at time.Time) error {
 func people(xs []string) []string {
 	var out []string
 	for _, x := range xs {
-		if x != "" && !strings.HasPrefix(x, "group:") && !slices.Contains(out, x) {
+		// A workload has no mailbox: it learns by asking (jit tickets get).
+		if x != "" && !strings.HasPrefix(x, "group:") && !broker.IsWorkload(x) && !slices.Contains(out, x) {
 			out = append(out, x)
 		}
 	}
