@@ -142,17 +142,19 @@ func TestWorkloadRequest(t *testing.T) {
 	}
 
 	// Outside its scope: refused, nothing stored.
-	for name, args := range map[string][]string{
-		"another account":        {"--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "30m"},
-		"another permission set": {"--account", "333333333333", "--permission-set", "AdministratorAccess", "--duration", "30m"},
-		"too long":               {"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "2h"},
-		"for someone else":       {"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "30m", "--for", "alice@example.com"},
+	for name, c := range map[string]struct {
+		args []string
+		code string
+	}{
+		"another account":        {[]string{"--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "30m"}, "(forbidden)"},
+		"another permission set": {[]string{"--account", "333333333333", "--permission-set", "AdministratorAccess", "--duration", "30m"}, "(forbidden)"},
+		"identity center":        {[]string{"--account", "333333333333", "--permission-set", "ReadOnlySSO", "--duration", "30m"}, "(forbidden)"},
+		"too long":               {[]string{"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "2h"}, "exceeds the maximum of 1h for workload deploy-prod (invalid)"},
+		"for someone else":       {[]string{"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "30m", "--for", "alice@example.com"}, "(forbidden)"},
 	} {
-		_, errOut, err := h.jitToken(job, append([]string{"request", "--reason", "deploy"}, args...)...)
-		if err == nil {
-			t.Errorf("%s: jit request succeeded, want a refusal", name)
-		} else {
-			t.Logf("%s: %s", name, strings.TrimSpace(errOut))
+		_, errOut, err := h.jitToken(job, append([]string{"request", "--reason", "deploy"}, c.args...)...)
+		if err == nil || !strings.Contains(errOut, c.code) {
+			t.Errorf("%s: jit request = %v %q, want a refusal %s", name, err, errOut, c.code)
 		}
 	}
 	if status, body := h.api("carol@example.com", "GET", "/api/v1/tickets", nil); status != 200 || len(body["tickets"].([]any)) != 0 {
