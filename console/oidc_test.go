@@ -141,3 +141,22 @@ func TestStubVerifierUser(t *testing.T) {
 		t.Errorf("status = %d %s", r.status, r.body)
 	}
 }
+
+// TestOIDCVerifierRefusesWorkloadEmail: a person's ID token can never pass
+// for a workload (broker.WorkloadPrefix), whatever its case.
+func TestOIDCVerifierRefusesWorkloadEmail(t *testing.T) {
+	for _, email := range []string{"workload:deploy", " Workload:deploy"} {
+		c, err := issuer.Claims("bob@example.com", time.Hour)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c["email"] = email
+		tok, err := issuer.Sign(c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if u, err := verifier.Verify(t.Context(), tok); broker.ErrorCode(err) != broker.EUNAUTHENTICATED {
+			t.Errorf("email %q: Verify = %v, %v; want unauthenticated", email, u, err)
+		}
+	}
+}
