@@ -54,7 +54,8 @@ func (s *Service) Access(ctx context.Context) (Access, error) {
 	}
 	checks := 0
 	for _, p := range r.PermissionSets {
-		if !out.Admin && !slices.Contains(p.Scope.RequesterGroups, "*") && !slices.ContainsFunc(p.Scope.RequesterGroups, func(g string) bool { return u.InGroup(strings.TrimPrefix(g, GroupPrefix)) }) {
+		// A workload's sets are in its registry entry, not the scope's groups.
+		if !out.Admin && !IsWorkload(u.Email) && !slices.Contains(p.Scope.RequesterGroups, "*") && !slices.ContainsFunc(p.Scope.RequesterGroups, func(g string) bool { return u.InGroup(strings.TrimPrefix(g, GroupPrefix)) }) {
 			continue
 		}
 		req := Requestable{PermissionSet: p.Name, Accounts: []string{}}

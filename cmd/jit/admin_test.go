@@ -304,3 +304,47 @@ func TestAdminApplyEscalation(t *testing.T) {
 		t.Fatalf("half an escalation: %v %s", err, errOut)
 	}
 }
+
+// TestAdminApplyWorkloads: a workload goes through jit admin apply and
+// export unchanged, shows in the diff, and a bad one is refused naming its
+// line and field.
+func TestAdminApplyWorkloads(t *testing.T) {
+	h := newHarness(t)
+	before := h.export()
+	entry := `workloads:
+  - name: deploy-prod
+    issuer: https://token.actions.githubusercontent.com
+    audience: jit
+    claims:
+      ref: refs/heads/main
+      repository: org/repo
+    accounts: ["333333333333"]
+    permission_sets: [ReadOnlyAccess]
+    max_duration: 1h
+`
+	with := before + entry
+	out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "wl.yaml", with))
+	if err != nil {
+		t.Fatalf("apply with a workload: %v\n%s%s", err, out, errOut)
+	}
+	if !strings.Contains(out, "+ workload deploy-prod") {
+		t.Errorf("apply output does not show the workload:\n%s", out)
+	}
+	after := h.export()
+	for _, want := range []string{"name: deploy-prod", "issuer: https://token.actions.githubusercontent.com", "ref: refs/heads/main", "max_duration: 1h"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("export lacks %q:\n%s", want, after)
+		}
+	}
+	if out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "again.yaml", after)); err != nil || !strings.Contains(out, "no changes") {
+		t.Errorf("applying the export again: %v\n%s%s", err, out, errOut)
+	}
+	sso := strings.Replace(with, "permission_sets: [ReadOnlyAccess]", "permission_sets: [ReadOnlySSO]", 1)
+	if _, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "sso.yaml", sso)); err == nil || !strings.Contains(errOut, "grants through Identity Center") {
+		t.Errorf("a workload with an Identity Center set: %v %s", err, errOut)
+	}
+	plain := strings.Replace(with, "https://token", "http://token", 1)
+	if _, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "http.yaml", plain)); err == nil || !strings.Contains(errOut, "workloads[0].issuer") {
+		t.Errorf("a workload with an http issuer: %v %s", err, errOut)
+	}
+}
