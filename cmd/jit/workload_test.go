@@ -161,6 +161,11 @@ func TestWorkloadRequest(t *testing.T) {
 		t.Fatalf("after refused requests: GET /tickets = %d %v, want no tickets", status, body)
 	}
 
+	// GET /me tells it what its entry allows, and nothing more.
+	if status, me := h.apiToken(job, "GET", "/api/v1/me", nil); status != 200 || fmt.Sprint(me["may_request"]) != "[map[accounts:[333333333333] permission_set:ReadOnlyAccess]]" || me["admin"] != false {
+		t.Errorf("workload GET /me = %d %v", status, me)
+	}
+
 	// The job files its ticket with the CLI.
 	out, errOut, err := h.jitToken(job, "request", "--output", "json", "--account", "333333333333",
 		"--permission-set", "ReadOnlyAccess", "--duration", "30m", "--reason", "deploy run 42")
@@ -215,6 +220,11 @@ func TestWorkloadRequest(t *testing.T) {
 	}
 	if !strings.Contains(id, "333333333333") || !strings.Contains(id, "workload-deploy-prod") {
 		t.Errorf("caller identity %s does not name account 333333333333 and the workload", id)
+	}
+
+	// The session is recorded for the workload, and its tags name it.
+	if _, body := h.api("bob@example.com", "GET", "/api/v1/tickets/"+tk.ID, nil); !strings.Contains(fmt.Sprint(body["sessions"]), "workload:deploy-prod") {
+		t.Errorf("ticket sessions %v do not name the workload", body["sessions"])
 	}
 
 	// The registry without the workload: its next call is refused.
