@@ -35,7 +35,7 @@ func TestWorkloadTickets(t *testing.T) {
 		svc, err := broker.NewService(broker.ServiceConfig{Store: store, Scheduler: sched,
 			Registry:   &broker.StaticRegistry{Accounts: reg.Accounts, PermissionSets: reg.PermissionSets},
 			Authorizer: dAuthz{}, RegistryStore: &gRegistryStore{r: reg},
-			Approvals:  engine, Minter: dNoop{}, Revoker: dNoop{}, Directory: dir})
+			Approvals: engine, Minter: dNoop{}, Revoker: dNoop{}, Directory: dir})
 		if err != nil {
 			t.Fatal(err)
 		}
