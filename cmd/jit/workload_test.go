@@ -202,9 +202,11 @@ func TestWorkloadRequest(t *testing.T) {
 	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID, "--comment", "ok"); err != nil {
 		t.Fatalf("bob approves: %v\n%s", err, errOut)
 	}
-	// The job reads its ticket and gets credentials.
-	if status, body := h.apiToken(job, "GET", "/api/v1/tickets/"+tk.ID, nil); status != 200 || body["state"] != "active" && body["state"] != "approved" {
-		t.Fatalf("workload GET its ticket = %d %v", status, body)
+	// The job reads its ticket (as docs/automation.md polls it) and gets credentials.
+	out, errOut, err = h.jitToken(job, "tickets", "get", tk.ID, "--output", "json")
+	var got wire.Ticket
+	if err != nil || json.Unmarshal([]byte(out), &got) != nil || got.State != "active" && got.State != "approved" {
+		t.Fatalf("workload jit tickets get: %v %s %s", err, out, errOut)
 	}
 	out, errOut, err = h.jitToken(job, "credentials", "--ticket", tk.ID)
 	if err != nil {
