@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/console/devoidc"
 	"github.com/jitaccess/jit/console/wire"
 )
@@ -222,6 +223,33 @@ func TestWorkloadRequest(t *testing.T) {
 	}
 	if !strings.Contains(id, "333333333333") || !strings.Contains(id, "workload-deploy-prod") {
 		t.Errorf("caller identity %s does not name account 333333333333 and the workload", id)
+	}
+
+	// CloudTrail, as the approver reads it, names the workload.
+	if out, err := h.awsCLI(awsEnv(creds), "s3api", "list-buckets"); err != nil {
+		t.Fatalf("aws s3api list-buckets: %v\n%s", err, out)
+	}
+	out, errOut, err = h.jit("bob@example.com", "activity", tk.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit activity as bob: %v\n%s", err, errOut)
+	}
+	var act struct {
+		Events []broker.ActivityEvent `json:"events"`
+	}
+	if err := json.Unmarshal([]byte(out), &act); err != nil {
+		t.Fatal(err)
+	}
+	seen := false
+	for _, e := range act.Events {
+		if e.EventName == "ListBuckets" {
+			seen = true
+			if e.Username != "jit-"+tk.ID+"-workload-deploy-prod" || e.SourceIdentity != "workload-deploy-prod" || e.AccessKeyID != creds.AccessKeyID {
+				t.Errorf("ListBuckets event %+v does not name the workload's session", e)
+			}
+		}
+	}
+	if !seen {
+		t.Errorf("no ListBuckets event in the workload ticket's activity:\n%s", out)
 	}
 
 	// The session is recorded for the workload, and its tags name it.
