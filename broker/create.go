@@ -109,6 +109,12 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 	if err != nil {
 		return nil, PermissionSet{}, err
 	}
+	if IsWorkload(u.Email) {
+		// Said plainly before "may not request": no workload ever may.
+		if err := workloadGrant(u.Email, ps); err != nil {
+			return nil, PermissionSet{}, err
+		}
+	}
 	beneficiaries, err := normalizeBeneficiaries(in.Beneficiaries, u.Email)
 	if err != nil {
 		return nil, PermissionSet{}, err

@@ -149,7 +149,7 @@ func TestWorkloadRequest(t *testing.T) {
 	}{
 		"another account":        {[]string{"--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "30m"}, "(forbidden)"},
 		"another permission set": {[]string{"--account", "333333333333", "--permission-set", "AdministratorAccess", "--duration", "30m"}, "(forbidden)"},
-		"identity center":        {[]string{"--account", "333333333333", "--permission-set", "ReadOnlySSO", "--duration", "30m"}, "(forbidden)"},
+		"identity center":        {[]string{"--account", "333333333333", "--permission-set", "ReadOnlySSO", "--duration", "30m"}, "grants through Identity Center (grant_path identity_center), which has no user for workload:deploy-prod"},
 		"too long":               {[]string{"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "2h"}, "exceeds the maximum of 1h for workload deploy-prod (invalid)"},
 		"for someone else":       {[]string{"--account", "333333333333", "--permission-set", "ReadOnlyAccess", "--duration", "30m", "--for", "alice@example.com"}, "(forbidden)"},
 	} {
