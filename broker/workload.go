@@ -175,6 +175,8 @@ func checkWorkloads(r RegistryData) error {
 				return bad(fmt.Sprintf("permission_sets[%d]", j), "permission set %q is not registered", name)
 			case usesIdentityCenter(p):
 				return bad(fmt.Sprintf("permission_sets[%d]", j), "permission set %s grants through Identity Center (grant_path %s), which has no user for a workload; only grant_path %s sets can be requested by a workload", name, p.GrantPath, GrantRole)
+			case !p.ApprovalRequired:
+				return bad(fmt.Sprintf("permission_sets[%d]", j), "permission set %s needs no approval; a workload's tickets are always approved by a person, so it may name only sets with approval_required: true", name)
 			case slices.Index(w.PermissionSets, name) != j:
 				return bad(fmt.Sprintf("permission_sets[%d]", j), "%s is listed twice", name)
 			}

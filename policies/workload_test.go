@@ -13,6 +13,9 @@ import (
 // PowerUser in dev, and DataSci (whose scope has no dev) in dev.
 func workloadRegistry() broker.RegistryData {
 	r := tableRegistry()
+	for i := range r.PermissionSets {
+		r.PermissionSets[i].ApprovalRequired = true
+	}
 	r.Workloads = []broker.Workload{{
 		Name: "deploy", Issuer: "https://token.actions.githubusercontent.com", Audience: "jit",
 		Claims:   map[string]string{"repository": "org/repo"},
@@ -111,6 +114,9 @@ func TestWorkloadRegistryChecks(t *testing.T) {
 			r.PermissionSets = append(r.PermissionSets, broker.PermissionSet{Name: "SSO", ARN: "arn:aws:sso:::permissionSet/ssoins-72230000jitdemo1/ps-88a9e02b271ad7b5", GrantPath: broker.GrantIdentityCenter, MaxDuration: time.Hour})
 			w.PermissionSets = []string{"SSO"}
 		}, "workloads[0].permission_sets[0]: permission set SSO grants through Identity Center"},
+		{"set without approval", func(w *broker.Workload, r *broker.RegistryData) {
+			r.PermissionSets[0].ApprovalRequired = false
+		}, "workloads[0].permission_sets[0]: permission set ReadOnly needs no approval"},
 		{"no duration", func(w *broker.Workload, _ *broker.RegistryData) { w.MaxDuration = 0 }, "workloads[0].max_duration: must be positive"},
 		{"a workload approves", func(_ *broker.Workload, r *broker.RegistryData) {
 			r.ApprovalRules[5].Stages[0].Approvers = []string{"workload:deploy"}
