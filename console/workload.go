@@ -4,6 +4,10 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
@@ -216,4 +220,41 @@ func (s *server) verifyWorkload(c *fiber.Ctx, token string) (u broker.User, ok b
 		return broker.User{}, true, broker.Errorf(broker.EFORBIDDEN, "workload %s may not call %s %s: a workload only files, reads and uses its own tickets", name, c.Method(), c.Path())
 	}
 	return u, true, nil
+}
+
+// CheckWorkloadIssuer discovers a workload token issuer the way the API
+// will (its /.well-known/openid-configuration) and fetches its keys
+// (jwks_uri), for `jit admin check`. The error says what failed.
+func CheckWorkloadIssuer(ctx context.Context, issuer string) error {
+	ctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
+	defer cancel()
+	p, err := oidc.NewProvider(ctx, issuer)
+	if err != nil {
+		return fmt.Errorf("discovery: %w", err)
+	}
+	var doc struct {
+		JWKS string `json:"jwks_uri"`
+	}
+	if err := p.Claims(&doc); err != nil || doc.JWKS == "" {
+		return errors.New("discovery document has no jwks_uri")
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, doc.JWKS, nil)
+	if err != nil {
+		return fmt.Errorf("jwks_uri %q: %w", doc.JWKS, err)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("fetch keys: %w", err)
+	}
+	defer resp.Body.Close()
+	var keys struct {
+		Keys []json.RawMessage `json:"keys"`
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("fetch keys: %s answered %s", doc.JWKS, resp.Status)
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&keys); err != nil || len(keys.Keys) == 0 {
+		return fmt.Errorf("fetch keys: %s holds no JSON Web Key Set with keys", doc.JWKS)
+	}
+	return nil
 }

@@ -18,6 +18,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/broker/redisstore"
+	"github.com/jitaccess/jit/console"
 	"github.com/jitaccess/jit/federation"
 	"github.com/jitaccess/jit/federation/check"
 )
@@ -51,6 +52,7 @@ func runAdminCheck(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return fmt.Errorf("aws config: %w", err)
 	}
 	rs := check.Run(ctx, checkConfig(awsCfg, cfg.AWS, reg))
+	rs = append(rs, checkWorkloadIssuers(ctx, reg)...)
 	if err := printChecks(stdout, *output, rs); err != nil {
 		return err
 	}
@@ -140,4 +142,24 @@ func printChecks(w io.Writer, output string, rs []check.Result) error {
 		}
 	}
 	return nil
+}
+
+// checkWorkloadIssuers checks that each workload token issuer of the
+// registry can be discovered and its keys fetched, as the API will.
+func checkWorkloadIssuers(ctx context.Context, reg broker.RegistryData) []check.Result {
+	var out []check.Result
+	seen := map[string]bool{}
+	for _, w := range reg.Workloads {
+		if seen[w.Issuer] {
+			continue
+		}
+		seen[w.Issuer] = true
+		r := check.Result{Check: "workload token issuer", Target: w.Issuer, OK: true}
+		if err := console.CheckWorkloadIssuer(ctx, w.Issuer); err != nil {
+			r.OK, r.Problem = false, err.Error()
+			r.Fix = "make the issuer reachable from JIT's servers (its /.well-known/openid-configuration and jwks_uri), or correct workloads[].issuer to the token's iss"
+		}
+		out = append(out, r)
+	}
+	return out
 }

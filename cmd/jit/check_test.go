@@ -17,6 +17,13 @@ import (
 // against a sandbox of f and the dev registry as the config's seed.
 func adminCheck(t *testing.T, f *sandbox.Fixture, args ...string) (string, error) {
 	t.Helper()
+	return adminCheckWith(t, f, string(devConfig), args...)
+}
+
+// adminCheckWith is adminCheck with registry (the registry part of a
+// config file) in place of dev.yaml.
+func adminCheckWith(t *testing.T, f *sandbox.Fixture, registry string, args ...string) (string, error) {
+	t.Helper()
 	sb, err := sandbox.New(*f, sandbox.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -24,7 +31,7 @@ func adminCheck(t *testing.T, f *sandbox.Fixture, args ...string) (string, error
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
 	db := int(nextDB.Add(1))
-	cfg := string(devConfig) + fmt.Sprintf(`
+	cfg := registry + fmt.Sprintf(`
 redis:
   url: redis://%s/%d
 oidc:

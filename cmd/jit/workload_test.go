@@ -289,3 +289,19 @@ func forgedCIToken(t *testing.T, url string) string {
 	}
 	return tok
 }
+
+// TestAdminCheckWorkloadIssuers: jit admin check discovers each workload
+// issuer and fetches its keys; an unreachable one fails with a fix.
+func TestAdminCheckWorkloadIssuers(t *testing.T) {
+	ci := newCIPlatform(t)
+	out, err := adminCheckWith(t, cloudFormationFixture(t), workloadRegistry(ci.url))
+	if err != nil || !strings.Contains(squeeze(out), "ok workload token issuer "+ci.url) {
+		t.Fatalf("check with a reachable issuer: %v\n%s", err, out)
+	}
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	out, err = adminCheckWith(t, cloudFormationFixture(t), workloadRegistry(dead.URL))
+	if err == nil || !strings.Contains(squeeze(out), "FAIL workload token issuer "+dead.URL) || !strings.Contains(out, "discovery") {
+		t.Fatalf("check with an unreachable issuer: %v\n%s", err, out)
+	}
+}
