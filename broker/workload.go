@@ -271,7 +271,8 @@ func (s *Service) workload(ctx context.Context, name string) (Workload, error) {
 }
 
 // notWorkload refuses a workload the people's actions (approving,
-// rejecting, terminating, delegating, reviewing, administering).
+// rejecting, terminating, extending, delegating, reviewing); the
+// authorizer never makes a workload an administrator.
 func notWorkload(u User, what string) error {
 	if name, ok := u.Workload(); ok {
 		return Errorf(EFORBIDDEN, "workload %s may not %s: a workload only files, reads and uses its own tickets", name, what)
