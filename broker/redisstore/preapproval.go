@@ -25,7 +25,7 @@ func (s *Store) preApprovalBase() string {
 	return strings.TrimSuffix(s.base, "{tickets}:") + "{preapprovals}:"
 }
 
-func (s *Store) preApprovalKey(id string) string    { return s.preApprovalBase() + "p:" + id }
+func (s *Store) preApprovalKey(id string) string     { return s.preApprovalBase() + "p:" + id }
 func (s *Store) preApprovalsBy(email string) string  { return s.preApprovalBase() + "by:" + email }
 func (s *Store) preApprovalsFor(email string) string { return s.preApprovalBase() + "for:" + email }
 
