@@ -127,6 +127,8 @@ type Config struct {
 	Reconciler Reconciler
 	// Reviewer records reviews of tickets' activity after the fact.
 	Reviewer Reviewer
+	// PreApprovals keeps approvers' pre-approvals.
+	PreApprovals PreApprover
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -217,6 +219,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/review", s.review)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
+	s.preApprovalRoutes(api)
 	s.adminRoutes(api)
 	s.auditRoutes(api)
 

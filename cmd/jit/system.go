@@ -215,7 +215,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
 			// The service's capabilities, each one explicit (console.Config).
-			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc,
+			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc, PreApprovals: svc,
 			Views:   svc, // each ticket's open round as the caller decides it
 			Version: cmp.Or(version, "devel"),
 			Web: &console.Web{Files: web.Files(), Issuer: cfg.OIDC.Issuer, ClientID: cfg.OIDC.WebClientID, CLIClientID: cfg.OIDC.CLIClientID,
