@@ -286,3 +286,49 @@ func hasEvent(t broker.Ticket, actor, action, s string) bool {
 	}
 	return false
 }
+
+// A rule's auto_approve_on_call through jit admin export and apply, and
+// the registry's checks of it.
+func TestOnCallRuleYAML(t *testing.T) {
+	r := broker.RegistryData{
+		Accounts:       []broker.Account{{ID: "111111111111", Name: "dev"}},
+		PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: time.Hour, ApprovalRequired: true, GrantPath: broker.GrantRole, Scope: broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}}},
+		ApprovalRules: []broker.ApprovalRule{{Account: "*", Stages: []broker.RuleStage{{Approvers: []string{"bob@example.com"}, Required: 1}},
+			AutoApproveOnCall: &broker.OnCallRule{Provider: "opsgenie", Schedule: "4c5a-sched"}}},
+		Admins: []string{"carol@example.com"},
+	}
+	data, err := marshalRegistryYAML(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(data), "auto_approve_on_call:") {
+		t.Fatalf("export lacks the field:\n%s", data)
+	}
+	f, err := parseRegistryYAML("reg.yaml", data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := f.data.ApprovalRules[0].AutoApproveOnCall; got == nil || *got != *r.ApprovalRules[0].AutoApproveOnCall {
+		t.Fatalf("read back %+v", got)
+	}
+	if err := broker.CheckRegistry(f.data); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		oc   broker.OnCallRule
+		want string
+	}{
+		{broker.OnCallRule{Provider: "victorops", Schedule: "S1"}, "approval_rules[0].auto_approve_on_call.provider"},
+		{broker.OnCallRule{Schedule: "S1"}, "approval_rules[0].auto_approve_on_call.provider"},
+		{broker.OnCallRule{Provider: "pagerduty"}, "approval_rules[0].auto_approve_on_call.schedule"},
+		{broker.OnCallRule{Provider: "pagerduty", Schedule: "../admin"}, "approval_rules[0].auto_approve_on_call.schedule"},
+	} {
+		bad := f.data
+		bad.ApprovalRules = []broker.ApprovalRule{r.ApprovalRules[0]}
+		oc := tc.oc
+		bad.ApprovalRules[0].AutoApproveOnCall = &oc
+		if err := broker.CheckRegistry(bad); broker.ErrorCode(err) != broker.EINVALID || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%+v: %v, want invalid naming %s", tc.oc, err, tc.want)
+		}
+	}
+}
