@@ -59,12 +59,13 @@ func (s *Service) autoApprove(ctx context.Context, t *Ticket, plan Plan, now tim
 	}
 	if plan.OnCall != nil && s.onCall(ctx, t, *plan.OnCall, now) {
 		auto := &AutoApproval{Kind: AutoOnCall, Provider: plan.OnCall.Provider, Schedule: plan.OnCall.Schedule}
+		comment := fmt.Sprintf("on call: %s schedule %s", auto.Provider, auto.Schedule)
 		for st := t.Stage; st < len(t.Stages); st++ {
-			t.Approvals = append(t.Approvals, Decision{Stage: st, By: "jit", At: now, Auto: auto})
+			t.Approvals = append(t.Approvals, Decision{Stage: st, By: "jit", Comment: comment, At: now, Auto: auto})
 		}
 		t.Stage = len(t.Stages)
 		t.PendingApprovers = nil
-		t.move(StateApproved, "jit", "auto approve", fmt.Sprintf("on call: %s schedule %s", auto.Provider, auto.Schedule), now)
+		t.move(StateApproved, "jit", "auto approve", comment, now)
 	}
 }
 
