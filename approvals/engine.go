@@ -78,6 +78,9 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 		late = broker.LateKeepEnd
 	}
 	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}
+	if !extension {
+		plan.OnCall = r.AutoApproveOnCall
+	}
 	if !extension && r.EscalateBefore > 0 {
 		for _, a := range r.EscalateTo {
 			if a = normalize(a); (isGroup(a) || !t.Involves(a)) && !slices.Contains(plan.EscalateTo, a) {

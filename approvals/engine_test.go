@@ -282,3 +282,17 @@ func TestPlanRefusesDeadlock(t *testing.T) {
 		})
 	}
 }
+
+// TestPlanOnCall: a rule's on-call auto-approval is in the plan of a
+// ticket, not of an extension (broker.autoApprove applies it at filing).
+func TestPlanOnCall(t *testing.T) {
+	oc := &broker.OnCallRule{Provider: broker.OnCallPagerDuty, Schedule: "P1"}
+	e := mustEngine(t, Rule{Account: "*", Stages: []Stage{{Approvers: []string{"bob@x.com"}}}, AutoApproveOnCall: oc})
+	tk := ticket("alice@x.com", "alice@x.com")
+	if p, err := e.Plan(context.Background(), tk, false); err != nil || p.OnCall == nil || *p.OnCall != *oc {
+		t.Fatalf("ticket plan: %+v %v, want the on-call rule", p, err)
+	}
+	if p, err := e.Plan(context.Background(), tk, true); err != nil || p.OnCall != nil {
+		t.Fatalf("extension plan: %+v %v, want no on-call", p, err)
+	}
+}

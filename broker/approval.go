@@ -23,6 +23,8 @@ type Plan struct {
 	// (ApprovalRule.EscalateBefore): EscalateTo less the ticket's people.
 	EscalateBefore time.Duration
 	EscalateTo     []string
+	// OnCall is the rule's on-call auto-approval (ticket rounds only).
+	OnCall *OnCallRule
 }
 
 // apply puts a ticket plan on t, filed (or resent) at now.

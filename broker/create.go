@@ -30,7 +30,9 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // activation when no approval is needed. A ticket that needs no approval,
 // starts now and grants through a role only is stored active at once (a
 // role has nothing to create up front), so its credentials work as soon as
-// this returns; its expiry is scheduled instead. Nothing is stored or
+// this returns; its expiry is scheduled instead. So is one approved at
+// once by pre-approvals or the rule's on-call auto-approval (autoApprove).
+// Nothing is stored or
 // scheduled when it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
 // EFORBIDDEN.
 func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
@@ -52,11 +54,12 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	plan.apply(t, now)
 	if len(t.Stages) == 0 {
 		t.move(StateApproved, u.Email, "request", t.Reason, now)
-		if !now.Before(t.Start) && !usesIdentityCenter(ps) {
-			t.move(StateActive, "jit", "activate", "", now)
-		}
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
+		s.autoApprove(ctx, t, plan, now) // pre-approvals, on call (autoapprove.go)
+	}
+	if t.State == StateApproved && !now.Before(t.Start) && !usesIdentityCenter(ps) {
+		t.move(StateActive, "jit", "activate", "", now)
 	}
 	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
 		return nil, err

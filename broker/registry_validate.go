@@ -233,6 +233,9 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkPrincipals(path+".escalate_to", rule.EscalateTo); err != nil {
 			return err
 		}
+		if err := checkOnCall(bad, path+".auto_approve_on_call", rule.AutoApproveOnCall); err != nil {
+			return err
+		}
 	}
 	if len(r.Admins) == 0 {
 		return bad("admins", "at least one admin is required, or nobody could change the registry again")
@@ -389,4 +392,27 @@ func validGroupName(g string) bool {
 func textError(field, s string) error {
 	_, err := CleanText(TextRule{Field: field, Max: 256, Identifier: true}, s)
 	return err
+}
+
+// onCallSchedulePattern is what PagerDuty and Opsgenie schedule ids look
+// like (PagerDuty "PABC123", Opsgenie a UUID); anything else could not be
+// put in a URL as is.
+var onCallSchedulePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+
+// checkOnCall checks a rule's on-call auto-approval.
+func checkOnCall(bad func(path, format string, args ...any) error, path string, oc *OnCallRule) error {
+	if oc == nil {
+		return nil
+	}
+	switch oc.Provider {
+	case OnCallPagerDuty, OnCallOpsgenie:
+	case "":
+		return bad(path+".provider", "is required: %s or %s", OnCallPagerDuty, OnCallOpsgenie)
+	default:
+		return bad(path+".provider", "%q must be %s or %s", oc.Provider, OnCallPagerDuty, OnCallOpsgenie)
+	}
+	if !onCallSchedulePattern.MatchString(oc.Schedule) {
+		return bad(path+".schedule", "%q must be the provider's schedule id: letters, digits, - and _, at most 128", oc.Schedule)
+	}
+	return nil
 }

@@ -68,7 +68,24 @@ type ApprovalRule struct {
 	// ExtensionStages, when set, approve extensions of active tickets
 	// instead of Stages.
 	ExtensionStages []RuleStage `json:"extension_stages,omitempty" yaml:"extension_stages,omitempty"`
+	// AutoApproveOnCall, when set, approves at once a ticket whose
+	// requester and beneficiaries are all on call on the schedule when it
+	// is filed, and which starts then (see docs/auto-approval.md).
+	AutoApproveOnCall *OnCallRule `json:"auto_approve_on_call,omitempty" yaml:"auto_approve_on_call,omitempty"`
 }
+
+// OnCallRule names an on-call schedule: Provider is OnCallPagerDuty or
+// OnCallOpsgenie, Schedule the provider's schedule id.
+type OnCallRule struct {
+	Provider string `json:"provider" yaml:"provider"`
+	Schedule string `json:"schedule" yaml:"schedule"`
+}
+
+// On-call schedule providers.
+const (
+	OnCallPagerDuty = "pagerduty"
+	OnCallOpsgenie  = "opsgenie"
+)
 
 // RegistryData is the whole registry as data: what `jit admin apply`
 // reads and `jit admin export` writes, and what the authorizer compiles.

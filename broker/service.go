@@ -38,6 +38,11 @@ type ServiceConfig struct {
 	Revoker     Revoker
 	// Delegations keeps approval delegations; nil means none can be made.
 	Delegations DelegationStore
+	// PreApprovals keeps pre-approvals; nil means none can be made.
+	PreApprovals PreApprovalStore
+	// OnCall tells who is on call for rules with auto_approve_on_call;
+	// nil means nobody is auto-approved as on call.
+	OnCall OnCallSource
 	// Directory resolves beneficiaries (the Identity Store, or the users
 	// the config lists: ListDirectory); nil means JIT knows only the
 	// caller, so tickets can only be for oneself.

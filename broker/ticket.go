@@ -145,6 +145,9 @@ type Decision struct {
 	For     string    `json:"for,omitempty"`
 	Comment string    `json:"comment,omitempty"`
 	At      time.Time `json:"at"`
+	// Auto is set on a decision nobody made by pressing Approve: a
+	// pre-approval of By's, or the rule's on-call auto-approval (By "jit").
+	Auto *AutoApproval `json:"auto,omitempty"`
 }
 
 // Actor returns who decided, as the audit shows it: "bob" or "bob for alice".

@@ -130,6 +130,8 @@ type Config struct {
 	// Workloads, if set, lets the registry's workloads authenticate with
 	// their platforms' OIDC tokens (workload.go); nil: people only.
 	Workloads WorkloadSource
+	// PreApprovals keeps approvers' pre-approvals.
+	PreApprovals PreApprover
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -225,6 +227,7 @@ func New(cfg Config) *fiber.App {
 	api.Post("/tickets/:id/review", s.review)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
+	s.preApprovalRoutes(api)
 	s.adminRoutes(api)
 	s.auditRoutes(api)
 

@@ -44,6 +44,8 @@ type Config struct {
 	Notify  NotifyConfig  `yaml:"notify"`
 	// Web tunes the approver page.
 	Web WebConfig `yaml:"web"`
+	// OnCall reaches the on-call schedule providers (config_oncall.go).
+	OnCall OnCallConfig `yaml:"on_call"`
 }
 
 // WebConfig tunes the approver page.
@@ -212,6 +214,9 @@ func (c *Config) applyEnv() {
 
 // validate fills defaults and names the first bad field.
 func (c *Config) validate() error {
+	if err := c.validateOnCall(); err != nil {
+		return err
+	}
 	if c.Listen == "" {
 		c.Listen = "127.0.0.1:8080"
 	}

@@ -46,6 +46,9 @@ Client commands (server from --url, JIT_URL or jit login; token from
                                            change a rejected ticket and resend it
   jit delegate --to EMAIL [--start now|RFC3339] (--end RFC3339 | --duration D)
   jit delegations list | delete ID | decline ID
+  jit preapprove --for EMAIL --account ID --permission-set NAME (--duration 7d | --until RFC3339) --reason TEXT
+                                           approve that person's own tickets inside the window at once
+  jit preapprovals list | revoke ID
   jit credentials (--ticket ID | --account ID --permission-set NAME)
                                            credential_process for the AWS CLI
   jit configure (--ticket ID | --account ID --permission-set NAME) [--profile NAME]
@@ -127,6 +130,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runDelegate(ctx, rest, stdout, stderr)
 	case "delegations":
 		return runDelegations(ctx, rest, stdout, stderr)
+	case "preapprove":
+		return runPreApprove(ctx, rest, stdout, stderr)
+	case "preapprovals":
+		return runPreApprovals(ctx, rest, stdout, stderr)
 	case "activity":
 		return runActivity(ctx, rest, stdout, stderr)
 	case "console":

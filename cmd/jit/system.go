@@ -142,6 +142,11 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 	}
 	locker := redisstore.NewLocker(rdb, "", 0)
 	revoker := &federation.Revoker{IAM: iamClients.For, Lock: locker}
+	onCall, err := cfg.onCall()
+	if err != nil {
+		stopWatch()
+		return nil, err
+	}
 	var icCfg broker.ServiceConfig // the Identity Center path, when configured
 	icCfg.Directory = cfg.directory()
 	clean := cleaner{role: revoker}
@@ -181,6 +186,8 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
 		Logger:           d.logger,
 		Delegations:      store,
+		PreApprovals:     store,
+		OnCall:           onCall,
 		Notifier:         notifier,
 		MaxLeadTime:      cfg.Tickets.MaxLeadTime,
 		Crash:            crashHook, // nil unless built with -tags faults
@@ -215,7 +222,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
 			// The service's capabilities, each one explicit (console.Config).
-			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc,
+			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc, PreApprovals: svc,
 			Views: svc, // each ticket's open round as the caller decides it
 			// Workload tokens, for the workloads of the registry in force.
 			Workloads: authz,

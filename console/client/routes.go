@@ -191,6 +191,24 @@ func (c *Client) Delegations(ctx context.Context) (wire.Delegations, error) {
 	return out, c.do(ctx, "GET", "/api/v1/delegations", nil, nil, &out)
 }
 
+// PreApprove is POST /api/v1/preapprovals.
+func (c *Client) PreApprove(ctx context.Context, in wire.PreApprove) (broker.PreApproval, error) {
+	var out broker.PreApproval
+	return out, c.do(ctx, "POST", "/api/v1/preapprovals", nil, in, &out)
+}
+
+// PreApprovals is GET /api/v1/preapprovals.
+func (c *Client) PreApprovals(ctx context.Context) (wire.PreApprovals, error) {
+	var out wire.PreApprovals
+	return out, c.do(ctx, "GET", "/api/v1/preapprovals", nil, nil, &out)
+}
+
+// RevokePreApproval is DELETE /api/v1/preapprovals/{id}.
+func (c *Client) RevokePreApproval(ctx context.Context, id string) (broker.PreApproval, error) {
+	var out broker.PreApproval
+	return out, c.do(ctx, "DELETE", "/api/v1/preapprovals/"+url.PathEscape(id), nil, nil, &out)
+}
+
 // DeleteDelegation is DELETE /api/v1/delegations/{id}.
 func (c *Client) DeleteDelegation(ctx context.Context, id string) error {
 	return c.do(ctx, "DELETE", "/api/v1/delegations/"+url.PathEscape(id), nil, nil, nil)

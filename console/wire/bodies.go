@@ -36,6 +36,47 @@ type Delegations struct {
 	Delegations []broker.Delegation `json:"delegations"`
 }
 
+// PreApprove is the body of POST /api/v1/preapprovals.
+type PreApprove struct {
+	For           string `json:"for"`
+	AccountID     string `json:"account_id"`
+	PermissionSet string `json:"permission_set"`
+	// Start is an RFC 3339 time or "now"; empty means now.
+	Start string `json:"start,omitempty"`
+	// End (RFC 3339) or Duration (a Go duration, "168h"): exactly one;
+	// at most 30 days.
+	End      string `json:"end,omitempty"`
+	Duration string `json:"duration,omitempty"`
+	Reason   string `json:"reason"`
+}
+
+// Input validates the body's times and returns the service's input.
+// EINVALID for a bad time.
+func (r PreApprove) Input() (broker.PreApproveInput, error) {
+	start, _, err := ParseStart(r.Start)
+	if err != nil {
+		return broker.PreApproveInput{}, err
+	}
+	end, d, err := EndOrDuration(r.End, r.Duration, true)
+	return broker.PreApproveInput{For: r.For, AccountID: r.AccountID, PermissionSet: r.PermissionSet,
+		Start: start, End: end, Duration: d, Reason: r.Reason}, err
+}
+
+// NewPreApproval returns p with its times in UTC.
+func NewPreApproval(p broker.PreApproval) broker.PreApproval {
+	p.Start, p.End, p.CreatedAt = p.Start.UTC(), p.End.UTC(), p.CreatedAt.UTC()
+	if p.RevokedAt != nil {
+		at := p.RevokedAt.UTC()
+		p.RevokedAt = &at
+	}
+	return p
+}
+
+// PreApprovals is the body of GET /api/v1/preapprovals.
+type PreApprovals struct {
+	PreApprovals []broker.PreApproval `json:"preapprovals"`
+}
+
 // Me is the body of GET /api/v1/me: who the caller is and, when the
 // server can answer it, what they may request and approve.
 type Me struct {

@@ -119,6 +119,10 @@ var Routes = []Route{
 	{Method: "GET", Path: "/api/v1/delegations", Summary: "Delegations the caller made or received", Response: Delegations{}},
 	{Method: "DELETE", Path: "/api/v1/delegations/{id}", Summary: "End a delegation", Status: 204},
 
+	{Method: "POST", Path: "/api/v1/preapprovals", Summary: "Pre-approve a person's tickets for an account and permission set for a window (at most 30 days)", Request: PreApprove{}, Response: broker.PreApproval{}, Status: 201},
+	{Method: "GET", Path: "/api/v1/preapprovals", Summary: "Pre-approvals the caller made or that are for the caller", Response: PreApprovals{}},
+	{Method: "DELETE", Path: "/api/v1/preapprovals/{id}", Summary: "Revoke a pre-approval (tickets it approved keep their approval)", Response: broker.PreApproval{}},
+
 	{Method: "GET", Path: "/api/v1/registry", Summary: "The whole registry with its version", Response: broker.RegistryVersion{}},
 	{Method: "PUT", Path: "/api/v1/registry", Summary: "Replace the registry (administrators)", Request: Registry{}, Response: broker.ApplyResult{}, Query: dryRun},
 	{Method: "GET", Path: "/api/v1/accounts", Summary: "The registered accounts", Response: Accounts{}},

@@ -21,6 +21,7 @@ const RequestForm = lazy(() => import("./RequestForm.jsx"));
 const BulkModal = lazy(() => import("./BulkModal.jsx"));
 const ChangeModal = lazy(() => import("./ChangeModal.jsx"));
 const Delegations = lazy(() => import("./Delegations.jsx"));
+const PreApprovals = lazy(() => import("./PreApprovals.jsx"));
 const Registry = lazy(() => import("./Registry.jsx"));
 const Audit = lazy(() => import("./Audit.jsx"));
 const TicketPage = lazy(() => import("./TicketPage.jsx"));
@@ -34,6 +35,7 @@ const VIEWS = {
   unreviewed: { href: "#/unreviewed", text: "Activity to review" },
   request: { href: "#/request", text: "Request access" },
   delegations: { href: "#/delegations", text: "My delegations" },
+  preapprovals: { href: "#/preapprovals", text: "Pre-approvals" },
   audit: { href: "#/audit", text: "Audit log" },
   registry: { href: "#/registry", text: "Registry", admin: true },
 };
@@ -269,6 +271,8 @@ function Console({ token, onExpired, onSignOut }) {
     );
   } else if (view === "delegations") {
     content = <Delegations client={client} email={email} onFailed={failed} flash={flash} />;
+  } else if (view === "preapprovals") {
+    content = <PreApprovals client={client} email={email} onFailed={failed} flash={flash} />;
   } else if (view === "audit") {
     content = <Audit client={client} onFailed={failed} />;
   } else if (view === "registry") {
@@ -349,7 +353,7 @@ function Console({ token, onExpired, onSignOut }) {
             items={[
               ...[VIEWS.approvals, VIEWS.all, VIEWS.mine, VIEWS.unreviewed].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
-              ...[VIEWS.request, VIEWS.delegations, VIEWS.audit, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              ...[VIEWS.request, VIEWS.delegations, VIEWS.preapprovals, VIEWS.audit, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}
           />
         }

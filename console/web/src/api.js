@@ -148,6 +148,9 @@ export function api(token) {
     delegations: async () => (await request(token, "GET", "/delegations")).delegations || [],
     delegate: (body) => request(token, "POST", "/delegations", body),
     endDelegation: (id) => request(token, "DELETE", `/delegations/${enc(id)}`),
+    preApprovals: async () => (await request(token, "GET", "/preapprovals")).preapprovals || [],
+    preApprove: (body) => request(token, "POST", "/preapprovals", body),
+    revokePreApproval: (id) => request(token, "DELETE", `/preapprovals/${enc(id)}`),
     registry: () => request(token, "GET", "/registry"),
     consoleURL: async (id) => {
       const data = await request(token, "GET", `/tickets/${enc(id)}/console`);

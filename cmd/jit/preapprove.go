@@ -1,0 +1,140 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
+)
+
+// runPreApprove runs `jit preapprove --for EMAIL --account A
+// --permission-set P (--duration 7d | --until T) [--start T] --reason TEXT`:
+// approve at once that person's own tickets inside the window.
+func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var c clientFlags
+	var in wire.PreApprove
+	fs := newFlagSet("preapprove", stderr)
+	c.bind(fs, true)
+	fs.StringVar(&in.For, "for", "", "the person pre-approved (email)")
+	fs.StringVar(&in.AccountID, "account", "", "account id (12 digits)")
+	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
+	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
+	fs.StringVar(&in.End, "until", "", "end, RFC 3339")
+	dur := fs.String("duration", "", "how long (instead of --until): 7d, 36h, ... (at most 30d)")
+	fs.StringVar(&in.Reason, "reason", "", "why (required)")
+	if err := c.parseNoArgs(fs, args); err != nil {
+		return err
+	}
+	switch {
+	case in.For == "":
+		return errors.New("--for is required")
+	case in.AccountID == "" || in.PermissionSet == "":
+		return errors.New("--account and --permission-set are required")
+	case in.End == "" && *dur == "":
+		return errors.New("give --until or --duration")
+	case in.End != "" && *dur != "":
+		return errors.New("give --until or --duration, not both")
+	case strings.TrimSpace(in.Reason) == "":
+		return errors.New("--reason is required")
+	}
+	if *dur != "" {
+		d, err := parseDays(*dur)
+		if err != nil {
+			return err
+		}
+		in.Duration = d.String()
+	}
+	if in.Start == "now" {
+		in.Start = ""
+	}
+	p, err := c.api().PreApprove(ctx, in)
+	if err != nil {
+		return err
+	}
+	return printPreApprovals(stdout, c.output, &p, []broker.PreApproval{p})
+}
+
+// parseDays reads a Go duration or a whole number of days ("7d").
+func parseDays(s string) (time.Duration, error) {
+	if n, ok := strings.CutSuffix(s, "d"); ok {
+		if days, err := strconv.Atoi(n); err == nil && days > 0 {
+			return time.Duration(days) * 24 * time.Hour, nil
+		}
+	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
+		return d, nil
+	}
+	return 0, fmt.Errorf("--duration %q must be a number of days (7d) or a duration (36h)", s)
+}
+
+// runPreApprovals runs `jit preapprovals list` and `jit preapprovals
+// revoke ID`.
+func runPreApprovals(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: jit preapprovals list | revoke ID")
+	}
+	var c clientFlags
+	fs := newFlagSet("preapprovals "+args[0], stderr)
+	c.bind(fs, true)
+	pos, err := parseFlags(fs, args[1:])
+	if err != nil {
+		return err
+	}
+	switch args[0] {
+	case "list":
+		if len(pos) > 0 {
+			return fmt.Errorf("unexpected argument %q", pos[0])
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		out, err := c.api().PreApprovals(ctx)
+		if err != nil {
+			return err
+		}
+		return printPreApprovals(stdout, c.output, out, out.PreApprovals)
+	case "revoke":
+		if len(pos) != 1 {
+			return errors.New("usage: jit preapprovals revoke ID")
+		}
+		if err := c.check(); err != nil {
+			return err
+		}
+		p, err := c.api().RevokePreApproval(ctx, pos[0])
+		if err != nil {
+			return err
+		}
+		if c.output == "json" {
+			return printJSON(stdout, p)
+		}
+		fmt.Fprintf(stdout, "Revoked pre-approval %s (tickets it approved keep their approval)\n", shown(p.ID))
+		return nil
+	}
+	return fmt.Errorf("unknown preapprovals command %q: use list or revoke", args[0])
+}
+
+// printPreApprovals writes pre-approvals as a table, or v as JSON.
+func printPreApprovals(w io.Writer, output string, v any, ps []broker.PreApproval) error {
+	if output == "json" {
+		return printJSON(w, v)
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tBY\tFOR\tACCOUNT\tPERMISSION SET\tSTART\tEND\tSTATE")
+	for _, p := range ps {
+		state := "in force"
+		if p.RevokedAt != nil {
+			state = "revoked by " + shown(p.RevokedBy)
+		} else if !time.Now().Before(p.End) {
+			state = "ended"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", shown(p.ID), shown(p.By), shown(p.For), shown(p.AccountID), shown(p.PermissionSet),
+			p.Start.Format(time.RFC3339), p.End.Format(time.RFC3339), state)
+	}
+	return tw.Flush()
+}
