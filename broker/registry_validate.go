@@ -66,6 +66,7 @@ func NormalizeRegistry(r *RegistryData) {
 	}
 	normalizePrincipals(r.Admins)
 	normalizePrincipals(r.RequestForOthers)
+	normalizeBreakGlass(r)
 	canonicalEmpties(r)
 }
 
@@ -231,6 +232,9 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkPrincipals(path+".escalate_to", rule.EscalateTo); err != nil {
 			return err
 		}
+	}
+	if err := checkBreakGlass(r, accounts, sets, groups); err != nil {
+		return err
 	}
 	if len(r.Admins) == 0 {
 		return bad("admins", "at least one admin is required, or nobody could change the registry again")

@@ -81,4 +81,7 @@ type RegistryData struct {
 	Admins []string `json:"admins" yaml:"admins"`
 	// RequestForOthers may file tickets for other people: emails or "group:<name>".
 	RequestForOthers []string `json:"request_for_others,omitempty" yaml:"request_for_others,omitempty"`
+	// BreakGlass lets the people they name grant themselves access at
+	// once, in an emergency (BreakGlassRule).
+	BreakGlass []BreakGlassRule `json:"break_glass,omitempty" yaml:"break_glass,omitempty"`
 }
