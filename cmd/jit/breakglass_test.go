@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation/sandbox"
 	"github.com/jitaccess/jit/internal/smtptest"
@@ -49,6 +51,12 @@ func TestBreakGlass(t *testing.T) {
 	h.as("oc2@example.com")
 	h.as("lee@example.com")
 
+	if out, errOut, err := h.jit("oc@example.com", "whoami"); err != nil || !strings.Contains(out, "May break glass (jit request --break-glass):\n  AdministratorAccess in 333333333333\n") {
+		t.Errorf("whoami of an on-call person: %v\n%s%s", err, out, errOut)
+	}
+	if out, _, _ := h.jit("alice@example.com", "whoami"); strings.Contains(out, "break glass") {
+		t.Errorf("whoami of alice offers break-glass:\n%s", out)
+	}
 	body := func(d, reason string) map[string]any {
 		return map[string]any{"account_id": "333333333333", "permission_set": "AdministratorAccess", "duration": d, "reason": reason, "break_glass": true}
 	}
@@ -188,4 +196,52 @@ func TestAdminApplyBreakGlass(t *testing.T) {
 	if h.export() != after {
 		t.Error("a refused apply changed the registry")
 	}
+}
+
+// The page: dave switches the request form to Break-glass, sees the
+// warning, and is granted at once; his ticket carries the Break-glass
+// badge; bob, whom the rule tells, finds it first under Activity to
+// review and marks it reviewed.
+func TestApproverPageBreakGlass(t *testing.T) {
+	rule := "  break_glass:\n    - {people: [dave@example.com], accounts: ['333333333333'], permission_sets: [AdministratorAccess], max_duration: 30m, notify: [bob@example.com], review_within: 1h, escalate_to: [carol@example.com]}\n"
+	cfg := strings.Replace(string(devConfig), "  request_for_others: [carol@example.com]\n", "  request_for_others: [carol@example.com]\n"+rule, 1)
+	h := newHarnessWith(t, cfg)
+	h.idp.AllowRedirectURI(h.apiURL + "/callback")
+	b := newBrowser(t)
+	b.signIn(h, "dave@example.com")
+	b.do("request view", chromedp.Navigate(h.apiURL+"/#/request"), chromedp.WaitVisible(chromedp.CSS(testid("request-break-glass"))))
+	b.do("break glass", chromedp.Click(chromedp.CSS(testid("request-break-glass")+" input")))
+	b.waitText(testid("request-break-glass-warning"), "without anyone approving it")
+	b.waitText(testid("request-submit"), "Break glass")
+	b.choose("request-permission-set", "AdministratorAccess")
+	b.choose("request-account", "333333333333")
+	b.replace(testid("request-duration")+" input", "20m")
+	b.do("reason", chromedp.SendKeys(chromedp.CSS(testid("request-reason")+" textarea"), "prod down, incident 9"))
+	b.axe("break-glass form")
+	b.do("submit", chromedp.Click(chromedp.CSS(testid("request-submit"))))
+	b.waitText(testid("flash-success"), "granted")
+	ts := h.tickets()
+	if len(ts) != 1 || ts[0].State != broker.StateActive || ts[0].BreakGlass == nil || ts[0].Requester != "dave@example.com" {
+		t.Fatalf("tickets after the break-glass form: %+v", ts)
+	}
+	id := ts[0].ID
+	b.waitText(testid("break-glass-"+id), "Break-glass")
+
+	// alice, whom no rule names, is offered no break-glass.
+	if code, me := h.api("alice@example.com", "GET", "/api/v1/me", nil); code != 200 || len(me["may_break_glass"].([]any)) != 0 {
+		t.Errorf("alice's /me: %d %v", code, me["may_break_glass"])
+	}
+
+	bob := newBrowser(t)
+	bob.signIn(h, "bob@example.com")
+	bob.do("to review", chromedp.Navigate(h.apiURL+"/#/unreviewed"))
+	bob.waitText(testid("break-glass-"+id), "review by")
+	bob.decide("review", id, "checked with dave")
+	bob.waitText(testid("flash-success"), "reviewed")
+	if got := h.ticket(id); len(got.Reviews) != 1 || got.Reviews[0].By != "bob@example.com" {
+		t.Fatalf("reviews after bob's: %+v", got.Reviews)
+	}
+	bob.do("ticket page", chromedp.Navigate(h.apiURL+"/#/tickets/"+id))
+	bob.waitText(testid("details-break-glass"), "reviewed")
+	bob.axe("break-glass ticket")
 }
