@@ -288,3 +288,35 @@ func TestBreakGlassRegistry(t *testing.T) {
 		t.Errorf("diff of a changed rule: %+v", d.BreakGlass)
 	}
 }
+
+// Repair (after a crash between filing and scheduling) schedules the
+// review deadline of an unreviewed break-glass ticket, and not once it
+// was reviewed.
+func TestBreakGlassRepair(t *testing.T) {
+	w := newBGWorld(t, bgRegistry())
+	tk, err := w.breakGlass(dave, time.Hour, "incident 9")
+	if err != nil {
+		t.Fatal(err)
+	}
+	task := string(broker.TaskReviewOverdue) + ":" + tk.ID
+	count := func() int {
+		w.sched.mu.Lock()
+		defer w.sched.mu.Unlock()
+		n := 0
+		for _, g := range w.sched.got {
+			if g == task {
+				n++
+			}
+		}
+		return n
+	}
+	if err := w.svc.Repair(context.Background(), tk.ID); err != nil || count() != 2 {
+		t.Fatalf("repair: %v, review deadline scheduled %d times, want again", err, count())
+	}
+	if _, err := w.svc.Review(as(lee), tk.ID, "ok"); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.svc.Repair(context.Background(), tk.ID); err != nil || count() != 2 {
+		t.Fatalf("repair of a reviewed ticket: %v, scheduled %d times", err, count())
+	}
+}
