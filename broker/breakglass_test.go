@@ -98,6 +98,9 @@ func TestBreakGlassGrantsAtOnce(t *testing.T) {
 	if _, err := w.svc.Credentials(as(dave), tk.ID); err != nil {
 		t.Errorf("dave's credentials: %v", err)
 	}
+	if _, err := w.svc.Extend(as(dave), tk.ID, broker.ExtendInput{By: 10 * time.Minute, Reason: "more"}); broker.ErrorCode(err) != broker.EINVALID {
+		t.Errorf("extending a break-glass ticket: %v, want invalid", err)
+	}
 
 	// An ordinary ended ticket, unreviewed too, comes after it.
 	old, err := w.svc.CreateTicket(as(alice), broker.CreateTicketInput{AccountID: "111111111111", PermissionSet: "ReadOnlyAccess", Duration: time.Hour, Reason: "deploy"})

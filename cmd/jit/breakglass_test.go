@@ -226,6 +226,9 @@ func TestApproverPageBreakGlass(t *testing.T) {
 	}
 	id := ts[0].ID
 	b.waitText(testid("break-glass-"+id), "Break-glass")
+	if evalOn[bool](b, `!!document.querySelector('[data-testid="extend-`+id+`"]')`) {
+		t.Error("the page offers to extend a break-glass ticket")
+	}
 
 	// alice, whom no rule names, is offered no break-glass.
 	if code, me := h.api("alice@example.com", "GET", "/api/v1/me", nil); code != 200 || len(me["may_break_glass"].([]any)) != 0 {

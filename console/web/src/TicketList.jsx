@@ -75,6 +75,7 @@ const filteringProperties = [
   { key: "permission_set", propertyLabel: "Permission set", groupValuesLabel: "Permission sets", operators: ["="] },
   { key: "requester", propertyLabel: "Requester", groupValuesLabel: "Requesters", operators: ["="] },
   { key: "beneficiary", propertyLabel: "Beneficiary", groupValuesLabel: "Beneficiaries", operators: ["="] },
+  { key: "break_glass", propertyLabel: "Break-glass", groupValuesLabel: "Break-glass", operators: ["="] },
 ];
 
 // queryParams turns the property filter's tokens into the list's query
@@ -230,7 +231,7 @@ export function Actions({ t, kind, email, admin, onDecide, onConsole, consoleBus
       {kind !== "approvals" && (t.state === "active" || t.state === "approved") && (admin || !own) && b("terminate", "Terminate")}
       {kind !== "approvals" && t.state === "active" && own && b("done", "I'm done")}
       {kind !== "approvals" && (t.state === "pending" || t.state === "approved") && isRequester && b("cancel", "Cancel request")}
-      {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && b("extend", "Extend")}
+      {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && !t.break_glass && b("extend", "Extend")}
       {kind !== "approvals" && t.state === "rejected" && isRequester && b("edit", "Edit and resend")}
       {kind !== "approvals" && (ENDED_STATES.includes(t.state) || t.break_glass) && wasActive(t) && !own && !(t.reviews || []).length && b("review", "Mark reviewed")}
       {kind !== "approvals" && t.state === "active" && isBeneficiary && (
@@ -338,7 +339,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const { items, collectionProps, propertyFilterProps } = useCollection(data.tickets, {
     propertyFiltering: {
       filteringProperties,
-      filteringOptions: [...STATES.map((s) => ({ propertyKey: "state", value: s })), ...accountOptions],
+      filteringOptions: [...STATES.map((s) => ({ propertyKey: "state", value: s })), ...accountOptions, { propertyKey: "break_glass", value: "true", label: "only break-glass tickets" }],
       filteringFunction: () => true, // the server filtered
       empty: <Box textAlign="center" padding="l"><b>{list.empty}</b></Box>,
       noMatch: (
