@@ -36,6 +36,7 @@ func bgRegistry() broker.RegistryData {
 
 type bgWorld struct {
 	svc   *broker.Service
+	authz *policies.Enforcer
 	clock *fake.Clock
 	store *fake.Store
 	sched *gSched
@@ -48,7 +49,7 @@ func newBGWorld(t *testing.T, r broker.RegistryData) *bgWorld {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &bgWorld{clock: fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)), store: fake.NewStore(), sched: &gSched{}, notes: &notes{}}
+	w := &bgWorld{authz: authz, clock: fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)), store: fake.NewStore(), sched: &gSched{}, notes: &notes{}}
 	w.svc, err = broker.NewService(broker.ServiceConfig{
 		Store: w.store, Scheduler: w.sched, Registry: &broker.StaticRegistry{Accounts: r.Accounts, PermissionSets: r.PermissionSets},
 		Authorizer: authz, BreakGlass: authz, Approvals: approvals.New(authz), Minter: &eMinter{}, Revoker: dNoop{},
@@ -321,5 +322,26 @@ func TestBreakGlassRepair(t *testing.T) {
 	}
 	if err := w.svc.Repair(context.Background(), tk.ID); err != nil || count() != 2 {
 		t.Fatalf("repair of a reviewed ticket: %v, scheduled %d times", err, count())
+	}
+}
+
+// The break-glass decision is asked again at every credential: taking
+// the on-call group out of the rule stops dave's ticket.
+func TestBreakGlassRecheckedAtCredentials(t *testing.T) {
+	w := newBGWorld(t, bgRegistry())
+	tk, err := w.breakGlass(dave, time.Hour, "incident 10")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Credentials(as(dave), tk.ID); err != nil {
+		t.Fatalf("credentials: %v", err)
+	}
+	r := bgRegistry()
+	r.BreakGlass[0].People = []string{"lee@example.com"}
+	if err := w.authz.Reload(r); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.svc.Credentials(as(dave), tk.ID); broker.ErrorCode(err) != broker.EFORBIDDEN || !strings.Contains(broker.ErrorMessage(err), "may not break glass") {
+		t.Errorf("credentials after the rule dropped on call: %v, want forbidden", err)
 	}
 }
