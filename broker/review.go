@@ -14,9 +14,9 @@ const ActionReview = "review"
 // administrator of its account; for a break-glass ticket also those its
 // rule told, BreakGlass.Names) may review it, but never one of its own
 // people: a review is a second person's. A break-glass ticket may be
-// reviewed while still active, and after its review was escalated. Only a ticket that was granted
-// (it went active) has activity to review; reviewing twice adds a second
-// review. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, EINVALID,
+// reviewed while still active, and after its review was escalated. Only
+// a ticket that was granted (it went active) has activity to review;
+// reviewing twice adds a second review. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, EINVALID,
 // ECONFLICT.
 func (s *Service) Review(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
