@@ -248,3 +248,20 @@ func TestApproverPageBreakGlass(t *testing.T) {
 	bob.waitText(testid("details-break-glass"), "reviewed")
 	bob.axe("break-glass ticket")
 }
+
+// Break-glass on the Identity Center path: the ticket is approved at
+// once, without approval, and activation assigns the permission set in
+// the sandbox as for any ticket.
+func TestBreakGlassIdentityCenter(t *testing.T) {
+	rule := "  break_glass:\n    - {people: [dave@example.com], accounts: ['*'], permission_sets: [ReadOnlySSO], max_duration: 1h, review_within: 1h, escalate_to: [carol@example.com]}\n"
+	cfg := strings.Replace(string(devConfig), "  request_for_others: [carol@example.com]\n", "  request_for_others: [carol@example.com]\n"+rule, 1)
+	h := newHarnessWith(t, cfg)
+	code, tk, m := h.call("dave@example.com", "POST", "/api/v1/tickets", map[string]any{"account_id": "222222222222", "permission_set": "ReadOnlySSO", "duration": "30m", "reason": "incident 11", "break_glass": true})
+	if code != 201 || tk.BreakGlass == nil || len(tk.Approvals) != 0 || (tk.State != broker.StateApproved && tk.State != broker.StateActive) {
+		t.Fatalf("break glass on the Identity Center path: %d %v", code, m)
+	}
+	got := h.waitState(tk.ID, broker.StateActive, 15*time.Second)
+	if len(got.Grants) == 0 {
+		t.Errorf("active break-glass ticket with no grants: %+v", got)
+	}
+}
