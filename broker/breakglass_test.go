@@ -126,6 +126,13 @@ func TestBreakGlassGrantsAtOnce(t *testing.T) {
 			t.Errorf("unreviewed (asc %t): %v, want the break-glass ticket first", asc, ids(page.Tickets))
 		}
 	}
+	first, err := w.svc.ListTickets(as(carol), broker.TicketQuery{Unreviewed: true, Limit: 1})
+	if err != nil || len(first.Tickets) != 1 || first.Tickets[0].ID != tk.ID || first.NextCursor == "" {
+		t.Fatalf("unreviewed page 1: %+v %v", first, err)
+	}
+	if next, err := w.svc.ListTickets(as(carol), broker.TicketQuery{Unreviewed: true, Limit: 1, Cursor: first.NextCursor}); err != nil || len(next.Tickets) != 1 || next.Tickets[0].ID != old.ID {
+		t.Errorf("unreviewed page 2: %+v %v, want the ordinary ticket", next, err)
+	}
 	if page, err := w.svc.ListTickets(as(carol), broker.TicketQuery{BreakGlass: true}); err != nil || len(page.Tickets) != 1 || page.Tickets[0].ID != tk.ID {
 		t.Errorf("break_glass filter: %v %v", page.Tickets, err)
 	}
