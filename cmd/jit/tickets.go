@@ -181,11 +181,14 @@ func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, t := range ts {
-		outcome := cmp.Or(t.Outcome, "-")
+		outcome := shown(cmp.Or(t.Outcome, "-"))
 		if t.BreakGlass != nil {
 			outcome = "BREAK-GLASS " + breakGlassReview(&t)
+			if t.Outcome != "" {
+				outcome += "; " + shown(t.Outcome)
+			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), shown(outcome))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), outcome)
 		if decisions {
 			fmt.Fprintf(tw, "\t%s", cmp.Or(decidingSummary(t.Deciding), "-"))
 		}
