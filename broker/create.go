@@ -22,6 +22,9 @@ type CreateTicketInput struct {
 	End      time.Time
 	Duration time.Duration
 	Reason   string
+	// BreakGlass grants the caller access at once under a break-glass
+	// rule, without approval (breakglass_ticket.go).
+	BreakGlass bool
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -46,14 +49,18 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 		return nil, err
 	}
 	plan := Plan{}
-	if ps.ApprovalRequired {
-		if plan, err = s.cfg.Approvals.Plan(ctx, t, false); err != nil {
-			return nil, err
-		}
+	switch {
+	case in.BreakGlass:
+		err = s.breakGlass(ctx, u, t, now)
+	case ps.ApprovalRequired:
+		plan, err = s.cfg.Approvals.Plan(ctx, t, false)
+	}
+	if err != nil {
+		return nil, err
 	}
 	plan.apply(t, now)
 	if len(t.Stages) == 0 {
-		t.move(StateApproved, u.Email, "request", t.Reason, now)
+		t.move(StateApproved, u.Email, t.requestAction(), t.Reason, now)
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
 		s.autoApprove(ctx, t, plan, now) // pre-approvals, on call (autoapprove.go)
@@ -73,11 +80,14 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	default:
 		serr = s.scheduleRound(ctx, t)
 	}
+	if serr == nil {
+		serr = s.scheduleBreakGlass(ctx, t)
+	}
 	if serr != nil {
 		// Nothing half-done: take the ticket and its tasks back.
 		undo := context.WithoutCancel(ctx)
 		s.unscheduleRound(undo, t.ID)
-		for _, k := range []TaskKind{TaskActivate, TaskExpire} {
+		for _, k := range []TaskKind{TaskActivate, TaskExpire, TaskReviewOverdue} {
 			if err := s.cfg.Scheduler.Unschedule(undo, k, t.ID); err != nil {
 				s.cfg.Logger.Error("undo ticket create", "ticket", t.ID, "err", err)
 			}
@@ -88,6 +98,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 		return nil, serr
 	}
 	s.changed(ctx, t, t.History)
+	s.notifyBreakGlass(ctx, t)
 	if t.State == StatePending {
 		s.notify(ctx, Notification{Kind: NotifyApprovalNeeded, TicketID: t.ID, To: s.waitingFor(ctx, t, now),
 			Message: fmt.Sprintf("%s asks for %s in %s: %s", t.Requester, t.PermissionSet, t.AccountID, t.Reason)})
@@ -158,7 +169,7 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 		return nil, PermissionSet{}, err
 	}
 	for _, b := range beneficiaries {
-		if err := s.entitled(ctx, u, b, acct.ID, ps.Name); err != nil {
+		if err := s.entitled(ctx, u, b, acct.ID, ps.Name, in.BreakGlass); err != nil {
 			return nil, PermissionSet{}, err
 		}
 	}

@@ -11,10 +11,19 @@ import (
 // entitled is the one home of the decision that lets a person hold a
 // ticket's access: its requester may request the permission set in the
 // account (ActRequest), and, when the beneficiary is someone else, may
-// request for other people (ActRequestForOthers). CreateTicket asks it
-// for every beneficiary; Activate and every credential or console link ask
-// it again under the registry in force (holdable). EFORBIDDEN when not.
-func (s *Service) entitled(ctx context.Context, requester User, beneficiary, accountID, permissionSet string) error {
+// request for other people (ActRequestForOthers); for a break-glass
+// ticket, instead, a break-glass rule names the requester for it, and the
+// beneficiary is the requester. CreateTicket asks it for every
+// beneficiary; Activate and every credential or console link ask it again
+// under the registry in force (holdable). EFORBIDDEN when not.
+func (s *Service) entitled(ctx context.Context, requester User, beneficiary, accountID, permissionSet string, breakGlass bool) error {
+	if breakGlass {
+		if beneficiary != requester.Email {
+			return Errorf(EFORBIDDEN, "a break-glass ticket is for its requester alone")
+		}
+		_, err := s.breakGlassRule(ctx, requester, accountID, permissionSet)
+		return err
+	}
 	if ok, err := s.cfg.Authorizer.Allowed(ctx, requester, ActRequest, accountID, permissionSet); err != nil {
 		return err
 	} else if !ok {
@@ -51,7 +60,7 @@ func (s *Service) holdable(ctx context.Context, t *Ticket, requester User, benef
 	} else if err != nil {
 		return err
 	}
-	if err := s.entitled(ctx, requester, beneficiary, t.AccountID, t.PermissionSet); ErrorCode(err) == EFORBIDDEN {
+	if err := s.entitled(ctx, requester, beneficiary, t.AccountID, t.PermissionSet, t.BreakGlass != nil); ErrorCode(err) == EFORBIDDEN {
 		return refuse(ErrorMessage(err))
 	} else if err != nil {
 		return err

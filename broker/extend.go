@@ -67,6 +67,9 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	if !cur.Involves(u.Email) {
 		return nil, Errorf(EFORBIDDEN, "only the requester or a beneficiary may extend ticket %s", id)
 	}
+	if cur.BreakGlass != nil {
+		return nil, Errorf(EINVALID, "break-glass ticket %s cannot be extended: break glass again if the emergency goes on", id)
+	}
 	ps, err := s.cfg.Registry.PermissionSet(ctx, cur.PermissionSet)
 	if err != nil {
 		return nil, err

@@ -41,8 +41,11 @@ type TicketQuery struct {
 	// a beneficiary, the account or the permission set.
 	Text string
 	// Unreviewed: ended tickets that were granted and whose activity
-	// nobody has reviewed yet (Ticket.Unreviewed).
+	// nobody has reviewed yet, and break-glass tickets not yet reviewed
+	// (Ticket.Unreviewed); break-glass tickets come first, in either order.
 	Unreviewed bool
+	// BreakGlass: only break-glass tickets.
+	BreakGlass bool
 	// Sort is SortCreated (default), SortStart, SortEnd or SortAccount;
 	// ties are broken by creation time, then id. Asc sorts ascending
 	// (default: descending, newest first).
@@ -151,7 +154,8 @@ func (q *TicketQuery) matches(t *Ticket) bool {
 		q.PermissionSet != "" && t.PermissionSet != q.PermissionSet,
 		!q.From.IsZero() && !t.End.After(q.From),
 		!q.To.IsZero() && !t.Start.Before(q.To),
-		q.Unreviewed && !t.Unreviewed():
+		q.Unreviewed && !t.Unreviewed(),
+		q.BreakGlass && t.BreakGlass == nil:
 		return false
 	}
 	if q.Text == "" {
@@ -165,9 +169,11 @@ func (q *TicketQuery) matches(t *Ticket) bool {
 	return false
 }
 
-// sortKey is where a ticket stands in a query's order: the sorted field,
-// then creation time, then id.
+// sortKey is where a ticket stands in a query's order: first (in either
+// direction) break-glass tickets in an unreviewed list, then the sorted
+// field, then creation time, then id.
 type sortKey struct {
+	rank    int
 	field   string
 	created int64
 	id      string
@@ -175,6 +181,9 @@ type sortKey struct {
 
 func (q *TicketQuery) key(t *Ticket) sortKey {
 	k := sortKey{created: t.CreatedAt.UnixNano(), id: t.ID}
+	if q.Unreviewed && t.BreakGlass == nil {
+		k.rank = 1
+	}
 	switch q.Sort {
 	case SortStart:
 		k.field = fmt.Sprintf("%020d", t.Start.UnixNano())
@@ -191,7 +200,7 @@ func (q *TicketQuery) compareKeys(a, b sortKey) int {
 	if !q.Asc {
 		c = -c
 	}
-	return c
+	return cmp.Or(cmp.Compare(a.rank, b.rank), c)
 }
 
 func (q *TicketQuery) compare(a, b *Ticket) int { return q.compareKeys(q.key(a), q.key(b)) }
@@ -199,7 +208,7 @@ func (q *TicketQuery) compare(a, b *Ticket) int { return q.compareKeys(q.key(a),
 // cursor encodes k with the order it belongs to, so that a cursor used
 // with another order is refused rather than misread.
 func (q *TicketQuery) cursor(k sortKey) string {
-	raw := fmt.Sprintf("%s\x00%t\x00%s\x00%d\x00%s", q.Sort, q.Asc, k.field, k.created, k.id)
+	raw := fmt.Sprintf("%s\x00%t\x00%s\x00%d\x00%s\x00%d", q.Sort, q.Asc, k.field, k.created, k.id, k.rank)
 	return base64.RawURLEncoding.EncodeToString([]byte(raw))
 }
 
@@ -210,11 +219,14 @@ func (q *TicketQuery) decodeCursor() (sortKey, error) {
 		return sortKey{}, bad
 	}
 	parts := strings.Split(string(raw), "\x00")
-	if len(parts) != 5 || parts[0] != q.Sort || parts[1] != fmt.Sprint(q.Asc) {
+	if len(parts) != 6 || parts[0] != q.Sort || parts[1] != fmt.Sprint(q.Asc) {
 		return sortKey{}, bad
 	}
 	var k sortKey
 	if _, err := fmt.Sscanf(parts[3], "%d", &k.created); err != nil {
+		return sortKey{}, bad
+	}
+	if _, err := fmt.Sscanf(parts[5], "%d", &k.rank); err != nil {
 		return sortKey{}, bad
 	}
 	k.field, k.id = parts[2], parts[4]

@@ -60,10 +60,10 @@ func (s *Service) DrainOutbox(ctx context.Context) (int, error) {
 // Repair puts in place what the ticket's current state requires, in case
 // a crash came between its last transition and the work that follows it:
 // a pending ticket's approval deadline and reminder, an approved ticket's
-// activation, an active ticket's expiry at its (possibly extended) end, and
+// activation, an active ticket's expiry at its (possibly extended) end,
 // for an ended ticket the revoke task that cuts its sessions and takes back
-// its grants. It also records the ticket's next due time in the agenda
-// (RunOverdue). Every step is idempotent (deterministic task ids; the
+// its grants, and an unreviewed break-glass ticket's review deadline. It
+// also records the ticket's next due time in the agenda (RunOverdue). Every step is idempotent (deterministic task ids; the
 // handlers re-check the ticket), so repairing a healthy ticket changes
 // nothing. A ticket that no longer exists needs nothing.
 func (s *Service) Repair(ctx context.Context, id string) error {
@@ -80,6 +80,9 @@ func (s *Service) Repair(ctx context.Context, id string) error {
 		err = s.cfg.Scheduler.Schedule(ctx, TaskExpire, t.ID, t.End)
 	case StateTerminated, StateExpired:
 		err = s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, endedAt(t))
+	}
+	if err == nil && t.BreakGlass != nil && len(t.Reviews) == 0 && t.BreakGlass.EscalatedAt.IsZero() {
+		err = s.scheduleBreakGlass(ctx, t) // its review deadline
 	}
 	if err != nil {
 		return err

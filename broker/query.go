@@ -104,7 +104,7 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 			if err != nil {
 				return nil, err
 			}
-			if st.approver {
+			if st.approver || st.reviewer {
 				add(t)
 			}
 		}
@@ -199,14 +199,17 @@ type standing struct {
 	// delegator inside a delegation's window. Not asked for parties (who
 	// never decide their own ticket) nor admins (who oversee it anyway).
 	approver bool
+	// reviewer: the ticket is a break-glass ticket whose rule told the
+	// user (BreakGlass.Names), who oversees it like an approver.
+	reviewer bool
 }
 
 // sees reports whether the ticket is the user's to see.
-func (st standing) sees() bool { return st.party || st.approver || st.admin }
+func (st standing) sees() bool { return st.party || st.approver || st.admin || st.reviewer }
 
 // oversees reports whether the user may terminate the ticket and read its
-// activity as an approver or administrator.
-func (st standing) oversees() bool { return st.approver || st.admin }
+// activity as an approver, administrator or break-glass reviewer.
+func (st standing) oversees() bool { return st.approver || st.admin || st.reviewer }
 
 // standingOf decides u's standing on t now: dels are u's delegations in
 // force (delegationsTo). The approvers are those of the rule in force for
@@ -220,6 +223,9 @@ func (s *Service) standingOf(ctx context.Context, t *Ticket, u User, dels []Dele
 	var err error
 	if st.admin, err = s.isAdmin(ctx, u, t); err != nil || st.admin || st.party {
 		return st, err
+	}
+	if st.reviewer = t.BreakGlass.Names(u); st.reviewer {
+		return st, nil
 	}
 	if st.approver, err = s.approvesNow(ctx, t, u, dels); err != nil {
 		return standing{}, err

@@ -73,6 +73,12 @@ func (r RegistryData) Clone() RegistryData {
 			c.ApprovalRules[i] = rule
 		}
 	}
+	if r.BreakGlass != nil {
+		c.BreakGlass = make([]BreakGlassRule, len(r.BreakGlass))
+		for i, b := range r.BreakGlass {
+			c.BreakGlass[i] = b.clone()
+		}
+	}
 	if r.Accounts == nil {
 		c.Accounts = nil
 	}

@@ -20,6 +20,9 @@ type Access struct {
 	// Approves lists the approval rules ("<account>/<permission set>") with
 	// a stage naming the caller or one of their groups.
 	Approves []string `json:"approves"`
+	// MayBreakGlass lists, per permission set, the accounts the caller
+	// may break glass into (BreakGlassRule); empty for most people.
+	MayBreakGlass []Requestable `json:"may_break_glass"`
 	// Truncated is set when MayRequest was cut short on a large registry.
 	Truncated bool `json:"truncated,omitempty"`
 }
@@ -38,7 +41,7 @@ func (s *Service) Access(ctx context.Context) (Access, error) {
 	if err != nil {
 		return Access{}, err
 	}
-	out := Access{MayRequest: []Requestable{}, Approves: []string{}}
+	out := Access{MayRequest: []Requestable{}, MayBreakGlass: []Requestable{}, Approves: []string{}}
 	if out.Admin, err = s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
 		return Access{}, err
 	}
@@ -78,12 +81,45 @@ func (s *Service) Access(ctx context.Context) (Access, error) {
 			out.MayRequest = append(out.MayRequest, req)
 		}
 	}
+	if out.MayBreakGlass, err = s.mayBreakGlass(ctx, u, r, &checks); err != nil {
+		return Access{}, err
+	} else if checks > maxAccessChecks {
+		out.Truncated = true
+	}
 	for _, rule := range r.ApprovalRules {
 		for _, st := range rule.Stages {
 			if slices.ContainsFunc(st.Approvers, u.Is) {
 				out.Approves = append(out.Approves, RuleKey(rule))
 				break
 			}
+		}
+	}
+	return out, nil
+}
+
+// mayBreakGlass lists where u may break glass, asking the break-glass
+// decision (BreakGlassRules) for each registered set and account while
+// checks stays within maxAccessChecks.
+func (s *Service) mayBreakGlass(ctx context.Context, u User, r RegistryData, checks *int) ([]Requestable, error) {
+	out := []Requestable{}
+	if s.cfg.BreakGlass == nil || len(r.BreakGlass) == 0 {
+		return out, nil
+	}
+	for _, p := range r.PermissionSets {
+		req := Requestable{PermissionSet: p.Name, Accounts: []string{}}
+		for _, a := range r.Accounts {
+			if *checks++; *checks > maxAccessChecks {
+				break
+			}
+			_, ok, err := s.cfg.BreakGlass.BreakGlass(ctx, u, a.ID, p.Name)
+			if err != nil {
+				return nil, err
+			} else if ok {
+				req.Accounts = append(req.Accounts, a.ID)
+			}
+		}
+		if len(req.Accounts) > 0 {
+			out = append(out, req)
 		}
 	}
 	return out, nil

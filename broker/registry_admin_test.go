@@ -545,6 +545,7 @@ func TestAccess(t *testing.T) {
 		RequestForOthers: true, // regAuthz allows everything but administration
 		MayRequest:       []broker.Requestable{{PermissionSet: "ReadOnlyAccess", Accounts: []string{"111111111111", "222222222222"}}},
 		Approves:         []string{"*/*"},
+		MayBreakGlass:    []broker.Requestable{},
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Access (-want +got):\n%s", diff)

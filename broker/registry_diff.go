@@ -28,6 +28,8 @@ type RegistryDiff struct {
 	Admins              Changes `json:"admins"`
 	RequestForOthers    Changes `json:"request_for_others"`
 	Workloads           Changes `json:"workloads"`
+	// BreakGlass names rules by position: "break_glass[0]".
+	BreakGlass Changes `json:"break_glass"`
 	// Reordered names the sections whose entries only moved.
 	Reordered []string `json:"reordered,omitempty"`
 }
@@ -35,7 +37,7 @@ type RegistryDiff struct {
 // Empty reports whether nothing changes.
 func (d RegistryDiff) Empty() bool {
 	return d.Accounts.empty() && d.PermissionSets.empty() && d.PermissionSetGroups.empty() &&
-		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Workloads.empty() && len(d.Reordered) == 0
+		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Workloads.empty() && d.BreakGlass.empty() && len(d.Reordered) == 0
 }
 
 // RuleKey names an approval rule by what it covers: "<account>/<permission
@@ -80,6 +82,7 @@ func DiffRegistry(old, new RegistryData) RegistryDiff {
 	if reordered {
 		d.Reordered = append(d.Reordered, "workloads")
 	}
+	d.BreakGlass = diffBreakGlass(old.BreakGlass, new.BreakGlass)
 	return d
 }
 
@@ -191,6 +194,7 @@ func (d RegistryDiff) Lines() []string {
 		{"account", d.Accounts}, {"permission set", d.PermissionSets}, {"permission set group", d.PermissionSetGroups},
 		{"approval rule", d.ApprovalRules}, {"admin", d.Admins}, {"may request for others", d.RequestForOthers},
 		{"workload", d.Workloads},
+		{"break-glass rule", d.BreakGlass},
 	} {
 		for _, k := range s.c.Added {
 			out = append(out, fmt.Sprintf("+ %s %s", s.what, k))

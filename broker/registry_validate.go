@@ -67,6 +67,7 @@ func NormalizeRegistry(r *RegistryData) {
 	normalizePrincipals(r.Admins)
 	normalizePrincipals(r.RequestForOthers)
 	normalizeWorkloads(r.Workloads)
+	normalizeBreakGlass(r)
 	canonicalEmpties(r)
 }
 
@@ -236,6 +237,9 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkOnCall(bad, path+".auto_approve_on_call", rule.AutoApproveOnCall); err != nil {
 			return err
 		}
+	}
+	if err := checkBreakGlass(r, accounts, sets, groups); err != nil {
+		return err
 	}
 	if len(r.Admins) == 0 {
 		return bad("admins", "at least one admin is required, or nobody could change the registry again")

@@ -101,4 +101,7 @@ type RegistryData struct {
 	// Workloads may file tickets for themselves with their platform's
 	// OIDC token (broker/workload.go, docs/automation.md).
 	Workloads []Workload `json:"workloads,omitempty" yaml:"workloads,omitempty"`
+	// BreakGlass lets the people they name grant themselves access at
+	// once, in an emergency (BreakGlassRule).
+	BreakGlass []BreakGlassRule `json:"break_glass,omitempty" yaml:"break_glass,omitempty"`
 }

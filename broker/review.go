@@ -11,10 +11,12 @@ const ActionReview = "review"
 // Review records that the caller reviewed what ticket id's sessions did
 // (its activity), with an optional comment. Anyone who oversees the
 // ticket under the rules in force now (an approver of its rule, or an
-// administrator of its account) may review it, but never one of its own
-// people: a review is a second person's. Only a ticket that was granted
-// (it went active) has activity to review; reviewing twice adds a second
-// review. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, EINVALID,
+// administrator of its account; for a break-glass ticket also those its
+// rule told, BreakGlass.Names) may review it, but never one of its own
+// people: a review is a second person's. A break-glass ticket may be
+// reviewed while still active, and after its review was escalated. Only
+// a ticket that was granted (it went active) has activity to review;
+// reviewing twice adds a second review. Errors: EUNAUTHENTICATED, ENOTFOUND, EFORBIDDEN, EINVALID,
 // ECONFLICT.
 func (s *Service) Review(ctx context.Context, id, comment string) (*Ticket, error) {
 	u, err := caller(ctx)
@@ -52,8 +54,9 @@ func (t *Ticket) WasActive() bool {
 	return t.State == StateActive || slices.ContainsFunc(t.History, func(e Event) bool { return e.To == StateActive })
 }
 
-// Unreviewed reports whether the ticket's access is over and nobody has
-// reviewed what it did.
+// Unreviewed reports whether the ticket was granted and nobody has
+// reviewed what it did: once its access is over, or at once for a
+// break-glass ticket (whose review is due by a deadline).
 func (t *Ticket) Unreviewed() bool {
-	return t.State.Final() && len(t.Reviews) == 0 && t.WasActive()
+	return (t.State.Final() || t.BreakGlass != nil) && len(t.Reviews) == 0 && t.WasActive()
 }

@@ -33,9 +33,11 @@ type ServiceConfig struct {
 	Rescheduler Rescheduler
 	Registry    Registry
 	Authorizer  Authorizer
-	Approvals   ApprovalEngine
-	Minter      SessionMinter
-	Revoker     Revoker
+	// BreakGlass decides who may break glass; nil: nobody may.
+	BreakGlass BreakGlassRules
+	Approvals  ApprovalEngine
+	Minter     SessionMinter
+	Revoker    Revoker
 	// Delegations keeps approval delegations; nil means none can be made.
 	Delegations DelegationStore
 	// PreApprovals keeps pre-approvals; nil means none can be made.

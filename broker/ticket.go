@@ -85,6 +85,9 @@ type Ticket struct {
 	// Reviews are the reviews of the ticket's activity after the fact
 	// (Service.Review), oldest first.
 	Reviews []Decision `json:"reviews,omitempty"`
+	// BreakGlass marks a ticket granted at once under a break-glass rule,
+	// to be reviewed by a second person by its deadline.
+	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
 
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`
@@ -397,6 +400,7 @@ func (t *Ticket) Clone() *Ticket {
 	c.Closed = cloneDecision(t.Closed)
 	c.Done = slices.Clone(t.Done)
 	c.Reviews = slices.Clone(t.Reviews)
+	c.BreakGlass = t.BreakGlass.clone()
 	if t.Escalation != nil {
 		e := *t.Escalation
 		e.To = slices.Clone(e.To)

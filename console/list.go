@@ -24,7 +24,7 @@ type TicketLister interface {
 var _ TicketLister = (*broker.Service)(nil)
 
 // listTickets answers GET /api/v1/tickets with the query parameters
-// state (one or more, comma-separated), mine, pending_for_me, unreviewed, requester,
+// state (one or more, comma-separated), mine, pending_for_me, unreviewed, break_glass, requester,
 // beneficiary, account, permission_set, from, to (RFC 3339: the ticket's
 // window overlaps them), q (text), sort (created, start, end, account),
 // order (asc, desc), cursor, offset and limit (1-1000, default 1000).
@@ -75,6 +75,9 @@ func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
 		return q, err
 	}
 	if q.Unreviewed, err = queryBool(c, "unreviewed"); err != nil {
+		return q, err
+	}
+	if q.BreakGlass, err = queryBool(c, "break_glass"); err != nil {
 		return q, err
 	}
 	switch str("order") {

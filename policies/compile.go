@@ -79,6 +79,9 @@ type subject struct {
 	workload string
 }
 
+// bgNode is break-glass rule i, which its people hold.
+func bgNode(i int) string { return "bg#" + strconv.Itoa(i) }
+
 func subjectOf(u broker.User) *subject {
 	if name, ok := u.Workload(); ok {
 		n := workloadNode(name)
@@ -104,6 +107,7 @@ type snapshot struct {
 	psGroups, scopeAccounts, grants, holders, ruleIndex *linkGraph
 	rules                                               []broker.ApprovalRule
 	workloads                                           []broker.Workload
+	breakGlass                                          []broker.BreakGlassRule
 	psNames                                             []string
 	nLinks                                              int
 	// version is the stored version this was compiled from (0: unknown).
@@ -134,6 +138,9 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 	for _, w := range r.Workloads {
 		n[2] += len(w.PermissionSets)
 		n[3] += len(w.Accounts)
+	}
+	for _, b := range norm.BreakGlass {
+		n[3] += len(b.People)
 	}
 	for _, rule := range r.ApprovalRules {
 		n[4]++
@@ -198,6 +205,12 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 	for _, a := range r.RequestForOthers {
 		add(3, roleForOthers, principal(a))
 	}
+	s.breakGlass = norm.BreakGlass
+	for i, b := range norm.BreakGlass {
+		for _, p := range b.People {
+			add(3, bgNode(i), principal(p))
+		}
+	}
 	s.rules = make([]broker.ApprovalRule, len(r.ApprovalRules))
 	for i, rule := range r.ApprovalRules {
 		s.rules[i] = cloneRule(rule)
@@ -230,6 +243,7 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 	ce.AddFunction("mayRequest", s.mayRequestFunc)
 	ce.AddFunction("ruleStage", s.ruleStageFunc)
 	ce.AddFunction("holds", s.holdsFunc)
+	ce.AddFunction("breakGlass", s.breakGlassFunc)
 	for i, ls := range links {
 		g := gTypes[i]
 		if err := m.AddPolicies("g", g, ls); err != nil {
@@ -337,6 +351,40 @@ func (s *snapshot) ruleStageFunc(args ...any) (any, error) {
 		return "", nil
 	}
 	return stageNode(key, stage), nil
+}
+
+// breakGlass(r.acct, r.ps, r.stage): the node of break-glass rule r.stage
+// when it covers the set in the account, or "" if it does not.
+func (s *snapshot) breakGlassFunc(args ...any) (any, error) {
+	if len(args) != 3 {
+		return nil, fmt.Errorf("breakGlass: want 3 arguments, got %d", len(args))
+	}
+	acct, ok1 := args[0].(string)
+	ps, ok2 := args[1].(string)
+	var i int
+	ok3 := true
+	switch n := args[2].(type) { // govaluate hands numbers over as float64
+	case float64:
+		i = int(n)
+	case int:
+		i = n
+	default:
+		ok3 = false
+	}
+	if !ok1 || !ok2 || !ok3 {
+		return nil, fmt.Errorf("breakGlass: bad argument types %T, %T, %T", args...)
+	}
+	if i < 0 || i >= len(s.breakGlass) || acct == "" || ps == "" {
+		return "", nil
+	}
+	var groups []string
+	for _, g := range s.psGroups.roles[psNode(ps)] {
+		groups = append(groups, strings.TrimPrefix(g, "psg:"))
+	}
+	if !s.breakGlass[i].Covers(acct, ps, groups) {
+		return "", nil
+	}
+	return bgNode(i), nil
 }
 
 // holds(r.sub, node): node -> one of the subject's nodes.

@@ -144,6 +144,35 @@ func (e *Enforcer) MayApprove(ctx context.Context, u broker.User, accountID, per
 	return ok, nil
 }
 
+// actBreakGlass is the model's action for break-glass decisions (BreakGlass).
+const actBreakGlass = "break_glass"
+
+var _ broker.BreakGlassRules = (*Enforcer)(nil)
+
+// BreakGlass returns the first break-glass rule, in registry order, that
+// names u (by email or through one of u.Groups) and covers permissionSet
+// (by name, through a permission set group, or "*") in accountID (by id or
+// "*"). Errors: EUNAVAILABLE (see Allowed); others are internal.
+func (e *Enforcer) BreakGlass(ctx context.Context, u broker.User, accountID, permissionSet string) (broker.BreakGlassRule, bool, error) {
+	s, err := e.current(ctx)
+	if err != nil {
+		return broker.BreakGlassRule{}, false, err
+	}
+	sub := subjectOf(u)
+	for i, b := range s.breakGlass {
+		ok, err := s.ce.Enforce(sub, actBreakGlass, accountID, permissionSet, i)
+		if err != nil {
+			return broker.BreakGlassRule{}, false, fmt.Errorf("enforce break glass: %w", err)
+		} else if ok {
+			c := b
+			c.People, c.Notify, c.EscalateTo = slices.Clone(b.People), slices.Clone(b.Notify), slices.Clone(b.EscalateTo)
+			c.Accounts, c.PermissionSets = slices.Clone(b.Accounts), slices.Clone(b.PermissionSets)
+			return c, true, nil
+		}
+	}
+	return broker.BreakGlassRule{}, false, nil
+}
+
 // Rule returns the most specific approval rule covering accountID and
 // permissionSet: a rule for the exact account beats one for "*"; then a rule
 // naming the permission set beats one naming a permission set group that

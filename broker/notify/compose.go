@@ -15,12 +15,14 @@ import (
 const (
 	KindApprovalNeeded = broker.NotifyApprovalNeeded // to the open stage's approvers and their delegates
 	KindReminder       = broker.NotifyReminder
-	KindDecided        = "decided"           // approved or rejected: to requester and beneficiaries
-	KindActivated      = "activated"         // active: to requester and beneficiaries, with the console link and CLI snippet
-	KindPreExpiry      = "pre_expiry"        // the end is near: to requester and beneficiaries, with the Extend link
-	KindEnded          = "ended"             // terminated, or expired before approval: who and why
-	KindExtensionAsked = "extension_asked"   // to the requester and beneficiaries (approvers get approval_needed)
-	KindExtensionDone  = "extension_decided" // approved or rejected
+	KindDecided        = "decided"                  // approved or rejected: to requester and beneficiaries
+	KindActivated      = "activated"                // active: to requester and beneficiaries, with the console link and CLI snippet
+	KindPreExpiry      = "pre_expiry"               // the end is near: to requester and beneficiaries, with the Extend link
+	KindEnded          = "ended"                    // terminated, or expired before approval: who and why
+	KindExtensionAsked = "extension_asked"          // to the requester and beneficiaries (approvers get approval_needed)
+	KindExtensionDone  = "extension_decided"        // approved or rejected
+	KindBreakGlass     = broker.NotifyBreakGlass    // someone broke glass: to the rule's people and notify list
+	KindReviewOverdue  = broker.NotifyReviewOverdue // a break-glass review is overdue: to the rule's escalate_to
 )
 
 // Message is one mail to one person.
@@ -161,10 +163,24 @@ func headlines(v view, j Job) (string, string) {
 		return "Ticket " + t.ID + " was terminated by " + j.Actor + ".", "Access terminated: " + what
 	case KindExtensionAsked:
 		return j.Actor + " asked to extend ticket " + t.ID + " to " + v.Extend + ".", "Extension asked: " + what
+	case KindBreakGlass:
+		return t.Requester + " broke glass: " + what + ", granted without approval until " + v.End + ". Reason: " + oneLine(t.Reason) + ". A second person must review it by " + reviewBy(t) + ".",
+			"BREAK-GLASS: " + t.Requester + " granted themself " + what
+	case KindReviewOverdue:
+		return "Nobody reviewed break-glass ticket " + t.ID + " by " + reviewBy(t) + ". Review it now.",
+			"Review overdue: break-glass " + what
 	case KindExtensionDone:
 		return "The extension of ticket " + t.ID + " was " + j.State + " by " + j.Actor + "; it ends at " + v.End + ".", "Extension " + j.State + ": " + what
 	}
 	return j.Message, "Ticket " + t.ID
+}
+
+// reviewBy is when t's break-glass review is due.
+func reviewBy(t *broker.Ticket) string {
+	if t.BreakGlass == nil {
+		return ""
+	}
+	return stamp(t.BreakGlass.ReviewBy)
 }
 
 func stamp(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") }

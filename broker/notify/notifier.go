@@ -135,16 +135,19 @@ func New(cfg Config) *Notifier {
 func (n *Notifier) SetViewer(v TicketReader) { n.cfg.Viewer = v }
 
 // Notify queues the broker's approval requests and reminders, one job per
-// person (approvers and their active delegates). Groups have no address
+// person (approvers and their active delegates), and its break-glass
+// notices (a ticket filed, a review overdue). Groups have no address
 // and are skipped. Decisions are told from the ticket's changes instead
 // (TicketChanged), to the requester and the beneficiaries.
 func (n *Notifier) Notify(ctx context.Context, b broker.Notification) error {
-	if b.Kind != KindApprovalNeeded && b.Kind != KindReminder {
+	switch b.Kind {
+	case KindApprovalNeeded, KindReminder, KindBreakGlass, KindReviewOverdue:
+	default:
 		return nil
 	}
 	at := n.cfg.Now().UTC()
 	var errs []error
-	if n.cfg.Chat != nil && b.Kind == KindApprovalNeeded {
+	if n.cfg.Chat != nil && b.Kind != KindReminder {
 		errs = append(errs, n.enqueue(ctx, Job{Kind: b.Kind, TicketID: b.TicketID, Chat: true, At: at}, time.Time{}))
 	}
 	for _, to := range people(b.To) {

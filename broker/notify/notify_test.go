@@ -184,6 +184,15 @@ func TestMailForEachEvent(t *testing.T) {
 				{At: at, Actor: "alice@example.com", Action: "request extension", Comment: "more"},
 				{At: at.Add(time.Second), Actor: "bob@example.com", Action: "reject extension", Comment: "no"}})
 		}, map[string]string{"alice@example.com": "Extension asked", "dave@example.com": "Extension rejected"}, nil, "ticket t-ext"},
+		{"break-glass to the rule's people", "t-bg", broker.StateActive, func(tk *broker.Ticket) {
+			tk.BreakGlass = &broker.BreakGlass{ReviewBy: at.Add(4 * time.Hour)}
+			e.n.Notify(ctx, broker.Notification{Kind: broker.NotifyBreakGlass, TicketID: tk.ID,
+				To: []string{"bob@example.com", "group:oncall", "mallory@example.com"}})
+		}, map[string]string{"bob@example.com": "BREAK-GLASS: alice@example.com granted themself ReadOnlyAccess"}, []string{"mallory@example.com", "alice@example.com"}, "A second person must review it by"},
+		{"overdue break-glass review to escalate_to", "t-bgo", broker.StateActive, func(tk *broker.Ticket) {
+			tk.BreakGlass = &broker.BreakGlass{ReviewBy: at}
+			e.n.Notify(ctx, broker.Notification{Kind: broker.NotifyReviewOverdue, TicketID: tk.ID, To: []string{"bob@example.com"}})
+		}, map[string]string{"bob@example.com": "Review overdue: break-glass ReadOnlyAccess"}, nil, "Nobody reviewed break-glass ticket t-bgo"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			tk := e.ticket(c.id, c.state)

@@ -153,6 +153,7 @@ func NewMux(l Lifecycle, clock Clock, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(string(broker.TaskRevoke), NewRevokeHandler(l, clock))
 	mux.Handle(string(broker.TaskRemind), NewRemindHandler(l, clock))
 	mux.Handle(string(broker.TaskEscalate), NewEscalateHandler(l, clock))
+	mux.Handle(string(broker.TaskReviewOverdue), NewReviewOverdueHandler(l, clock))
 	mux.Handle(string(broker.TaskDeadline), NewDeadlineHandler(l, clock))
 	mux.Use(logDone(logger))
 	return mux

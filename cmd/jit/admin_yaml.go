@@ -181,12 +181,13 @@ func lineOf(root *yaml.Node, path string) int {
 }
 
 // durationKeys hold durations, written the short way ("12h").
-var durationKeys = map[string]bool{"max_duration": true, "deadline": true, "remind_every": true, "escalate_before": true}
+var durationKeys = map[string]bool{"max_duration": true, "deadline": true, "remind_every": true, "escalate_before": true, "review_within": true}
 
 // flowKeys hold lists or small mappings written on one line.
 var flowKeys = map[string]bool{
 	"accounts": true, "requester_groups": true, "permission_sets": true, "approvers": true,
 	"admins": true, "request_for_others": true, "scope": true, "escalate_to": true,
+	"people": true, "notify": true,
 }
 
 // marshalRegistryYAML writes r as a registry file.

@@ -33,12 +33,14 @@ Client commands (server from --url, JIT_URL or jit login; token from
 --token, JIT_TOKEN or jit login):
   jit request --account ID --permission-set NAME [--for EMAIL]... [--start now|RFC3339]
               (--duration 1h | --end RFC3339) --reason TEXT
-  jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--unreviewed] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
+  jit request --break-glass --account ID --permission-set NAME --duration 1h --reason TEXT
+                                           emergency: access now, no approval (a break-glass rule; reviewed after)
+  jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--unreviewed] [--break-glass] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
   jit tickets get ID
   jit approve ID [--revision N] [--comment TEXT]
   jit reject ID [--revision N] --comment TEXT
   jit terminate ID [--comment TEXT]
-  jit review ID [--comment TEXT]           mark what an ended ticket did as reviewed (a second person)
+  jit review ID [--comment TEXT]           mark what an ended (or break-glass) ticket did as reviewed (a second person)
   jit cancel ID [--comment TEXT]           withdraw my pending or approved ticket
   jit done ID [--comment TEXT]             end my active ticket now ("I'm done")
   jit extend ID (--end RFC3339 | --duration D) --reason TEXT

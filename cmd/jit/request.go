@@ -30,6 +30,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&in.Duration, "duration", "", "how long, e.g. 1h or 30m")
 	fs.StringVar(&in.End, "end", "", "end, RFC 3339 (instead of --duration)")
 	fs.StringVar(&in.Reason, "reason", "", "why you need access")
+	fs.BoolVar(&in.BreakGlass, "break-glass", false, "emergency: grant yourself access now, without approval, under a break-glass rule (everyone it names is told; a second person reviews it)")
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
@@ -76,6 +77,9 @@ func printTicket(w io.Writer, output string, t *wire.Ticket) error {
 	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(shownAll(t.Beneficiaries), ", "))
 	fmt.Fprintf(w, "Window:          %s to %s (%s)\n", t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), t.End.Sub(t.Start))
 	fmt.Fprintf(w, "Reason:          %s\n", shown(t.Reason))
+	if t.BreakGlass != nil {
+		fmt.Fprintf(w, "Break-glass:     granted without approval; %s\n", breakGlassReview(t))
+	}
 	if d := t.Deciding; d != nil {
 		if d.Extension {
 			fmt.Fprintf(w, "Extension:       to %s (from %s): %s\n", d.End.Format(time.RFC3339), d.PreviousEnd.Format(time.RFC3339), shown(d.Reason))

@@ -179,6 +179,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		OnRegistryChange: authz.Changed,
 		Importer:         newImporter(d.aws, cfg.AWS),
 		Authorizer:       authz,
+		BreakGlass:       authz,
 		Approvals:        engine,
 		Minter:           ticketMinter{&federation.Minter{STS: stsClient, Partition: cfg.AWS.Partition, Skew: skew}},
 		Revoker:          ticketRevoker{&metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics}},

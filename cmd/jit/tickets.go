@@ -27,7 +27,8 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		state := fs.String("state", "", "only tickets in this state")
 		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
 		pending := fs.Bool("pending-for-me", false, "only tickets waiting for my decision")
-		unreviewed := fs.Bool("unreviewed", false, "only ended tickets whose activity nobody has reviewed")
+		unreviewed := fs.Bool("unreviewed", false, "only tickets whose activity nobody has reviewed: ended ones, and break-glass ones (listed first)")
+		breakGlass := fs.Bool("break-glass", false, "only break-glass tickets")
 		// The list's other filters and orders (GET /api/v1/tickets), flag name -> query parameter.
 		more := map[string]*string{}
 		for _, f := range []struct{ flag, param, usage string }{
@@ -63,6 +64,9 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		}
 		if *unreviewed {
 			q.Set("unreviewed", "true")
+		}
+		if *breakGlass {
+			q.Set("break_glass", "true")
 		}
 		for param, v := range more {
 			if *v != "" {
@@ -177,14 +181,33 @@ func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool) error {
 	}
 	fmt.Fprintln(tw, head)
 	for _, t := range ts {
-		outcome := cmp.Or(t.Outcome, "-")
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), shown(outcome))
+		outcome := shown(cmp.Or(t.Outcome, "-"))
+		if t.BreakGlass != nil {
+			outcome = "BREAK-GLASS " + breakGlassReview(&t)
+			if t.Outcome != "" {
+				outcome += "; " + shown(t.Outcome)
+			}
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), outcome)
 		if decisions {
 			fmt.Fprintf(tw, "\t%s", cmp.Or(decidingSummary(t.Deciding), "-"))
 		}
 		fmt.Fprintln(tw)
 	}
 	return tw.Flush()
+}
+
+// breakGlassReview says where a break-glass ticket's review stands:
+// "reviewed", "review by T", or "review overdue since T (escalated)".
+func breakGlassReview(t *wire.Ticket) string {
+	b := t.BreakGlass
+	switch {
+	case len(t.Reviews) > 0:
+		return "reviewed"
+	case !b.EscalatedAt.IsZero():
+		return "review overdue since " + b.ReviewBy.Format(time.RFC3339) + " (escalated)"
+	}
+	return "review by " + b.ReviewBy.Format(time.RFC3339)
 }
 
 // decidingSummary says in one line what a ticket's open round waits for:

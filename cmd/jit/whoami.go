@@ -52,6 +52,12 @@ func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if me.Truncated {
 		fmt.Fprintln(stdout, "  (list cut short)")
 	}
+	if len(me.MayBreakGlass) > 0 {
+		fmt.Fprintln(stdout, "May break glass (jit request --break-glass):")
+		for _, r := range me.MayBreakGlass {
+			fmt.Fprintf(stdout, "  %s in %s\n", shown(r.PermissionSet), shown(strings.Join(r.Accounts, ", ")))
+		}
+	}
 	fmt.Fprintln(stdout, "Approves:")
 	if len(me.Approves) == 0 {
 		fmt.Fprintln(stdout, "  (nothing)")

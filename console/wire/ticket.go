@@ -19,6 +19,11 @@ type CreateTicket struct {
 	// Duration is a Go duration ("1h30m") counted from Start.
 	Duration string `json:"duration,omitempty"`
 	Reason   string `json:"reason"`
+	// BreakGlass grants the caller access at once, without approval,
+	// under a break-glass rule of the registry: for the caller alone,
+	// starting now, for at most the rule's max_duration; the rule's
+	// people are told and a second person must review it.
+	BreakGlass bool `json:"break_glass,omitempty"`
 }
 
 // Input validates the body's times and returns the service's input.
@@ -29,6 +34,7 @@ func (r CreateTicket) Input() (broker.CreateTicketInput, error) {
 		PermissionSet: r.PermissionSet,
 		Beneficiaries: r.Beneficiaries,
 		Reason:        r.Reason,
+		BreakGlass:    r.BreakGlass,
 	}
 	start, _, err := ParseStart(r.Start) // "now" is the zero start: the service's now
 	if err != nil {
@@ -167,6 +173,12 @@ func utcTicket(t *broker.Ticket) *broker.Ticket {
 		c.History[i].At = c.History[i].At.UTC()
 	}
 	c.ApprovalDeadline, c.PlannedAt = c.ApprovalDeadline.UTC(), c.PlannedAt.UTC()
+	if b := c.BreakGlass; b != nil {
+		b.ReviewBy = b.ReviewBy.UTC()
+		if !b.EscalatedAt.IsZero() {
+			b.EscalatedAt = b.EscalatedAt.UTC()
+		}
+	}
 	if e := c.Extension; e != nil {
 		e.End, e.PreviousEnd, e.RequestedAt = e.End.UTC(), e.PreviousEnd.UTC(), e.RequestedAt.UTC()
 		utcDecisions(e.Approvals)

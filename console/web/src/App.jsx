@@ -232,7 +232,8 @@ function Console({ token, onExpired, onSignOut }) {
   };
 
   const requested = (ticket) => {
-    flash("success", <span data-testid="flash-success">{`Ticket ${ticket.id} requested.`}</span>);
+    const words = ticket.break_glass ? `Break-glass ticket ${ticket.id} granted: it is active now, and everyone on the break-glass list was told.` : `Ticket ${ticket.id} requested.`;
+    flash("success", <span data-testid="flash-success">{words}</span>);
     window.location.hash = VIEWS.mine.href;
   };
 

@@ -13,10 +13,11 @@ import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Textarea from "@cloudscape-design/components/textarea";
 import TimeInput from "@cloudscape-design/components/time-input";
+import Toggle from "@cloudscape-design/components/toggle";
 
 // A Go duration in hours and minutes: "30m", "1h30m", "8h".
 const DURATION = /^(\d+h)?(\d+m)?$/;
-const EMPTY = { permissionSet: "", account: "", start: "now", date: "", time: "", duration: "1h", reason: "", beneficiaries: "" };
+const EMPTY = { permissionSet: "", account: "", start: "now", date: "", time: "", duration: "1h", reason: "", beneficiaries: "", breakGlass: false };
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 const option = (value) => (value ? { label: value, value } : null);
@@ -40,7 +41,7 @@ function check(f) {
   const errors = {};
   if (!f.permissionSet) errors.permissionSet = "Choose a permission set.";
   if (!f.account) errors.account = "Choose an account.";
-  if (f.start === "later" && !laterStart(f)) errors.start = "Choose a date and a time.";
+  if (!f.breakGlass && f.start === "later" && !laterStart(f)) errors.start = "Choose a date and a time.";
   const d = f.duration.trim();
   if (d === "" || !DURATION.test(d)) errors.duration = "Use hours and minutes, like 1h30m.";
   if (!f.reason.trim()) errors.reason = "Say why you need access.";
@@ -48,6 +49,10 @@ function check(f) {
 }
 
 function body(f) {
+  if (f.breakGlass) {
+    // Break-glass: for me, from now (the server refuses anything else).
+    return { account_id: f.account, permission_set: f.permissionSet, start: "now", duration: f.duration.trim(), reason: f.reason.trim(), break_glass: true };
+  }
   return {
     account_id: f.account,
     permission_set: f.permissionSet,
@@ -61,16 +66,19 @@ function body(f) {
   };
 }
 
-// RequestForm files a ticket for what GET /me says the caller may request.
-// onCreated gets the new ticket.
+// RequestForm files a ticket for what GET /me says the caller may request;
+// a person a break-glass rule names may switch to Break-glass, which
+// offers what GET /me says they may break glass into, and grants it at
+// once, without approval. onCreated gets the new ticket.
 export default function RequestForm({ me, client, onCreated, onExpired }) {
-  const choices = me.may_request || [];
+  const glass = me.may_break_glass || [];
   const [f, setF] = useState(EMPTY);
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState(null);
+  const choices = f.breakGlass ? glass : me.may_request || [];
 
-  if (choices.length === 0) {
+  if (choices.length === 0 && glass.length === 0) {
     return (
       <Container header={<Header variant="h1">Request access</Header>}>
         <Box data-testid="request-none">You may not request any access. Ask an administrator.</Box>
@@ -107,13 +115,31 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
               Cancel
             </Button>
             <Button variant="primary" data-testid="request-submit" loading={busy}>
-              Request access
+              {f.breakGlass ? "Break glass: grant access now" : "Request access"}
             </Button>
           </SpaceBetween>
         }
       >
         <Container header={<Header variant="h2">Access</Header>}>
           <SpaceBetween size="l">
+            {glass.length > 0 && (
+              <FormField label="Break-glass" description="For emergencies only.">
+                <Toggle
+                  data-testid="request-break-glass"
+                  checked={f.breakGlass}
+                  onChange={({ detail }) => set({ breakGlass: detail.checked, permissionSet: "", account: "", start: "now", beneficiaries: "" })}
+                >
+                  Grant myself access now, without approval
+                </Toggle>
+              </FormField>
+            )}
+            {f.breakGlass && (
+              <Alert type="warning" header="Break-glass: emergency access" data-testid="request-break-glass-warning">
+                You will get this access at once, without anyone approving it. Everyone on the break-glass list is told now,
+                the access lasts only a short time, and a second person must review what you did with it; if nobody does in
+                time, it is escalated. Use it only when you cannot wait for an approval, and say why in the reason.
+              </Alert>
+            )}
             <FormField
               label="Permission set"
               errorText={errors.permissionSet}
@@ -139,7 +165,7 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
                 disabled={!chosen}
               />
             </FormField>
-            <FormField label="Start">
+            {!f.breakGlass && <FormField label="Start">
               <SegmentedControl
                 data-testid="request-start"
                 label="Start"
@@ -150,8 +176,8 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
                   { id: "later", text: "Later" },
                 ]}
               />
-            </FormField>
-            {f.start === "later" && (
+            </FormField>}
+            {!f.breakGlass && f.start === "later" && (
               <FormField label="Start date and time" description={`Your local time (${zone}).`} errorText={errors.start}>
                 <SpaceBetween direction="horizontal" size="xs">
                   <DatePicker
@@ -199,7 +225,7 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
                 rows={3}
               />
             </FormField>
-            {me.request_for_others && (
+            {me.request_for_others && !f.breakGlass && (
               <FormField
                 label={
                   <span>
@@ -218,7 +244,7 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
               </FormField>
             )}
             {error && (
-              <Alert type="error" header="Could not request access">
+              <Alert type="error" header={f.breakGlass ? "Could not break glass" : "Could not request access"}>
                 <span data-testid="request-error">{error}</span>
               </Alert>
             )}

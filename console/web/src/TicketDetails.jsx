@@ -244,8 +244,31 @@ export function Details({ initial, reload, client, onExpired }) {
             { label: "Reason", value: dash(t.reason) },
           ]}
         />
+        {t.break_glass && (
+          <Alert type="warning" header="Break-glass: granted without approval" data-testid="details-break-glass">
+            <KeyValuePairs
+              columns={3}
+              items={[
+                { label: "Review due by", value: <When at={t.break_glass.review_by} /> },
+                {
+                  label: "Review",
+                  value: (t.reviews || []).length
+                    ? "reviewed"
+                    : t.break_glass.escalated_at
+                      ? "overdue: escalated to " + (t.break_glass.escalate_to || []).join(", ")
+                      : "waiting for a second person",
+                },
+                { label: "Told", value: dash((t.break_glass.notified || []).join(", ")) },
+              ]}
+            />
+          </Alert>
+        )}
         <Section title="Approvals" testid="details-approvals">
-          <Approvals stages={t.stages} approvals={t.approvals} current={t.state === "pending" ? t.stage : -1} />
+          {t.break_glass ? (
+            <Empty>Break-glass: no approval.</Empty>
+          ) : (
+            <Approvals stages={t.stages} approvals={t.approvals} current={t.state === "pending" ? t.stage : -1} />
+          )}
         </Section>
         {t.closed && (
           <Section title="Closed" testid="details-closed">

@@ -47,7 +47,7 @@ export const LISTS = {
   unreviewed: {
     title: "Activity to review",
     params: { unreviewed: true },
-    empty: "Every ended ticket you oversee has been reviewed.",
+    empty: "Every ended or break-glass ticket you oversee has been reviewed.",
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
@@ -75,6 +75,7 @@ const filteringProperties = [
   { key: "permission_set", propertyLabel: "Permission set", groupValuesLabel: "Permission sets", operators: ["="] },
   { key: "requester", propertyLabel: "Requester", groupValuesLabel: "Requesters", operators: ["="] },
   { key: "beneficiary", propertyLabel: "Beneficiary", groupValuesLabel: "Beneficiaries", operators: ["="] },
+  { key: "break_glass", propertyLabel: "Break-glass", groupValuesLabel: "Break-glass", operators: ["="] },
 ];
 
 // queryParams turns the property filter's tokens into the list's query
@@ -180,6 +181,7 @@ export function State({ t }) {
       <StatusIndicator type={STATUS[t.state] || "info"}>
         <span data-testid={"state-" + t.id}>{t.state}</span>
       </StatusIndicator>
+      {t.break_glass && <BreakGlassBadge t={t} />}
       {outcome && (
         <Box variant="small" display="block">
           <span data-testid={"outcome-" + t.id}>{outcome}</span>
@@ -191,6 +193,21 @@ export function State({ t }) {
         </Box>
       )}
     </>
+  );
+}
+
+// BreakGlassBadge marks a ticket granted without approval under a
+// break-glass rule, with where its review stands.
+export function BreakGlassBadge({ t }) {
+  const b = t.break_glass;
+  const reviewed = (t.reviews || []).length > 0;
+  const words = reviewed ? "reviewed" : b.escalated_at ? "review overdue" : `review by ${formatDateTime(b.review_by)}`;
+  return (
+    <Box variant="small" display="block">
+      <span data-testid={"break-glass-" + t.id} title={`Granted without approval; ${words}`}>
+        <Badge color="red">Break-glass</Badge> {words}
+      </span>
+    </Box>
   );
 }
 
@@ -214,9 +231,9 @@ export function Actions({ t, kind, email, admin, onDecide, onConsole, consoleBus
       {kind !== "approvals" && (t.state === "active" || t.state === "approved") && (admin || !own) && b("terminate", "Terminate")}
       {kind !== "approvals" && t.state === "active" && own && b("done", "I'm done")}
       {kind !== "approvals" && (t.state === "pending" || t.state === "approved") && isRequester && b("cancel", "Cancel request")}
-      {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && b("extend", "Extend")}
+      {kind !== "approvals" && t.state === "active" && own && !pendingExtension(t) && !t.break_glass && b("extend", "Extend")}
       {kind !== "approvals" && t.state === "rejected" && isRequester && b("edit", "Edit and resend")}
-      {kind !== "approvals" && ENDED_STATES.includes(t.state) && wasActive(t) && !own && !(t.reviews || []).length && b("review", "Mark reviewed")}
+      {kind !== "approvals" && (ENDED_STATES.includes(t.state) || t.break_glass) && wasActive(t) && !own && !(t.reviews || []).length && b("review", "Mark reviewed")}
       {kind !== "approvals" && t.state === "active" && isBeneficiary && (
         <Button
           data-testid={`console-${t.id}`}
@@ -322,7 +339,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const { items, collectionProps, propertyFilterProps } = useCollection(data.tickets, {
     propertyFiltering: {
       filteringProperties,
-      filteringOptions: [...STATES.map((s) => ({ propertyKey: "state", value: s })), ...accountOptions],
+      filteringOptions: [...STATES.map((s) => ({ propertyKey: "state", value: s })), ...accountOptions, { propertyKey: "break_glass", value: "true", label: "only break-glass tickets" }],
       filteringFunction: () => true, // the server filtered
       empty: <Box textAlign="center" padding="l"><b>{list.empty}</b></Box>,
       noMatch: (
