@@ -70,6 +70,11 @@ func (r RegistryData) Clone() RegistryData {
 		for i, rule := range r.ApprovalRules {
 			rule.Stages = cloneRuleStages(rule.Stages)
 			rule.ExtensionStages = cloneRuleStages(rule.ExtensionStages)
+			rule.EscalateTo = slices.Clone(rule.EscalateTo)
+			if oc := rule.AutoApproveOnCall; oc != nil {
+				cp := *oc
+				rule.AutoApproveOnCall = &cp
+			}
 			c.ApprovalRules[i] = rule
 		}
 	}
