@@ -256,3 +256,28 @@ func TestTableHuman(t *testing.T) {
 		t.Errorf("tickets list with NO_COLOR: %q", out)
 	}
 }
+
+// On a terminal jit request --wait keeps one status line, rewritten in
+// place with the time waited, and ends it when the decision comes.
+func TestRequestWaitOnTerminal(t *testing.T) {
+	h := newHarness(t)
+	cmd := h.jitCmd("alice@example.com", "request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "wait on a terminal", "--wait")
+	_, out := startPTY(t, cmd)
+	m := requestedID.FindStringSubmatch(waitFor(t, out, "Requested ticket", 15*time.Second))
+	if m == nil {
+		t.Fatalf("no ticket id in %q", out.String())
+	}
+	id := m[1]
+	line := "\r\x1b[KTicket " + id + ": pending, stage 1 of 1, 0 of 1 approvals, waiting for bob@example.com ("
+	waitFor(t, out, line+"1s)", 10*time.Second) // rewritten after a second
+	if o, errOut, err := h.jit("bob@example.com", "approve", id); err != nil {
+		t.Fatalf("approve: %v %s%s", err, o, errOut)
+	}
+	if code := exitOf(t, cmd, 20*time.Second); code != 0 {
+		t.Fatalf("exit %d:\n%q", code, out.String())
+	}
+	time.Sleep(100 * time.Millisecond)
+	if !regexp.MustCompile(`\r\x1b\[KTicket ` + id + `: (approved|active) \(\d+s\)\r\n`).MatchString(out.String()) {
+		t.Errorf("no final status line in %q", out.String())
+	}
+}
