@@ -81,10 +81,9 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if !*wait {
 		return printTicket(stdout, c.output, &t)
 	}
-	if c.output != "json" {
-		fmt.Fprintf(stderr, "Requested ticket %s; waiting for the decision (Ctrl-C stops waiting, the request stays)\n", shown(t.ID))
-	}
-	t, werr := waitDecision(ctx, api, t.ID, stderr, isTerminal(stderr) && c.output != "json")
+	// The status goes to stderr, stdout keeps the ticket (--output json).
+	fmt.Fprintf(stderr, "Requested ticket %s; waiting for the decision (Ctrl-C stops waiting, the request stays)\n", shown(t.ID))
+	t, werr := waitDecision(ctx, api, t.ID, stderr, isTerminal(stderr))
 	if t.ID == "" {
 		return werr
 	}
