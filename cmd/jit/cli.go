@@ -164,7 +164,7 @@ func leafCommand(c command, stdout, stderr io.Writer) *cobra.Command {
 		if i := slices.IndexFunc(args, isHelpFlag); i >= 0 && !c.ownHelp && (c.name != "exec" || !slices.Contains(args[:i], "--")) {
 			// The command's usage lines, then its flags (the flag set's -h).
 			if u := usageOf(c.name); u != "" {
-				fmt.Fprintf(stderr, "Usage:\n%s\n\nFlags:\n", u)
+				fmt.Fprintf(stderr, "Usage:\n%s\n\n", u)
 			}
 		}
 		return c.run(ctx, args, stdout, stderr)

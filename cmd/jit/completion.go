@@ -52,7 +52,8 @@ func completer(c command) cobra.CompletionFunc {
 		case "ticket":
 			return completeTickets(ctx, args, "", toComplete), none
 		case "account":
-			return completeAccounts(ctx, args, toComplete), none
+			// Only jit request takes an account by name.
+			return completeAccounts(ctx, args, toComplete, c.name == "request"), none
 		case "permission-set":
 			return completePermissionSets(ctx, args, toComplete), none
 		case "f", "o", "config", "fixture":
@@ -139,9 +140,9 @@ func completeTickets(ctx context.Context, args []string, verb, toComplete string
 	return out
 }
 
-// completeAccounts offers the accounts the user may request in, by id and
-// by name.
-func completeAccounts(ctx context.Context, args []string, toComplete string) []cobra.Completion {
+// completeAccounts offers the accounts the user may request in, by id
+// (the name as description) and, withNames, by name too.
+func completeAccounts(ctx context.Context, args []string, toComplete string, withNames bool) []cobra.Completion {
 	api, ok := completionClient(args)
 	if !ok {
 		return nil
@@ -157,7 +158,7 @@ func completeAccounts(ctx context.Context, args []string, toComplete string) []c
 		if strings.HasPrefix(id, toComplete) {
 			out = append(out, cobra.CompletionWithDesc(id, oneLine(names[id])))
 		}
-		if n := names[id]; n != "" && strings.HasPrefix(n, toComplete) {
+		if n := names[id]; withNames && n != "" && strings.HasPrefix(n, toComplete) {
 			out = append(out, cobra.CompletionWithDesc(n, id))
 		}
 	}

@@ -83,6 +83,7 @@ func TestCompletion(t *testing.T) {
 		{"alice@example.com", []string{"request", "--account", "st"}, []string{"staging\t222222222222"}, []string{"dev"}},
 		{"alice@example.com", []string{"request", "--account", "dev", "--permission-set", ""}, []string{"ReadOnlyAccess", "PowerUserAccess"}, nil},
 		{"alice@example.com", []string{"request", "--re"}, []string{"--reason"}, nil},
+		{"alice@example.com", []string{"configure", "--account", ""}, []string{"111111111111\tdev"}, []string{"prod\t"}}, // ids only
 		{"alice@example.com", []string{"tickets", ""}, []string{"list", "get", "watch"}, nil},
 		{"alice@example.com", []string{"tickets", "list", "--mi"}, []string{"--mine"}, nil},
 	} {

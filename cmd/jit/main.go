@@ -95,6 +95,10 @@ func main() {
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("jit "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Flags of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
 	return fs
 }
 
