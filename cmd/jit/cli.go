@@ -128,14 +128,25 @@ func newRoot(stdout, stderr io.Writer) *cobra.Command {
 	for _, c := range commands() {
 		root.AddCommand(leafCommand(c, stdout, stderr))
 	}
-	root.CompletionOptions.HiddenDefaultCmd = false
+	root.InitDefaultCompletionCmd()
+	if cc, _, err := root.Find([]string{"completion"}); err == nil && cc != root {
+		// jit completion without a shell, or with one cobra does not
+		// know: an error, not the help and success.
+		cc.Args = cobra.ArbitraryArgs
+		cc.RunE = func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return errors.New("give a shell: jit completion bash|zsh|fish")
+			}
+			return fmt.Errorf("unknown shell %q: use bash, zsh or fish", args[0])
+		}
+	}
 	return root
 }
 
 // helpText is a command's help: its lines of the usage text, else cobra's.
 func helpText(cmd *cobra.Command) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "jit %s: %s\n", cmd.Name(), cmd.Short)
+	fmt.Fprintf(&b, "%s: %s\n", cmd.CommandPath(), cmd.Short)
 	if u := usageOf(cmd.Name()); u != "" {
 		fmt.Fprintf(&b, "\nUsage:\n%s\n", u)
 	} else {

@@ -26,6 +26,9 @@ func TestHelpTree(t *testing.T) {
 		{[]string{"--frobnicate"}, 1, "", "jit: unknown flag: --frobnicate: see jit --help"},
 		{[]string{"approve", "--frobnicate"}, 1, "", "jit: flag provided but not defined: -frobnicate"},
 		{[]string{"tickets", "frobnicate"}, 1, "", `unknown tickets command "frobnicate"`},
+		{[]string{"completion", "tcsh"}, 1, "", `jit: unknown shell "tcsh": use bash, zsh or fish`},
+		{[]string{"completion"}, 1, "", "jit: give a shell: jit completion bash|zsh|fish"},
+		{[]string{"completion", "bash", "--help"}, 0, "jit completion bash", ""},
 	} {
 		name := strings.Join(tc.args, " ")
 		cmd := exec.Command(jitBin, tc.args...)
