@@ -134,7 +134,7 @@ func completeTickets(ctx context.Context, args []string, verb, toComplete string
 	var out []cobra.Completion
 	for _, t := range list.Tickets {
 		if strings.HasPrefix(t.ID, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(t.ID, oneLine(string(t.State)+" "+t.PermissionSet+" in "+t.AccountID)))
+			out = append(out, cobra.CompletionWithDesc(oneLine(t.ID), oneLine(string(t.State)+" "+t.PermissionSet+" in "+t.AccountID)))
 		}
 	}
 	return out
@@ -156,10 +156,10 @@ func completeAccounts(ctx context.Context, args []string, toComplete string, wit
 	var out []cobra.Completion
 	for _, id := range requestableAccounts(me, "") {
 		if strings.HasPrefix(id, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(id, oneLine(names[id])))
+			out = append(out, cobra.CompletionWithDesc(oneLine(id), oneLine(names[id])))
 		}
 		if n := names[id]; withNames && n != "" && strings.HasPrefix(n, toComplete) {
-			out = append(out, cobra.CompletionWithDesc(n, id))
+			out = append(out, cobra.CompletionWithDesc(oneLine(n), oneLine(id)))
 		}
 	}
 	return out
@@ -268,7 +268,8 @@ func prefixed(words []string, prefix string) []cobra.Completion {
 }
 
 // oneLine makes server text safe for a completion line (no tabs, newlines
-// or control characters).
+// or control characters: the shell script splits on them, and a terminal
+// would obey them).
 func oneLine(s string) string {
 	return strings.Map(func(r rune) rune {
 		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
