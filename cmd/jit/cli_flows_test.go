@@ -13,6 +13,7 @@ import (
 	"github.com/creack/pty"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/console/wire"
 )
 
 // jitCmd is the command h.jit runs, for tests that start it themselves.
@@ -279,5 +280,38 @@ func TestRequestWaitOnTerminal(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if !regexp.MustCompile(`\r\x1b\[KTicket ` + id + `: (approved|active) \(\d+s\)\r\n`).MatchString(out.String()) {
 		t.Errorf("no final status line in %q", out.String())
+	}
+}
+
+// Relative times as people say them.
+func TestTableRelativeTimes(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	for _, tc := range []struct {
+		at   time.Duration
+		want string
+	}{
+		{42 * time.Minute, "in 42 min"},
+		{-3 * time.Hour, "3 h ago"},
+		{90 * time.Minute, "in 1 h 30 min"},
+		{-30 * time.Second, "30 s ago"},
+		{15 * time.Hour, "in 15 h"},
+		{-72 * time.Hour, "3 days ago"},
+	} {
+		if got := ago(now.Add(tc.at), now); got != tc.want {
+			t.Errorf("ago(%s) = %q, want %q", tc.at, got, tc.want)
+		}
+	}
+	tk := wire.Ticket{}
+	tk.State, tk.Start, tk.End = broker.StateActive, now.Add(-3*time.Hour), now.Add(42*time.Minute)
+	if got := relativeWindow(&tk, now); got != "started 3 h ago, ends in 42 min" {
+		t.Errorf("active: %q", got)
+	}
+	tk.State, tk.Start, tk.End = broker.StateApproved, now.Add(5*time.Minute), now.Add(time.Hour)
+	if got := relativeWindow(&tk, now); got != "starts in 5 min" {
+		t.Errorf("approved, later: %q", got)
+	}
+	tk.State, tk.Start, tk.End = broker.StateExpired, now.Add(-2*time.Hour), now.Add(-time.Hour)
+	if got := relativeWindow(&tk, now); got != "ended 1 h ago" {
+		t.Errorf("expired: %q", got)
 	}
 }
