@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"regexp"
@@ -181,17 +180,6 @@ func leafCommand(c command, stdout, stderr io.Writer) *cobra.Command {
 		return c.run(ctx, args, stdout, stderr)
 	}
 	return cc
-}
-
-// run dispatches a command line; it is what main does, callable from tests.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	root := newRoot(stdout, stderr)
-	root.SetArgs(args)
-	err := root.ExecuteContext(ctx)
-	if err != nil && !errors.Is(err, flag.ErrHelp) {
-		return cliError(err)
-	}
-	return err
 }
 
 var unknownCommand = regexp.MustCompile(`^unknown command "(.*)" for "jit"`)

@@ -91,6 +91,18 @@ func main() {
 	}
 }
 
+// run dispatches a command line through the cobra tree (newRoot); it is
+// what main does, callable from tests.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return cliError(err)
+	}
+	return err
+}
+
 // newFlagSet returns a flag set that reports errors instead of exiting.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("jit "+name, flag.ContinueOnError)
