@@ -50,7 +50,9 @@ func completer(c command) cobra.CompletionFunc {
 		key := strings.Join(append([]string{c.name}, words...), " ")
 		switch prev {
 		case "ticket":
-			return completeTickets(ctx, args, "", toComplete), none
+			// --ticket of credentials, configure, exec, console: a ticket
+			// that gives access; of audit list: any.
+			return completeTickets(ctx, args, c.name, toComplete), none
 		case "account":
 			// Only jit request takes an account by name.
 			return completeAccounts(ctx, args, toComplete, c.name == "request"), none
@@ -115,8 +117,9 @@ func completionClient(args []string) (*client.Client, bool) {
 	return c.api(), true
 }
 
-// completeTickets offers the tickets the user sees: for approve and reject
-// those waiting for their decision; ids with state, permission set and
+// completeTickets offers the tickets the user sees that verb can act on
+// (approve and reject: those waiting for their decision; credentials:
+// their approved or active ones...), ids with state, permission set and
 // account as the description.
 func completeTickets(ctx context.Context, args []string, verb, toComplete string) []cobra.Completion {
 	api, ok := completionClient(args)
@@ -124,8 +127,17 @@ func completeTickets(ctx context.Context, args []string, verb, toComplete string
 		return nil
 	}
 	q := url.Values{}
-	if verb == "approve" || verb == "reject" {
+	switch verb {
+	case "approve", "reject":
 		q.Set("pending_for_me", "true")
+	case "credentials", "configure", "exec", "console", "done":
+		q.Set("mine", "true")
+		q.Set("state", "approved,active")
+	case "cancel":
+		q.Set("mine", "true")
+		q.Set("state", "pending,approved")
+	case "terminate", "extend":
+		q.Set("state", "approved,active")
 	}
 	list, err := api.Tickets(ctx, q)
 	if err != nil {

@@ -80,8 +80,8 @@ func TestCompletion(t *testing.T) {
 		{"bob@example.com", []string{"approve", ""}, []string{tk.ID + "\tpending ReadOnlyAccess in 111111111111"}, nil},
 		{"alice@example.com", []string{"approve", ""}, nil, []string{tk.ID}}, // not alice's to decide
 		{"alice@example.com", []string{"tickets", "get", ""}, []string{tk.ID}, nil},
-		{"alice@example.com", []string{"credentials", "--ticket", ""}, []string{tk.ID}, nil},
-		{"alice@example.com", []string{"terminate", tk.ID[:3]}, []string{tk.ID}, nil},
+		{"alice@example.com", []string{"credentials", "--ticket", ""}, nil, []string{tk.ID}}, // not approved yet
+		{"alice@example.com", []string{"cancel", tk.ID[:3]}, []string{tk.ID}, nil},
 		{"alice@example.com", []string{"request", "--account", ""}, []string{"111111111111\tdev", "prod\t333333333333"}, nil},
 		{"alice@example.com", []string{"request", "--account", "st"}, []string{"staging\t222222222222"}, []string{"dev"}},
 		{"alice@example.com", []string{"request", "--account", "dev", "--permission-set", ""}, []string{"ReadOnlyAccess", "PowerUserAccess"}, nil},
@@ -102,6 +102,18 @@ func TestCompletion(t *testing.T) {
 			}
 		}
 	}
+	if out, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s%s", err, out, errOut)
+	}
+	for _, words := range [][]string{{"credentials", "--ticket", ""}, {"exec", "--ticket", ""}, {"terminate", ""}} {
+		if got := complete("alice@example.com", words...); !strings.HasPrefix(got, tk.ID+"\t") {
+			t.Errorf("jit __complete %q after approval:\n%s", words, got)
+		}
+	}
+	if got := complete("bob@example.com", "credentials", "--ticket", ""); strings.Contains(got, tk.ID) {
+		t.Errorf("bob is offered alice's ticket for credentials:\n%s", got)
+	}
+
 	// No server: nothing, no error.
 	cmd := exec.Command(jitBin, "__complete", "approve", "")
 	cmd.Env = append(os.Environ(), "JIT_URL=http://127.0.0.1:1", "JIT_TOKEN=x")
