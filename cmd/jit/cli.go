@@ -27,7 +27,6 @@ type command struct {
 	subs []string
 	// ownHelp: the run function answers a lone -h/--help/help itself.
 	ownHelp bool
-	hidden  bool
 }
 
 // commands is the command tree under jit, in the order of the usage text.
@@ -160,7 +159,6 @@ func leafCommand(c command, stdout, stderr io.Writer) *cobra.Command {
 	cc := &cobra.Command{
 		Use:                c.name,
 		Short:              c.short,
-		Hidden:             c.hidden,
 		DisableFlagParsing: true,
 		ValidArgsFunction:  completer(c),
 	}

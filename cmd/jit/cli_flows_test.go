@@ -79,14 +79,9 @@ func TestRequestWait(t *testing.T) {
 			}
 			id := m[1]
 			waitFor(t, &stderr, "Ticket "+id+": pending, stage 1 of 1, 0 of 1 approvals, waiting for bob@example.com\n", 10*time.Second)
-			if code := func() int { // still waiting
-				time.Sleep(300 * time.Millisecond)
-				if cmd.ProcessState != nil {
-					return cmd.ProcessState.ExitCode()
-				}
-				return -1
-			}(); code != -1 {
-				t.Fatalf("jit request --wait ended before the decision: %d", code)
+			time.Sleep(300 * time.Millisecond)
+			if stdout.String() != "" { // the ticket is printed once decided
+				t.Fatalf("jit request --wait printed before the decision:\n%s", stdout.String())
 			}
 			if out, errOut, err := h.jit("bob@example.com", append(tc.decide, id)...); err != nil {
 				t.Fatalf("bob %s: %v\n%s%s", tc.decide[0], err, out, errOut)
@@ -108,17 +103,35 @@ func TestRequestWait(t *testing.T) {
 	}
 }
 
+// ptyOutput is what a command on a pseudo-terminal wrote.
+type ptyOutput struct {
+	lockedBuffer
+	done chan struct{} // closed once the command's side is closed and all is read
+}
+
+// all waits until everything the command wrote has been read (after it
+// ended) and returns it.
+func (p *ptyOutput) all(t *testing.T) string {
+	t.Helper()
+	select {
+	case <-p.done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the pseudo-terminal's output did not end")
+	}
+	return p.String()
+}
+
 // startPTY runs cmd on a new pseudo-terminal (standard input, output and
 // error) and collects what it writes.
-func startPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *lockedBuffer) {
+func startPTY(t *testing.T, cmd *exec.Cmd) (*os.File, *ptyOutput) {
 	t.Helper()
 	f, err := pty.StartWithSize(cmd, &pty.Winsize{Rows: 40, Cols: 200})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { f.Close() })
-	out := &lockedBuffer{}
-	go io.Copy(out, f)
+	out := &ptyOutput{done: make(chan struct{})}
+	go func() { io.Copy(out, f); close(out.done) }() // EIO once the command's side is closed
 	return f, out
 }
 
@@ -143,20 +156,20 @@ func TestPromptRequest(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitFor(t, out, "Accounts you may request:\r\n  1) 111111111111 (dev)\r\n  2) 222222222222 (staging)\r\n  3) 333333333333 (prod)\r\n", 10*time.Second)
+	waitFor(t, &out.lockedBuffer, "Accounts you may request:\r\n  1) 111111111111 (dev)\r\n  2) 222222222222 (staging)\r\n  3) 333333333333 (prod)\r\n", 10*time.Second)
 	answer("Account (number, ID or name): ", "nowhere")
-	waitFor(t, out, `"nowhere" is not one of the above; answer with its number or name.`, 5*time.Second)
+	waitFor(t, &out.lockedBuffer, `"nowhere" is not one of the above; answer with its number or name.`, 5*time.Second)
 	answer("Account (number, ID or name): ", "staging")
-	waitFor(t, out, "Permission sets you may request in 222222222222 (staging):\r\n  1) ReadOnlyAccess\r\n", 5*time.Second)
+	waitFor(t, &out.lockedBuffer, "Permission sets you may request in 222222222222 (staging):\r\n  1) ReadOnlyAccess\r\n", 5*time.Second)
 	answer("Permission set (number or name): ", "poweruseraccess")
 	answer("Duration [1h]: ", "soon")
-	waitFor(t, out, `"soon" is not a duration`, 5*time.Second)
+	waitFor(t, &out.lockedBuffer, `"soon" is not a duration`, 5*time.Second)
 	answer("Duration [1h]: ", "")
 	answer("Reason: ", "prompted request")
 	if code := exitOf(t, cmd, 15*time.Second); code != 0 {
 		t.Fatalf("jit request on a terminal: exit %d\n%s", code, out.String())
 	}
-	m := regexp.MustCompile(`"id": "([a-z0-9]+)"`).FindStringSubmatch(out.String())
+	m := regexp.MustCompile(`"id": "([a-z0-9]+)"`).FindStringSubmatch(out.all(t))
 	if m == nil {
 		t.Fatalf("no ticket in:\n%s", out.String())
 	}
@@ -247,8 +260,7 @@ func TestTableHuman(t *testing.T) {
 		if code := exitOf(t, cmd, 10*time.Second); code != 0 {
 			t.Fatalf("tickets list on a terminal: %d %s", code, out.String())
 		}
-		time.Sleep(100 * time.Millisecond) // the copy of the last bytes
-		return out.String()
+		return out.all(t)
 	}
 	if out := onTTY(); !strings.Contains(out, "\x1b[33mpending\x1b[0m") {
 		t.Errorf("tickets list on a terminal is not coloured: %q", out)
@@ -264,21 +276,20 @@ func TestRequestWaitOnTerminal(t *testing.T) {
 	h := newHarness(t)
 	cmd := h.jitCmd("alice@example.com", "request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "wait on a terminal", "--wait")
 	_, out := startPTY(t, cmd)
-	m := requestedID.FindStringSubmatch(waitFor(t, out, "Requested ticket", 15*time.Second))
+	m := requestedID.FindStringSubmatch(waitFor(t, &out.lockedBuffer, "Requested ticket", 15*time.Second))
 	if m == nil {
 		t.Fatalf("no ticket id in %q", out.String())
 	}
 	id := m[1]
 	line := "\r\x1b[KTicket " + id + ": pending, stage 1 of 1, 0 of 1 approvals, waiting for bob@example.com ("
-	waitFor(t, out, line+"1s)", 10*time.Second) // rewritten after a second
+	waitFor(t, &out.lockedBuffer, line+"1s)", 10*time.Second) // rewritten after a second
 	if o, errOut, err := h.jit("bob@example.com", "approve", id); err != nil {
 		t.Fatalf("approve: %v %s%s", err, o, errOut)
 	}
 	if code := exitOf(t, cmd, 20*time.Second); code != 0 {
 		t.Fatalf("exit %d:\n%q", code, out.String())
 	}
-	time.Sleep(100 * time.Millisecond)
-	if !regexp.MustCompile(`\r\x1b\[KTicket ` + id + `: (approved|active) \(\d+s\)\r\n`).MatchString(out.String()) {
+	if !regexp.MustCompile(`\r\x1b\[KTicket ` + id + `: (approved|active) \(\d+s\)\r\n`).MatchString(out.all(t)) {
 		t.Errorf("no final status line in %q", out.String())
 	}
 }
