@@ -189,10 +189,12 @@ func printDevBanner(w io.Writer, baseURL, sandboxURL, issuer string) {
     export AWS_CONFIG_FILE=$(mktemp) AWS_SHARED_CREDENTIALS_FILE=/dev/null AWS_REGION=us-east-1
     ./bin/jit login --url %[1]s --no-browser    # open the link, sign in as alice
     ./bin/jit whoami
-    ID=$(./bin/jit request --account 111111111111 --permission-set ReadOnlyAccess \
-          --duration 1h --reason "demo" --output json | sed -n 's/^  "id": "\(.*\)",$/\1/p')
-    # approve: open %[1]s, sign in as bob@example.com, approve the ticket
-    # (or: JIT_TOKEN=$(./bin/jit dev token --user bob) ./bin/jit approve $ID)
+    source <(./bin/jit completion bash)     # Tab completes tickets, accounts, permission sets
+    ID=$(./bin/jit request --account dev --permission-set ReadOnlyAccess \
+          --duration 1h --reason "demo" --wait --output json | sed -n 's/^  "id": "\(.*\)",$/\1/p')
+    # it waits for the decision: open %[1]s, sign in as bob@example.com, approve the ticket
+    # (or in another shell: JIT_TOKEN=$(./bin/jit dev token --user bob) ./bin/jit approve ID;
+    #  ./bin/jit tickets watch follows every change; ./bin/jit request alone asks what it needs)
     ./bin/jit configure --ticket $ID --profile jit
     %[4]s --profile jit --endpoint-url %[2]s sts get-caller-identity
     ./bin/jit exec --ticket $ID -- %[4]s --endpoint-url %[2]s s3api list-buckets

@@ -32,11 +32,14 @@ Signing in (once; later commands need no --url or token):
 Client commands (server from --url, JIT_URL or jit login; token from
 --token, JIT_TOKEN or jit login):
   jit request --account ID --permission-set NAME [--for EMAIL]... [--start now|RFC3339]
-              (--duration 1h | --end RFC3339) --reason TEXT
+              (--duration 1h | --end RFC3339) --reason TEXT [--wait]
+                                           account by ID or name; on a terminal, prompts for
+                                           what is missing; --wait waits for the decision
   jit request --break-glass --account ID --permission-set NAME --duration 1h --reason TEXT
                                            emergency: access now, no approval (a break-glass rule; reviewed after)
   jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--unreviewed] [--break-glass] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
   jit tickets get ID
+  jit tickets watch [--mine]               follow ticket changes, one line each
   jit approve ID [--revision N] [--comment TEXT]
   jit reject ID [--revision N] --comment TEXT
   jit terminate ID [--comment TEXT]
@@ -64,6 +67,7 @@ Client commands (server from --url, JIT_URL or jit login; token from
   jit audit timeline ID                    a ticket's audit events
   jit audit verify|checkpoint|export|trim --config FILE   check, export or trim the signed audit chain (server side)
   jit version                              print the version
+  jit completion bash|zsh|fish             shell completion (ticket IDs, accounts, permission sets)
 
 Administration (administrators only; see docs/registry.md):
   jit admin apply -f FILE [--dry-run]      check, show the diff, apply a registry file atomically
@@ -71,7 +75,8 @@ Administration (administrators only; see docs/registry.md):
   jit admin accounts import [--account ID]... [--dry-run]
   jit admin permission-sets import [--name NAME]... [--max-duration D] [--dry-run]
 
-Commands that print data take --output json.
+Commands that print data take --output json. jit COMMAND --help shows a
+command's flags.
 `
 
 func main() {
@@ -91,83 +96,26 @@ func main() {
 	}
 }
 
-// run dispatches a command line; it is what main does, callable from tests.
+// run dispatches a command line through the cobra tree (newRoot); it is
+// what main does, callable from tests.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errors.New("no command given")
+	root := newRoot(stdout, stderr)
+	root.SetArgs(args)
+	err := root.ExecuteContext(ctx)
+	if err != nil && !errors.Is(err, flag.ErrHelp) {
+		return cliError(err)
 	}
-	cmd, rest := args[0], args[1:]
-	switch cmd {
-	case "serve":
-		return runServe(ctx, rest, stderr)
-	case "worker":
-		return runWorker(ctx, rest, stderr)
-	case "dev":
-		if len(rest) > 0 && rest[0] == "token" {
-			return runDevToken(ctx, rest[1:], stdout, stderr)
-		}
-		return runDev(ctx, rest, stdout, stderr)
-	case "sandbox":
-		return runSandbox(ctx, rest, stdout, stderr)
-	case "request":
-		return runRequest(ctx, rest, stdout, stderr)
-	case "tickets":
-		return runTickets(ctx, rest, stdout, stderr)
-	case "approve", "reject", "terminate", "review":
-		return runDecide(ctx, cmd, rest, stdout, stderr)
-	case "credentials":
-		return runCredentials(ctx, rest, stdout, stderr)
-	case "admin":
-		return runAdmin(ctx, rest, stdout, stderr)
-	case "cancel":
-		return runCancel(ctx, rest, stdout, stderr)
-	case "done":
-		return runDone(ctx, rest, stdout, stderr)
-	case "extend":
-		return runExtend(ctx, rest, stdout, stderr)
-	case "edit":
-		return runEdit(ctx, rest, stdout, stderr)
-	case "delegate":
-		return runDelegate(ctx, rest, stdout, stderr)
-	case "delegations":
-		return runDelegations(ctx, rest, stdout, stderr)
-	case "preapprove":
-		return runPreApprove(ctx, rest, stdout, stderr)
-	case "preapprovals":
-		return runPreApprovals(ctx, rest, stdout, stderr)
-	case "activity":
-		return runActivity(ctx, rest, stdout, stderr)
-	case "console":
-		return runConsole(ctx, rest, stdout, stderr)
-	case "reconcile":
-		return runReconcile(ctx, rest, stdout, stderr)
-	case "audit":
-		return runAudit(ctx, rest, stdout, stderr)
-	case "login":
-		return runLogin(ctx, rest, stdout, stderr)
-	case "logout":
-		return runLogout(ctx, rest, stdout, stderr)
-	case "whoami":
-		return runWhoami(ctx, rest, stdout, stderr)
-	case "configure":
-		return runConfigure(ctx, rest, stdout, stderr)
-	case "exec":
-		return runExec(ctx, rest, stdout, stderr)
-	case "version", "--version":
-		return runVersion(rest, stdout)
-	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
-		return nil
-	}
-	fmt.Fprint(stderr, usage)
-	return fmt.Errorf("unknown command %q", cmd)
+	return err
 }
 
 // newFlagSet returns a flag set that reports errors instead of exiting.
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("jit "+name, flag.ContinueOnError)
 	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Flags of %s:\n", fs.Name())
+		fs.PrintDefaults()
+	}
 	return fs
 }
 

@@ -5,11 +5,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"regexp"
 	"strings"
 	"time"
 
 	"github.com/jitaccess/jit/console/wire"
 )
+
+// accountID is a 12-digit AWS account id; anything else given to
+// --account is an account's name.
+var accountID = regexp.MustCompile(`^[0-9]{12}$`)
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -23,7 +29,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	var forList stringList
 	fs := newFlagSet("request", stderr)
 	c.bind(fs, true)
-	fs.StringVar(&in.AccountID, "account", "", "12-digit AWS account id")
+	fs.StringVar(&in.AccountID, "account", "", "AWS account: its 12-digit id or its name")
 	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
 	fs.Var(&forList, "for", "beneficiary email (repeatable; default: me)")
 	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
@@ -31,10 +37,29 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&in.End, "end", "", "end, RFC 3339 (instead of --duration)")
 	fs.StringVar(&in.Reason, "reason", "", "why you need access")
 	fs.BoolVar(&in.BreakGlass, "break-glass", false, "emergency: grant yourself access now, without approval, under a break-glass rule (everyone it names is told; a second person reviews it)")
+	wait := fs.Bool("wait", false, "wait for the decision: exit 0 once approved, non-zero when rejected, cancelled or expired")
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
 	in.Beneficiaries = forList
+	api := c.api()
+	if in.AccountID != "" && !accountID.MatchString(in.AccountID) {
+		// An account by name.
+		accounts, err := api.Accounts(ctx)
+		if err != nil {
+			return err
+		}
+		id, ok := resolveAccount(accounts, in.AccountID)
+		if !ok {
+			return fmt.Errorf("unknown account %q: give its 12-digit id or its name (jit whoami lists what you may request)", in.AccountID)
+		}
+		in.AccountID = id
+	}
+	if (in.AccountID == "" || in.PermissionSet == "" || in.Reason == "" || (in.Duration == "" && in.End == "")) && stdinIsTerminal() {
+		if err := promptRequest(ctx, api, &in, os.Stdin, stderr); err != nil {
+			return err
+		}
+	}
 	switch {
 	case in.AccountID == "":
 		return errors.New("--account is required")
@@ -50,11 +75,23 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if in.Start == "now" {
 		in.Start = ""
 	}
-	t, err := c.api().CreateTicket(ctx, in)
+	t, err := api.CreateTicket(ctx, in)
 	if err != nil {
 		return err
 	}
-	return printTicket(stdout, c.output, &t)
+	if !*wait {
+		return printTicket(stdout, c.output, &t)
+	}
+	// The status goes to stderr, stdout keeps the ticket (--output json).
+	fmt.Fprintf(stderr, "Requested ticket %s; waiting for the decision (Ctrl-C stops waiting, the request stays)\n", shown(t.ID))
+	t, werr := waitDecision(ctx, api, t.ID, stderr, isTerminal(stderr))
+	if t.ID == "" {
+		return werr
+	}
+	if err := printTicket(stdout, c.output, &t); err != nil {
+		return err
+	}
+	return werr
 }
 
 // printTicket writes one ticket for a person or, with --output json, a

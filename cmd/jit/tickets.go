@@ -17,7 +17,7 @@ import (
 
 func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("usage: jit tickets list|get ID")
+		return errors.New("usage: jit tickets list|get ID|watch")
 	}
 	var c clientFlags
 	fs := newFlagSet("tickets "+args[0], stderr)
@@ -85,7 +85,13 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if c.output == "json" {
 			return printJSON(stdout, out)
 		}
-		return printTicketList(stdout, out.Tickets, *pending)
+		return printTicketList(stdout, out.Tickets, *pending, c.accountNames(ctx))
+	case "watch":
+		mine := fs.Bool("mine", false, "only tickets I requested or benefit from")
+		if err := c.parseNoArgs(fs, args[1:]); err != nil {
+			return err
+		}
+		return runTicketsWatch(ctx, c, *mine, stdout)
 	case "get":
 		pos, err := parseFlags(fs, args[1:])
 		if err != nil {
@@ -100,9 +106,12 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		}
+		if c.output != "json" {
+			return printTicketHuman(stdout, &t, c.accountNames(ctx))
+		}
 		return printTicket(stdout, c.output, &t)
 	}
-	return fmt.Errorf("unknown tickets command %q: use list or get", args[0])
+	return fmt.Errorf("unknown tickets command %q: use list, get or watch", args[0])
 }
 
 // runDecide runs approve, reject, terminate, cancel and done, which share
@@ -173,13 +182,17 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 // printTicketList writes tickets as a table. With decisions (the list of
 // tickets pending for the caller) a DECISION column says what each one
 // waits for (decidingSummary).
-func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool) error {
+func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool, names map[string]string) error {
+	// tabwriter counts colour codes as text: the STATE heading carries
+	// codes as long as each state's (style).
+	st := newStyle(w)
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	head := "ID\tSTATE\tACCOUNT\tPERMISSION SET\tREQUESTER\tSTART\tEND\tOUTCOME"
+	head := "ID\t" + st.header("STATE") + "\tACCOUNT\tPERMISSION SET\tREQUESTER\tWHEN\tOUTCOME"
 	if decisions {
 		head += "\tDECISION"
 	}
 	fmt.Fprintln(tw, head)
+	now := time.Now()
 	for _, t := range ts {
 		outcome := shown(cmp.Or(t.Outcome, "-"))
 		if t.BreakGlass != nil {
@@ -188,7 +201,8 @@ func printTicketList(w io.Writer, ts []wire.Ticket, decisions bool) error {
 				outcome += "; " + shown(t.Outcome)
 			}
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), shown(string(t.State)), shown(t.AccountID), shown(t.PermissionSet), shown(t.Requester), t.Start.Format(time.RFC3339), t.End.Format(time.RFC3339), outcome)
+		state := st.state(t.State, string(t.State))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s", shown(t.ID), state, accountLabel(t.AccountID, names), shown(t.PermissionSet), shown(t.Requester), relativeWindow(&t, now), outcome)
 		if decisions {
 			fmt.Fprintf(tw, "\t%s", cmp.Or(decidingSummary(t.Deciding), "-"))
 		}

@@ -46,8 +46,13 @@ func runWhoami(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if len(me.MayRequest) == 0 {
 		fmt.Fprintln(stdout, "  (nothing)")
 	}
+	names := c.accountNames(ctx)
 	for _, r := range me.MayRequest {
-		fmt.Fprintf(stdout, "  %s in %s\n", shown(r.PermissionSet), shown(strings.Join(r.Accounts, ", ")))
+		accounts := make([]string, len(r.Accounts))
+		for i, a := range r.Accounts {
+			accounts[i] = accountLabel(a, names)
+		}
+		fmt.Fprintf(stdout, "  %s in %s\n", shown(r.PermissionSet), strings.Join(accounts, ", "))
 	}
 	if me.Truncated {
 		fmt.Fprintln(stdout, "  (list cut short)")

@@ -1,7 +1,6 @@
 package sandbox
 
 import (
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -51,7 +50,7 @@ func (s *Sandbox) ssoAdminService() *service {
 // JSON-service validation helpers: members are pointers, so that a
 // missing member is told apart from an empty one.
 
-func vstr(v *validation, p *string, required bool, member string, min, max int, re *regexp.Regexp) string {
+func vstr(v *validation, p *string, required bool, member string, min, max int, re *lazyRe) string {
 	if p == nil {
 		v.str("", false, required, member, min, max, re)
 		return ""

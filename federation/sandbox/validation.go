@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -28,7 +29,7 @@ func (v *validation) add(value any, member, constraint string) {
 
 // str checks a string member's length and pattern. present=false with
 // required=true reports "must not be null".
-func (v *validation) str(s string, present, required bool, member string, min, max int, pattern *regexp.Regexp) {
+func (v *validation) str(s string, present, required bool, member string, min, max int, pattern *lazyRe) {
 	if !present {
 		if required {
 			v.add(nil, member, "Member must not be null")
@@ -80,7 +81,26 @@ func (v *validation) err() *apiError {
 
 // modelRe compiles a pattern from the API model, anchored as the model's
 // patterns are applied to the whole value.
-func modelRe(p string) *regexp.Regexp { return regexp.MustCompile(`^(?:` + p + `)$`) }
+func modelRe(p string) *lazyRe { return &lazyRe{src: `^(?:` + p + `)$`} }
+
+// lazyRe is a regular expression compiled on its first use. The sandbox is
+// linked into the jit binary, whose client commands (jit credentials, on
+// every AWS CLI call) should not pay at start for compiling the models'
+// patterns (Unicode classes, most of the package's initialisation).
+type lazyRe struct {
+	src  string
+	once sync.Once
+	re   *regexp.Regexp
+}
+
+// MatchString is regexp.Regexp's.
+func (l *lazyRe) MatchString(s string) bool {
+	l.once.Do(func() { l.re = regexp.MustCompile(l.src) })
+	return l.re.MatchString(s)
+}
+
+// String is the expression's source.
+func (l *lazyRe) String() string { return l.src }
 
 // formValue returns a form value and whether it was sent at all.
 func formValue(f map[string][]string, key string) (string, bool) {
