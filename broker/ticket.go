@@ -85,6 +85,8 @@ type Ticket struct {
 	// Reviews are the reviews of the ticket's activity after the fact
 	// (Service.Review), oldest first.
 	Reviews []Decision `json:"reviews,omitempty"`
+	// Hint is the ticket's settled least-privilege hint (Service.Hint).
+	Hint *Hint `json:"hint,omitempty"`
 
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`
