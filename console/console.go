@@ -127,6 +127,8 @@ type Config struct {
 	Reconciler Reconciler
 	// Reviewer records reviews of tickets' activity after the fact.
 	Reviewer Reviewer
+	// Hints answers least-privilege hints and the usage report.
+	Hints HintViewer
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -215,6 +217,8 @@ func New(cfg Config) *fiber.App {
 	api.Get("/tickets/:id/console", s.consoleLink)
 	api.Get("/tickets/:id/activity", s.activity)
 	api.Post("/tickets/:id/review", s.review)
+	api.Get("/tickets/:id/hint", s.hint)
+	api.Get("/admin/usage", s.usage)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.adminRoutes(api)
