@@ -24,6 +24,44 @@ const HintSettle = 15 * time.Minute
 // ended tickets without a stored hint are counted as pending.
 const hintComputeMax = 10
 
+// TaskHint computes and stores an ended ticket's least-privilege hint
+// once it has settled (HintSettle after its access ended), so the usage
+// report finds it without anyone asking for it first.
+const TaskHint TaskKind = "ticket:hint"
+
+// scheduleHint schedules TaskHint for a ticket whose access just ended
+// (an added event from active to a final state). A failure is logged: the
+// hint is then computed when someone asks for it.
+func (s *Service) scheduleHint(ctx context.Context, t *Ticket, added []Event) {
+	if s.cfg.Activity == nil {
+		return
+	}
+	for _, e := range added {
+		if e.From == StateActive && e.To.Final() {
+			if err := s.cfg.Scheduler.Schedule(ctx, TaskHint, t.ID, e.At.Add(HintSettle)); err != nil {
+				s.cfg.Logger.Warn("schedule hint", "ticket", t.ID, "err", err)
+			}
+		}
+	}
+}
+
+// SettleHint computes and stores ticket id's hint if its access ended at
+// least HintSettle ago and it has no settled hint yet; run by the
+// scheduler (TaskHint), safe to repeat, with no caller to check. A ticket
+// gone, still active or never active is left alone. Errors: EUNAVAILABLE
+// (CloudTrail cannot be read now: retried).
+func (s *Service) SettleHint(ctx context.Context, id string) error {
+	t, err := s.cfg.Store.Ticket(ctx, id)
+	if err != nil {
+		return ignoreNotFound(err)
+	}
+	if s.cfg.Activity == nil || !t.State.Final() || !wasActive(t) || (t.Hint != nil && t.Hint.Settled) {
+		return nil
+	}
+	_, err = s.hintOf(ctx, t)
+	return err
+}
+
 // GrantQuery names the policies a ticket's permission set grants through
 // in one account: the IAM role of the role path, the Identity Center
 // permission set of that path, or both.

@@ -132,6 +132,29 @@ func TestHint(t *testing.T) {
 	}
 }
 
+// SettleHint (the ticket:hint task) stores a settled hint with no caller,
+// and leaves alone tickets still active, never active or gone.
+func TestSettleHint(t *testing.T) {
+	src := &actSource{events: hintEvents}
+	svc, store := newHintService(t, src, &hintGrants{}, fake.NewClock(actNow.Add(3*time.Hour)))
+	ctx := context.Background()
+	for _, id := range []string{"expired", "role", "never", "nope"} {
+		if err := svc.SettleHint(ctx, id); err != nil {
+			t.Fatalf("SettleHint(%s): %v", id, err)
+		}
+	}
+	if h := store.Get("expired").Hint; h == nil || !h.Settled || h.Policy != hintPolicy {
+		t.Errorf("expired's stored hint %+v", h)
+	}
+	if h := store.Get("role").Hint; h != nil {
+		t.Errorf("an active ticket got a stored hint %+v", h)
+	}
+	asked := len(src.queries)
+	if err := svc.SettleHint(ctx, "expired"); err != nil || len(src.queries) != asked {
+		t.Errorf("second SettleHint: %v, CloudTrail asked %d more times", err, len(src.queries)-asked)
+	}
+}
+
 func TestHintWho(t *testing.T) {
 	for _, tc := range []struct {
 		name, id string

@@ -18,6 +18,7 @@ type Lifecycle interface {
 	Revoker
 	Reminder
 	Escalator
+	Hinter
 	DeadlineKeeper
 }
 

@@ -72,6 +72,20 @@ func TestHintE2E(t *testing.T) {
 		[]string{"s3api", "list-buckets"},
 		[]string{"iam", "put-role-policy", "--role-name", "ReadOnlyAccess", "--policy-name", "x", "--policy-document", `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`})
 
+	// Its end scheduled the hint's settling, 15 minutes on.
+	hintTask := false
+	for _, ti := range h.tasks()["scheduled"] {
+		if ti.Type == string(broker.TaskHint) && strings.Contains(string(ti.Payload), ro.ID) {
+			hintTask = true
+			if d := time.Until(ti.NextProcessAt); d < broker.HintSettle-time.Minute || d > broker.HintSettle {
+				t.Errorf("ticket:hint due in %v, want about %v", d, broker.HintSettle)
+			}
+		}
+	}
+	if !hintTask {
+		t.Errorf("no ticket:hint task scheduled for %s: %+v", ro.ID, h.tasks()["scheduled"])
+	}
+
 	out, errOut, err := h.jit("bob@example.com", "hint", ro.ID, "--output", "json")
 	if err != nil {
 		t.Fatalf("jit hint as bob: %v\n%s", err, errOut)
