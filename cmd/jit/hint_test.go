@@ -1,11 +1,15 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/s3"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -158,5 +162,41 @@ func TestHintE2E(t *testing.T) {
 	}
 	if out, errOut, err := h.jit("bob@example.com", "admin", "usage"); err == nil || !strings.Contains(errOut, "forbidden") {
 		t.Errorf("jit admin usage as bob: err=%v stdout=%q stderr=%q, want forbidden", err, out, errOut)
+	}
+}
+
+// On the Identity Center path the hint reads the permission set's
+// policies through sso-admin (the demo's ReadOnlySSO: the inline policy
+// of the ReadOnlyAccess role, so the same 333 actions) and the portal
+// session's events by the user's Identity Center name.
+func TestHintIdentityCenterPath(t *testing.T) {
+	needAWSCLI(t)
+	h := newHarness(t)
+	tk := h.request("alice@example.com", "--account", "111111111111", "--permission-set", "ReadOnlySSO", "--duration", "1h", "--reason", "sso hint")
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 20*time.Second)
+	s3c := s3.NewFromConfig(h.portalConfig("alice", "ReadOnlyAccess"), func(o *s3.Options) { o.BaseEndpoint = aws.String(h.awsURL); o.UsePathStyle = true })
+	if _, err := s3c.ListBuckets(context.Background(), &s3.ListBucketsInput{}); err != nil {
+		t.Fatalf("portal session: %v", err)
+	}
+	if _, errOut, err := h.jit("bob@example.com", "terminate", tk.ID, "--comment", "done"); err != nil {
+		t.Fatalf("terminate: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateTerminated, 20*time.Second)
+	out, errOut, err := h.jit("bob@example.com", "hint", tk.ID, "--output", "json")
+	if err != nil {
+		t.Fatalf("jit hint: %v\n%s", err, errOut)
+	}
+	var got broker.Hint
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatalf("jit hint output: %v\n%s", err, out)
+	}
+	if !slices.Equal(got.Actions, []string{"s3:ListAllMyBuckets"}) || len(got.Denied) != 0 {
+		t.Errorf("actions %q denied %q, want [s3:ListAllMyBuckets] and none refused", got.Actions, got.Denied)
+	}
+	if g := got.Granted; g == nil || g.Actions != readOnlyGranted || g.Services != readOnlyServices || !slices.Equal(g.Policies, []string{"inline"}) {
+		t.Errorf("granted %+v (error %q), want %d actions from the permission set's inline policy", g, got.GrantError, readOnlyGranted)
 	}
 }
