@@ -6,6 +6,8 @@ import Table from "@cloudscape-design/components/table";
 import ExpandableSection from "@cloudscape-design/components/expandable-section";
 import { PolicyBlock } from "./LeastPrivilege.jsx";
 
+const count = (n, word) => `${n} ${word}${n === 1 ? "" : "s"}`;
+
 const percent = (p) => (p.granted > 0 ? `${(100 * p.ratio).toFixed(2)}%` : "—");
 
 // Usage is the administrators' least-privilege report: per permission set,
@@ -42,7 +44,7 @@ export default function Usage({ client, onFailed }) {
           { id: "set", header: "Permission set", cell: (p) => p.permission_set, isRowHeader: true },
           { id: "tickets", header: "Tickets", cell: (p) => p.tickets },
           { id: "pending", header: "Not computed yet", cell: (p) => p.pending },
-          { id: "used", header: "Actions used", cell: (p) => `${(p.actions || []).length} of ${(p.services || []).length} services` },
+          { id: "used", header: "Actions used", cell: (p) => `${count((p.actions || []).length, "action")} of ${count((p.services || []).length, "service")}` },
           { id: "granted", header: "Granted", cell: (p) => (p.granted > 0 ? `${p.granted}${p.all ? " (all)" : ""}` : "—") },
           { id: "ratio", header: "Used", cell: percent },
           {
