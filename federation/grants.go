@@ -14,6 +14,7 @@ import (
 	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/ssoadmin"
 	ssotypes "github.com/aws/aws-sdk-go-v2/service/ssoadmin/types"
+	"github.com/aws/smithy-go"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -95,8 +96,9 @@ func (g *Grants) Granted(ctx context.Context, q broker.GrantQuery) (broker.Grant
 }
 
 // grantsError turns an AWS error into the broker's: a missing role or
-// permission set is ENOTFOUND, anything else EUNAVAILABLE (no secrets in
-// AWS's messages).
+// permission set is ENOTFOUND, anything else EUNAVAILABLE naming only
+// AWS's error code (the hint is shown to requesters: AWS's messages name
+// JIT's own roles and sessions).
 func grantsError(err error, what string) error {
 	var nse *iamtypes.NoSuchEntityException
 	var rnf *ssotypes.ResourceNotFoundException
@@ -106,7 +108,12 @@ func grantsError(err error, what string) error {
 	if broker.ErrorCode(err) != broker.EINTERNAL {
 		return err
 	}
-	return broker.Errorf(broker.EUNAVAILABLE, "reading the policies of %s: %v", what, err)
+	code := "no answer"
+	var api smithy.APIError
+	if errors.As(err, &api) {
+		code = api.ErrorCode()
+	}
+	return broker.Errorf(broker.EUNAVAILABLE, "reading the policies of %s: AWS answered %s", what, code)
 }
 
 func (g *Grants) rolePolicies(ctx context.Context, q broker.GrantQuery, add func(name, doc string)) error {

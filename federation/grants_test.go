@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http/httptest"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -87,5 +88,12 @@ func TestGrantsFromSandbox(t *testing.T) {
 	}
 	if _, err := g.Granted(ctx, broker.GrantQuery{AccountID: "111111111111", RoleName: "NoSuchRole"}); broker.ErrorCode(err) != broker.ENOTFOUND {
 		t.Errorf("a missing role: %v, want not_found", err)
+	}
+	// A role the management role may not read: unavailable, naming only
+	// AWS's error code, not JIT's own roles.
+	denied := &federation.IAMClients{Config: cfg, STS: stsc, ManagementRole: "Narrow", Endpoint: srv.URL}
+	_, err = (&federation.Grants{IAM: denied.Reader}).Granted(ctx, broker.GrantQuery{AccountID: "111111111111", RoleName: "ReadOnlyAccess"})
+	if broker.ErrorCode(err) != broker.EUNAVAILABLE || !strings.HasSuffix(broker.ErrorMessage(err), "AWS answered AccessDenied") || strings.Contains(err.Error(), "arn:") {
+		t.Errorf("reading without permission: %v, want unavailable naming AccessDenied only", err)
 	}
 }
