@@ -85,7 +85,7 @@ type Granted struct {
 	Actions int `json:"actions"`
 	// Services is how many service prefixes those actions span.
 	Services int `json:"services"`
-	// All says an Allow statement names every action ("*" or a NotAction).
+	// All says an Allow statement allows every action ("Action": "*").
 	All bool `json:"all"`
 }
 
@@ -362,7 +362,7 @@ func hintSummary(h *Hint) string {
 
 func grantedText(g Granted) string {
 	if g.All {
-		return "every action (" + thousands(g.Actions) + "+ known)"
+		return "every action (" + thousands(g.Actions) + " counted)"
 	}
 	return thousands(g.Actions) + " actions of " + countOf(g.Services, "service")
 }

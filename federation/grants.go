@@ -293,7 +293,6 @@ func allowedActions(doc string) (allowed, error) {
 			}
 			if raw.not {
 				out.notActions = append(out.notActions, list)
-				out.all = true
 				continue
 			}
 			out.actions = append(out.actions, list...)

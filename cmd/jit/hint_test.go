@@ -148,7 +148,7 @@ func TestHintE2E(t *testing.T) {
 		rows = append(rows, row{p.PermissionSet, p.Tickets, p.Granted, p.All, p.Actions})
 	}
 	want := []row{
-		{"PowerUserAccess", 1, powerUserGranted, true, []string{"s3:ListAllMyBuckets"}},
+		{"PowerUserAccess", 1, powerUserGranted, false, []string{"s3:ListAllMyBuckets"}},
 		{"ReadOnlyAccess", 1, readOnlyGranted, false, wantActions},
 	}
 	if !slices.EqualFunc(rows, want, func(a, b row) bool {
