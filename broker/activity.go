@@ -107,6 +107,13 @@ func (s *Service) Activity(ctx context.Context, id string) ([]ActivityEvent, err
 	if !wasActive(t) {
 		return []ActivityEvent{}, nil
 	}
+	return s.ticketActivity(ctx, t)
+}
+
+// ticketActivity looks up the activity of t, which was active, for a
+// caller already allowed to see it (Activity, Hint).
+func (s *Service) ticketActivity(ctx context.Context, t *Ticket) ([]ActivityEvent, error) {
+	var err error
 	start, end := activeWindow(t)
 	q := ActivityQuery{TicketID: t.ID, AccountID: t.AccountID, Start: start, End: end}
 	role, ic := true, false

@@ -27,6 +27,7 @@ func (s *Service) changed(ctx context.Context, t *Ticket, added []Event) {
 	for _, e := range added {
 		s.auditTicket(ctx, t, e)
 	}
+	s.scheduleHint(ctx, t, added)
 	if s.cfg.Observer != nil {
 		s.cfg.Observer.TicketChanged(context.WithoutCancel(ctx), t, added)
 	}

@@ -57,6 +57,9 @@ type ServiceConfig struct {
 	Signer   ConsoleSigner // optional: console sign-in links
 	// Activity looks up CloudTrail activity of tickets; nil makes Activity EUNAVAILABLE.
 	Activity ActivitySource
+	// Grants reads what a permission set's policies allow (least-privilege
+	// hints); nil leaves hints without the granted count.
+	Grants GrantReader
 	// Identity Center path (optional; needed by permission sets that use it).
 	Assigner      Assigner
 	PortalRevoker PortalRevoker

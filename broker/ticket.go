@@ -88,6 +88,8 @@ type Ticket struct {
 	// BreakGlass marks a ticket granted at once under a break-glass rule,
 	// to be reviewed by a second person by its deadline.
 	BreakGlass *BreakGlass `json:"break_glass,omitempty"`
+	// Hint is the ticket's settled least-privilege hint (Service.Hint).
+	Hint *Hint `json:"hint,omitempty"`
 
 	// Extension is the latest request to move the end of the active ticket.
 	Extension *Extension `json:"extension,omitempty"`

@@ -132,6 +132,8 @@ type Config struct {
 	Workloads WorkloadSource
 	// PreApprovals keeps approvers' pre-approvals.
 	PreApprovals PreApprover
+	// Hints answers least-privilege hints and the usage report.
+	Hints HintViewer
 }
 
 // TicketViews tells what a ticket's open round needs, as the caller sees it.
@@ -225,6 +227,8 @@ func New(cfg Config) *fiber.App {
 	api.Get("/tickets/:id/console", s.consoleLink)
 	api.Get("/tickets/:id/activity", s.activity)
 	api.Post("/tickets/:id/review", s.review)
+	api.Get("/tickets/:id/hint", s.hint)
+	api.Get("/admin/usage", s.usage)
 	api.Post("/reconcile", s.reconcile)
 	s.workflowRoutes(api)
 	s.preApprovalRoutes(api)

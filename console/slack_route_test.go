@@ -74,7 +74,10 @@ func TestSlackRouteRefusesHostileBodies(t *testing.T) {
 		code   string
 	}{
 		{"gzip bomb", request{method: "POST", path: "/slack/interactions", body: bomb.String(), contentType: "application/x-www-form-urlencoded", header: withEncoding}, 415, "unsupported_media_type"},
-		{"1 MiB body", request{method: "POST", path: "/slack/interactions", body: "payload=" + strings.Repeat("x", 1<<20), contentType: "application/x-www-form-urlencoded", header: stamp, overHTTP: true}, 413, "too_large"},
+		// Over the 64 KiB limit but under the 256 KiB the server drains: a
+		// larger body is answered and the connection closed mid-send, which
+		// the client may see as a reset instead of the answer (edge.go).
+		{"128 KiB body", request{method: "POST", path: "/slack/interactions", body: "payload=" + strings.Repeat("x", 128<<10), contentType: "application/x-www-form-urlencoded", header: stamp, overHTTP: true}, 413, "too_large"},
 		{"unsigned", request{method: "POST", path: "/slack/interactions", body: "payload={}", contentType: "application/x-www-form-urlencoded"}, 401, ""},
 		{"badly signed", request{method: "POST", path: "/slack/interactions", body: "payload={}", contentType: "application/x-www-form-urlencoded", header: stamp}, 401, ""},
 	} {

@@ -28,7 +28,12 @@ type IAMClients struct {
 }
 
 // For returns the IAM client for an account.
-func (c *IAMClients) For(accountID string) RolePolicyAPI {
+func (c *IAMClients) For(accountID string) RolePolicyAPI { return c.client(accountID) }
+
+// Reader returns the IAM client for an account, for Grants.
+func (c *IAMClients) Reader(accountID string) PolicyReadAPI { return c.client(accountID) }
+
+func (c *IAMClients) client(accountID string) *iam.Client {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if cl, ok := c.clients[accountID]; ok {

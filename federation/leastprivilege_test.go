@@ -40,13 +40,13 @@ const managementRole = "jit-management" // member.yaml's default ManagementRoleN
 // make, and the templates must grant.
 var awsInterfaces = map[string][]reflect.Type{
 	"sts":           {reflect.TypeFor[federation.AssumeRoleAPI]()},
-	"iam":           {reflect.TypeFor[federation.RolePolicyAPI]()},
+	"iam":           {reflect.TypeFor[federation.RolePolicyAPI](), reflect.TypeFor[federation.PolicyReadAPI]()},
 	"cloudtrail":    {reflect.TypeFor[federation.LookupEventsAPI]()},
 	"organizations": {reflect.TypeFor[federation.OrganizationsAPI]()},
 	"identitystore": {reflect.TypeFor[federation.UserIDAPI](), reflect.TypeFor[federation.DescribeUserAPI]()},
 	"sso": {reflect.TypeFor[federation.AssignmentAPI](), reflect.TypeFor[federation.SSOAdminAPI](),
 		reflect.TypeFor[federation.PermissionSetPolicyAPI](), reflect.TypeFor[federation.DescribePermissionSetAPI](),
-		reflect.TypeFor[check.PermissionSetAPI]()},
+		reflect.TypeFor[check.PermissionSetAPI](), reflect.TypeFor[federation.PermissionSetReadAPI]()},
 }
 
 // unreachable are interface methods no call path of JIT reaches, with the
@@ -251,6 +251,12 @@ func exerciseEveryCall(t *testing.T) map[string][]string {
 	if _, err := act.Lookup(ctx, broker.ActivityQuery{TicketID: "t2", AccountID: a.AccountID, Usernames: []string{a.User},
 		PermissionSetARN: psARN, Start: c.Now().Add(-time.Hour), End: c.Now()}); err != nil {
 		t.Fatal(err)
+	}
+
+	// Least-privilege hints: what a role and a permission set grant.
+	grants := &federation.Grants{IAM: iamClients.Reader, SSOAdmin: admin, InstanceARN: instanceARN}
+	if g, err := grants.Granted(ctx, broker.GrantQuery{AccountID: "222222222222", RoleName: "ReadOnlyAccess", PermissionSetARN: psARN}); err != nil || g.Actions == 0 {
+		t.Fatalf("Granted = %+v, %v", g, err)
 	}
 
 	// jit admin check makes only calls of the paths above.

@@ -19,6 +19,7 @@ type Lifecycle interface {
 	Reminder
 	Escalator
 	ReviewEscalator
+	Hinter
 	DeadlineKeeper
 }
 

@@ -37,3 +37,19 @@ func NewRemindHandler(r Reminder, clock Clock) asynq.Handler {
 		return handle(ctx, clock, t, r.Remind)
 	})
 }
+
+// Hinter computes ended tickets' least-privilege hints.
+type Hinter interface {
+	// SettleHint is safe to repeat and does nothing once the ticket's
+	// hint is stored. ENOTFOUND, EINVALID and EFORBIDDEN are permanent;
+	// other errors are retried.
+	SettleHint(ctx context.Context, id string) error
+}
+
+// NewHintHandler returns the handler of broker.TaskHint tasks: it waits
+// until the hint settles by clock, then calls h.SettleHint.
+func NewHintHandler(h Hinter, clock Clock) asynq.Handler {
+	return asynq.HandlerFunc(func(ctx context.Context, t *asynq.Task) error {
+		return handle(ctx, clock, t, h.SettleHint)
+	})
+}

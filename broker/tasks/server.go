@@ -155,6 +155,7 @@ func NewMux(l Lifecycle, clock Clock, logger *slog.Logger) *asynq.ServeMux {
 	mux.Handle(string(broker.TaskEscalate), NewEscalateHandler(l, clock))
 	mux.Handle(string(broker.TaskReviewOverdue), NewReviewOverdueHandler(l, clock))
 	mux.Handle(string(broker.TaskDeadline), NewDeadlineHandler(l, clock))
+	mux.Handle(string(broker.TaskHint), NewHintHandler(l, clock))
 	mux.Use(logDone(logger))
 	return mux
 }

@@ -19,7 +19,8 @@ const adminUsage = `usage:
   jit admin permission-sets import [--name NAME]... [--max-duration 8h] [--grant-path identity_center|role|both]
                                    [--accounts ID,...] [--requester-groups G,...] [--no-approval] [--dry-run]
   jit admin check [--config FILE] [--output json]
-                                            with the server's config and AWS credentials: prove the AWS setup works`
+                                            with the server's config and AWS credentials: prove the AWS setup works
+  jit admin usage [--output json]           per permission set, how much of what it grants its ended tickets used`
 
 // runAdmin dispatches `jit admin ...`.
 func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -36,6 +37,8 @@ func runAdmin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return runAdminExport(ctx, args[1:], stdout, stderr)
 	case "check":
 		return runAdminCheck(ctx, args[1:], stdout, stderr)
+	case "usage":
+		return runAdminUsage(ctx, args[1:], stdout, stderr)
 	case "accounts", "permission-sets":
 		if len(args) < 2 || args[1] != "import" {
 			return fmt.Errorf("usage: jit admin %s import ...\n%s", args[0], adminUsage)

@@ -80,7 +80,7 @@ func checkConfig(awsCfg aws.Config, c AWSConfig, reg broker.RegistryData) check.
 	trail := &federation.CloudTrailClients{Config: awsCfg, STS: stsClient, RoleName: c.ManagementRole,
 		Partition: c.Partition, Endpoint: c.Endpoint}
 	cc := check.Config{STS: stsClient, Partition: c.Partition, ManagementRole: c.ManagementRole,
-		IAM: iamClients.For, Trail: trail.For, Registry: reg}
+		IAM: iamClients.For, Trail: trail.For, Registry: reg, Grants: newGrants(awsCfg, c, iamClients)}
 	if c.IdentityCenter.InstanceARN != "" {
 		cc.InstanceARN = c.IdentityCenter.InstanceARN
 		cc.SSOAdmin = ssoadmin.NewFromConfig(awsCfg, func(o *ssoadmin.Options) {

@@ -79,6 +79,7 @@ func TestAdminCheck(t *testing.T) {
 		t.Fatalf("check on member.yaml: %v\n%s", err, out)
 	}
 	for _, want := range []string{"ok assume management role jit-broker in 222222222222", "ok mint ticket session ReadOnlyAccess in 333333333333",
+		"ok read what it grants ReadOnlyAccess in 222222222222", "ok read what it grants ReadOnlySSO in 111111111111",
 		"ok read and write deny list AdministratorAccess in 111111111111", "ok CloudTrail LookupEvents 222222222222", "ok Identity Center permission set ReadOnlySSO"} {
 		if !strings.Contains(squeeze(out), want) {
 			t.Errorf("output lacks %q:\n%s", want, out)

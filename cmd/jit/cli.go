@@ -71,9 +71,10 @@ func commands() []command {
 		{name: "exec", short: "run a command with the ticket's credentials", run: runExec},
 		{name: "console", short: "open (or print) an AWS console sign-in link", run: runConsole},
 		{name: "activity", short: "what was done in AWS during the ticket (CloudTrail)", run: runActivity},
+		{name: "hint", short: "least-privilege hint: what the ticket used against what its permission set grants", run: runHint},
 		{name: "reconcile", short: "run the reconciler now (admins)", run: runReconcile},
 		{name: "audit", short: "the audit log", run: runAudit, subs: []string{"list", "timeline", "verify", "checkpoint", "export", "trim"}},
-		{name: "admin", short: "administration (administrators only)", run: runAdmin, subs: []string{"apply", "export", "check", "accounts", "permission-sets"}, ownHelp: true},
+		{name: "admin", short: "administration (administrators only)", run: runAdmin, subs: []string{"apply", "export", "check", "usage", "accounts", "permission-sets"}, ownHelp: true},
 		{name: "version", short: "print the version", run: func(_ context.Context, args []string, stdout, _ io.Writer) error { return runVersion(args, stdout) }},
 	}
 }

@@ -62,6 +62,7 @@ Client commands (server from --url, JIT_URL or jit login; token from
   jit console --ticket ID [--url-only] [--region R] [--destination URL]
                                            open (or print) an AWS console sign-in link
   jit activity ID                          what was done in AWS during the ticket (CloudTrail)
+  jit hint ID [--policy]                   least privilege: the actions the ticket used vs what its permission set grants
   jit reconcile                            run the reconciler now (admins)
   jit audit list [--ticket ID] [--user E] [--type T] [--since T]...   the audit log (others' tickets: admins)
   jit audit timeline ID                    a ticket's audit events
@@ -74,6 +75,7 @@ Administration (administrators only; see docs/registry.md):
   jit admin export [-o FILE]               print the registry as a file apply accepts
   jit admin accounts import [--account ID]... [--dry-run]
   jit admin permission-sets import [--name NAME]... [--max-duration D] [--dry-run]
+  jit admin usage                          per permission set, how much of what it grants its tickets used
 
 Commands that print data take --output json. jit COMMAND --help shows a
 command's flags.

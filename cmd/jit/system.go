@@ -185,6 +185,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 		Revoker:          ticketRevoker{&metrics.Revoker{Next: revoker, Tickets: store, Metrics: obs.metrics}},
 		Signer:           &federation.Signin{Issuer: cfg.BaseURL, Partition: cfg.AWS.Partition, Endpoint: cfg.AWS.Endpoint},
 		Activity:         newActivity(d.aws, cfg.AWS, stsClient),
+		Grants:           newGrants(d.aws, cfg.AWS, iamClients),
 		Logger:           d.logger,
 		Delegations:      store,
 		PreApprovals:     store,
@@ -223,7 +224,7 @@ func startSystem(ctx context.Context, d deps) (*system, error) {
 			AccessLog:        true,
 			Feed:             store, // ticket changes over Redis pub/sub: every replica's pages hear them
 			// The service's capabilities, each one explicit (console.Config).
-			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc, PreApprovals: svc,
+			Workflow: svc, Lister: svc, Activity: svc, Admin: svc, AuditView: svc, Reconciler: svc, Reviewer: svc, PreApprovals: svc, Hints: svc,
 			Views: svc, // each ticket's open round as the caller decides it
 			// Workload tokens, for the workloads of the registry in force.
 			Workloads: authz,

@@ -161,6 +161,18 @@ func (c *Client) Activity(ctx context.Context, id string) (wire.Activity, error)
 	return out, c.do(ctx, "GET", ticketPath(id, "activity"), nil, nil, &out)
 }
 
+// Hint is GET /api/v1/tickets/{id}/hint.
+func (c *Client) Hint(ctx context.Context, id string) (broker.Hint, error) {
+	var out broker.Hint
+	return out, c.do(ctx, "GET", ticketPath(id, "hint"), nil, nil, &out)
+}
+
+// Usage is GET /api/v1/admin/usage.
+func (c *Client) Usage(ctx context.Context) (broker.Usage, error) {
+	var out broker.Usage
+	return out, c.do(ctx, "GET", "/api/v1/admin/usage", nil, nil, &out)
+}
+
 // Timeline is GET /api/v1/tickets/{id}/timeline.
 func (c *Client) Timeline(ctx context.Context, id string) (wire.Timeline, error) {
 	var out wire.Timeline

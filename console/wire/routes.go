@@ -112,6 +112,8 @@ var Routes = []Route{
 	{Method: "GET", Path: "/api/v1/tickets/{id}/console", Summary: "302 to a fresh AWS console sign-in URL ({url} when only JSON is accepted)", Response: ConsoleLink{}, Redirect: true,
 		Query: []Param{str("region", "open the console in this region"), str("destination", "console URL to open")}},
 	{Method: "GET", Path: "/api/v1/tickets/{id}/activity", Summary: "CloudTrail activity in the ticket's window, newest first", Response: Activity{}},
+	{Method: "GET", Path: "/api/v1/tickets/{id}/hint", Summary: "Least-privilege hint: the actions the ticket's sessions used against what its permission set grants, with a policy of just those actions", Response: broker.Hint{}},
+	{Method: "GET", Path: "/api/v1/admin/usage", Summary: "Per permission set, how much of what it grants its ended tickets used (administrators)", Response: broker.Usage{}},
 	{Method: "GET", Path: "/api/v1/tickets/{id}/timeline", Summary: "The ticket's audit events, oldest first", Response: Timeline{}},
 	{Method: "GET", Path: "/api/v1/audit", Summary: "Audit events the caller may see, one page", Response: broker.AuditPage{}, Query: AuditQuery},
 	{Method: "POST", Path: "/api/v1/reconcile", Summary: "Run one reconciler pass now (administrators)", Request: struct{}{}, RequestOptional: true, Response: broker.ReconcileReport{}},

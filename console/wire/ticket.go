@@ -155,6 +155,9 @@ type TicketEvent struct {
 // answers in RFC 3339 UTC whatever location the service used.
 func utcTicket(t *broker.Ticket) *broker.Ticket {
 	c := t.Clone()
+	// The stored least-privilege hint is shown only through
+	// GET /tickets/{id}/hint, to those who may see the ticket's activity.
+	c.Hint = nil
 	c.Start, c.End = c.Start.UTC(), c.End.UTC()
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	utcDecisions(c.Approvals)

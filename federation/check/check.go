@@ -49,6 +49,9 @@ type Config struct {
 	InstanceARN string
 	Clock       broker.Clock // default the system clock
 	Registry    broker.RegistryData
+	// Grants reads what permission sets grant (least-privilege hints);
+	// nil skips those checks.
+	Grants broker.GrantReader
 }
 
 // Result is the outcome of one check.
@@ -78,6 +81,11 @@ func Run(ctx context.Context, c Config) []Result {
 		for _, ps := range c.Registry.PermissionSets {
 			if ps.GrantPath == broker.GrantIdentityCenter || ps.GrantPath == broker.GrantBoth {
 				out = append(out, c.permissionSet(ctx, ps))
+				if i := slices.IndexFunc(c.Registry.Accounts, func(a broker.Account) bool { return inScope(ps, a.ID) }); i >= 0 && c.Grants != nil {
+					id := c.Registry.Accounts[i].ID
+					out = append(out, c.grants(ctx, ps.Name+" in "+id, broker.GrantQuery{AccountID: id, PermissionSetARN: ps.ARN},
+						"allow sso:ListManagedPoliciesInPermissionSet, sso:ListCustomerManagedPolicyReferencesInPermissionSet and sso:GetInlinePolicyForPermissionSet on the permission sets to the broker (deploy/aws/broker.yaml does), and iam:GetPolicy and iam:GetPolicyVersion to the management role"))
+				}
 			}
 		}
 	}
@@ -111,6 +119,10 @@ func (c Config) account(ctx context.Context, id string) []Result {
 		out = append(out, r)
 		if !missing { // a role that is not there has nothing to mint
 			out = append(out, c.mint(ctx, id, ps))
+			if c.Grants != nil {
+				out = append(out, c.grants(ctx, ps.RoleName+" in "+id, broker.GrantQuery{AccountID: id, RoleName: ps.RoleName},
+					"allow iam:ListRolePolicies, iam:GetRolePolicy and iam:ListAttachedRolePolicies on the JIT roles, and iam:GetPolicy and iam:GetPolicyVersion on managed policies, to the management role (deploy/aws/member.yaml does)"))
+			}
 		}
 	}
 	r := Result{Check: "CloudTrail LookupEvents", Target: id, OK: true}
@@ -238,6 +250,16 @@ func (c Config) permissionSet(ctx context.Context, ps broker.PermissionSet) Resu
 	if len(stale) > 0 {
 		r.fail(fmt.Sprintf("the latest version of %s is not provisioned in %s: JIT's deny entries are not in force there", ps.Name, strings.Join(stale, ", ")),
 			"provision it (aws sso-admin provision-permission-set --target-type ALL_PROVISIONED_ACCOUNTS), or run jit reconcile, which provisions after it writes")
+	}
+	return r
+}
+
+// grants reads what a role or permission set grants, as least-privilege
+// hints do.
+func (c Config) grants(ctx context.Context, target string, q broker.GrantQuery, fix string) Result {
+	r := Result{Check: "read what it grants", Target: target, OK: true}
+	if _, err := c.Grants.Granted(ctx, q); err != nil {
+		r.fail("JIT cannot read the policies of "+target+" (least-privilege hints): "+broker.ErrorMessage(err), fix)
 	}
 	return r
 }

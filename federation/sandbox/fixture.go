@@ -172,12 +172,13 @@ func DemoFixture() Fixture {
 				Policies: map[string]string{name: policies[name]},
 			})
 		}
-		// The role JIT assumes in each account to write deny entries.
+		// The role JIT assumes in each account to write deny entries and
+		// read roles' policies (least-privilege hints).
 		f.Roles = append(f.Roles, Role{
 			Account: a.ID, Name: DemoManagementRole, Path: "/", MaxSessionDuration: 3600,
 			TrustedPrincipals: []string{"arn:aws:iam::111111111111:user/jit-broker"},
 			Policies: map[string]string{"jit-broker": `{"Version":"2012-10-17","Statement":[{"Effect":"Allow",` +
-				`"Action":["iam:GetRole","iam:GetRolePolicy","iam:PutRolePolicy","iam:DeleteRolePolicy","iam:ListRolePolicies","cloudtrail:LookupEvents"],"Resource":"*"}]}`},
+				`"Action":["iam:GetRole","iam:GetRolePolicy","iam:PutRolePolicy","iam:DeleteRolePolicy","iam:ListRolePolicies","iam:ListAttachedRolePolicies","iam:GetPolicy","iam:GetPolicyVersion","cloudtrail:LookupEvents"],"Resource":"*"}]}`},
 		})
 	}
 	f.IdentityCenter = demoIdentityCenter(policies)

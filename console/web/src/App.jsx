@@ -24,6 +24,7 @@ const Delegations = lazy(() => import("./Delegations.jsx"));
 const PreApprovals = lazy(() => import("./PreApprovals.jsx"));
 const Registry = lazy(() => import("./Registry.jsx"));
 const Audit = lazy(() => import("./Audit.jsx"));
+const Usage = lazy(() => import("./Usage.jsx"));
 const TicketPage = lazy(() => import("./TicketPage.jsx"));
 
 // Views, selected by the URL hash; "/" with no hash shows Approvals.
@@ -38,6 +39,7 @@ const VIEWS = {
   preapprovals: { href: "#/preapprovals", text: "Pre-approvals" },
   audit: { href: "#/audit", text: "Audit log" },
   registry: { href: "#/registry", text: "Registry", admin: true },
+  usage: { href: "#/usage", text: "Permission set usage", admin: true },
 };
 
 function routeFromHash() {
@@ -278,6 +280,8 @@ function Console({ token, onExpired, onSignOut }) {
     content = <Audit client={client} onFailed={failed} />;
   } else if (view === "registry") {
     content = <Registry client={client} onFailed={failed} />;
+  } else if (view === "usage") {
+    content = <Usage client={client} onFailed={failed} />;
   } else if (view === "ticket") {
     content = (
       <TicketPage
@@ -354,7 +358,7 @@ function Console({ token, onExpired, onSignOut }) {
             items={[
               ...[VIEWS.approvals, VIEWS.all, VIEWS.mine, VIEWS.unreviewed].map((v) => ({ type: "link", text: v.text, href: v.href })),
               { type: "divider" },
-              ...[VIEWS.request, VIEWS.delegations, VIEWS.preapprovals, VIEWS.audit, ...(admin ? [VIEWS.registry] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
+              ...[VIEWS.request, VIEWS.delegations, VIEWS.preapprovals, VIEWS.audit, ...(admin ? [VIEWS.registry, VIEWS.usage] : [])].map((v) => ({ type: "link", text: v.text, href: v.href })),
             ]}
           />
         }

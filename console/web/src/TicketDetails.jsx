@@ -9,6 +9,7 @@ import SplitPanel from "@cloudscape-design/components/split-panel";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
 import { STATUS, decider, formatDateTime, formatWindow } from "./format.js";
+import LeastPrivilege from "./LeastPrivilege.jsx";
 
 const dash = (v) => (v === undefined || v === null || v === "" ? "—" : v);
 
@@ -304,6 +305,7 @@ export function Details({ initial, reload, client, onExpired }) {
           empty={<Empty>No history.</Empty>}
         />
         <Activity id={t.id} client={client} onExpired={onExpired} />
+        {(t.history || []).some((e) => e.to === "active") && <LeastPrivilege id={t.id} client={client} onExpired={onExpired} />}
       </SpaceBetween>
     </div>
   );

@@ -64,6 +64,8 @@ export function api(token) {
     // body: {account_id, permission_set, beneficiaries, start, duration, reason}; answers the new ticket.
     create: (body) => request(token, "POST", "/tickets", body),
     ticket: (id) => request(token, "GET", `/tickets/${enc(id)}`),
+    hint: (id) => request(token, "GET", `/tickets/${enc(id)}/hint`),
+    usage: () => request(token, "GET", "/admin/usage"),
     activity: async (id) => {
       const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
       return data.events || [];
