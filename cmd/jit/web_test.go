@@ -66,7 +66,19 @@ func (b *browser) text(css string) string {
 // waitText waits until the element matching css contains want.
 func (b *browser) waitText(css, want string) {
 	b.t.Helper()
-	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q); })()`, css, want)
+	b.waitFor(css, want, true)
+}
+
+// waitNoText waits until the element matching css is there and does not
+// contain unwanted (a filter applied, a row gone).
+func (b *browser) waitNoText(css, unwanted string) {
+	b.t.Helper()
+	b.waitFor(css, unwanted, false)
+}
+
+func (b *browser) waitFor(css, want string, present bool) {
+	b.t.Helper()
+	expr := fmt.Sprintf(`(() => { const e = document.querySelector(%q); return !!e && e.textContent.includes(%q) === %t; })()`, css, want, present)
 	// Evaluated again and again rather than with chromedp.Poll, which fails
 	// when the page navigates meanwhile (the sign-in redirects do).
 	deadline := time.Now().Add(20 * time.Second)
@@ -78,7 +90,7 @@ func (b *browser) waitText(css, want string) {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.t.Fatalf("waiting for %q in %s: %v (page: %s)", want, css, err, b.screenshot("failed"))
+			b.t.Fatalf("waiting for %q to be there (%t) in %s: %v (page: %s)", want, present, css, err, b.screenshot("failed"))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
