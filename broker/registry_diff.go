@@ -38,11 +38,15 @@ func (d RegistryDiff) Empty() bool {
 }
 
 // RuleKey names an approval rule by what it covers: "<account>/<permission
-// set>", with "*" for any permission set.
+// set>", with "*" for any permission set, and "/<requester group>" after
+// it when the rule names one.
 func RuleKey(r ApprovalRule) string {
 	ps := r.PermissionSet
 	if ps == "" {
 		ps = "*"
+	}
+	if r.RequesterGroup != "" {
+		return r.Account + "/" + ps + "/" + r.RequesterGroup
 	}
 	return r.Account + "/" + ps
 }

@@ -53,6 +53,7 @@ func NormalizeRegistry(r *RegistryData) {
 		if rule.Account == "" {
 			rule.Account = "*"
 		}
+		rule.RequesterGroup = strings.TrimSpace(rule.RequesterGroup)
 		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
 			for j := range stages {
 				st := &stages[j]
@@ -175,7 +176,7 @@ func CheckRegistry(r RegistryData) error {
 		}
 		groups[g.Name] = true
 	}
-	type ruleKey struct{ account, ps string }
+	type ruleKey struct{ account, ps, group string }
 	rules := map[ruleKey]int{}
 	ties := newGroupTies(r)
 	for i, rule := range r.ApprovalRules {
@@ -192,8 +193,14 @@ func CheckRegistry(r RegistryData) error {
 				return bad(path+".permission_set", "permission set %q is not registered", ps)
 			}
 		}
-		k := ruleKey{rule.Account, rule.PermissionSet}
+		if g := rule.RequesterGroup; g != "" && !validGroupName(g) {
+			return bad(path+".requester_group", "%q must be one group name of 1 to 128 characters without spaces, '*', ':' or ',' (leave it out for anyone)", g)
+		}
+		k := ruleKey{rule.Account, rule.PermissionSet, rule.RequesterGroup}
 		if j, dup := rules[k]; dup {
+			if rule.RequesterGroup != "" {
+				return bad(path, "approval_rules[%d] already covers account %q, permission set %q and requester group %q", j, rule.Account, rule.PermissionSet, rule.RequesterGroup)
+			}
 			return bad(path, "approval_rules[%d] already covers account %q and permission set %q", j, rule.Account, rule.PermissionSet)
 		}
 		rules[k] = i
@@ -273,11 +280,11 @@ func checkStages(path string, stages []RuleStage) error {
 // permission set are equally specific for it, and neither could win.
 type groupTies struct {
 	members map[string][]string // permission set group -> its sets
-	covered map[[2]string]int   // {account, set} -> the rule covering it through a group
+	covered map[[3]string]int   // {account, set, requester group} -> the rule covering it through a group
 }
 
 func newGroupTies(r RegistryData) *groupTies {
-	g := &groupTies{members: map[string][]string{}, covered: map[[2]string]int{}}
+	g := &groupTies{members: map[string][]string{}, covered: map[[3]string]int{}}
 	for _, psg := range r.PermissionSetGroups {
 		g.members[psg.Name] = psg.PermissionSets
 	}
@@ -292,7 +299,7 @@ func (g *groupTies) check(rules []ApprovalRule, i int) error {
 		return nil
 	}
 	for _, ps := range g.members[name] {
-		k := [2]string{rule.Account, ps}
+		k := [3]string{rule.Account, ps, rule.RequesterGroup}
 		if j, tie := g.covered[k]; tie {
 			return Errorf(EINVALID, "approval_rules[%d]: ties with approval_rules[%d]: both cover permission set %q in account %s through groups %q and %q",
 				i, j, ps, rule.Account, rules[j].PermissionSet, rule.PermissionSet)

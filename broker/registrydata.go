@@ -46,11 +46,19 @@ type RuleStage struct {
 
 // ApprovalRule says who approves tickets for an account ("*" for all) and
 // optionally a permission set or "group:<permission set group>" ("" for
-// any). The most specific rule wins.
+// any), and optionally a requester group ("" for anyone). The most
+// specific rule wins: the account first, then the permission set, then the
+// requester group (see docs/registry.md, "Which rule decides").
 type ApprovalRule struct {
-	Account       string      `json:"account" yaml:"account"`
-	PermissionSet string      `json:"permission_set,omitempty" yaml:"permission_set,omitempty"`
-	Stages        []RuleStage `json:"stages" yaml:"stages"`
+	Account       string `json:"account" yaml:"account"`
+	PermissionSet string `json:"permission_set,omitempty" yaml:"permission_set,omitempty"`
+	// RequesterGroup, when set, limits the rule to tickets whose requester
+	// was in this identity provider group when filing (a group name,
+	// without "group:"). Among rules for the same account and permission
+	// set, one naming a group of the requester beats one naming none; of
+	// several such groups, the first in byte order wins.
+	RequesterGroup string      `json:"requester_group,omitempty" yaml:"requester_group,omitempty"`
+	Stages         []RuleStage `json:"stages" yaml:"stages"`
 	// LateApproval defaults to LateKeepEnd.
 	LateApproval LatePolicy `json:"late_approval,omitempty" yaml:"late_approval,omitempty"`
 	// Deadline, when set, expires a pending ticket this long after it was

@@ -181,7 +181,7 @@ func TestDecisionTable(t *testing.T) {
 			if r := ref.mayApprove(tc.u, tc.acct, tc.ps, tc.stage); r != tc.want {
 				t.Errorf("reference says %v, want %v", r, tc.want)
 			}
-			rule, ok, _ := e.Rule(ctx, tc.acct, tc.ps)
+			rule, ok, _ := e.Rule(ctx, tc.acct, tc.ps, nil)
 			if !ok {
 				t.Fatalf("Rule(%q, %q) found none, want approval_rules[%d]", tc.acct, tc.ps, tc.rule)
 			}
@@ -199,7 +199,7 @@ func TestNoRuleCovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok, _ := e.Rule(context.Background(), sandbox, "ReadOnly"); ok {
+	if r, ok, _ := e.Rule(context.Background(), sandbox, "ReadOnly", nil); ok {
 		t.Errorf("Rule found %+v, want none", r)
 	}
 	if ok, err := e.MayApprove(context.Background(), user("mgr@x.com"), sandbox, "ReadOnly", 0); ok || err != nil {
@@ -227,7 +227,7 @@ func TestRandomAgainstReference(t *testing.T) {
 				got, err = e.MayApprove(context.Background(), d.u, d.acct, d.ps, d.stage)
 				want = ref.mayApprove(d.u, d.acct, d.ps, d.stage)
 				ri, rok := ref.rule(d.acct, d.ps)
-				rule, ok, _ := e.Rule(context.Background(), d.acct, d.ps)
+				rule, ok, _ := e.Rule(context.Background(), d.acct, d.ps, nil)
 				if ok != rok || ok && !cmp.Equal(rule, g.r.ApprovalRules[ri]) {
 					t.Errorf("seed %d decision %d: Rule(%q, %q) = %+v, %v; reference approval_rules[%d], %v", seed, i, d.acct, d.ps, rule, ok, ri, rok)
 				}
