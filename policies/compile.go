@@ -97,8 +97,8 @@ type snapshot struct {
 	rules                                               []broker.ApprovalRule
 	// requesterGroups are the groups some rule names (requester_group).
 	requesterGroups map[string]bool
-	psNames                                             []string
-	nLinks                                              int
+	psNames         []string
+	nLinks          int
 	// version is the stored version this was compiled from (0: unknown).
 	version int64
 }

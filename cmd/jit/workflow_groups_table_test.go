@@ -39,8 +39,8 @@ func TestWorkflowDecisionTableRequesterGroups(t *testing.T) {
 	}
 	cases := []struct {
 		groups, account, ps string
-		approver               string   // approves: 200, approved
-		others                 []string // may not: 404
+		approver            string   // approves: 200, approved
+		others              []string // may not: 404
 	}{
 		// A rule naming the requester's group beats the rule naming none for the same account and set.
 		{"ops", dev, ro, "a1@example.com", []string{"bob@example.com", "a2@example.com"}},
