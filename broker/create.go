@@ -32,7 +32,7 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // role has nothing to create up front), so its credentials work as soon as
 // this returns; its expiry is scheduled instead. Nothing is stored or
 // scheduled when it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN.
+// EFORBIDDEN, EDUPLICATE and ETOOMANY (the registry's limits, guarded).
 func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -58,7 +58,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
 	}
-	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
+	if err := s.guarded(ctx, t, "", t.End, true, func() error { return s.cfg.Store.CreateTicket(ctx, t) }); err != nil {
 		return nil, err
 	}
 	var serr error

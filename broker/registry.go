@@ -53,6 +53,7 @@ func (r RegistryData) Clone() RegistryData {
 		PermissionSets:   make([]PermissionSet, len(r.PermissionSets)),
 		Admins:           slices.Clone(r.Admins),
 		RequestForOthers: slices.Clone(r.RequestForOthers),
+		Limits:           r.Limits,
 	}
 	for i, p := range r.PermissionSets {
 		p.Scope = Scope{Accounts: slices.Clone(p.Scope.Accounts), RequesterGroups: slices.Clone(p.Scope.RequesterGroups)}

@@ -27,6 +27,7 @@ type RegistryDiff struct {
 	ApprovalRules       Changes `json:"approval_rules"`
 	Admins              Changes `json:"admins"`
 	RequestForOthers    Changes `json:"request_for_others"`
+	Limits              Changes `json:"limits"`
 	// Reordered names the sections whose entries only moved.
 	Reordered []string `json:"reordered,omitempty"`
 }
@@ -34,7 +35,7 @@ type RegistryDiff struct {
 // Empty reports whether nothing changes.
 func (d RegistryDiff) Empty() bool {
 	return d.Accounts.empty() && d.PermissionSets.empty() && d.PermissionSetGroups.empty() &&
-		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && len(d.Reordered) == 0
+		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Limits.empty() && len(d.Reordered) == 0
 }
 
 // RuleKey names an approval rule by what it covers: "<account>/<permission
@@ -79,6 +80,7 @@ func DiffRegistry(old, new RegistryData) RegistryDiff {
 	if reordered {
 		d.Reordered = append(d.Reordered, "request_for_others")
 	}
+	d.Limits, _ = diffKeyed([]Limits{old.Limits}, []Limits{new.Limits}, func(Limits) string { return "limits" })
 	return d
 }
 
@@ -188,7 +190,7 @@ func (d RegistryDiff) Lines() []string {
 		c    Changes
 	}{
 		{"account", d.Accounts}, {"permission set", d.PermissionSets}, {"permission set group", d.PermissionSetGroups},
-		{"approval rule", d.ApprovalRules}, {"admin", d.Admins}, {"may request for others", d.RequestForOthers},
+		{"approval rule", d.ApprovalRules}, {"admin", d.Admins}, {"may request for others", d.RequestForOthers}, {"limits", d.Limits},
 	} {
 		for _, k := range s.c.Added {
 			out = append(out, fmt.Sprintf("+ %s %s", s.what, k))

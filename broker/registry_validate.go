@@ -67,6 +67,10 @@ func NormalizeRegistry(r *RegistryData) {
 	}
 	normalizePrincipals(r.Admins)
 	normalizePrincipals(r.RequestForOthers)
+	r.Limits.OverlappingTickets = strings.ToLower(strings.TrimSpace(r.Limits.OverlappingTickets))
+	if r.Limits.OverlappingTickets == OverlapRefuse {
+		r.Limits.OverlappingTickets = "" // the default, written once
+	}
 	canonicalEmpties(r)
 }
 
@@ -238,6 +242,14 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkPrincipals(path+".escalate_to", rule.EscalateTo); err != nil {
 			return err
 		}
+	}
+	switch r.Limits.OverlappingTickets {
+	case "", OverlapRefuse, OverlapAllow:
+	default:
+		return bad("limits.overlapping_tickets", "%q must be %s (the default) or %s", r.Limits.OverlappingTickets, OverlapRefuse, OverlapAllow)
+	}
+	if r.Limits.MaxOpenTicketsPerBeneficiary < 0 {
+		return bad("limits.max_open_tickets_per_beneficiary", "must not be negative (0 or absent: no cap)")
 	}
 	if len(r.Admins) == 0 {
 		return bad("admins", "at least one admin is required, or nobody could change the registry again")

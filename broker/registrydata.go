@@ -89,4 +89,25 @@ type RegistryData struct {
 	Admins []string `json:"admins" yaml:"admins"`
 	// RequestForOthers may file tickets for other people: emails or "group:<name>".
 	RequestForOthers []string `json:"request_for_others,omitempty" yaml:"request_for_others,omitempty"`
+	// Limits are the guard rails on tickets.
+	Limits Limits `json:"limits,omitzero" yaml:"limits,omitempty"`
+}
+
+// Overlap policies (Limits.OverlappingTickets).
+const (
+	OverlapRefuse = "refuse" // the default
+	OverlapAllow  = "allow"
+)
+
+// Limits are guard rails on the tickets people hold. The zero value is the
+// default: overlapping tickets refused, no cap on open tickets.
+type Limits struct {
+	// MaxOpenTicketsPerBeneficiary caps how many open (pending, approved
+	// or active) tickets one person may be a beneficiary of; 0: no cap.
+	MaxOpenTicketsPerBeneficiary int `json:"max_open_tickets_per_beneficiary,omitempty" yaml:"max_open_tickets_per_beneficiary,omitempty"`
+	// OverlappingTickets is OverlapRefuse ("" too): a ticket is refused
+	// when one of its beneficiaries already holds or waits for a ticket
+	// for the same account and permission set whose window overlaps; or
+	// OverlapAllow.
+	OverlappingTickets string `json:"overlapping_tickets,omitempty" yaml:"overlapping_tickets,omitempty"`
 }

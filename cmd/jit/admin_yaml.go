@@ -186,7 +186,7 @@ var durationKeys = map[string]bool{"max_duration": true, "deadline": true, "remi
 // flowKeys hold lists or small mappings written on one line.
 var flowKeys = map[string]bool{
 	"accounts": true, "requester_groups": true, "permission_sets": true, "approvers": true,
-	"admins": true, "request_for_others": true, "scope": true, "escalate_to": true,
+	"admins": true, "request_for_others": true, "scope": true, "limits": true, "escalate_to": true,
 }
 
 // marshalRegistryYAML writes r as a registry file.
