@@ -80,7 +80,8 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 	if late == "" {
 		late = broker.LateKeepEnd
 	}
-	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}
+	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery,
+		StepUp: broker.StepUp{MaxAge: r.StepUpMaxAge, ACR: r.StepUpACR, AMR: r.StepUpAMR}}
 	if !extension && r.EscalateBefore > 0 {
 		for _, a := range r.EscalateTo {
 			if a = normalize(a); (isGroup(a) || !t.Involves(a)) && !slices.Contains(plan.EscalateTo, a) {

@@ -23,6 +23,9 @@ type Plan struct {
 	// (ApprovalRule.EscalateBefore): EscalateTo less the ticket's people.
 	EscalateBefore time.Duration
 	EscalateTo     []string
+	// StepUp is what an approval under the rule needs of the approver's
+	// sign-in (ApprovalRule.StepUpMaxAge and friends).
+	StepUp StepUp
 }
 
 // apply puts a ticket plan on t, filed (or resent) at now.

@@ -32,7 +32,8 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // role has nothing to create up front), so its credentials work as soon as
 // this returns; its expiry is scheduled instead. Nothing is stored or
 // scheduled when it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN, EDUPLICATE and ETOOMANY (the registry's limits, guarded).
+// EFORBIDDEN, EDUPLICATE and ETOOMANY (the registry's limits, guarded),
+// ESTEPUP (the permission set asks for a more recent sign-in, StepUp).
 func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -154,6 +155,9 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 		}
 	}
 	if err := s.resolveBeneficiaries(ctx, u.Email, beneficiaries); err != nil {
+		return nil, PermissionSet{}, err
+	}
+	if err := ps.StepUp().Check(u, now, "requesting "+ps.Name); err != nil {
 		return nil, PermissionSet{}, err
 	}
 	return &Ticket{

@@ -87,6 +87,8 @@ func canonicalEmpties(r *RegistryData) {
 	for i := range r.PermissionSets {
 		sc := &r.PermissionSets[i].Scope
 		sc.Accounts, sc.RequesterGroups = nilIfEmpty(sc.Accounts), nilIfEmpty(sc.RequesterGroups)
+		p := &r.PermissionSets[i]
+		p.StepUpACR, p.StepUpAMR = nilIfEmpty(p.StepUpACR), nilIfEmpty(p.StepUpAMR)
 	}
 	for i := range r.PermissionSetGroups {
 		r.PermissionSetGroups[i].PermissionSets = nilIfEmpty(r.PermissionSetGroups[i].PermissionSets)
@@ -95,6 +97,7 @@ func canonicalEmpties(r *RegistryData) {
 		rule := &r.ApprovalRules[i]
 		rule.Stages, rule.ExtensionStages = nilIfEmpty(rule.Stages), nilIfEmpty(rule.ExtensionStages)
 		rule.EscalateTo = nilIfEmpty(rule.EscalateTo)
+		rule.StepUpACR, rule.StepUpAMR = nilIfEmpty(rule.StepUpACR), nilIfEmpty(rule.StepUpAMR)
 		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
 			for j := range stages {
 				stages[j].Approvers = nilIfEmpty(stages[j].Approvers)
@@ -242,6 +245,9 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkPrincipals(path+".escalate_to", rule.EscalateTo); err != nil {
 			return err
 		}
+		if err := checkStepUp(path, rule.StepUpMaxAge, rule.StepUpACR, rule.StepUpAMR); err != nil {
+			return err
+		}
 	}
 	switch r.Limits.OverlappingTickets {
 	case "", OverlapRefuse, OverlapAllow:
@@ -321,12 +327,33 @@ func (g *groupTies) check(rules []ApprovalRule, i int) error {
 	return nil
 }
 
+// checkStepUp checks a rule's or permission set's step_up_* fields.
+func checkStepUp(path string, maxAge time.Duration, acr, amr []string) error {
+	if maxAge < 0 {
+		return Errorf(EINVALID, "%s.step_up_max_age: must not be negative", path)
+	}
+	if maxAge > 0 && maxAge < time.Minute {
+		return Errorf(EINVALID, "%s.step_up_max_age: %s is less than a minute; write a duration such as 15m", path, maxAge)
+	}
+	for field, vs := range map[string][]string{"step_up_acr": acr, "step_up_amr": amr} {
+		for i, v := range vs {
+			if v == "" || len(v) > 256 || strings.ContainsAny(v, " \t\r\n") || textError("", v) != nil {
+				return Errorf(EINVALID, "%s.%s[%d]: %q must be one value of the identity provider's %s claim, without spaces", path, field, i, v, strings.TrimPrefix(field, "step_up_"))
+			}
+		}
+	}
+	return nil
+}
+
 func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) error {
 	bad := func(field, format string, args ...any) error {
 		return Errorf(EINVALID, "%s.%s: %s", path, field, fmt.Sprintf(format, args...))
 	}
 	if !permissionSetNamePattern.MatchString(p.Name) {
 		return bad("name", "%q must be 1 to 32 letters, digits or +=,.@_-", p.Name)
+	}
+	if err := checkStepUp(path, p.StepUpMaxAge, p.StepUpACR, p.StepUpAMR); err != nil {
+		return err
 	}
 	switch {
 	case p.MaxDuration <= 0:

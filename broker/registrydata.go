@@ -73,6 +73,13 @@ type ApprovalRule struct {
 	// neither; ticket rounds only, not extensions.
 	EscalateBefore time.Duration `json:"escalate_before,omitempty" yaml:"escalate_before,omitempty"`
 	EscalateTo     []string      `json:"escalate_to,omitempty" yaml:"escalate_to,omitempty"`
+	// An approval under this rule (of a ticket or an extension) needs a
+	// recent strong sign-in when any of these is set:
+	// StepUpMaxAge, StepUpACR and StepUpAMR ask for a recent strong
+	// sign-in (StepUp, docs/registry.md "Step-up").
+	StepUpMaxAge time.Duration `json:"step_up_max_age,omitempty" yaml:"step_up_max_age,omitempty"`
+	StepUpACR    []string      `json:"step_up_acr,omitempty" yaml:"step_up_acr,omitempty"`
+	StepUpAMR    []string      `json:"step_up_amr,omitempty" yaml:"step_up_amr,omitempty"`
 	// ExtensionStages, when set, approve extensions of active tickets
 	// instead of Stages.
 	ExtensionStages []RuleStage `json:"extension_stages,omitempty" yaml:"extension_stages,omitempty"`
