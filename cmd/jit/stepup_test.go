@@ -1,7 +1,13 @@
 package main
 
 import (
+	"html"
+	"io"
 	"net/http"
+	"net/http/cookiejar"
+	"net/url"
+	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -94,4 +100,61 @@ func TestWorkflowDecisionTableStepUp(t *testing.T) {
 	}
 	h.signedIn("alice@example.com", time.Now(), []string{"mfa", "pwd"}, "engineers")
 	h.file("alice@example.com", req)
+}
+
+// `jit login --step-up` sends the user through the identity provider again
+// (prompt=login, max_age=0), and the fresh sign-in it keeps passes a
+// rule's step-up where an old one is refused with the hint to run it.
+func TestLoginStepUp(t *testing.T) {
+	h := newWorkflowHarness(t)
+	h.idp.AllowRedirectURI("http://127.0.0.1/callback")
+	h.putRule(map[string]any{"account": dev, "permission_set": ro, "step_up_max_age": "10m",
+		"stages": []map[string]any{{"approvers": []string{"bob@example.com"}}}})
+	id := h.file("alice@example.com", map[string]any{"account_id": dev, "permission_set": ro,
+		"start": rfc(time.Now().Add(time.Hour)), "duration": "1h", "reason": "step-up"})
+
+	// An old sign-in, as a CLI token: refused, and told what to run.
+	h.signedIn("bob@example.com", time.Now().Add(-time.Hour), []string{"pwd"})
+	if _, errOut, err := h.jit("bob@example.com", "approve", id); err == nil || !strings.Contains(errOut, "jit login --step-up") {
+		t.Fatalf("approve with an old sign-in: %v %s, want a refusal naming jit login --step-up", err, errOut)
+	}
+
+	m := newUserMachine(t)
+	seen := make(chan string, 1)
+	stderr := m.login(func(link string, _ io.Writer) {
+		jar, _ := cookiejar.New(nil)
+		browser := &http.Client{Jar: jar, Timeout: 20 * time.Second}
+		resp, err := browser.Get(link)
+		if err != nil {
+			seen <- err.Error()
+			return
+		}
+		page, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		form := url.Values{}
+		for _, f := range regexp.MustCompile(`type="hidden" name="(\w+)" value="([^"]*)"`).FindAllStringSubmatch(string(page), -1) {
+			form.Set(f[1], html.UnescapeString(f[2]))
+		}
+		form.Set("login_hint", "bob@example.com")
+		resp, err = browser.PostForm(link, form)
+		if err != nil {
+			seen <- err.Error()
+			return
+		}
+		resp.Body.Close()
+		seen <- link + "\n" + string(page)
+	}, "--url", h.apiURL, "--step-up")
+	got := <-seen
+	if !strings.Contains(got, "prompt=login") || !strings.Contains(got, "max_age=0") || !strings.Contains(got, "Sign in again") {
+		t.Fatalf("the sign-in did not ask for a fresh authentication:\n%s", got)
+	}
+	if !strings.Contains(stderr, "as bob@example.com") {
+		t.Fatalf("jit login --step-up said:\n%s", stderr)
+	}
+	if _, errOut, code := m.jit("approve", id); code != 0 {
+		t.Fatalf("approve after jit login --step-up: %d %s", code, errOut)
+	}
+	if st := h.get(id).State; st != broker.StateApproved {
+		t.Errorf("ticket %s, want approved", st)
+	}
 }
