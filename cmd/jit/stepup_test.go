@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"github.com/jitaccess/jit/broker"
 )
 
@@ -157,4 +159,36 @@ func TestLoginStepUp(t *testing.T) {
 	if st := h.get(id).State; st != broker.StateApproved {
 		t.Errorf("ticket %s, want approved", st)
 	}
+}
+
+// The approver page answers step_up_required by sending bob through the
+// identity provider again with max_age and prompt=login, and back: the
+// approval then goes through.
+func TestApproverPageStepUp(t *testing.T) {
+	h := newWebHarness(t)
+	h.putRule(map[string]any{"account": dev, "permission_set": ro, "step_up_max_age": "10m",
+		"stages": []map[string]any{{"approvers": []string{"bob@example.com"}}}})
+	tk := h.requestReadOnly("step-up on the page")
+	b := newBrowser(t)
+	b.signIn(h, "bob@example.com")
+
+	// bob's page holds a sign-in an hour old.
+	h.signedIn("bob@example.com", time.Now().Add(-time.Hour), []string{"pwd"}, "approvers")
+	if _, err := chromedp.Run(b.ctx, chromedp.Evaluate[bool](`sessionStorage.setItem("jit.id_token", "`+h.token("bob@example.com")+`") || true`)); err != nil {
+		t.Fatal(err)
+	}
+	b.do("reload with the old sign-in", chromedp.Reload())
+	b.decide("approve", tk.ID, "ok")
+	b.do("the identity provider's page", chromedp.WaitVisible(chromedp.CSS(`#step-up`)))
+	loc, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](`window.location.href`))
+	if err != nil || !strings.Contains(loc, "max_age=600") || !strings.Contains(loc, "prompt=login") {
+		t.Fatalf("the page went to %q (%v), want the authorize endpoint with max_age=600 and prompt=login", loc, err)
+	}
+	if st := h.get(tk.ID).State; st != broker.StatePending {
+		t.Fatalf("ticket %s after the refused approval, want pending", st)
+	}
+	b.do("sign in again", chromedp.Click(chromedp.CSS(`button[value="bob@example.com"]`)))
+	b.waitText(testid("user-email"), "bob@example.com")
+	b.decide("approve", tk.ID, "ok")
+	h.waitTicket(tk.ID, 10*time.Second, "approval after the fresh sign-in", func(x broker.Ticket) bool { return x.State == broker.StateApproved })
 }
