@@ -82,4 +82,21 @@ func TestGuardRails(t *testing.T) {
 		t.Errorf("%d of %d concurrent identical requests created a ticket (%v), want exactly 1", created, len(codes), codes)
 	}
 	_ = second
+
+	// Extensions: a longer window may not reach into another open ticket
+	// of the same account and set, and a pending extension holds its window.
+	a := h.file("carol@example.com", at(0))
+	h.must("bob@example.com", "POST", "/api/v1/tickets/"+a+"/approve", map[string]string{})
+	active := h.waitTicket(a, 10*time.Second, "activation", func(tk broker.Ticket) bool { return tk.State == broker.StateActive })
+	b := h.file("carol@example.com", at(2*time.Hour))
+	code, _, m = h.call("carol@example.com", "POST", "/api/v1/tickets/"+a+"/extend", map[string]string{"end": rfc(active.End.Add(90 * time.Minute)), "reason": "more"})
+	if code != http.StatusConflict || m["code"] != broker.EDUPLICATE || m["ticket_id"] != b {
+		t.Fatalf("extension into %s: %d %v, want 409 duplicate_ticket naming it", b, code, m)
+	}
+	h.must("carol@example.com", "POST", "/api/v1/tickets/"+a+"/extend", map[string]string{"end": rfc(active.End.Add(30 * time.Minute)), "reason": "a little more"})
+	h.must("carol@example.com", "POST", "/api/v1/tickets/"+b+"/cancel", map[string]string{})
+	code, _, m = h.call("carol@example.com", "POST", "/api/v1/tickets", at(70*time.Minute))
+	if code != http.StatusConflict || m["code"] != broker.EDUPLICATE || m["ticket_id"] != a {
+		t.Fatalf("a ticket inside %s's pending extension: %d %v, want 409 duplicate_ticket naming it", a, code, m)
+	}
 }
