@@ -59,7 +59,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	} else {
 		t.move(StatePending, u.Email, "request", t.Reason, now)
 	}
-	if err := s.guarded(ctx, t, "", t.End, true, func() error { return s.cfg.Store.CreateTicket(ctx, t) }); err != nil {
+	if err := s.guarded(ctx, t, u.Email, "", t.End, true, func() error { return s.cfg.Store.CreateTicket(ctx, t) }); err != nil {
 		return nil, err
 	}
 	var serr error

@@ -94,7 +94,7 @@ func (s *Service) Edit(ctx context.Context, id string, in EditInput) (*Ticket, e
 		}
 	}
 	var t *Ticket
-	err = s.guarded(ctx, next, id, next.End, true, func() (err error) {
+	err = s.guarded(ctx, next, u.Email, id, next.End, true, func() (err error) {
 		t, err = s.transition(ctx, id, func(t *Ticket) error {
 			if t.State != StateRejected {
 				return stateError(t, "edited")

@@ -82,7 +82,7 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 		want = cur.End.Add(in.By).Truncate(time.Second)
 	}
 	var t *Ticket
-	err = s.guarded(ctx, cur, id, want, false, func() (err error) {
+	err = s.guarded(ctx, cur, u.Email, id, want, false, func() (err error) {
 		t, err = s.transition(ctx, id, func(t *Ticket) error {
 			now := s.now()
 			end := in.End.UTC().Truncate(time.Second)

@@ -19,8 +19,10 @@ import (
 // requests all come through here.
 //
 // adds says whether store makes one more open ticket (a new ticket, a
-// resend); an extension does not, and is checked for overlaps only.
-func (s *Service) guarded(ctx context.Context, t *Ticket, except string, end time.Time, adds bool, store func() error) error {
+// resend); an extension does not, and is checked for overlaps only. by is
+// the caller: the other ticket is named only to someone it involves (a
+// requester for others learns that one exists, not which).
+func (s *Service) guarded(ctx context.Context, t *Ticket, by, except string, end time.Time, adds bool, store func() error) error {
 	if s.cfg.RegistryStore == nil {
 		return store() // the limits live in the registry: none without one
 	}
@@ -40,7 +42,7 @@ func (s *Service) guarded(ctx context.Context, t *Ticket, except string, end tim
 	run = func(i int) error {
 		if i == len(keys) {
 			for _, b := range keys {
-				if err := s.checkLimits(ctx, t, b, except, end, adds, limits); err != nil {
+				if err := s.checkLimits(ctx, t, b, by, except, end, adds, limits); err != nil {
 					return err
 				}
 			}
@@ -52,7 +54,7 @@ func (s *Service) guarded(ctx context.Context, t *Ticket, except string, end tim
 }
 
 // checkLimits checks one beneficiary's open tickets (see guarded).
-func (s *Service) checkLimits(ctx context.Context, t *Ticket, b, except string, end time.Time, adds bool, limits Limits) error {
+func (s *Service) checkLimits(ctx context.Context, t *Ticket, b, by, except string, end time.Time, adds bool, limits Limits) error {
 	open := 0
 	for _, st := range openStates {
 		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{Beneficiary: b, State: st, All: true})
@@ -72,6 +74,9 @@ func (s *Service) checkLimits(ctx context.Context, t *Ticket, b, except string, 
 				oEnd = x.End // a pending extension holds its window
 			}
 			if o.Start.Before(end) && t.Start.Before(oEnd) {
+				if !o.Involves(by) {
+					return Errorf(EDUPLICATE, "%s already holds or waits for a ticket for %s in account %s whose window overlaps this one; ask for a window after it ends", b, o.PermissionSet, o.AccountID)
+				}
 				return &Error{Code: EDUPLICATE, TicketID: o.ID, Message: Errorf(EDUPLICATE,
 					"%s already holds or waits for ticket %s (%s, %s in account %s, %s to %s), which overlaps this one; use that ticket, extend it, or ask for a window after it ends",
 					b, o.ID, o.State, o.PermissionSet, o.AccountID, o.Start.Format(time.RFC3339), oEnd.Format(time.RFC3339)).Message}
