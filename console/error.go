@@ -38,7 +38,7 @@ var statusByCode = map[string]int{
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	body := s.errorBody(c, err)
 	status := statusByCode[body.Code] // errorBody returns only codes of the table
-	if body.Code == broker.EFORBIDDEN {
+	if body.Code == broker.EFORBIDDEN || body.Code == broker.ESTEPUP {
 		s.auditDenied(c, body.Message)
 	}
 	if _, signedIn := broker.UserFrom(c.UserContext()); signedIn && body.Code == broker.ENOTFOUND && c.Params("id") != "" {
