@@ -45,7 +45,7 @@ type ExtendInput struct {
 // ENOTFOUND, EFORBIDDEN, ECONFLICT (not active, ended, or an extension is
 // already pending), EDUPLICATE (the longer window would overlap another
 // open ticket of a beneficiary for the same account and permission set,
-// guarded).
+// guarded), ESTEPUP (the permission set asks for a more recent sign-in).
 func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -68,6 +68,9 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	}
 	ps, err := s.cfg.Registry.PermissionSet(ctx, cur.PermissionSet)
 	if err != nil {
+		return nil, err
+	}
+	if err := ps.StepUp().Check(u, s.now(), "extending a ticket for "+ps.Name); err != nil {
 		return nil, err
 	}
 	plan := Plan{}
