@@ -13,9 +13,10 @@ import (
 // in force.
 type RuleSource interface {
 	// Rule returns the most specific rule for the account and permission
-	// set, and false when none covers them. Errors: EUNAVAILABLE when the
+	// set and a requester in requesterGroups, and false when none covers
+	// them. Errors: EUNAVAILABLE when the
 	// rules in force cannot be confirmed (the enforcer); others internal.
-	Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error)
+	Rule(ctx context.Context, accountID, permissionSet string, requesterGroups []string) (broker.ApprovalRule, bool, error)
 }
 
 // Engine implements broker.ApprovalEngine: it plans a ticket's stages
@@ -31,14 +32,16 @@ var _ broker.ApprovalEngine = (*Engine)(nil)
 // policies enforcer, which compiles them from the registry).
 func New(src RuleSource) *Engine { return &Engine{rules: src} }
 
-// Plan returns the plan of the rule that covers t: its stages (its
+// Plan returns the plan of the rule that covers t, chosen with the groups
+// its requester's sign-in carried when filing (t.RequesterGroups, as every
+// later check of the ticket uses them) against the rules in force now: its stages (its
 // extension stages for an extension, when it has any) without the
 // requester and beneficiaries, who never approve their own ticket.
 // EINVALID if no rule covers t, a stage of named approvers cannot reach
 // its quorum without them, or a stage could be left waiting for approvers
 // who used their one approval on an earlier stage (broker.CheckStages); the RuleSource's errors (EUNAVAILABLE) as they are.
 func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (broker.Plan, error) {
-	r, ok, err := e.rules.Rule(ctx, t.AccountID, t.PermissionSet)
+	r, ok, err := e.rules.Rule(ctx, t.AccountID, t.PermissionSet, t.RequesterGroups)
 	if err != nil {
 		return broker.Plan{}, err
 	}
@@ -77,7 +80,8 @@ func (e *Engine) Plan(ctx context.Context, t *broker.Ticket, extension bool) (br
 	if late == "" {
 		late = broker.LateKeepEnd
 	}
-	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery}
+	plan := broker.Plan{Stages: stages, LateApproval: late, Deadline: r.Deadline, RemindEvery: r.RemindEvery,
+		StepUp: broker.StepUp{MaxAge: r.StepUpMaxAge, ACR: r.StepUpACR, AMR: r.StepUpAMR}}
 	if !extension {
 		plan.OnCall = r.AutoApproveOnCall
 	}

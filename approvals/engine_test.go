@@ -296,3 +296,57 @@ func TestPlanOnCall(t *testing.T) {
 		t.Fatalf("extension plan: %+v %v, want no on-call", p, err)
 	}
 }
+
+// Plan asks the rule source with the groups the requester's sign-in
+// carried when filing, and carries the rule's step-up.
+func TestPlanRequesterGroupAndStepUp(t *testing.T) {
+	e := mustEngine(t, Rule{Account: "*", RequesterGroup: "contractors", StepUpMaxAge: 10 * time.Minute, StepUpAMR: []string{"mfa"},
+		Stages: []Stage{{Approvers: []string{"vendor-mgr@x.com"}, Required: 1}}})
+	tk := ticket("alice@x.com", "alice@x.com")
+	if _, err := e.Plan(context.Background(), tk, false); broker.ErrorCode(err) != broker.EINVALID {
+		t.Fatalf("plan for a requester outside the rule's group: %v, want invalid (no rule)", err)
+	}
+	tk.RequesterGroups = []string{"engineers", "contractors"}
+	p, err := e.Plan(context.Background(), tk, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.Stages[0].Approvers; len(got) != 1 || got[0] != "vendor-mgr@x.com" {
+		t.Errorf("approvers %v, want the contractors' rule's", got)
+	}
+	if p.StepUp.MaxAge != 10*time.Minute || len(p.StepUp.AMR) != 1 || p.StepUp.AMR[0] != "mfa" {
+		t.Errorf("step-up %+v, want the rule's", p.StepUp)
+	}
+}
+
+// StepUp.Check: the decision table of sign-ins.
+func TestStepUpCheck(t *testing.T) {
+	now := time.Date(2026, 12, 5, 12, 0, 0, 0, time.UTC)
+	su := broker.StepUp{MaxAge: 10 * time.Minute, AMR: []string{"mfa", "hwk"}}
+	for _, c := range []struct {
+		name string
+		u    broker.User
+		ok   bool
+	}{
+		{"fresh mfa", broker.User{AuthTime: now.Add(-time.Minute), AMR: []string{"pwd", "mfa"}}, true},
+		{"just at the limit", broker.User{AuthTime: now.Add(-10 * time.Minute), AMR: []string{"hwk"}}, true},
+		{"too old", broker.User{AuthTime: now.Add(-11 * time.Minute), AMR: []string{"mfa"}}, false},
+		{"no auth_time", broker.User{AMR: []string{"mfa"}}, false},
+		{"password only", broker.User{AuthTime: now, AMR: []string{"pwd"}}, false},
+	} {
+		err := su.Check(c.u, now, "approving ticket t1")
+		if got := err == nil; got != c.ok {
+			t.Errorf("%s: %v, want ok %v", c.name, err, c.ok)
+		}
+		if err != nil && broker.ErrorCode(err) != broker.ESTEPUP {
+			t.Errorf("%s: code %s, want %s", c.name, broker.ErrorCode(err), broker.ESTEPUP)
+		}
+	}
+	acr := broker.StepUp{ACR: []string{"urn:mace:incommon:iap:silver"}}
+	if err := acr.Check(broker.User{ACR: "0"}, now, "x"); broker.ErrorCode(err) != broker.ESTEPUP {
+		t.Errorf("wrong acr: %v, want step_up_required", err)
+	}
+	if err := (broker.StepUp{}).Check(broker.User{}, now, "x"); err != nil {
+		t.Errorf("no step-up asked: %v", err)
+	}
+}

@@ -25,6 +25,9 @@ type Plan struct {
 	EscalateTo     []string
 	// OnCall is the rule's on-call auto-approval (ticket rounds only).
 	OnCall *OnCallRule
+	// StepUp is what an approval under the rule needs of the approver's
+	// sign-in (ApprovalRule.StepUpMaxAge and friends).
+	StepUp StepUp
 }
 
 // apply puts a ticket plan on t, filed (or resent) at now.

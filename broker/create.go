@@ -37,7 +37,8 @@ var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
 // once by pre-approvals or the rule's on-call auto-approval (autoApprove).
 // Nothing is stored or
 // scheduled when it fails. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN.
+// EFORBIDDEN, EDUPLICATE and ETOOMANY (the registry's limits, guarded),
+// ESTEPUP (the permission set asks for a more recent sign-in, StepUp).
 func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -68,7 +69,7 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	if t.State == StateApproved && !now.Before(t.Start) && !usesIdentityCenter(ps) {
 		t.move(StateActive, "jit", "activate", "", now)
 	}
-	if err := s.cfg.Store.CreateTicket(ctx, t); err != nil {
+	if err := s.guarded(ctx, t, u.Email, "", t.End, true, func() error { return s.cfg.Store.CreateTicket(ctx, t) }); err != nil {
 		return nil, err
 	}
 	var serr error
@@ -174,6 +175,9 @@ func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, no
 		}
 	}
 	if err := s.resolveBeneficiaries(ctx, u.Email, beneficiaries); err != nil {
+		return nil, PermissionSet{}, err
+	}
+	if err := ps.StepUp().Check(u, now, "requesting "+ps.Name); err != nil {
 		return nil, PermissionSet{}, err
 	}
 	t := &Ticket{

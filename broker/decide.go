@@ -18,7 +18,7 @@ import (
 // the expiry is rescheduled. Nothing is decided from the approval deadline
 // or the ticket's end on (see decidable). Errors: EUNAUTHENTICATED,
 // ENOTFOUND, EFORBIDDEN, ECONFLICT (nothing to decide, already approved,
-// or too late).
+// or too late), ESTEPUP (the rule asks for a more recent sign-in, StepUp).
 func (s *Service) Approve(ctx context.Context, id, comment string) (*Ticket, error) {
 	return s.ApproveRevision(ctx, id, 0, comment)
 }
@@ -50,6 +50,9 @@ func (s *Service) ApproveRevision(ctx context.Context, id string, revision int, 
 		now := s.now()
 		r, d, err := s.openDecision(ctx, t, u, dels, revision, now, "approved")
 		if err != nil {
+			return err
+		}
+		if err := s.approvalStepUp(ctx, t, r.Extension, u, now); err != nil {
 			return err
 		}
 		extension, stage, oldEnd = r.Extension, *r.Stage, t.End

@@ -27,7 +27,7 @@ type EditInput struct {
 // approvals, and goes back to pending (or straight to approved when no
 // approval is needed). The revision it replaces is kept in Revisions. Only
 // the requester may edit. Errors: EUNAUTHENTICATED, EINVALID, ENOTFOUND,
-// EFORBIDDEN, ECONFLICT (not rejected).
+// EFORBIDDEN, ECONFLICT (not rejected), EDUPLICATE and ETOOMANY (guarded).
 func (s *Service) Edit(ctx context.Context, id string, in EditInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -93,27 +93,31 @@ func (s *Service) Edit(ctx context.Context, id string, in EditInput) (*Ticket, e
 			return nil, err
 		}
 	}
-	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		if t.State != StateRejected {
-			return stateError(t, "edited")
-		}
-		t.Revisions = append(t.Revisions, Revision{
-			Revision: t.Revision, Beneficiaries: t.Beneficiaries, PermissionSet: t.PermissionSet,
-			Start: t.Start, End: t.End, Reason: t.Reason, Stages: t.Stages, Approvals: t.Approvals, Closed: t.Closed,
+	var t *Ticket
+	err = s.guarded(ctx, next, u.Email, id, next.End, true, func() (err error) {
+		t, err = s.transition(ctx, id, func(t *Ticket) error {
+			if t.State != StateRejected {
+				return stateError(t, "edited")
+			}
+			t.Revisions = append(t.Revisions, Revision{
+				Revision: t.Revision, Beneficiaries: t.Beneficiaries, PermissionSet: t.PermissionSet,
+				Start: t.Start, End: t.End, Reason: t.Reason, Stages: t.Stages, Approvals: t.Approvals, Closed: t.Closed,
+			})
+			t.Revision++
+			t.Beneficiaries, t.PermissionSet = slices.Clone(next.Beneficiaries), next.PermissionSet
+			t.Start, t.End, t.Reason = next.Start, next.End, next.Reason
+			t.RequesterGroups = slices.Clone(next.RequesterGroups)
+			t.Closed, t.Extension = nil, nil
+			plan.apply(t, now)
+			comment := fmt.Sprintf("revision %d: %s", t.Revision, t.Reason)
+			if len(t.Stages) == 0 {
+				t.move(StateApproved, u.Email, "resend", comment, now)
+			} else {
+				t.move(StatePending, u.Email, "resend", comment, now)
+			}
+			return nil
 		})
-		t.Revision++
-		t.Beneficiaries, t.PermissionSet = slices.Clone(next.Beneficiaries), next.PermissionSet
-		t.Start, t.End, t.Reason = next.Start, next.End, next.Reason
-		t.RequesterGroups = slices.Clone(next.RequesterGroups)
-		t.Closed, t.Extension = nil, nil
-		plan.apply(t, now)
-		comment := fmt.Sprintf("revision %d: %s", t.Revision, t.Reason)
-		if len(t.Stages) == 0 {
-			t.move(StateApproved, u.Email, "resend", comment, now)
-		} else {
-			t.move(StatePending, u.Email, "resend", comment, now)
-		}
-		return nil
+		return err
 	})
 	if err != nil {
 		return nil, err

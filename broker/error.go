@@ -3,6 +3,7 @@ package broker
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Error codes. Every error a user sees carries one of these; an error without
@@ -16,6 +17,17 @@ const (
 	ETOOLARGE        = "too_large"
 	EUNAVAILABLE     = "unavailable"
 	EINTERNAL        = "internal"
+	// EDUPLICATE: a beneficiary already holds or waits for a ticket for the
+	// same account and permission set in an overlapping window
+	// (Error.TicketID names it).
+	EDUPLICATE = "duplicate_ticket"
+	// ETOOMANY: a beneficiary has as many open tickets as the registry's
+	// limits allow.
+	ETOOMANY = "too_many_tickets"
+	// ESTEPUP: the decision needs a more recent (or stronger) sign-in
+	// (Error.MaxAge says how recent); sign in again at the identity
+	// provider and retry.
+	ESTEPUP = "step_up_required"
 )
 
 // Error is JIT's one error type: a machine-readable code and a message safe
@@ -23,6 +35,10 @@ const (
 type Error struct {
 	Code    string
 	Message string
+	// TicketID names the other ticket of an EDUPLICATE error.
+	TicketID string
+	// MaxAge is, for ESTEPUP, how recent the sign-in must be.
+	MaxAge time.Duration
 }
 
 // Error implements the error interface.

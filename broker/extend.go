@@ -43,7 +43,9 @@ type ExtendInput struct {
 // maximum duration. A ticket whose end has passed is not extended, even
 // before its expiry task has run. Errors: EUNAUTHENTICATED, EINVALID,
 // ENOTFOUND, EFORBIDDEN, ECONFLICT (not active, ended, or an extension is
-// already pending).
+// already pending), EDUPLICATE (the longer window would overlap another
+// open ticket of a beneficiary for the same account and permission set,
+// guarded), ESTEPUP (the permission set asks for a more recent sign-in).
 func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -74,6 +76,9 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 	if err != nil {
 		return nil, err
 	}
+	if err := ps.StepUp().Check(u, s.now(), "extending a ticket for "+ps.Name); err != nil {
+		return nil, err
+	}
 	plan := Plan{}
 	if ps.ApprovalRequired {
 		if plan, err = s.cfg.Approvals.Plan(ctx, cur, true); err != nil {
@@ -81,44 +86,52 @@ func (s *Service) Extend(ctx context.Context, id string, in ExtendInput) (*Ticke
 		}
 	}
 	var oldEnd time.Time
-	t, err := s.transition(ctx, id, func(t *Ticket) error {
-		now := s.now()
-		end := in.End.UTC().Truncate(time.Second)
-		if in.End.IsZero() {
-			end = t.End.Add(in.By).Truncate(time.Second)
-		}
-		switch {
-		case t.State != StateActive:
-			return stateError(t, "extended")
-		case !now.Before(t.End):
-			// Ended, though the expiry task has not run yet.
-			return Errorf(ECONFLICT, "ticket %s ended at %s; it cannot be extended", t.ID, t.End.Format(time.RFC3339))
-		case t.Extension != nil && t.Extension.State == ExtensionPending:
-			return Errorf(ECONFLICT, "ticket %s already has an extension to %s waiting for approval", t.ID, t.Extension.End.Format(time.RFC3339))
-		case !end.After(t.End):
-			return Errorf(EINVALID, "end %s must be after the current end %s", end.Format(time.RFC3339), t.End.Format(time.RFC3339))
-		case ps.MaxDuration > 0 && end.Sub(t.Start) > ps.MaxDuration:
-			return Errorf(EINVALID, "the window %s to %s (%s) would exceed the maximum of %s for permission set %s",
-				t.Start.Format(time.RFC3339), end.Format(time.RFC3339), end.Sub(t.Start), ps.MaxDuration, ps.Name)
-		}
-		oldEnd = t.End
-		e := &Extension{End: end, PreviousEnd: t.End, Reason: reason, RequestedBy: u.Email, RequestedAt: now,
-			State: ExtensionPending, Stages: plan.Stages, Approvals: []Decision{}}
-		t.Extension = e
-		if len(plan.Stages) == 0 {
-			e.State = ExtensionApproved
-			t.End = end
-			t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "extend",
-				Comment: fmt.Sprintf("end moved from %s to %s: %s", oldEnd.Format(time.RFC3339), end.Format(time.RFC3339), reason)})
+	want := in.End.UTC().Truncate(time.Second)
+	if in.End.IsZero() {
+		want = cur.End.Add(in.By).Truncate(time.Second)
+	}
+	var t *Ticket
+	err = s.guarded(ctx, cur, u.Email, id, want, false, func() (err error) {
+		t, err = s.transition(ctx, id, func(t *Ticket) error {
+			now := s.now()
+			end := in.End.UTC().Truncate(time.Second)
+			if in.End.IsZero() {
+				end = t.End.Add(in.By).Truncate(time.Second)
+			}
+			switch {
+			case t.State != StateActive:
+				return stateError(t, "extended")
+			case !now.Before(t.End):
+				// Ended, though the expiry task has not run yet.
+				return Errorf(ECONFLICT, "ticket %s ended at %s; it cannot be extended", t.ID, t.End.Format(time.RFC3339))
+			case t.Extension != nil && t.Extension.State == ExtensionPending:
+				return Errorf(ECONFLICT, "ticket %s already has an extension to %s waiting for approval", t.ID, t.Extension.End.Format(time.RFC3339))
+			case !end.After(t.End):
+				return Errorf(EINVALID, "end %s must be after the current end %s", end.Format(time.RFC3339), t.End.Format(time.RFC3339))
+			case ps.MaxDuration > 0 && end.Sub(t.Start) > ps.MaxDuration:
+				return Errorf(EINVALID, "the window %s to %s (%s) would exceed the maximum of %s for permission set %s",
+					t.Start.Format(time.RFC3339), end.Format(time.RFC3339), end.Sub(t.Start), ps.MaxDuration, ps.Name)
+			}
+			oldEnd = t.End
+			e := &Extension{End: end, PreviousEnd: t.End, Reason: reason, RequestedBy: u.Email, RequestedAt: now,
+				State: ExtensionPending, Stages: plan.Stages, Approvals: []Decision{}}
+			t.Extension = e
+			if len(plan.Stages) == 0 {
+				e.State = ExtensionApproved
+				t.End = end
+				t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "extend",
+					Comment: fmt.Sprintf("end moved from %s to %s: %s", oldEnd.Format(time.RFC3339), end.Format(time.RFC3339), reason)})
+				return nil
+			}
+			e.PendingApprovers = append([]string(nil), plan.Stages[0].Approvers...)
+			if plan.RemindEvery > 0 {
+				t.RemindEvery = Duration(plan.RemindEvery)
+			}
+			t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "request extension",
+				Comment: fmt.Sprintf("to %s: %s", end.Format(time.RFC3339), reason)})
 			return nil
-		}
-		e.PendingApprovers = append([]string(nil), plan.Stages[0].Approvers...)
-		if plan.RemindEvery > 0 {
-			t.RemindEvery = Duration(plan.RemindEvery)
-		}
-		t.History = append(t.History, Event{At: now, Actor: u.Email, Action: "request extension",
-			Comment: fmt.Sprintf("to %s: %s", end.Format(time.RFC3339), reason)})
-		return nil
+		})
+		return err
 	})
 	if err != nil {
 		return nil, err

@@ -86,6 +86,18 @@ type PermissionSet struct {
 	// Center sessions may never chain.
 	AllowRoleChaining bool  `json:"allow_role_chaining,omitempty" yaml:"allow_role_chaining,omitempty"`
 	Scope             Scope `json:"scope" yaml:"scope"`
+	// A request for this set (filing or resending a ticket) needs a recent
+	// strong sign-in when any of these is set:
+	// StepUpMaxAge, StepUpACR and StepUpAMR ask for a recent strong
+	// sign-in (StepUp, docs/registry.md "Step-up").
+	StepUpMaxAge time.Duration `json:"step_up_max_age,omitempty" yaml:"step_up_max_age,omitempty"`
+	StepUpACR    []string      `json:"step_up_acr,omitempty" yaml:"step_up_acr,omitempty"`
+	StepUpAMR    []string      `json:"step_up_amr,omitempty" yaml:"step_up_amr,omitempty"`
+}
+
+// StepUp returns the permission set's step-up requirement for requests.
+func (p PermissionSet) StepUp() StepUp {
+	return StepUp{MaxAge: p.StepUpMaxAge, ACR: p.StepUpACR, AMR: p.StepUpAMR}
 }
 
 // Registry answers which accounts and permission sets are registered.

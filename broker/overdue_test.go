@@ -3,6 +3,7 @@ package broker_test
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -41,11 +42,12 @@ func (a *oAgenda) Overdue(_ context.Context, before time.Time, max int) ([]strin
 }
 
 // deadLocker is a broker.Locker whose every lock is held by a process that
-// died (Lock waits until the caller gives up) until its lease runs out.
+// died (Lock waits until the caller gives up) until its lease runs out;
+// beneficiaries' guard locks (taken when filing) are free.
 type deadLocker struct{ expired atomic.Bool }
 
 func (l *deadLocker) Lock(ctx context.Context, key string) (func(), error) {
-	if l.expired.Load() {
+	if l.expired.Load() || strings.HasPrefix(key, "beneficiary:") {
 		return func() {}, nil
 	}
 	<-ctx.Done()

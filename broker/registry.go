@@ -54,6 +54,7 @@ func (r RegistryData) Clone() RegistryData {
 		Admins:           slices.Clone(r.Admins),
 		RequestForOthers: slices.Clone(r.RequestForOthers),
 		Workloads:        cloneWorkloads(r.Workloads),
+		Limits:           r.Limits,
 	}
 	for i, p := range r.PermissionSets {
 		p.Scope = Scope{Accounts: slices.Clone(p.Scope.Accounts), RequesterGroups: slices.Clone(p.Scope.RequesterGroups)}

@@ -306,8 +306,8 @@ func (s *Service) DeletePermissionSetGroup(ctx context.Context, name string) (Ap
 	})
 }
 
-// PutApprovalRule adds a rule, or replaces the one for the same account and
-// permission set. Errors: EUNAUTHENTICATED, EFORBIDDEN, EINVALID.
+// PutApprovalRule adds a rule, or replaces the one for the same account,
+// permission set and requester group. Errors: EUNAUTHENTICATED, EFORBIDDEN, EINVALID.
 func (s *Service) PutApprovalRule(ctx context.Context, rule ApprovalRule) (ApplyResult, error) {
 	if _, err := s.admin(ctx); err != nil {
 		return ApplyResult{}, err
@@ -317,15 +317,17 @@ func (s *Service) PutApprovalRule(ctx context.Context, rule ApprovalRule) (Apply
 	}
 	return s.change(ctx, 0, false, true, func(r *RegistryData) error {
 		upsert(&r.ApprovalRules, rule, func(x ApprovalRule) bool {
-			return x.Account == strings.TrimSpace(rule.Account) && x.PermissionSet == rule.PermissionSet
+			return x.Account == strings.TrimSpace(rule.Account) && x.PermissionSet == rule.PermissionSet &&
+				x.RequesterGroup == strings.TrimSpace(rule.RequesterGroup)
 		})
 		return nil
 	})
 }
 
-// DeleteApprovalRule removes the rule for an account ("*" for all) and
-// permission set ("" for any). Errors: EUNAUTHENTICATED, EFORBIDDEN, ENOTFOUND.
-func (s *Service) DeleteApprovalRule(ctx context.Context, account, permissionSet string) (ApplyResult, error) {
+// DeleteApprovalRule removes the rule for an account ("*" for all),
+// permission set ("" for any) and requester group ("" for the rule naming
+// none). Errors: EUNAUTHENTICATED, EFORBIDDEN, ENOTFOUND.
+func (s *Service) DeleteApprovalRule(ctx context.Context, account, permissionSet, requesterGroup string) (ApplyResult, error) {
 	if _, err := s.admin(ctx); err != nil {
 		return ApplyResult{}, err
 	}
@@ -333,9 +335,11 @@ func (s *Service) DeleteApprovalRule(ctx context.Context, account, permissionSet
 		account = "*"
 	}
 	return s.change(ctx, 0, false, true, func(r *RegistryData) error {
-		i := slices.IndexFunc(r.ApprovalRules, func(x ApprovalRule) bool { return x.Account == account && x.PermissionSet == permissionSet })
+		i := slices.IndexFunc(r.ApprovalRules, func(x ApprovalRule) bool {
+			return x.Account == account && x.PermissionSet == permissionSet && x.RequesterGroup == requesterGroup
+		})
 		if i < 0 {
-			return Errorf(ENOTFOUND, "no approval rule for %s", RuleKey(ApprovalRule{Account: account, PermissionSet: permissionSet}))
+			return Errorf(ENOTFOUND, "no approval rule for %s", RuleKey(ApprovalRule{Account: account, PermissionSet: permissionSet, RequesterGroup: requesterGroup}))
 		}
 		r.ApprovalRules = slices.Delete(r.ApprovalRules, i, i+1)
 		return nil

@@ -446,13 +446,13 @@ func TestRegistryItems(t *testing.T) {
 	if _, err := e.svc.DeletePermissionSetGroup(ctx, "all"); broker.ErrorCode(err) != broker.EINVALID {
 		t.Errorf("delete a group a rule names: %v, want invalid", err)
 	}
-	if _, err := e.svc.DeleteApprovalRule(ctx, "333333333333", "group:all"); err != nil {
+	if _, err := e.svc.DeleteApprovalRule(ctx, "333333333333", "group:all", ""); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.svc.DeletePermissionSetGroup(ctx, "all"); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.svc.DeleteApprovalRule(ctx, "333333333333", "group:all"); broker.ErrorCode(err) != broker.ENOTFOUND {
+	if _, err := e.svc.DeleteApprovalRule(ctx, "333333333333", "group:all", ""); broker.ErrorCode(err) != broker.ENOTFOUND {
 		t.Errorf("delete a missing rule: %v, want not_found", err)
 	}
 	if _, err := e.svc.UnregisterPermissionSet(ctx, "PowerUserAccess", false); err != nil {

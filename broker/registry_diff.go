@@ -30,6 +30,7 @@ type RegistryDiff struct {
 	Workloads           Changes `json:"workloads"`
 	// BreakGlass names rules by position: "break_glass[0]".
 	BreakGlass Changes `json:"break_glass"`
+	Limits     Changes `json:"limits"`
 	// Reordered names the sections whose entries only moved.
 	Reordered []string `json:"reordered,omitempty"`
 }
@@ -37,15 +38,19 @@ type RegistryDiff struct {
 // Empty reports whether nothing changes.
 func (d RegistryDiff) Empty() bool {
 	return d.Accounts.empty() && d.PermissionSets.empty() && d.PermissionSetGroups.empty() &&
-		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Workloads.empty() && d.BreakGlass.empty() && len(d.Reordered) == 0
+		d.ApprovalRules.empty() && d.Admins.empty() && d.RequestForOthers.empty() && d.Workloads.empty() && d.BreakGlass.empty() && d.Limits.empty() && len(d.Reordered) == 0
 }
 
 // RuleKey names an approval rule by what it covers: "<account>/<permission
-// set>", with "*" for any permission set.
+// set>", with "*" for any permission set, and "/<requester group>" after
+// it when the rule names one.
 func RuleKey(r ApprovalRule) string {
 	ps := r.PermissionSet
 	if ps == "" {
 		ps = "*"
+	}
+	if r.RequesterGroup != "" {
+		return r.Account + "/" + ps + "/" + r.RequesterGroup
 	}
 	return r.Account + "/" + ps
 }
@@ -83,6 +88,7 @@ func DiffRegistry(old, new RegistryData) RegistryDiff {
 		d.Reordered = append(d.Reordered, "workloads")
 	}
 	d.BreakGlass = diffBreakGlass(old.BreakGlass, new.BreakGlass)
+	d.Limits, _ = diffKeyed([]Limits{old.Limits}, []Limits{new.Limits}, func(Limits) string { return "limits" })
 	return d
 }
 
@@ -195,6 +201,7 @@ func (d RegistryDiff) Lines() []string {
 		{"approval rule", d.ApprovalRules}, {"admin", d.Admins}, {"may request for others", d.RequestForOthers},
 		{"workload", d.Workloads},
 		{"break-glass rule", d.BreakGlass},
+		{"limits", d.Limits},
 	} {
 		for _, k := range s.c.Added {
 			out = append(out, fmt.Sprintf("+ %s %s", s.what, k))

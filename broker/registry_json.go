@@ -88,8 +88,9 @@ func (p PermissionSet) MarshalJSON() ([]byte, error) {
 	type plain PermissionSet
 	return json.Marshal(struct {
 		plain
-		MaxDuration jsonDuration `json:"max_duration"`
-	}{plain(p), jsonDuration(p.MaxDuration)})
+		MaxDuration  jsonDuration `json:"max_duration"`
+		StepUpMaxAge jsonDuration `json:"step_up_max_age,omitempty"`
+	}{plain(p), jsonDuration(p.MaxDuration), jsonDuration(p.StepUpMaxAge)})
 }
 
 // UnmarshalJSON reads a permission set strictly, max_duration as a duration string.
@@ -97,14 +98,15 @@ func (p *PermissionSet) UnmarshalJSON(b []byte) error {
 	type plain PermissionSet
 	var v struct {
 		*plain
-		MaxDuration jsonDuration `json:"max_duration"`
+		MaxDuration  jsonDuration `json:"max_duration"`
+		StepUpMaxAge jsonDuration `json:"step_up_max_age"`
 	}
 	var out PermissionSet
 	v.plain = (*plain)(&out)
 	if err := strictDecode(b, &v); err != nil {
 		return err
 	}
-	out.MaxDuration = time.Duration(v.MaxDuration)
+	out.MaxDuration, out.StepUpMaxAge = time.Duration(v.MaxDuration), time.Duration(v.StepUpMaxAge)
 	*p = out
 	return nil
 }
@@ -117,7 +119,8 @@ func (r ApprovalRule) MarshalJSON() ([]byte, error) {
 		Deadline       jsonDuration `json:"deadline,omitempty"`
 		RemindEvery    jsonDuration `json:"remind_every,omitempty"`
 		EscalateBefore jsonDuration `json:"escalate_before,omitempty"`
-	}{plain(r), jsonDuration(r.Deadline), jsonDuration(r.RemindEvery), jsonDuration(r.EscalateBefore)})
+		StepUpMaxAge   jsonDuration `json:"step_up_max_age,omitempty"`
+	}{plain(r), jsonDuration(r.Deadline), jsonDuration(r.RemindEvery), jsonDuration(r.EscalateBefore), jsonDuration(r.StepUpMaxAge)})
 }
 
 // UnmarshalJSON reads a rule strictly, durations as duration strings.
@@ -128,6 +131,7 @@ func (r *ApprovalRule) UnmarshalJSON(b []byte) error {
 		Deadline       jsonDuration `json:"deadline"`
 		RemindEvery    jsonDuration `json:"remind_every"`
 		EscalateBefore jsonDuration `json:"escalate_before"`
+		StepUpMaxAge   jsonDuration `json:"step_up_max_age"`
 	}
 	var out ApprovalRule
 	v.plain = (*plain)(&out)
@@ -135,6 +139,7 @@ func (r *ApprovalRule) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	out.Deadline, out.RemindEvery, out.EscalateBefore = time.Duration(v.Deadline), time.Duration(v.RemindEvery), time.Duration(v.EscalateBefore)
+	out.StepUpMaxAge = time.Duration(v.StepUpMaxAge)
 	*r = out
 	return nil
 }

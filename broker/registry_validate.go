@@ -53,6 +53,7 @@ func NormalizeRegistry(r *RegistryData) {
 		if rule.Account == "" {
 			rule.Account = "*"
 		}
+		rule.RequesterGroup = strings.TrimSpace(rule.RequesterGroup)
 		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
 			for j := range stages {
 				st := &stages[j]
@@ -68,6 +69,10 @@ func NormalizeRegistry(r *RegistryData) {
 	normalizePrincipals(r.RequestForOthers)
 	normalizeWorkloads(r.Workloads)
 	normalizeBreakGlass(r)
+	r.Limits.OverlappingTickets = strings.ToLower(strings.TrimSpace(r.Limits.OverlappingTickets))
+	if r.Limits.OverlappingTickets == OverlapRefuse {
+		r.Limits.OverlappingTickets = "" // the default, written once
+	}
 	canonicalEmpties(r)
 }
 
@@ -85,6 +90,8 @@ func canonicalEmpties(r *RegistryData) {
 	for i := range r.PermissionSets {
 		sc := &r.PermissionSets[i].Scope
 		sc.Accounts, sc.RequesterGroups = nilIfEmpty(sc.Accounts), nilIfEmpty(sc.RequesterGroups)
+		p := &r.PermissionSets[i]
+		p.StepUpACR, p.StepUpAMR = nilIfEmpty(p.StepUpACR), nilIfEmpty(p.StepUpAMR)
 	}
 	for i := range r.PermissionSetGroups {
 		r.PermissionSetGroups[i].PermissionSets = nilIfEmpty(r.PermissionSetGroups[i].PermissionSets)
@@ -93,6 +100,7 @@ func canonicalEmpties(r *RegistryData) {
 		rule := &r.ApprovalRules[i]
 		rule.Stages, rule.ExtensionStages = nilIfEmpty(rule.Stages), nilIfEmpty(rule.ExtensionStages)
 		rule.EscalateTo = nilIfEmpty(rule.EscalateTo)
+		rule.StepUpACR, rule.StepUpAMR = nilIfEmpty(rule.StepUpACR), nilIfEmpty(rule.StepUpAMR)
 		for _, stages := range [][]RuleStage{rule.Stages, rule.ExtensionStages} {
 			for j := range stages {
 				stages[j].Approvers = nilIfEmpty(stages[j].Approvers)
@@ -178,7 +186,7 @@ func CheckRegistry(r RegistryData) error {
 		}
 		groups[g.Name] = true
 	}
-	type ruleKey struct{ account, ps string }
+	type ruleKey struct{ account, ps, group string }
 	rules := map[ruleKey]int{}
 	ties := newGroupTies(r)
 	for i, rule := range r.ApprovalRules {
@@ -195,8 +203,14 @@ func CheckRegistry(r RegistryData) error {
 				return bad(path+".permission_set", "permission set %q is not registered", ps)
 			}
 		}
-		k := ruleKey{rule.Account, rule.PermissionSet}
+		if g := rule.RequesterGroup; g != "" && !validGroupName(g) {
+			return bad(path+".requester_group", "%q must be one group name of 1 to 128 characters without spaces, '*', ':' or ',' (leave it out for anyone)", g)
+		}
+		k := ruleKey{rule.Account, rule.PermissionSet, rule.RequesterGroup}
 		if j, dup := rules[k]; dup {
+			if rule.RequesterGroup != "" {
+				return bad(path, "approval_rules[%d] already covers account %q, permission set %q and requester group %q", j, rule.Account, rule.PermissionSet, rule.RequesterGroup)
+			}
 			return bad(path, "approval_rules[%d] already covers account %q and permission set %q", j, rule.Account, rule.PermissionSet)
 		}
 		rules[k] = i
@@ -237,9 +251,20 @@ func CheckRegistry(r RegistryData) error {
 		if err := checkOnCall(bad, path+".auto_approve_on_call", rule.AutoApproveOnCall); err != nil {
 			return err
 		}
+		if err := checkStepUp(path, rule.StepUpMaxAge, rule.StepUpACR, rule.StepUpAMR); err != nil {
+			return err
+		}
 	}
 	if err := checkBreakGlass(r, accounts, sets, groups); err != nil {
 		return err
+	}
+	switch r.Limits.OverlappingTickets {
+	case "", OverlapRefuse, OverlapAllow:
+	default:
+		return bad("limits.overlapping_tickets", "%q must be %s (the default) or %s", r.Limits.OverlappingTickets, OverlapRefuse, OverlapAllow)
+	}
+	if r.Limits.MaxOpenTicketsPerBeneficiary < 0 {
+		return bad("limits.max_open_tickets_per_beneficiary", "must not be negative (0 or absent: no cap)")
 	}
 	if len(r.Admins) == 0 {
 		return bad("admins", "at least one admin is required, or nobody could change the registry again")
@@ -285,11 +310,11 @@ func checkStages(path string, stages []RuleStage) error {
 // permission set are equally specific for it, and neither could win.
 type groupTies struct {
 	members map[string][]string // permission set group -> its sets
-	covered map[[2]string]int   // {account, set} -> the rule covering it through a group
+	covered map[[3]string]int   // {account, set, requester group} -> the rule covering it through a group
 }
 
 func newGroupTies(r RegistryData) *groupTies {
-	g := &groupTies{members: map[string][]string{}, covered: map[[2]string]int{}}
+	g := &groupTies{members: map[string][]string{}, covered: map[[3]string]int{}}
 	for _, psg := range r.PermissionSetGroups {
 		g.members[psg.Name] = psg.PermissionSets
 	}
@@ -304,12 +329,30 @@ func (g *groupTies) check(rules []ApprovalRule, i int) error {
 		return nil
 	}
 	for _, ps := range g.members[name] {
-		k := [2]string{rule.Account, ps}
+		k := [3]string{rule.Account, ps, rule.RequesterGroup}
 		if j, tie := g.covered[k]; tie {
 			return Errorf(EINVALID, "approval_rules[%d]: ties with approval_rules[%d]: both cover permission set %q in account %s through groups %q and %q",
 				i, j, ps, rule.Account, rules[j].PermissionSet, rule.PermissionSet)
 		}
 		g.covered[k] = i
+	}
+	return nil
+}
+
+// checkStepUp checks a rule's or permission set's step_up_* fields.
+func checkStepUp(path string, maxAge time.Duration, acr, amr []string) error {
+	if maxAge < 0 {
+		return Errorf(EINVALID, "%s.step_up_max_age: must not be negative", path)
+	}
+	if maxAge > 0 && maxAge < time.Minute {
+		return Errorf(EINVALID, "%s.step_up_max_age: %s is less than a minute; write a duration such as 15m", path, maxAge)
+	}
+	for field, vs := range map[string][]string{"step_up_acr": acr, "step_up_amr": amr} {
+		for i, v := range vs {
+			if v == "" || len(v) > 256 || strings.ContainsAny(v, " \t\r\n") || textError("", v) != nil {
+				return Errorf(EINVALID, "%s.%s[%d]: %q must be one value of the identity provider's %s claim, without spaces", path, field, i, v, strings.TrimPrefix(field, "step_up_"))
+			}
+		}
 	}
 	return nil
 }
@@ -320,6 +363,9 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 	}
 	if !permissionSetNamePattern.MatchString(p.Name) {
 		return bad("name", "%q must be 1 to 32 letters, digits or +=,.@_-", p.Name)
+	}
+	if err := checkStepUp(path, p.StepUpMaxAge, p.StepUpACR, p.StepUpAMR); err != nil {
+		return err
 	}
 	switch {
 	case p.MaxDuration <= 0:

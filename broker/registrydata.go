@@ -46,11 +46,19 @@ type RuleStage struct {
 
 // ApprovalRule says who approves tickets for an account ("*" for all) and
 // optionally a permission set or "group:<permission set group>" ("" for
-// any). The most specific rule wins.
+// any), and optionally a requester group ("" for anyone). The most
+// specific rule wins: the account first, then the permission set, then the
+// requester group (see docs/registry.md, "Which rule decides").
 type ApprovalRule struct {
-	Account       string      `json:"account" yaml:"account"`
-	PermissionSet string      `json:"permission_set,omitempty" yaml:"permission_set,omitempty"`
-	Stages        []RuleStage `json:"stages" yaml:"stages"`
+	Account       string `json:"account" yaml:"account"`
+	PermissionSet string `json:"permission_set,omitempty" yaml:"permission_set,omitempty"`
+	// RequesterGroup, when set, limits the rule to tickets whose requester
+	// was in this identity provider group when filing (a group name,
+	// without "group:"). Among rules for the same account and permission
+	// set, one naming a group of the requester beats one naming none; of
+	// several such groups, the first in byte order wins.
+	RequesterGroup string      `json:"requester_group,omitempty" yaml:"requester_group,omitempty"`
+	Stages         []RuleStage `json:"stages" yaml:"stages"`
 	// LateApproval defaults to LateKeepEnd.
 	LateApproval LatePolicy `json:"late_approval,omitempty" yaml:"late_approval,omitempty"`
 	// Deadline, when set, expires a pending ticket this long after it was
@@ -65,6 +73,13 @@ type ApprovalRule struct {
 	// neither; ticket rounds only, not extensions.
 	EscalateBefore time.Duration `json:"escalate_before,omitempty" yaml:"escalate_before,omitempty"`
 	EscalateTo     []string      `json:"escalate_to,omitempty" yaml:"escalate_to,omitempty"`
+	// An approval under this rule (of a ticket or an extension) needs a
+	// recent strong sign-in when any of these is set:
+	// StepUpMaxAge, StepUpACR and StepUpAMR ask for a recent strong
+	// sign-in (StepUp, docs/registry.md "Step-up").
+	StepUpMaxAge time.Duration `json:"step_up_max_age,omitempty" yaml:"step_up_max_age,omitempty"`
+	StepUpACR    []string      `json:"step_up_acr,omitempty" yaml:"step_up_acr,omitempty"`
+	StepUpAMR    []string      `json:"step_up_amr,omitempty" yaml:"step_up_amr,omitempty"`
 	// ExtensionStages, when set, approve extensions of active tickets
 	// instead of Stages.
 	ExtensionStages []RuleStage `json:"extension_stages,omitempty" yaml:"extension_stages,omitempty"`
@@ -104,4 +119,25 @@ type RegistryData struct {
 	// BreakGlass lets the people they name grant themselves access at
 	// once, in an emergency (BreakGlassRule).
 	BreakGlass []BreakGlassRule `json:"break_glass,omitempty" yaml:"break_glass,omitempty"`
+	// Limits are the guard rails on tickets.
+	Limits Limits `json:"limits,omitzero" yaml:"limits,omitempty"`
+}
+
+// Overlap policies (Limits.OverlappingTickets).
+const (
+	OverlapRefuse = "refuse" // the default
+	OverlapAllow  = "allow"
+)
+
+// Limits are guard rails on the tickets people hold. The zero value is the
+// default: overlapping tickets refused, no cap on open tickets.
+type Limits struct {
+	// MaxOpenTicketsPerBeneficiary caps how many open (pending, approved
+	// or active) tickets one person may be a beneficiary of; 0: no cap.
+	MaxOpenTicketsPerBeneficiary int `json:"max_open_tickets_per_beneficiary,omitempty" yaml:"max_open_tickets_per_beneficiary,omitempty"`
+	// OverlappingTickets is OverlapRefuse ("" too): a ticket is refused
+	// when one of its beneficiaries already holds or waits for a ticket
+	// for the same account and permission set whose window overlaps; or
+	// OverlapAllow.
+	OverlappingTickets string `json:"overlapping_tickets,omitempty" yaml:"overlapping_tickets,omitempty"`
 }

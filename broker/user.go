@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"strings"
+	"time"
 )
 
 // User is an authenticated caller, identified by email.
@@ -22,6 +23,12 @@ import (
 type User struct {
 	Email  string   `json:"email"`
 	Groups []string `json:"groups,omitempty"`
+	// AuthTime, ACR and AMR are the sign-in the request was made with: the
+	// ID token's auth_time, acr and amr claims (zero when absent). StepUp
+	// checks them.
+	AuthTime time.Time `json:"-"`
+	ACR      string    `json:"-"`
+	AMR      []string  `json:"-"`
 }
 
 // NormalizeEmail is the one normalisation of an email (see User): surrounding

@@ -47,7 +47,7 @@ type AdminService interface {
 	// PutApprovalRule adds or replaces a rule. EUNAUTHENTICATED, EFORBIDDEN, EINVALID.
 	PutApprovalRule(ctx context.Context, r broker.ApprovalRule) (broker.ApplyResult, error)
 	// DeleteApprovalRule removes a rule. EUNAUTHENTICATED, EFORBIDDEN, ENOTFOUND.
-	DeleteApprovalRule(ctx context.Context, account, permissionSet string) (broker.ApplyResult, error)
+	DeleteApprovalRule(ctx context.Context, account, permissionSet, requesterGroup string) (broker.ApplyResult, error)
 	// Admins lists the administrators. EUNAUTHENTICATED, EFORBIDDEN.
 	Admins(ctx context.Context) ([]string, error)
 	// SetAdmins replaces the administrators. EUNAUTHENTICATED, EFORBIDDEN, EINVALID.
@@ -266,7 +266,7 @@ func (h *adminHandlers) deleteRule(c *fiber.Ctx) error {
 	if account == "" {
 		return broker.Errorf(broker.EINVALID, `account is required ("*" for the rule covering every account)`)
 	}
-	res, err := h.a.DeleteApprovalRule(c.UserContext(), account, utils.CopyString(c.Query("permission_set")))
+	res, err := h.a.DeleteApprovalRule(c.UserContext(), account, utils.CopyString(c.Query("permission_set")), utils.CopyString(c.Query("requester_group")))
 	if err != nil {
 		return err
 	}

@@ -171,10 +171,10 @@ func (f *adminFake) PutApprovalRule(ctx context.Context, rule broker.ApprovalRul
 	return f.change(ctx, func(r *broker.RegistryData) error { r.ApprovalRules = append(r.ApprovalRules, rule); return nil })
 }
 
-func (f *adminFake) DeleteApprovalRule(ctx context.Context, account, ps string) (broker.ApplyResult, error) {
+func (f *adminFake) DeleteApprovalRule(ctx context.Context, account, ps, rg string) (broker.ApplyResult, error) {
 	return f.change(ctx, func(r *broker.RegistryData) error {
 		for i, x := range r.ApprovalRules {
-			if x.Account == account && x.PermissionSet == ps {
+			if x.Account == account && x.PermissionSet == ps && x.RequesterGroup == rg {
 				r.ApprovalRules = append(r.ApprovalRules[:i], r.ApprovalRules[i+1:]...)
 				return nil
 			}

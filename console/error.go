@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -21,6 +22,9 @@ var statusByCode = map[string]int{
 	broker.ETOOLARGE:        http.StatusRequestEntityTooLarge,
 	broker.EUNAVAILABLE:     http.StatusServiceUnavailable,
 	broker.EINTERNAL:        http.StatusInternalServerError,
+	broker.EDUPLICATE:       http.StatusConflict,
+	broker.ETOOMANY:         http.StatusConflict,
+	broker.ESTEPUP:          http.StatusForbidden,
 	// Refusals at the edge (edge.go).
 	codeMethodNotAllowed:     http.StatusMethodNotAllowed,
 	codeUnsupportedMediaType: http.StatusUnsupportedMediaType,
@@ -34,7 +38,7 @@ var statusByCode = map[string]int{
 func (s *server) handleError(c *fiber.Ctx, err error) error {
 	body := s.errorBody(c, err)
 	status := statusByCode[body.Code] // errorBody returns only codes of the table
-	if body.Code == broker.EFORBIDDEN {
+	if body.Code == broker.EFORBIDDEN || body.Code == broker.ESTEPUP {
 		s.auditDenied(c, body.Message)
 	}
 	if _, signedIn := broker.UserFrom(c.UserContext()); signedIn && body.Code == broker.ENOTFOUND && c.Params("id") != "" {
@@ -83,7 +87,12 @@ func (s *server) errorBody(c *fiber.Ctx, err error) wire.Error {
 		s.logInternal(c, err)
 		return wire.Error{Code: broker.EINTERNAL, Message: "internal error"}
 	}
-	return wire.Error{Code: code, Message: broker.ErrorMessage(err)}
+	out := wire.Error{Code: code, Message: broker.ErrorMessage(err)}
+	var be *broker.Error
+	if errors.As(err, &be) {
+		out.TicketID, out.MaxAge = be.TicketID, int64(be.MaxAge/time.Second)
+	}
+	return out
 }
 
 // logInternal logs an internal error with where it happened. Errors from

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/coreos/go-oidc/v3/oidc"
 
@@ -107,8 +108,18 @@ func (v *OIDCVerifier) Verify(ctx context.Context, rawToken string) (broker.User
 	if err != nil {
 		return broker.User{}, refused(ReasonClaims, "token claim %q must be a list of strings", v.groupsClaim)
 	}
+	// The sign-in the token records, for step-up (broker.StepUp): a
+	// malformed claim counts as absent, which step-up refuses.
+	var authTime time.Time
+	var at float64
+	if json.Unmarshal(claims["auth_time"], &at) == nil && at > 0 {
+		authTime = time.Unix(int64(at), 0).UTC()
+	}
+	var acr string
+	json.Unmarshal(claims["acr"], &acr)
+	amr, _ := groupsFrom(claims["amr"])
 	// The one normalisation of identifiers (broker.User): here, once.
-	return broker.User{Email: broker.NormalizeEmail(email), Groups: groups}, nil
+	return broker.User{Email: broker.NormalizeEmail(email), Groups: groups, AuthTime: authTime, ACR: acr, AMR: amr}, nil
 }
 
 // isClient reports whether id is one of JIT's client IDs.

@@ -3,6 +3,7 @@ package policies
 import (
 	_ "embed"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -49,17 +50,25 @@ func acctNode(id string) string { return "acct:" + id }
 
 func grantNode(ps string) string { return "grant|" + psNode(ps) }
 
-// ruleKey is "<account or *>|<ps:set, psg:group or *>".
-func ruleKey(account, permissionSet string) string {
+// ruleKey is "<account or *>|<ps:set, psg:group or *>", followed by
+// "|rg:<requester group>" for a rule that names one.
+func ruleKey(account, permissionSet, requesterGroup string) string {
+	var k string
 	switch name, isGroup := strings.CutPrefix(permissionSet, groupPrefix); {
 	case permissionSet == "":
-		return account + "|*"
+		k = account + "|*"
 	case isGroup:
-		return account + "|" + psgNode(name)
+		k = account + "|" + psgNode(name)
 	default:
-		return account + "|" + psNode(permissionSet)
+		k = account + "|" + psNode(permissionSet)
 	}
+	if requesterGroup != "" {
+		k += "|" + rgNode(requesterGroup)
+	}
+	return k
 }
+
+func rgNode(group string) string { return "rg:" + group }
 
 func stageNode(key string, stage int) string { return "appr|" + key + "|stage:" + strconv.Itoa(stage) }
 
@@ -108,8 +117,10 @@ type snapshot struct {
 	rules                                               []broker.ApprovalRule
 	workloads                                           []broker.Workload
 	breakGlass                                          []broker.BreakGlassRule
-	psNames                                             []string
-	nLinks                                              int
+	// requesterGroups are the groups some rule names (requester_group).
+	requesterGroups map[string]bool
+	psNames         []string
+	nLinks          int
 	// version is the stored version this was compiled from (0: unknown).
 	version int64
 }
@@ -212,9 +223,13 @@ func compile(r broker.RegistryData) (*snapshot, error) {
 		}
 	}
 	s.rules = make([]broker.ApprovalRule, len(r.ApprovalRules))
+	s.requesterGroups = map[string]bool{}
 	for i, rule := range r.ApprovalRules {
 		s.rules[i] = cloneRule(rule)
-		key := ruleKey(rule.Account, rule.PermissionSet)
+		if rule.RequesterGroup != "" {
+			s.requesterGroups[rule.RequesterGroup] = true
+		}
+		key := ruleKey(rule.Account, rule.PermissionSet, rule.RequesterGroup)
 		add(4, "rule|"+key, "rule#"+strconv.Itoa(i))
 		for j, st := range rule.Stages {
 			node := stageNode(key, j)
@@ -346,7 +361,7 @@ func (s *snapshot) ruleStageFunc(args ...any) (any, error) {
 	if !ok1 || !ok2 || !ok3 {
 		return nil, fmt.Errorf("ruleStage: bad argument types %T, %T, %T", args...)
 	}
-	i, key, ok := s.resolve(acct, ps)
+	i, key, ok := s.resolve(acct, ps, nil)
 	if !ok || stage < 0 || stage >= len(s.rules[i].Stages) {
 		return "", nil
 	}
@@ -408,9 +423,11 @@ func (s *snapshot) holdsFunc(args ...any) (any, error) {
 	return false, nil
 }
 
-// resolve finds the most specific rule for (acct, ps) by probing rule nodes:
-// exact account, then "*"; within each, the set, then its groups, then any.
-func (s *snapshot) resolve(acct, ps string) (index int, key string, ok bool) {
+// resolve finds the most specific rule for (acct, ps) and a requester in
+// groups by probing rule nodes: exact account, then "*"; within each, the
+// set, then its groups, then any; within each of those, a rule naming one
+// of groups (the first in byte order), then the rule naming none.
+func (s *snapshot) resolve(acct, ps string, groups []string) (index int, key string, ok bool) {
 	var refs []string
 	switch name, isGroup := strings.CutPrefix(ps, groupPrefix); {
 	case ps == "":
@@ -425,18 +442,28 @@ func (s *snapshot) resolve(acct, ps string) (index int, key string, ok bool) {
 	if acct == "" || acct == everyone {
 		accounts = accounts[1:]
 	}
+	var rgs []string
+	for _, g := range groups {
+		if g != "" && s.requesterGroups[g] {
+			rgs = append(rgs, "|"+rgNode(g))
+		}
+	}
+	slices.Sort(rgs)
+	rgs = append(slices.Compact(rgs), "")
 	for _, a := range accounts {
 		for _, ref := range refs {
-			k := a + "|" + ref
-			idx := s.ruleIndex.roles["rule|"+k]
-			if len(idx) == 0 {
-				continue
+			for _, rg := range rgs {
+				k := a + "|" + ref + rg
+				idx := s.ruleIndex.roles["rule|"+k]
+				if len(idx) == 0 {
+					continue
+				}
+				i, err := strconv.Atoi(strings.TrimPrefix(idx[0], "rule#"))
+				if err != nil || i < 0 || i >= len(s.rules) {
+					continue
+				}
+				return i, k, true
 			}
-			i, err := strconv.Atoi(strings.TrimPrefix(idx[0], "rule#"))
-			if err != nil || i < 0 || i >= len(s.rules) {
-				continue
-			}
-			return i, k, true
 		}
 	}
 	return 0, "", false

@@ -20,7 +20,8 @@
 //	    appr|<rule>|stage:<n> -> ...       approves stage n (0-based) of the rule
 //	g5  rule|<rule> -> rule#<index>        the rule exists (index into approval_rules)
 //
-// where <rule> is "<account or *>|<ps:set, psg:group or *>". For example
+// where <rule> is "<account or *>|<ps:set, psg:group or *>", followed by
+// "|rg:<group>" for a rule naming a requester group. For example
 // this registry
 //
 //	permission_sets:
@@ -57,6 +58,11 @@
 // them. ruleStage probes g5 for the most specific rule: the exact account
 // before "*", and within each the named set, then the groups holding it
 // (from g), then any set; broker.CheckRegistry rejects registries where two rules tie.
+// Enforcer.Rule, given the requester's groups, probes each of those keys
+// first with "|rg:<group>" for the requester's groups (in byte order),
+// then without; the matcher's ruleStage (MayApprove) knows no requester
+// and sees only the rules naming no group. Approvals go through the
+// approval engine, which asks Rule with the ticket's requester groups.
 //
 // Each scope is one set's accounts times its requester groups, so the two
 // halves are kept as separate links (g2, g3) instead of one link per

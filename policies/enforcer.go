@@ -174,19 +174,22 @@ func (e *Enforcer) BreakGlass(ctx context.Context, u broker.User, accountID, per
 }
 
 // Rule returns the most specific approval rule covering accountID and
-// permissionSet: a rule for the exact account beats one for "*"; then a rule
-// naming the permission set beats one naming a permission set group that
-// holds it, which beats one for any permission set (""). broker.CheckRegistry rejects
-// registries where two rules would tie. permissionSet may also be
+// permissionSet for a requester in requesterGroups: a rule for the exact
+// account beats one for "*"; then a rule naming the permission set beats
+// one naming a permission set group that holds it, which beats one for any
+// permission set (""); then a rule naming one of requesterGroups beats the
+// rule naming none (of two such, the group first in byte order wins); a
+// rule naming a group the requester is not in never covers them.
+// broker.CheckRegistry rejects registries where two rules would tie. permissionSet may also be
 // "group:<name>", which only rules for that group or for any set cover.
 // Like every decision it uses the stored registry (see Watch). Errors:
 // EUNAVAILABLE.
-func (e *Enforcer) Rule(ctx context.Context, accountID, permissionSet string) (broker.ApprovalRule, bool, error) {
+func (e *Enforcer) Rule(ctx context.Context, accountID, permissionSet string, requesterGroups []string) (broker.ApprovalRule, bool, error) {
 	s, err := e.current(ctx)
 	if err != nil {
 		return broker.ApprovalRule{}, false, err
 	}
-	i, _, ok := s.resolve(accountID, permissionSet)
+	i, _, ok := s.resolve(accountID, permissionSet, requesterGroups)
 	if !ok {
 		return broker.ApprovalRule{}, false, nil
 	}
@@ -207,6 +210,7 @@ func (e *Enforcer) Workloads(ctx context.Context) ([]broker.Workload, error) {
 
 func cloneRule(r broker.ApprovalRule) broker.ApprovalRule {
 	r.Stages = slices.Clone(r.Stages)
+	r.EscalateTo = slices.Clone(r.EscalateTo)
 	for i := range r.Stages {
 		r.Stages[i].Approvers = slices.Clone(r.Stages[i].Approvers)
 	}

@@ -3,6 +3,7 @@ package policies
 import (
 	"context"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -181,7 +182,7 @@ func TestDecisionTable(t *testing.T) {
 			if r := ref.mayApprove(tc.u, tc.acct, tc.ps, tc.stage); r != tc.want {
 				t.Errorf("reference says %v, want %v", r, tc.want)
 			}
-			rule, ok, _ := e.Rule(ctx, tc.acct, tc.ps)
+			rule, ok, _ := e.Rule(ctx, tc.acct, tc.ps, nil)
 			if !ok {
 				t.Fatalf("Rule(%q, %q) found none, want approval_rules[%d]", tc.acct, tc.ps, tc.rule)
 			}
@@ -199,7 +200,7 @@ func TestNoRuleCovers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r, ok, _ := e.Rule(context.Background(), sandbox, "ReadOnly"); ok {
+	if r, ok, _ := e.Rule(context.Background(), sandbox, "ReadOnly", nil); ok {
 		t.Errorf("Rule found %+v, want none", r)
 	}
 	if ok, err := e.MayApprove(context.Background(), user("mgr@x.com"), sandbox, "ReadOnly", 0); ok || err != nil {
@@ -227,7 +228,7 @@ func TestRandomAgainstReference(t *testing.T) {
 				got, err = e.MayApprove(context.Background(), d.u, d.acct, d.ps, d.stage)
 				want = ref.mayApprove(d.u, d.acct, d.ps, d.stage)
 				ri, rok := ref.rule(d.acct, d.ps)
-				rule, ok, _ := e.Rule(context.Background(), d.acct, d.ps)
+				rule, ok, _ := e.Rule(context.Background(), d.acct, d.ps, nil)
 				if ok != rok || ok && !cmp.Equal(rule, g.r.ApprovalRules[ri]) {
 					t.Errorf("seed %d decision %d: Rule(%q, %q) = %+v, %v; reference approval_rules[%d], %v", seed, i, d.acct, d.ps, rule, ok, ri, rok)
 				}
@@ -303,5 +304,52 @@ func TestConcurrentDecisionsAndReloads(t *testing.T) {
 	wg.Wait()
 	if ok, _ := e.Allowed(context.Background(), anyone, broker.ActRequest, dev, "PowerUser"); ok {
 		t.Errorf("after the last reload (registry a), alice may still request PowerUser")
+	}
+}
+
+// Rule with requester groups: a rule naming one of the requester's groups
+// refines the rule for the same account and set, never a more specific
+// one; of two matching groups, the first in byte order wins; a group rule
+// never covers someone outside the group; rules for the same account, set
+// and group are refused.
+func TestRuleByRequesterGroup(t *testing.T) {
+	reg := tableRegistry()
+	n := len(reg.ApprovalRules)
+	reg.ApprovalRules = append(reg.ApprovalRules,
+		broker.ApprovalRule{Account: "*", RequesterGroup: "contractors", Stages: []broker.RuleStage{stage(1, "vm@x.com")}},                 // n
+		broker.ApprovalRule{Account: "*", RequesterGroup: "auditors", Stages: []broker.RuleStage{stage(1, "audit@x.com")}},                 // n+1
+		broker.ApprovalRule{Account: prod, PermissionSet: "Admin", RequesterGroup: "sec", Stages: []broker.RuleStage{stage(1, "x@x.com")}}, // n+2
+	)
+	e, err := Compile(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name     string
+		acct, ps string
+		groups   []string
+		rule     int
+	}{
+		{"no groups: the rule naming none", sandbox, "ReadOnly", nil, 0},
+		{"group rule refines the default", sandbox, "ReadOnly", []string{"contractors"}, n},
+		{"first group in byte order", sandbox, "ReadOnly", []string{"contractors", "auditors"}, n + 1},
+		{"other groups do not matter", sandbox, "ReadOnly", []string{"x", "contractors"}, n},
+		{"exact account beats a star group rule", prod, "ReadOnly", []string{"contractors"}, 1},
+		{"group rule at the named set", prod, "Admin", []string{"sec"}, n + 2},
+		{"named set without the group", prod, "Admin", []string{"contractors"}, 2},
+	} {
+		rule, ok, err := e.Rule(ctx, tc.acct, tc.ps, tc.groups)
+		if err != nil || !ok {
+			t.Fatalf("%s: Rule found none (%v)", tc.name, err)
+		}
+		if diff := cmp.Diff(reg.ApprovalRules[tc.rule], rule); diff != "" {
+			t.Errorf("%s: not approval_rules[%d] (-want +got):\n%s", tc.name, tc.rule, diff)
+		}
+	}
+	dup := reg.Clone()
+	dup.ApprovalRules = append(dup.ApprovalRules, broker.ApprovalRule{Account: "*", RequesterGroup: "contractors", Stages: []broker.RuleStage{stage(1, "y@x.com")}})
+	if _, err := Compile(dup); err == nil || !strings.Contains(err.Error(), `requester group "contractors"`) {
+		t.Errorf("two rules for the same account, set and group: %v, want refused", err)
 	}
 }

@@ -89,7 +89,7 @@ func TestDecisionsFollowTheStoredRegistry(t *testing.T) {
 			t.Errorf("cut off, %s: %v %v; want refused (unavailable)", act, ok, err)
 		}
 	}
-	if _, _, err := e.Rule(ctx, dev, "ReadOnly"); broker.ErrorCode(err) != broker.EUNAVAILABLE {
+	if _, _, err := e.Rule(ctx, dev, "ReadOnly", nil); broker.ErrorCode(err) != broker.EUNAVAILABLE {
 		t.Errorf("Rule cut off: %v, want unavailable", err)
 	}
 	// Back: the first decision catches up.

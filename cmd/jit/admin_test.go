@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -346,5 +347,40 @@ func TestAdminApplyWorkloads(t *testing.T) {
 	plain := strings.Replace(with, "https://token", "http://token", 1)
 	if _, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "http.yaml", plain)); err == nil || !strings.Contains(errOut, "workloads[0].issuer") {
 		t.Errorf("a workload with an http issuer: %v %s", err, errOut)
+	}
+}
+
+// A rule's requester group and step-up, a permission set's step-up and the
+// limits go through the registry file both ways, and a bad one is refused
+// naming the field.
+func TestAdminApplyGroupsLimitsStepUp(t *testing.T) {
+	h := newHarness(t)
+	before := h.export()
+	rule := "approval_rules:\n  - account: '*'\n    requester_group: contractors\n    step_up_max_age: 10m\n    step_up_amr: [mfa]\n    stages:\n      - approvers: [bob@example.com]\n        required: 1\n"
+	with := strings.Replace(before, "approval_rules:\n", rule, 1)
+	with = strings.Replace(with, "    max_duration: 12h\n", "    max_duration: 12h\n    step_up_max_age: 15m\n    step_up_acr: [gold]\n", 1)
+	with = regexp.MustCompile(`(?m)^limits:.*\n(  .*\n)*`).ReplaceAllString(with, "")
+	with += "limits:\n  max_open_tickets_per_beneficiary: 4\n  overlapping_tickets: allow\n"
+	if out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "org.yaml", with)); err != nil {
+		t.Fatalf("apply: %v\n%s%s\n%s", err, out, errOut, with)
+	}
+	after := h.export()
+	for _, want := range []string{"requester_group: contractors\n", "step_up_max_age: 10m\n", "step_up_amr: [mfa]\n", "step_up_max_age: 15m\n",
+		"step_up_acr: [gold]\n", "max_open_tickets_per_beneficiary: 4\n", "overlapping_tickets: allow\n"} {
+		if !strings.Contains(after, want) {
+			t.Errorf("export lacks %q:\n%s", want, after)
+		}
+	}
+	if out, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "again.yaml", after)); err != nil || !strings.Contains(out+errOut, "no changes") {
+		t.Errorf("applying the export again: %v %s%s, want no changes", err, out, errOut)
+	}
+	for bad, msg := range map[string]string{
+		strings.Replace(after, "requester_group: contractors", "requester_group: 'two groups'", 1): "requester_group",
+		strings.Replace(after, "overlapping_tickets: allow", "overlapping_tickets: sometimes", 1):  "limits.overlapping_tickets",
+		strings.Replace(after, "step_up_max_age: 10m", "step_up_max_age: 10s", 1):                  "step_up_max_age",
+	} {
+		if _, errOut, err := h.jit("carol@example.com", "admin", "apply", "-f", writeFile(t, "bad.yaml", bad)); err == nil || !strings.Contains(errOut, msg) {
+			t.Errorf("bad %s: %v %s", msg, err, errOut)
+		}
 	}
 }

@@ -181,12 +181,12 @@ func lineOf(root *yaml.Node, path string) int {
 }
 
 // durationKeys hold durations, written the short way ("12h").
-var durationKeys = map[string]bool{"max_duration": true, "deadline": true, "remind_every": true, "escalate_before": true, "review_within": true}
+var durationKeys = map[string]bool{"max_duration": true, "deadline": true, "remind_every": true, "escalate_before": true, "review_within": true, "step_up_max_age": true}
 
 // flowKeys hold lists or small mappings written on one line.
 var flowKeys = map[string]bool{
 	"accounts": true, "requester_groups": true, "permission_sets": true, "approvers": true,
-	"admins": true, "request_for_others": true, "scope": true, "escalate_to": true,
+	"admins": true, "request_for_others": true, "scope": true, "limits": true, "escalate_to": true, "step_up_acr": true, "step_up_amr": true,
 	"people": true, "notify": true,
 }
 

@@ -35,6 +35,8 @@ func BenchmarkExpiryAtPeak(b *testing.B) {
 	e := startSandbox(b, sandbox.DemoFixture(), "ReadOnlyAccess")
 	cfg := &Config{
 		Registry: broker.RegistryData{
+			// These tests file the same ticket again on purpose (guardrails_test.go tests the limits).
+			Limits:   broker.Limits{OverlappingTickets: broker.OverlapAllow},
 			Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
 			PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", RoleName: "ReadOnlyAccess", MaxDuration: time.Hour,
 				GrantPath: broker.GrantRole, Scope: broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}}},

@@ -40,6 +40,8 @@ func newChainSystem(t *testing.T, scps ...string) *icSystem {
 	everyone := broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}
 	cfg := &Config{
 		Registry: broker.RegistryData{
+			// These tests file the same ticket again on purpose (guardrails_test.go tests the limits).
+			Limits:   broker.Limits{OverlappingTickets: broker.OverlapAllow},
 			Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
 			PermissionSets: []broker.PermissionSet{
 				{Name: "PowerUserAccess", ARN: e.psARN, RoleName: "PowerUserAccess", MaxDuration: time.Hour, GrantPath: broker.GrantBoth, Scope: everyone},

@@ -45,6 +45,8 @@ func newICSystem(t *testing.T, users int) *icSystem {
 	db := int(nextDB.Add(1))
 	cfg := &Config{
 		Registry: broker.RegistryData{
+			// These tests file the same ticket again on purpose (guardrails_test.go tests the limits).
+			Limits:   broker.Limits{OverlappingTickets: broker.OverlapAllow},
 			Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}, {ID: "222222222222", Name: "staging"}},
 			PermissionSets: []broker.PermissionSet{{Name: "ReadOnlyAccess", ARN: e.psARN, MaxDuration: time.Hour,
 				GrantPath: broker.GrantIdentityCenter, Scope: broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}}},

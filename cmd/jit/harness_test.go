@@ -78,6 +78,11 @@ type harnessOptions struct {
 	redis    string           // if set, the config's redis: block (indented) in place of url
 	sandbox  sandbox.Options  // the AWS sandbox's options
 	fixture  *sandbox.Fixture // default sandbox.DemoFixture()
+	// guardRails keeps the registry's default refusal of overlapping
+	// tickets. Without it the harness allows them (limits.overlapping_tickets:
+	// allow in a registry: section that sets no limits): most tests file
+	// the same ticket many times on purpose (guardrails_test.go tests them).
+	guardRails bool
 }
 
 func newHarness(t *testing.T) *harness {
@@ -96,6 +101,13 @@ func newHarnessWith(t *testing.T, registry string) *harness {
 func newHarnessOpts(t *testing.T, registry string, o harnessOptions) *harness {
 	t.Helper()
 	h := &harness{t: t, logs: &lockedBuffer{}, cache: t.TempDir()}
+	if !o.guardRails && !strings.Contains(registry, "\n  limits:") {
+		if strings.HasPrefix(registry, "registry:\n") {
+			registry = "registry:\n  limits: {overlapping_tickets: allow}\n" + strings.TrimPrefix(registry, "registry:\n")
+		} else {
+			registry = strings.Replace(registry, "\nregistry:\n", "\nregistry:\n  limits: {overlapping_tickets: allow}\n", 1)
+		}
+	}
 	if o.redisURL == "" && o.redis == "" {
 		h.db = int(nextDB.Add(1))
 		if h.db > 1023 {

@@ -48,6 +48,7 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("login", stderr)
 	server := fs.String("url", serverURLDefault(), "JIT server URL (env JIT_URL; remembered for later commands)")
 	noBrowser := fs.Bool("no-browser", false, "do not open a browser: use the device code flow, or print the URL to open")
+	stepUp := fs.Bool("step-up", false, "sign in afresh at the identity provider (prompt=login, max_age=0), for decisions that need a recent sign-in (step_up_required)")
 	if pos, err := parseFlags(fs, args); err != nil {
 		return err
 	} else if len(pos) > 0 {
@@ -72,7 +73,13 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cfg.Endpoint.AuthStyle = oauth2.AuthStyleInParams // a public client: no secret
 	var tok *oauth2.Token
 	nonce := ""
-	if *noBrowser && cfg.Endpoint.DeviceAuthURL != "" {
+	var extra []oauth2.AuthCodeOption
+	if *stepUp {
+		// OIDC Core 3.1.2.1: the provider must authenticate the user
+		// again, and put auth_time in the ID token.
+		extra = append(extra, oauth2.SetAuthURLParam("prompt", "login"), oauth2.SetAuthURLParam("max_age", "0"))
+	}
+	if *noBrowser && !*stepUp && cfg.Endpoint.DeviceAuthURL != "" {
 		tok, err = deviceLogin(ctx, &cfg, stderr)
 		var refused deviceRefusedError
 		if errors.As(err, &refused) {
@@ -87,7 +94,7 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if *noBrowser {
 			paste = os.Stdin
 		}
-		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, paste, stderr)
+		tok, err = browserLogin(ctx, &cfg, nonce, !*noBrowser, paste, stderr, extra...)
 	}
 	if err != nil {
 		return err
@@ -102,6 +109,14 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if idt.Nonce != nonce {
 		return errors.New("the ID token's nonce is not the one sent: sign in again")
+	}
+	if *stepUp {
+		var c struct {
+			AuthTime int64 `json:"auth_time"`
+		}
+		if err := idt.Claims(&c); err != nil || c.AuthTime == 0 || time.Since(time.Unix(c.AuthTime, 0)) > loginTimeout+time.Minute {
+			return errors.New("the identity provider did not sign you in afresh (its ID token has no recent auth_time): decisions that need a recent sign-in will still be refused")
+		}
 	}
 	var meta struct {
 		RevokeURL string `json:"revocation_endpoint"`
@@ -204,7 +219,7 @@ func readCallback(q url.Values, state string) (callbackResult, bool) {
 // code on a loopback redirect (RFC 8252): http://127.0.0.1:<free port>/callback.
 // With paste (--no-browser), the address the browser ended on may also be
 // pasted there, for a browser on another machine.
-func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bool, paste io.Reader, stderr io.Writer) (*oauth2.Token, error) {
+func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bool, paste io.Reader, stderr io.Writer, extra ...oauth2.AuthCodeOption) (*oauth2.Token, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, fmt.Errorf("cannot listen for the sign-in redirect: %w", err)
@@ -212,7 +227,7 @@ func browserLogin(ctx context.Context, cfg *oauth2.Config, nonce string, open bo
 	defer l.Close()
 	cfg.RedirectURL = "http://" + l.Addr().String() + "/callback"
 	state, verifier := randomToken(), oauth2.GenerateVerifier()
-	authURL := cfg.AuthCodeURL(state, oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce))
+	authURL := cfg.AuthCodeURL(state, append([]oauth2.AuthCodeOption{oauth2.S256ChallengeOption(verifier), oidc.Nonce(nonce)}, extra...)...)
 
 	done := make(chan callbackResult, 1)
 	deliver := func(res callbackResult) {

@@ -47,6 +47,8 @@ func newAPISystem(t *testing.T, stages ...broker.RuleStage) *system {
 	everyone := broker.Scope{Accounts: []string{"*"}, RequesterGroups: []string{"*"}}
 	cfg := &Config{
 		Registry: broker.RegistryData{
+			// These tests file the same ticket again on purpose (guardrails_test.go tests the limits).
+			Limits:   broker.Limits{OverlappingTickets: broker.OverlapAllow},
 			Accounts: []broker.Account{{ID: "111111111111", Name: "dev"}},
 			PermissionSets: []broker.PermissionSet{
 				{Name: "PowerUserAccess", RoleName: "PowerUserAccess", MaxDuration: 4 * time.Hour, GrantPath: broker.GrantRole, ApprovalRequired: true, Scope: everyone},

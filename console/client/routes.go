@@ -316,12 +316,15 @@ func (c *Client) PutApprovalRule(ctx context.Context, r broker.ApprovalRule) (br
 	return out, c.do(ctx, "POST", "/api/v1/approval-rules", nil, r, &out)
 }
 
-// DeleteApprovalRule is DELETE /api/v1/approval-rules?account=&permission_set=.
-func (c *Client) DeleteApprovalRule(ctx context.Context, account, permissionSet string) (broker.ApplyResult, error) {
+// DeleteApprovalRule is DELETE /api/v1/approval-rules?account=&permission_set=&requester_group=.
+func (c *Client) DeleteApprovalRule(ctx context.Context, account, permissionSet, requesterGroup string) (broker.ApplyResult, error) {
 	var out broker.ApplyResult
 	q := url.Values{"account": {account}}
 	if permissionSet != "" {
 		q.Set("permission_set", permissionSet)
+	}
+	if requesterGroup != "" {
+		q.Set("requester_group", requesterGroup)
 	}
 	return out, c.do(ctx, "DELETE", "/api/v1/approval-rules", q, nil, &out)
 }

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -33,6 +34,8 @@ type grant struct {
 	authRequest
 	email   string
 	expires time.Time
+	// authTime is when the user picked themself on the sign-in page.
+	authTime time.Time
 }
 
 // AllowRedirectURI registers a browser app's redirect URI (absolute, no
@@ -92,6 +95,11 @@ func (i *Issuer) parseAuthRequest(v url.Values) (authRequest, string, string) {
 		return req, "invalid_request", "PKCE is required: code_challenge with code_challenge_method=S256"
 	case !strings.Contains(" "+v.Get("scope")+" ", " openid "):
 		return req, "invalid_scope", "scope must include openid"
+	case v.Get("max_age") != "" && !validMaxAge(v.Get("max_age")):
+		return req, "invalid_request", "max_age must be a whole number of seconds"
+	case slices.Contains(strings.Fields(v.Get("prompt")), "none"):
+		// No session to answer from without the sign-in page.
+		return req, "login_required", "the development issuer keeps no session: sign in on its page"
 	}
 	return req, "", ""
 }
@@ -102,6 +110,7 @@ var loginPage = template.Must(template.New("login").Parse(`<!doctype html>
 </head><body>
 <h1>JIT development sign-in</h1>
 <p class="warn">Development only: anyone on this machine can sign in as anyone.</p>
+{{if .Again}}<p id="step-up">Sign in again: a recent sign-in is required.</p>{{end}}
 <form method="post">
 {{range $k, $v := .Fields}}<input type="hidden" name="{{$k}}" value="{{$v}}">
 {{end}}{{range .Users}}<button type="submit" name="login_hint" value="{{.Email}}">{{.Email}}{{if .Name}} ({{.Name}}){{end}}</button>
@@ -132,14 +141,15 @@ func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self' "+origin(req.RedirectURI)+"; frame-ancestors 'none'")
 	if r.Method == http.MethodGet {
 		fields := map[string]string{}
-		for _, k := range []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method"} {
+		for _, k := range []string{"client_id", "redirect_uri", "response_type", "scope", "state", "nonce", "code_challenge", "code_challenge_method", "max_age", "prompt"} {
 			fields[k] = r.Form.Get(k)
 		}
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		_ = loginPage.Execute(w, struct {
 			Fields map[string]string
 			Users  []User
-		}{fields, i.Users()})
+			Again  bool
+		}{fields, i.Users(), fields["max_age"] != "" || slices.Contains(strings.Fields(fields["prompt"]), "login")})
 		return
 	}
 	u, ok := i.user(r.PostForm.Get("login_hint"))
@@ -155,9 +165,18 @@ func (i *Issuer) authorize(w http.ResponseWriter, r *http.Request) {
 			delete(i.codes, k)
 		}
 	}
-	i.codes[c] = grant{authRequest: req, email: u.Email, expires: now.Add(codeTTL)}
+	// Every sign-in here is a fresh authentication (the issuer keeps no
+	// session), so max_age and prompt=login are always met: auth_time is now.
+	i.codes[c] = grant{authRequest: req, email: u.Email, expires: now.Add(codeTTL), authTime: now}
 	i.mu.Unlock()
 	redirectBack(w, r, req, url.Values{"code": {c}})
+}
+
+// validMaxAge reports whether s is an OIDC max_age: a non-negative whole
+// number of seconds.
+func validMaxAge(s string) bool {
+	n, err := strconv.ParseInt(s, 10, 64)
+	return err == nil && n >= 0
 }
 
 func redirectBack(w http.ResponseWriter, r *http.Request, req authRequest, v url.Values) {
@@ -216,7 +235,7 @@ func (i *Issuer) exchange(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "code_verifier does not match code_challenge")
 		return
 	}
-	i.issueTokens(w, g.email, g.Nonce)
+	i.issueTokens(w, g.email, g.Nonce, g.authTime)
 }
 
 func tokenError(w http.ResponseWriter, status int, code, desc string) {

@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/oauth2"
 )
@@ -116,6 +117,8 @@ func TestAuthorizeRefusesBadRequests(t *testing.T) {
 		"plain PKCE":     {with("code_challenge_method", "plain"), "invalid_request"},
 		"implicit":       {with("response_type", "id_token"), "unsupported_response_type"},
 		"no openid":      {with("scope", "email"), "invalid_scope"},
+		"bad max_age":    {with("max_age", "-1"), "invalid_request"},
+		"prompt=none":    {with("prompt", "none"), "login_required"},
 		"unknown person": {"", "access_denied"},
 	} {
 		var loc string
@@ -193,4 +196,60 @@ func postForm(t *testing.T, u string, form url.Values) string {
 		t.Fatalf("POST %s: %d, want 303", u, resp.StatusCode)
 	}
 	return resp.Header.Get("Location")
+}
+
+// A step-up sign-in (max_age, prompt=login) shows the page saying so, and
+// the ID token carries the time of that sign-in and the method; a refresh
+// keeps the sign-in's time, since it is no new authentication.
+func TestStepUpAuthTime(t *testing.T) {
+	iss, _ := serve(t, "", "jit")
+	const redirect = "http://127.0.0.1:9/callback"
+	iss.AllowRedirectURI(redirect)
+	root := strings.TrimSuffix(iss.IssuerURL(), "/")
+	cfg := oauth2.Config{ClientID: "jit", RedirectURL: redirect, Scopes: []string{"openid", "email"},
+		Endpoint: oauth2.Endpoint{AuthURL: root + "/authorize", TokenURL: root + "/token", AuthStyle: oauth2.AuthStyleInParams}}
+	pkce := oauth2.GenerateVerifier()
+	authURL := cfg.AuthCodeURL("s", oauth2.S256ChallengeOption(pkce), oauth2.SetAuthURLParam("max_age", "0"), oauth2.SetAuthURLParam("prompt", "login"))
+	page := get(t, authURL)
+	if page.StatusCode != http.StatusOK || !strings.Contains(page.body, "Sign in again") || !strings.Contains(page.body, `name="max_age" value="0"`) {
+		t.Fatalf("sign-in page: %d %s", page.StatusCode, page.body)
+	}
+	u, _ := url.Parse(authURL)
+	form := u.Query()
+	form.Set("login_hint", "bob@example.com")
+	back, _ := url.Parse(postForm(t, authURL, form))
+	tok, err := cfg.Exchange(t.Context(), back.Query().Get("code"), oauth2.VerifierOption(pkce))
+	if err != nil {
+		t.Fatal(err)
+	}
+	claimsOf := func(tok *oauth2.Token) (c struct {
+		AuthTime int64    `json:"auth_time"`
+		AMR      []string `json:"amr"`
+		IAT      int64    `json:"iat"`
+	}) {
+		t.Helper()
+		raw, _ := tok.Extra("id_token").(string)
+		idt, err := verifier(t, iss.IssuerURL(), "jit").Verify(t.Context(), raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := idt.Claims(&c); err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	first := claimsOf(tok)
+	if first.AuthTime == 0 || first.AuthTime > first.IAT || len(first.AMR) != 1 || first.AMR[0] != "pwd" {
+		t.Fatalf("claims %+v, want auth_time at the sign-in and amr [pwd]", first)
+	}
+	later := time.Now().Add(time.Hour)
+	iss.SetClock(func() time.Time { return later }) // the refresh an hour on
+	tok.Expiry = time.Now().Add(-time.Minute)
+	next, err := cfg.TokenSource(t.Context(), tok).Token()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again := claimsOf(next); again.AuthTime != first.AuthTime || again.IAT == first.IAT {
+		t.Errorf("refreshed claims %+v, want the first sign-in's auth_time %d with a new iat", again, first.AuthTime)
+	}
 }

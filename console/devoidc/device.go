@@ -168,7 +168,7 @@ func (i *Issuer) deviceToken(w http.ResponseWriter, f url.Values) {
 		tokenError(w, http.StatusBadRequest, errCode, "device code: "+strings.ReplaceAll(errCode, "_", " "))
 		return
 	}
-	i.issueTokens(w, email, "")
+	i.issueTokens(w, email, "", i.now()) // the device was approved just now
 }
 
 // userCode returns an 8-letter code in two groups ("BCDF-GHJK") from

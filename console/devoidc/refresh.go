@@ -18,6 +18,9 @@ const refreshTTL = 24 * time.Hour
 type refreshGrant struct {
 	clientID, email string
 	expires         time.Time
+	// authTime is when the user signed in: a refreshed ID token carries
+	// it on, since a refresh is no new authentication.
+	authTime time.Time
 }
 
 // SetTokenTTL sets how long the ID tokens of the code, device and refresh
@@ -40,13 +43,14 @@ func (i *Issuer) refresh(w http.ResponseWriter, f url.Values) {
 		tokenError(w, http.StatusBadRequest, "invalid_grant", "the refresh token is unknown, used or expired")
 		return
 	}
-	i.issueTokens(w, g.email, "")
+	i.issueTokens(w, g.email, "", g.authTime)
 }
 
 // issueTokens answers a successful token request for the user: an ID
 // token (also the access token: JIT's API takes the ID token as its bearer
-// token) and a new refresh token.
-func (i *Issuer) issueTokens(w http.ResponseWriter, email, nonce string) {
+// token) and a new refresh token. authTime is when the user signed in (the
+// ID token's auth_time).
+func (i *Issuer) issueTokens(w http.ResponseWriter, email, nonce string, authTime time.Time) {
 	i.mu.Lock()
 	ttl := i.tokenTTL
 	i.mu.Unlock()
@@ -58,6 +62,7 @@ func (i *Issuer) issueTokens(w http.ResponseWriter, email, nonce string) {
 	if nonce != "" {
 		claims["nonce"] = nonce
 	}
+	claims["auth_time"] = authTime.Unix()
 	tok, err := i.Sign(claims)
 	if err != nil {
 		tokenError(w, http.StatusInternalServerError, "server_error", "internal error")
@@ -71,7 +76,7 @@ func (i *Issuer) issueTokens(w http.ResponseWriter, email, nonce string) {
 			delete(i.refreshes, k)
 		}
 	}
-	i.refreshes[rt] = refreshGrant{clientID: i.audience, email: email, expires: now.Add(refreshTTL)}
+	i.refreshes[rt] = refreshGrant{clientID: i.audience, email: email, expires: now.Add(refreshTTL), authTime: authTime}
 	i.mu.Unlock()
 	w.Header().Set("Pragma", "no-cache")
 	writeJSON(w, http.StatusOK, map[string]any{

@@ -210,4 +210,10 @@ type WebConfig struct {
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// TicketID names the other ticket of a duplicate_ticket error.
+	TicketID string `json:"ticket_id,omitempty"`
+	// MaxAge is, for step_up_required, the most seconds since the
+	// caller's sign-in at the identity provider the decision accepts: sign
+	// in again (OIDC max_age) and retry.
+	MaxAge int64 `json:"max_age,omitempty"`
 }

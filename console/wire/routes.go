@@ -142,7 +142,8 @@ var Routes = []Route{
 	{Method: "GET", Path: "/api/v1/approval-rules", Summary: "The approval rules", Response: ApprovalRules{}},
 	{Method: "POST", Path: "/api/v1/approval-rules", Summary: "Add or replace an approval rule (201 when new)", Request: broker.ApprovalRule{}, Response: broker.ApplyResult{}},
 	{Method: "DELETE", Path: "/api/v1/approval-rules", Summary: "Remove an approval rule", Response: broker.ApplyResult{},
-		Query: []Param{str("account", `the rule's account ("*" for every account); required`), str("permission_set", "the rule's permission set or group (empty for any)")}},
+		Query: []Param{str("account", `the rule's account ("*" for every account); required`), str("permission_set", "the rule's permission set or group (empty for any)"),
+			str("requester_group", "the rule's requester group (empty for the rule naming none)")}},
 	{Method: "GET", Path: "/api/v1/admins", Summary: "The administrators", Response: Admins{}},
 	{Method: "PUT", Path: "/api/v1/admins", Summary: "Replace the administrators", Request: Admins{}, Response: broker.ApplyResult{}},
 }

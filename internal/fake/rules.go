@@ -2,6 +2,7 @@ package fake
 
 import (
 	"context"
+	"slices"
 	"sync"
 
 	"github.com/jitaccess/jit/broker"
@@ -43,11 +44,13 @@ func (s *Rules) Clear() {
 }
 
 // Rule returns the rule in force, if any, when its account is "*" (or
-// unset) or the ticket's; the permission set is not compared.
-func (s *Rules) Rule(_ context.Context, account, _ string) (broker.ApprovalRule, bool, error) {
+// unset) or the ticket's and its requester group, if any, is one of
+// groups; the permission set is not compared.
+func (s *Rules) Rule(_ context.Context, account, _ string, groups []string) (broker.ApprovalRule, bool, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.rule == nil || s.rule.Account != "" && s.rule.Account != "*" && s.rule.Account != account {
+	if s.rule == nil || s.rule.Account != "" && s.rule.Account != "*" && s.rule.Account != account ||
+		s.rule.RequesterGroup != "" && !slices.Contains(groups, s.rule.RequesterGroup) {
 		return broker.ApprovalRule{}, false, nil
 	}
 	return *s.rule, true, nil

@@ -33,7 +33,7 @@ export default function Registry({ client, onFailed }) {
   }, [client, onFailed]);
   const loading = r === null;
   const reg = r || {};
-  const rules = (reg.approval_rules || []).map((x, i) => ({ ...x, key: `${x.account}/${x.permission_set || "*"}/${i}` }));
+  const rules = (reg.approval_rules || []).map((x, i) => ({ ...x, key: `${x.account}/${x.permission_set || "*"}/${x.requester_group || ""}/${i}` }));
   return (
     <SpaceBetween size="l">
       <Header variant="h1" description="Read-only. Change it with jit admin apply (see docs/registry.md).">
@@ -93,10 +93,17 @@ export default function Registry({ client, onFailed }) {
         columnDefinitions={[
           { id: "account", header: "Account", cell: (x) => x.account, isRowHeader: true },
           { id: "ps", header: "Permission set", cell: (x) => x.permission_set || "any" },
+          { id: "requester-group", header: "Requester group", cell: (x) => x.requester_group || "anyone" },
           {
             id: "stages",
             header: "Stages",
             cell: (x) => (x.stages || []).map((st, i) => `${i + 1}: ${st.required} of ${list(st.approvers)}`).join("; ") || "none",
+          },
+          {
+            id: "step-up",
+            header: "Step-up",
+            cell: (x) => (x.step_up_max_age ? `sign-in within ${x.step_up_max_age}` : "") +
+              (x.step_up_amr ? ` (${x.step_up_amr.join(", ")})` : "") || "none",
           },
         ]}
       />

@@ -1,6 +1,8 @@
 // Client for the JIT JSON API under /api/v1. Every call sends the ID token
 // as a bearer token; failures throw ApiError with the server's message.
 
+import { startStepUp } from "./auth.js";
+
 export class ApiError extends Error {
   constructor(status, code, message) {
     super(message);
@@ -40,8 +42,16 @@ async function request(token, method, path, body) {
     }
   }
   if (!res.ok) {
-    const message = (data && data.message) || `${res.status} ${res.statusText}`.trim();
-    throw new ApiError(res.status, (data && data.code) || "", message);
+    let message = (data && data.message) || `${res.status} ${res.statusText}`.trim();
+    const code = (data && data.code) || "";
+    if (code === "step_up_required") {
+      // The decision needs a recent sign-in: go through the identity
+      // provider again (max_age, prompt=login) and come back here to retry.
+      message = startStepUp(data.max_age || 0)
+        ? "This needs a recent sign-in: taking you to your identity provider to sign in again…"
+        : `${message} Your identity provider did not sign you in afresh; sign out and in again.`;
+    }
+    throw new ApiError(res.status, code, message);
   }
   if (data === null && res.status === 204) return {};
   if (data === null) throw new ApiError(res.status, "bad_response", "The server's answer is not JSON.");

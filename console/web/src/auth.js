@@ -94,8 +94,10 @@ function redirectURI() {
 }
 
 // startLogin sends the browser to the identity provider. It never returns
-// normally unless it fails.
-export async function startLogin() {
+// normally unless it fails. With stepUp ({ maxAge } in seconds), it asks
+// the provider to authenticate the user afresh (OIDC max_age and
+// prompt=login), for decisions that need a recent sign-in.
+export async function startLogin(stepUp) {
   const { config, meta } = await discover();
   const verifier = randomString(32);
   const challenge = base64url(await sha256(verifier));
@@ -116,8 +118,26 @@ export async function startLogin() {
     code_challenge: challenge,
     code_challenge_method: "S256",
   });
+  if (stepUp) {
+    params.set("max_age", String(Math.max(0, Math.floor(stepUp.maxAge || 0))));
+    params.set("prompt", "login");
+  }
   const sep = meta.authorization_endpoint.includes("?") ? "&" : "?";
   window.location.assign(meta.authorization_endpoint + sep + params.toString());
+}
+
+const STEP_UP_KEY = "jit.step_up_at";
+
+// startStepUp answers a step_up_required refusal: it sends the browser to
+// the identity provider for a fresh sign-in (back to this page after) and
+// returns true, unless it already did in the last two minutes (the
+// provider did not sign the user in afresh: no loop), when it returns false.
+export function startStepUp(maxAge) {
+  const last = Number(sessionStorage.getItem(STEP_UP_KEY) || 0);
+  if (Date.now() - last < 2 * 60 * 1000) return false;
+  sessionStorage.setItem(STEP_UP_KEY, String(Date.now()));
+  startLogin({ maxAge }).catch(() => sessionStorage.removeItem(STEP_UP_KEY));
+  return true;
 }
 
 let finishing = null;
