@@ -21,6 +21,8 @@ func TestOIDCVerifierClaims(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		delete(c, "auth_time") // the cases below are about who; one adds when
+		delete(c, "amr")
 		mod(c)
 		tok, err := issuer.Sign(c)
 		if err != nil {
@@ -47,6 +49,12 @@ func TestOIDCVerifierClaims(t *testing.T) {
 		{"no email_verified", verifier, sign(func(c map[string]any) { delete(c, "email_verified") }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
 		{"audience list with azp", verifier, sign(func(c map[string]any) { c["aud"] = []string{"other", audience}; c["azp"] = audience }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
 		{"one audience in a list", verifier, sign(func(c map[string]any) { c["aud"] = []string{audience} }), broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}}},
+		{"auth_time and amr", verifier, sign(func(c map[string]any) {
+			c["auth_time"] = 1_800_000_000
+			c["amr"] = []string{"pwd", "mfa"}
+			c["acr"] = "gold"
+		}),
+			broker.User{Email: "bob@example.com", Groups: []string{"approvers", "engineers"}, AuthTime: time.Unix(1_800_000_000, 0), AMR: []string{"pwd", "mfa"}, ACR: "gold"}},
 		{"custom groups claim", roles, sign(func(c map[string]any) { c["roles"] = []string{"admin"} }), broker.User{Email: "bob@example.com", Groups: []string{"admin"}}},
 	}
 	for _, tt := range tests {
