@@ -75,6 +75,33 @@ func TestGroupTicketThreeAccounts(t *testing.T) {
 			t.Errorf("%s lists %v, want only %s (account %s)", who, seen, ids[acct], acct)
 		}
 	}
+	// alice's grouped list: one row for the group, with its three members;
+	// a2's grouped list: only account 222222222222's member.
+	grouped := func(who string) ([]string, []any) {
+		t.Helper()
+		code, m := h.api(who, "GET", "/api/v1/tickets?grouped=true", nil)
+		if code != 200 {
+			t.Fatalf("%s grouped list: %d %v", who, code, m)
+		}
+		var rows []string
+		for _, x := range m["tickets"].([]any) {
+			rows = append(rows, x.(map[string]any)["id"].(string))
+		}
+		groups, _ := m["groups"].(map[string]any)
+		members, _ := groups[first.Group].([]any)
+		return rows, members
+	}
+	if rows, members := grouped("alice@example.com"); !slices.Equal(rows, []string{first.ID}) || len(members) != 3 ||
+		members[1].(map[string]any)["account_id"] != "222222222222" || members[2].(map[string]any)["state"] != "pending" {
+		t.Errorf("alice's grouped list: rows %v members %v, want one row and three members", rows, members)
+	}
+	if rows, members := grouped("a2@example.com"); !slices.Equal(rows, []string{ids["222222222222"]}) || len(members) != 1 {
+		t.Errorf("a2's grouped list: rows %v members %v, want only account 222222222222's member", rows, members)
+	}
+	if code, m := h.api("alice@example.com", "GET", "/api/v1/tickets?group="+first.Group, nil); code != 200 || m["total"] != float64(3) {
+		t.Errorf("alice lists the group: %d %v, want its 3 tickets", code, m)
+	}
+
 	// a1 may not decide account 222222222222's member.
 	code, _, m := h.call("a1@example.com", "POST", "/api/v1/tickets/"+ids["222222222222"]+"/approve", map[string]string{})
 	if (code != http.StatusNotFound && code != http.StatusForbidden) || m["code"] == nil || m["code"] == "" {
@@ -123,6 +150,20 @@ func TestGroupTicketThreeAccounts(t *testing.T) {
 		}
 		if _, errOut, err := h.jit("alice@example.com", "credentials", "--ticket", ids[acct], "--no-cache"); err == nil || !strings.Contains(errOut, "terminated") {
 			t.Errorf("account %s: new credentials after terminate: err=%v %q", acct, err, errOut)
+		}
+	}
+
+	// Each member's audit events carry the group id.
+	for _, acct := range accounts {
+		code, page := h.api("carol@example.com", "GET", "/api/v1/audit?ticket="+ids[acct], nil)
+		events, _ := page["events"].([]any)
+		if code != 200 || len(events) < 4 {
+			t.Fatalf("audit of %s: %d %v", ids[acct], code, page)
+		}
+		for _, e := range events {
+			if ev := e.(map[string]any); strings.HasPrefix(fmt.Sprint(ev["type"]), "ticket.") && ev["group"] != first.Group {
+				t.Errorf("audit event %v of member %s: group %v, want %s", ev["type"], ids[acct], ev["group"], first.Group)
+			}
 		}
 	}
 

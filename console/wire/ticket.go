@@ -145,6 +145,9 @@ type TicketList struct {
 	Tickets    []Ticket `json:"tickets"`
 	Total      int      `json:"total"`
 	NextCursor string   `json:"next_cursor,omitempty"`
+	// Groups, with grouped=true, are the members of each group listed
+	// (those the caller may see), by group id.
+	Groups map[string][]broker.GroupMember `json:"groups,omitempty"`
 }
 
 // TicketEvent is one "ticket" event of GET /api/v1/events: a ticket the
