@@ -26,10 +26,13 @@ type AuditEvent struct {
 	TicketID      string `json:"ticket_id,omitempty"`
 	AccountID     string `json:"account_id,omitempty"`
 	PermissionSet string `json:"permission_set,omitempty"`
-	Revision      int    `json:"revision,omitempty"`
-	From          string `json:"from,omitempty"`
-	To            string `json:"to,omitempty"`
-	Detail        string `json:"detail,omitempty"`
+	// Group is the group id of a ticket filed with others for several
+	// accounts (Ticket.Group).
+	Group    string `json:"group,omitempty"`
+	Revision int    `json:"revision,omitempty"`
+	From     string `json:"from,omitempty"`
+	To       string `json:"to,omitempty"`
+	Detail   string `json:"detail,omitempty"`
 	// Operation, RequestID and Result describe an AWS call ("aws.call"):
 	// "sts:AssumeRole", AWS's request id, "ok" or the error code.
 	Operation string `json:"operation,omitempty"`

@@ -25,6 +25,10 @@ type CreateTicketInput struct {
 	// BreakGlass grants the caller access at once under a break-glass
 	// rule, without approval (breakglass_ticket.go).
 	BreakGlass bool
+	// Accounts asks for the same permission set in several accounts at
+	// once (AccountID, when set, is one of them): one ticket per account,
+	// linked by a group id, created all or none (group.go).
+	Accounts []string
 }
 
 var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
@@ -44,10 +48,31 @@ func (s *Service) CreateTicket(ctx context.Context, in CreateTicketInput) (*Tick
 	if err != nil {
 		return nil, err
 	}
+	if accounts := in.accounts(); len(accounts) > 1 {
+		return s.createGroup(ctx, u, in, accounts)
+	}
+	if len(in.Accounts) == 1 {
+		in.AccountID, in.Accounts = in.Accounts[0], nil
+	}
+	return s.createTicket(ctx, u, in, nil)
+}
+
+// groupLink is what createGroup gives each member: its id, the group's,
+// and all the members' ids.
+type groupLink struct {
+	id, group string
+	members   []string
+}
+
+// createTicket is CreateTicket for one account; g links a group's member.
+func (s *Service) createTicket(ctx context.Context, u User, in CreateTicketInput, g *groupLink) (*Ticket, error) {
 	now := s.now()
 	t, ps, err := s.validate(ctx, u, in, now)
 	if err != nil {
 		return nil, err
+	}
+	if g != nil {
+		t.ID, t.Group, t.GroupTickets = g.id, g.group, slices.Clone(g.members)
 	}
 	plan := Plan{}
 	switch {

@@ -46,6 +46,12 @@ type TicketQuery struct {
 	Unreviewed bool
 	// BreakGlass: only break-glass tickets.
 	BreakGlass bool
+	// Group: only the members of this group (Ticket.Group).
+	Group string
+	// Grouped lists a group as one row: of the members the caller may
+	// see and the query matches, only the first (in the group's order)
+	// is listed, and TicketPage.Groups gives all of them.
+	Grouped bool
 	// Sort is SortCreated (default), SortStart, SortEnd or SortAccount;
 	// ties are broken by creation time, then id. Asc sorts ascending
 	// (default: descending, newest first).
@@ -67,6 +73,18 @@ type TicketPage struct {
 	Total int
 	// NextCursor continues after this page; empty on the last page.
 	NextCursor string
+	// Groups, in a Grouped list, are the members of each group listed
+	// that the caller may see and the query matches, in the group's
+	// order, by group id.
+	Groups map[string][]GroupMember
+}
+
+// GroupMember is one account's ticket of a group, as a grouped list
+// shows it.
+type GroupMember struct {
+	ID        string `json:"id"`
+	AccountID string `json:"account_id"`
+	State     State  `json:"state"`
 }
 
 // ListTickets returns one page of the tickets the caller may see (as
@@ -91,6 +109,10 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 			matched = append(matched, t)
 		}
 	}
+	var groups map[string][]GroupMember
+	if q.Grouped {
+		matched, groups = collapseGroups(matched)
+	}
 	slices.SortFunc(matched, q.compare)
 	page := TicketPage{Total: len(matched)}
 	start := min(q.Offset, len(matched))
@@ -109,7 +131,48 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	if end < len(matched) && end > start {
 		page.NextCursor = q.cursor(q.key(matched[end-1]))
 	}
+	for _, t := range page.Tickets {
+		if m, ok := groups[t.Group]; ok {
+			if page.Groups == nil {
+				page.Groups = map[string][]GroupMember{}
+			}
+			page.Groups[t.Group] = m
+		}
+	}
 	return page, nil
+}
+
+// collapseGroups keeps, of each group's members in ts, the first in the
+// group's order, and returns every member by group.
+func collapseGroups(ts []*Ticket) ([]*Ticket, map[string][]GroupMember) {
+	byGroup := map[string][]*Ticket{}
+	for _, t := range ts {
+		if t.Group != "" {
+			byGroup[t.Group] = append(byGroup[t.Group], t)
+		}
+	}
+	groups := make(map[string][]GroupMember, len(byGroup))
+	out := ts[:0:0]
+	for _, t := range ts {
+		members, ok := byGroup[t.Group]
+		if !ok {
+			out = append(out, t)
+			continue
+		}
+		if _, done := groups[t.Group]; done {
+			continue
+		}
+		slices.SortFunc(members, func(a, b *Ticket) int {
+			return cmp.Compare(slices.Index(a.GroupTickets, a.ID), slices.Index(a.GroupTickets, b.ID))
+		})
+		list := make([]GroupMember, len(members))
+		for i, m := range members {
+			list[i] = GroupMember{ID: m.ID, AccountID: m.AccountID, State: m.State}
+		}
+		groups[t.Group] = list
+		out = append(out, members[0])
+	}
+	return out, groups
 }
 
 // check validates q and fills in its defaults.
@@ -155,13 +218,14 @@ func (q *TicketQuery) matches(t *Ticket) bool {
 		!q.From.IsZero() && !t.End.After(q.From),
 		!q.To.IsZero() && !t.Start.Before(q.To),
 		q.Unreviewed && !t.Unreviewed(),
-		q.BreakGlass && t.BreakGlass == nil:
+		q.BreakGlass && t.BreakGlass == nil,
+		q.Group != "" && t.Group != q.Group:
 		return false
 	}
 	if q.Text == "" {
 		return true
 	}
-	for _, f := range append([]string{t.ID, t.Reason, t.Requester, t.AccountID, t.PermissionSet}, t.Beneficiaries...) {
+	for _, f := range append([]string{t.ID, t.Group, t.Reason, t.Requester, t.AccountID, t.PermissionSet}, t.Beneficiaries...) {
 		if strings.Contains(strings.ToLower(f), q.Text) {
 			return true
 		}

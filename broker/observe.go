@@ -44,7 +44,7 @@ func (s *Service) auditTicket(ctx context.Context, t *Ticket, e Event) {
 	a := AuditEvent{
 		At: e.At, Type: "ticket." + strings.ReplaceAll(e.Action, " ", "_"), Actor: by, OnBehalfOf: forWhom,
 		Action: e.Action, TicketID: t.ID, AccountID: t.AccountID, PermissionSet: t.PermissionSet,
-		From: string(e.From), To: string(e.To), Detail: e.Comment, Revision: t.Revision,
+		Group: t.Group, From: string(e.From), To: string(e.To), Detail: e.Comment, Revision: t.Revision,
 	}
 	if a.At.IsZero() {
 		a.At = s.now()

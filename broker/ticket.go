@@ -54,6 +54,13 @@ type Ticket struct {
 	Start           time.Time `json:"start"`
 	End             time.Time `json:"end"`
 	Reason          string    `json:"reason"`
+	// Group links the tickets of one request for several accounts: the
+	// group's id, and GroupTickets the ids of all its tickets (this one
+	// included) in the order of the accounts asked for. Each member is an
+	// ordinary ticket, approved, granted and cut under its own account's
+	// rule (group.go).
+	Group        string   `json:"group,omitempty"`
+	GroupTickets []string `json:"group_tickets,omitempty"`
 
 	// Stages is the approval plan chosen when the ticket (revision) was
 	// filed; Stage is the index of the stage waiting for decisions while

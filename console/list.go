@@ -24,7 +24,7 @@ type TicketLister interface {
 var _ TicketLister = (*broker.Service)(nil)
 
 // listTickets answers GET /api/v1/tickets with the query parameters
-// state (one or more, comma-separated), mine, pending_for_me, unreviewed, break_glass, requester,
+// state (one or more, comma-separated), mine, pending_for_me, unreviewed, break_glass, group, grouped, requester,
 // beneficiary, account, permission_set, from, to (RFC 3339: the ticket's
 // window overlaps them), q (text), sort (created, start, end, account),
 // order (asc, desc), cursor, offset and limit (1-1000, default 1000).
@@ -52,7 +52,7 @@ func (s *server) listTickets(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(wire.TicketList{Tickets: ts, Total: page.Total, NextCursor: page.NextCursor})
+	return c.JSON(wire.TicketList{Tickets: ts, Total: page.Total, NextCursor: page.NextCursor, Groups: page.Groups})
 }
 
 // ticketQuery reads the list's query parameters.
@@ -60,7 +60,7 @@ func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
 	str := func(name string) string { return strings.TrimSpace(utils.CopyString(c.Query(name))) }
 	q := broker.TicketQuery{
 		Requester: str("requester"), Beneficiary: str("beneficiary"), AccountID: str("account"),
-		PermissionSet: str("permission_set"), Text: str("q"), Sort: str("sort"), Cursor: str("cursor"),
+		PermissionSet: str("permission_set"), Text: str("q"), Group: str("group"), Sort: str("sort"), Cursor: str("cursor"),
 	}
 	for _, st := range strings.Split(str("state"), ",") {
 		if st = strings.TrimSpace(st); st != "" {
@@ -78,6 +78,9 @@ func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
 		return q, err
 	}
 	if q.BreakGlass, err = queryBool(c, "break_glass"); err != nil {
+		return q, err
+	}
+	if q.Grouped, err = queryBool(c, "grouped"); err != nil {
 		return q, err
 	}
 	switch str("order") {

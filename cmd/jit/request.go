@@ -26,10 +26,10 @@ func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
 func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	var in wire.CreateTicket
-	var forList stringList
+	var forList, accountList stringList
 	fs := newFlagSet("request", stderr)
 	c.bind(fs, true)
-	fs.StringVar(&in.AccountID, "account", "", "AWS account: its 12-digit id or its name")
+	fs.Var(&accountList, "account", "AWS account: its 12-digit id or its name (repeatable, or comma-separated: one ticket per account, linked as a group)")
 	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
 	fs.Var(&forList, "for", "beneficiary email (repeatable; default: me)")
 	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
@@ -43,25 +43,44 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	in.Beneficiaries = forList
 	api := c.api()
-	if in.AccountID != "" && !accountID.MatchString(in.AccountID) {
-		// An account by name.
-		accounts, err := api.Accounts(ctx)
-		if err != nil {
-			return err
+	var ids []string
+	for _, list := range accountList {
+		for a := range strings.SplitSeq(list, ",") {
+			if a = strings.TrimSpace(a); a == "" {
+				continue
+			}
+			if !accountID.MatchString(a) {
+				// An account by name.
+				accounts, err := api.Accounts(ctx)
+				if err != nil {
+					return err
+				}
+				id, ok := resolveAccount(accounts, a)
+				if !ok {
+					return fmt.Errorf("unknown account %q: give its 12-digit id or its name (jit whoami lists what you may request)", a)
+				}
+				a = id
+			}
+			ids = append(ids, a)
 		}
-		id, ok := resolveAccount(accounts, in.AccountID)
-		if !ok {
-			return fmt.Errorf("unknown account %q: give its 12-digit id or its name (jit whoami lists what you may request)", in.AccountID)
-		}
-		in.AccountID = id
 	}
-	if (in.AccountID == "" || in.PermissionSet == "" || in.Reason == "" || (in.Duration == "" && in.End == "")) && stdinIsTerminal() {
+	switch len(ids) {
+	case 0:
+	case 1:
+		in.AccountID = ids[0]
+	default:
+		in.Accounts = ids
+	}
+	if len(in.Accounts) > 0 && *wait {
+		return errors.New("--wait takes one account")
+	}
+	if ((in.AccountID == "" && len(in.Accounts) == 0) || in.PermissionSet == "" || in.Reason == "" || (in.Duration == "" && in.End == "")) && stdinIsTerminal() {
 		if err := promptRequest(ctx, api, &in, os.Stdin, stderr); err != nil {
 			return err
 		}
 	}
 	switch {
-	case in.AccountID == "":
+	case in.AccountID == "" && len(in.Accounts) == 0:
 		return errors.New("--account is required")
 	case in.PermissionSet == "":
 		return errors.New("--permission-set is required")
@@ -109,6 +128,9 @@ func printTicket(w io.Writer, output string, t *wire.Ticket) error {
 		fmt.Fprintf(w, "Outcome:         %s\n", shown(t.Outcome))
 	}
 	fmt.Fprintf(w, "Account:         %s\n", shown(t.AccountID))
+	if t.Group != "" {
+		fmt.Fprintf(w, "Group:           %s, one ticket per account: %s\n", shown(t.Group), strings.Join(shownAll(t.GroupTickets), ", "))
+	}
 	fmt.Fprintf(w, "Permission set:  %s\n", shown(t.PermissionSet))
 	fmt.Fprintf(w, "Requester:       %s\n", shown(t.Requester))
 	fmt.Fprintf(w, "Beneficiaries:   %s\n", strings.Join(shownAll(t.Beneficiaries), ", "))

@@ -38,6 +38,7 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			{"permission-set", "permission_set", "only tickets for this permission set"},
 			{"from", "from", "only tickets whose window ends after this RFC 3339 time"},
 			{"to", "to", "only tickets whose window starts before this RFC 3339 time"},
+			{"group", "group", "only the tickets of this group (one request for several accounts)"},
 			{"search", "q", "only tickets whose id, reason, people, account or permission set contain this text"},
 			{"sort", "sort", "order by created (default), start, end or account"},
 			{"order", "order", "desc (default) or asc"},

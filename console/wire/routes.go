@@ -51,6 +51,8 @@ var TicketQuery = []Param{
 	boolean("pending_for_me", "only tickets waiting for the caller's decision"),
 	boolean("unreviewed", "only granted tickets whose activity nobody reviewed: ended ones, and break-glass ones at once (listed first)"),
 	boolean("break_glass", "only break-glass tickets"),
+	str("group", "only the tickets of this group (one request for several accounts)"),
+	boolean("grouped", "list each group as one row, its first member, with all its members under groups"),
 	str("requester", "only tickets this email requested"),
 	str("beneficiary", "only tickets for this email"),
 	str("account", "only tickets for this account id"),

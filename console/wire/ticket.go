@@ -9,7 +9,11 @@ import (
 
 // CreateTicket is the body of POST /api/v1/tickets.
 type CreateTicket struct {
-	AccountID     string   `json:"account_id"`
+	AccountID string `json:"account_id,omitempty"`
+	// Accounts asks for the same permission set in several accounts (with
+	// account_id, if given): one ticket per account, created all or none,
+	// linked by group and group_tickets; the answer is the first of them.
+	Accounts      []string `json:"accounts,omitempty"`
 	PermissionSet string   `json:"permission_set"`
 	Beneficiaries []string `json:"beneficiaries,omitempty"`
 	// Start is an RFC 3339 time or "now"; empty means now.
@@ -31,6 +35,7 @@ type CreateTicket struct {
 func (r CreateTicket) Input() (broker.CreateTicketInput, error) {
 	in := broker.CreateTicketInput{
 		AccountID:     r.AccountID,
+		Accounts:      r.Accounts,
 		PermissionSet: r.PermissionSet,
 		Beneficiaries: r.Beneficiaries,
 		Reason:        r.Reason,
@@ -140,6 +145,9 @@ type TicketList struct {
 	Tickets    []Ticket `json:"tickets"`
 	Total      int      `json:"total"`
 	NextCursor string   `json:"next_cursor,omitempty"`
+	// Groups, with grouped=true, are the members of each group listed
+	// (those the caller may see), by group id.
+	Groups map[string][]broker.GroupMember `json:"groups,omitempty"`
 }
 
 // TicketEvent is one "ticket" event of GET /api/v1/events: a ticket the
