@@ -172,34 +172,42 @@ func (s *Store) allDelegationIDs(ctx context.Context) ([]string, error) {
 
 // loadDelegations reads delegations by id, skipping those that are gone.
 func (s *Store) loadDelegations(ctx context.Context, c redis.Cmdable, ids []string) ([]broker.Delegation, error) {
-	out := []broker.Delegation{}
+	return loadByID(ctx, c, ids, s.delegationKey, "delegation", func(d broker.Delegation) (time.Time, string) { return d.Start, d.ID })
+}
+
+// loadByID reads JSON records by id (key names each one's key), skipping
+// those that are gone, in order of start then id.
+func loadByID[T any](ctx context.Context, c redis.Cmdable, ids []string, key func(string) string, what string, order func(T) (time.Time, string)) ([]T, error) {
+	out := []T{}
 	if len(ids) == 0 {
 		return out, nil
 	}
 	keys := make([]string, len(ids))
 	for i, id := range ids {
-		keys[i] = s.delegationKey(id)
+		keys[i] = key(id)
 	}
 	vals, err := c.MGet(ctx, keys...).Result()
 	if err != nil {
-		return nil, fmt.Errorf("read delegations: %w", err)
+		return nil, fmt.Errorf("read %ss: %w", what, err)
 	}
 	for i, v := range vals {
 		str, ok := v.(string)
 		if !ok {
 			continue
 		}
-		var d broker.Delegation
-		if err := json.Unmarshal([]byte(str), &d); err != nil {
-			return nil, fmt.Errorf("decode delegation %s: %w", ids[i], err)
+		var x T
+		if err := json.Unmarshal([]byte(str), &x); err != nil {
+			return nil, fmt.Errorf("decode %s %s: %w", what, ids[i], err)
 		}
-		out = append(out, d)
+		out = append(out, x)
 	}
-	slices.SortFunc(out, func(a, b broker.Delegation) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
+	slices.SortFunc(out, func(a, b T) int {
+		as, aid := order(a)
+		bs, bid := order(b)
+		if c := as.Compare(bs); c != 0 {
 			return c
 		}
-		return strings.Compare(a.ID, b.ID)
+		return strings.Compare(aid, bid)
 	})
 	return out, nil
 }

@@ -145,34 +145,5 @@ func (s *Store) RevokePreApproval(ctx context.Context, id, by string, at time.Ti
 
 // loadPreApprovals reads pre-approvals by id, skipping those that are gone.
 func (s *Store) loadPreApprovals(ctx context.Context, c redis.Cmdable, ids []string) ([]broker.PreApproval, error) {
-	out := []broker.PreApproval{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	keys := make([]string, len(ids))
-	for i, id := range ids {
-		keys[i] = s.preApprovalKey(id)
-	}
-	vals, err := c.MGet(ctx, keys...).Result()
-	if err != nil {
-		return nil, fmt.Errorf("read pre-approvals: %w", err)
-	}
-	for i, v := range vals {
-		str, ok := v.(string)
-		if !ok {
-			continue
-		}
-		var p broker.PreApproval
-		if err := json.Unmarshal([]byte(str), &p); err != nil {
-			return nil, fmt.Errorf("decode pre-approval %s: %w", ids[i], err)
-		}
-		out = append(out, p)
-	}
-	slices.SortFunc(out, func(a, b broker.PreApproval) int {
-		if c := a.Start.Compare(b.Start); c != 0 {
-			return c
-		}
-		return strings.Compare(a.ID, b.ID)
-	})
-	return out, nil
+	return loadByID(ctx, c, ids, s.preApprovalKey, "pre-approval", func(p broker.PreApproval) (time.Time, string) { return p.Start, p.ID })
 }
