@@ -68,14 +68,19 @@ func StartCluster() (*Cluster, error) {
 			return nil, err
 		}
 	}
-	if err := waitReplicas(ctx, addrs[0]); err != nil {
-		c.Stop()
-		return nil, err
+	// Every node must see every replica: nodes learn of each other by
+	// gossip, and a test may ask any of them which node holds a slot.
+	for _, a := range addrs {
+		if err := waitReplicas(ctx, a); err != nil {
+			c.Stop()
+			return nil, err
+		}
 	}
 	return c, nil
 }
 
-// waitReplicas waits until every master has a replica in sync.
+// waitReplicas waits until the node at addr sees every master with a
+// replica in sync.
 func waitReplicas(ctx context.Context, addr string) error {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	defer rdb.Close()
