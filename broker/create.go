@@ -6,6 +6,7 @@ import (
 	"net/mail"
 	"regexp"
 	"slices"
+	"sync"
 	"time"
 )
 
@@ -31,7 +32,7 @@ type CreateTicketInput struct {
 	Accounts []string
 }
 
-var accountIDPattern = regexp.MustCompile(`^[0-9]{12}$`)
+var accountIDPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
 
 // CreateTicket validates and stores a new ticket, and schedules its
 // activation when no approval is needed. A ticket that needs no approval,
@@ -135,7 +136,7 @@ func (s *Service) createTicket(ctx context.Context, u User, in CreateTicketInput
 // validate checks the request and returns the ticket it describes, not yet
 // stored and without an approval plan.
 func (s *Service) validate(ctx context.Context, u User, in CreateTicketInput, now time.Time) (*Ticket, PermissionSet, error) {
-	if !accountIDPattern.MatchString(in.AccountID) {
+	if !accountIDPattern().MatchString(in.AccountID) {
 		return nil, PermissionSet{}, Errorf(EINVALID, "account_id %q must be 12 digits", in.AccountID)
 	}
 	if in.PermissionSet == "" {

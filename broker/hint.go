@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -228,9 +229,9 @@ var eventSourcePrefixes = map[string]string{"monitoring": "cloudwatch"}
 
 // datedName matches event names that carry an API version (Lambda's
 // "ListFunctions20150331", "GetFunctionConfiguration20150331v2").
-var datedName = regexp.MustCompile(`^([A-Z][A-Za-z]*?)20[0-9]{6}(v[0-9]+)?$`)
+var datedName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([A-Z][A-Za-z]*?)20[0-9]{6}(v[0-9]+)?$`) })
 
-var operationName = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+var operationName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`) })
 
 // EventAction returns the IAM action ("s3:ListBuckets") of a CloudTrail
 // event, or "" for an event that is not an API call (a console sign-in).
@@ -243,10 +244,10 @@ func EventAction(e ActivityEvent) string {
 		src = p
 	}
 	name := e.EventName
-	if m := datedName.FindStringSubmatch(name); m != nil {
+	if m := datedName().FindStringSubmatch(name); m != nil {
 		name = m[1]
 	}
-	if !operationName.MatchString(name) {
+	if !operationName().MatchString(name) {
 		return ""
 	}
 	a := src + ":" + name

@@ -107,7 +107,7 @@ func (s *Service) PreApprove(ctx context.Context, in PreApproveInput) (*PreAppro
 	if who == u.Email {
 		return nil, Errorf(EINVALID, "you cannot pre-approve yourself")
 	}
-	if !accountIDPattern.MatchString(in.AccountID) {
+	if !accountIDPattern().MatchString(in.AccountID) {
 		return nil, Errorf(EINVALID, "account_id %q must be 12 digits", in.AccountID)
 	}
 	if in.PermissionSet == "" {

@@ -6,20 +6,23 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
 var (
 	// permissionSetNamePattern is Identity Center's rule for permission set names.
-	permissionSetNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,32}$`)
+	permissionSetNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,32}$`) })
 	// roleNamePattern is IAM's rule for role names.
-	roleNamePattern = regexp.MustCompile(`^[\w+=,.@-]{1,64}$`)
+	roleNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]{1,64}$`) })
 	// permissionSetARNPattern is Identity Center's rule for permission set ARNs.
-	permissionSetARNPattern = regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	permissionSetARNPattern = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile(`^arn:(aws|aws-us-gov|aws-cn|aws-iso|aws-iso-b):sso:::permissionSet/(sso)?ins-[a-zA-Z0-9-.]{16}/ps-[a-zA-Z0-9-./]{16}$`)
+	})
 	// groupNamePattern bounds permission set group and user group names.
-	groupNamePattern = regexp.MustCompile(`^[^\s*:,]{1,128}$`)
+	groupNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^\s*:,]{1,128}$`) })
 	// environmentPattern bounds an account's environment label.
-	environmentPattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`)
+	environmentPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,31}$`) })
 )
 
 // minMaxDuration is the shortest max_duration accepted. It catches a
@@ -139,7 +142,7 @@ func CheckRegistry(r RegistryData) error {
 	for i, a := range r.Accounts {
 		path := fmt.Sprintf("accounts[%d]", i)
 		switch {
-		case !accountIDPattern.MatchString(a.ID):
+		case !accountIDPattern().MatchString(a.ID):
 			return bad(path+".id", "%q must be 12 digits", a.ID)
 		case accounts[a.ID]:
 			return bad(path+".id", "account %s is listed twice", a.ID)
@@ -149,7 +152,7 @@ func CheckRegistry(r RegistryData) error {
 			return textError(path+".name", a.Name)
 		case accountNames[a.Name] != "":
 			return bad(path+".name", "%q is also the name of account %s; names must be unique", a.Name, accountNames[a.Name])
-		case a.Environment != "" && !environmentPattern.MatchString(a.Environment):
+		case a.Environment != "" && !environmentPattern().MatchString(a.Environment):
 			return bad(path+".environment", "%q must be 1 to 32 lower-case letters, digits or '-' (such as prod, staging, dev)", a.Environment)
 		}
 		accounts[a.ID], accountNames[a.Name] = true, a.ID
@@ -361,7 +364,7 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 	bad := func(field, format string, args ...any) error {
 		return Errorf(EINVALID, "%s.%s: %s", path, field, fmt.Sprintf(format, args...))
 	}
-	if !permissionSetNamePattern.MatchString(p.Name) {
+	if !permissionSetNamePattern().MatchString(p.Name) {
 		return bad("name", "%q must be 1 to 32 letters, digits or +=,.@_-", p.Name)
 	}
 	if err := checkStepUp(path, p.StepUpMaxAge, p.StepUpACR, p.StepUpAMR); err != nil {
@@ -381,7 +384,7 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 	if p.GrantPath == GrantRole || p.GrantPath == GrantBoth {
 		if p.RoleName == "" {
 			return bad("role_name", "is required for grant_path %s", p.GrantPath)
-		} else if !roleNamePattern.MatchString(p.RoleName) {
+		} else if !roleNamePattern().MatchString(p.RoleName) {
 			return bad("role_name", "%q is not a valid IAM role name", p.RoleName)
 		}
 	}
@@ -393,7 +396,7 @@ func checkPermissionSet(path string, p PermissionSet, accounts map[string]bool) 
 	if p.AllowRoleChaining && p.GrantPath == GrantIdentityCenter {
 		return bad("allow_role_chaining", "applies only to sessions JIT mints (grant_path %s or %s); Identity Center portal sessions carry no ticket tag that a chained session would keep, so JIT always denies them role chaining", GrantRole, GrantBoth)
 	}
-	if p.ARN != "" && !permissionSetARNPattern.MatchString(p.ARN) {
+	if p.ARN != "" && !permissionSetARNPattern().MatchString(p.ARN) {
 		return bad("arn", "%q is not an Identity Center permission set ARN", p.ARN)
 	}
 	for i, a := range p.Scope.Accounts {
@@ -435,7 +438,7 @@ func checkPrincipals(path string, xs []string) error {
 // validGroupName reports whether g may name a group: groupNamePattern,
 // and none of the characters CleanText refuses.
 func validGroupName(g string) bool {
-	return groupNamePattern.MatchString(g) && textError("name", g) == nil
+	return groupNamePattern().MatchString(g) && textError("name", g) == nil
 }
 
 // textError is CleanText's verdict on a single-line registry name.
@@ -447,7 +450,7 @@ func textError(field, s string) error {
 // onCallSchedulePattern is what PagerDuty and Opsgenie schedule ids look
 // like (PagerDuty "PABC123", Opsgenie a UUID); anything else could not be
 // put in a URL as is.
-var onCallSchedulePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`)
+var onCallSchedulePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$`) })
 
 // checkOnCall checks a rule's on-call auto-approval.
 func checkOnCall(bad func(path, format string, args ...any) error, path string, oc *OnCallRule) error {
@@ -461,7 +464,7 @@ func checkOnCall(bad func(path, format string, args ...any) error, path string, 
 	default:
 		return bad(path+".provider", "%q must be %s or %s", oc.Provider, OnCallPagerDuty, OnCallOpsgenie)
 	}
-	if !onCallSchedulePattern.MatchString(oc.Schedule) {
+	if !onCallSchedulePattern().MatchString(oc.Schedule) {
 		return bad(path+".schedule", "%q must be the provider's schedule id: letters, digits, - and _, at most 128", oc.Schedule)
 	}
 	return nil

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -41,7 +42,7 @@ type Workload struct {
 	MaxDuration time.Duration `json:"max_duration" yaml:"max_duration"`
 }
 
-var workloadNamePattern = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`)
+var workloadNamePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z0-9][a-z0-9-]{0,62}$`) })
 
 // reservedClaims are checked by the verifier itself and may not be
 // configured as claims.
@@ -124,7 +125,7 @@ func checkWorkloads(r RegistryData) error {
 		bad := func(field, format string, args ...any) error {
 			return Errorf(EINVALID, "%s.%s: %s", path, field, fmt.Sprintf(format, args...))
 		}
-		if !workloadNamePattern.MatchString(w.Name) {
+		if !workloadNamePattern().MatchString(w.Name) {
 			return bad("name", "%q must be 1 to 63 lower-case letters, digits or '-', starting with a letter or digit", w.Name)
 		}
 		if j, dup := seen[w.Name]; dup {

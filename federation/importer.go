@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -146,12 +147,12 @@ func (i *Importer) instance(ctx context.Context) (string, error) {
 	return "", broker.Errorf(broker.EINVALID, "%d IAM Identity Center instances are visible; set aws.identity_center.instance_arn", len(out.Instances))
 }
 
-var isoDuration = regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`)
+var isoDuration = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?$`) })
 
 // ParseISODuration parses the ISO 8601 durations Identity Center uses for
 // session durations ("PT1H", "PT12H", "PT1H30M").
 func ParseISODuration(s string) (time.Duration, error) {
-	m := isoDuration.FindStringSubmatch(s)
+	m := isoDuration().FindStringSubmatch(s)
 	if m == nil || s == "PT" {
 		return 0, fmt.Errorf("%q is not an ISO 8601 duration such as PT1H", s)
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -148,21 +149,21 @@ func SessionName(ticketID, user string) string {
 	return sanitize("jit-"+ticketID+"-"+user, 64)
 }
 
-var unsafeSessionChars = regexp.MustCompile(`[^\w+=,.@-]`)
+var unsafeSessionChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\w+=,.@-]`) })
 
 // sanitize makes s fit RoleSessionName and SourceIdentity: [\w+=,.@-], at most n characters.
 func sanitize(s string, n int) string {
-	s = unsafeSessionChars.ReplaceAllString(s, "-")
+	s = unsafeSessionChars().ReplaceAllString(s, "-")
 	if len(s) > n {
 		s = s[:n]
 	}
 	return s
 }
 
-var unsafeTagChars = regexp.MustCompile(`[^\p{L}\p{Z}\p{N}_.:/=+\-@]`)
+var unsafeTagChars = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^\p{L}\p{Z}\p{N}_.:/=+\-@]`) })
 
 func tagValue(s string) string {
-	s = unsafeTagChars.ReplaceAllString(s, "-")
+	s = unsafeTagChars().ReplaceAllString(s, "-")
 	if len(s) > 256 {
 		s = s[:256]
 	}

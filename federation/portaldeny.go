@@ -33,7 +33,9 @@ const PortalDenySidPrefix = "JitPortalDeny"
 // permission set's SessionDuration is at most 12 hours).
 const maxPortalSession = 12 * time.Hour
 
-var portalSidRe = regexp.MustCompile(`^` + PortalDenySidPrefix + `([0-9]{10})T([0-9]{14})A([0-9]{12})$`)
+var portalSidRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^` + PortalDenySidPrefix + `([0-9]{10})T([0-9]{14})A([0-9]{12})$`)
+})
 
 // PermissionSetPolicyAPI is the sso-admin calls PortalDeny makes.
 type PermissionSetPolicyAPI interface {
@@ -521,7 +523,7 @@ func parseDenyEntry(st json.RawMessage) *portalDenyEntry {
 	if json.Unmarshal(st, &s) != nil {
 		return nil
 	}
-	m := portalSidRe.FindStringSubmatch(s.Sid)
+	m := portalSidRe().FindStringSubmatch(s.Sid)
 	if m == nil || s.Condition.StringEquals.Account != m[3] {
 		return nil
 	}

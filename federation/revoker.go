@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -226,7 +227,7 @@ func untilHour(until time.Time) string {
 // statement for the hour they expire by (one statement per ticket and
 // hour, naming every user of the ticket cut so far).
 func addUserDeny(doc *PolicyDocument, ticketID, user string, until time.Time) {
-	sid := userSidPrefix + untilHour(until) + sidSafe.ReplaceAllString(ticketID, "")
+	sid := userSidPrefix + untilHour(until) + sidSafe().ReplaceAllString(ticketID, "")
 	id := sourceIdentity(user)
 	for i, st := range doc.Statement {
 		if st.Sid != sid || !slices.Contains(denyTickets(st), ticketID) {
@@ -243,7 +244,7 @@ func addUserDeny(doc *PolicyDocument, ticketID, user string, until time.Time) {
 }
 
 // sidSafe matches what a Sid may not hold.
-var sidSafe = regexp.MustCompile(`[^A-Za-z0-9]`)
+var sidSafe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`[^A-Za-z0-9]`) })
 
 // addDeny puts the ticket in the statement for the hour its sessions expire by.
 func addDeny(doc *PolicyDocument, ticketID string, until time.Time) {
@@ -397,7 +398,7 @@ func mergeUserDenies(doc *PolicyDocument) {
 		}
 	}
 	for id, m := range byTicket {
-		out[m.at] = UserDenyStatement(userSidPrefix+m.hour+sidSafe.ReplaceAllString(id, ""), id, m.users)
+		out[m.at] = UserDenyStatement(userSidPrefix+m.hour+sidSafe().ReplaceAllString(id, ""), id, m.users)
 	}
 	doc.Statement = out
 }

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -51,9 +52,11 @@ func parseRegistryYAML(name string, src []byte) (*registryFile, error) {
 }
 
 var (
-	reUnknownKey = regexp.MustCompile("^line (\\d+): field (\\S+) not found in type \\S+$")
-	reWrongType  = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.+)$")
-	reLine       = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	reUnknownKey = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile("^line (\\d+): field (\\S+) not found in type \\S+$") })
+	reWrongType  = sync.OnceValue(func() *regexp.Regexp {
+		return regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) (?:`(.*)` )?into (.+)$")
+	})
+	reLine = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`) })
 )
 
 // yamlError rewrites yaml.v3's errors as "FILE:LINE: problem", one a line,
@@ -66,9 +69,9 @@ func yamlError(name string, err error) error {
 	}
 	var out []string
 	for _, m := range msgs {
-		if g := reUnknownKey.FindStringSubmatch(m); g != nil {
+		if g := reUnknownKey().FindStringSubmatch(m); g != nil {
 			out = append(out, fmt.Sprintf("%s:%s: unknown key %q", name, g[1], g[2]))
-		} else if g := reWrongType.FindStringSubmatch(m); g != nil {
+		} else if g := reWrongType().FindStringSubmatch(m); g != nil {
 			what := g[3]
 			if what == "" {
 				what = yamlKind(g[2])
@@ -76,7 +79,7 @@ func yamlError(name string, err error) error {
 				what = strconv.Quote(what)
 			}
 			out = append(out, fmt.Sprintf("%s:%s: %s is not %s", name, g[1], what, goTypeWords(g[4])))
-		} else if g := reLine.FindStringSubmatch(m); g != nil {
+		} else if g := reLine().FindStringSubmatch(m); g != nil {
 			out = append(out, fmt.Sprintf("%s:%s: %s", name, g[1], g[2]))
 		} else {
 			out = append(out, fmt.Sprintf("%s: %s", name, strings.TrimPrefix(m, "yaml: ")))
@@ -118,7 +121,9 @@ func goTypeWords(t string) string {
 }
 
 // reProblemPath finds the field path a registry error starts with.
-var reProblemPath = regexp.MustCompile(`^(?:registry\.)?([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*)(?::|$)`)
+var reProblemPath = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(?:registry\.)?([a-z_]+(?:\[\d+\])?(?:\.[a-z_]+(?:\[\d+\])?)*)(?::|$)`)
+})
 
 // explain turns a registry validation error (from the broker, the
 // authorizer or the server) into "FILE:LINE: problem" lines, one per problem.
@@ -127,7 +132,7 @@ func (f *registryFile) explain(msg string) error {
 	var out []string
 	for _, p := range strings.Split(msg, "; ") {
 		line := 0
-		if g := reProblemPath.FindStringSubmatch(p); g != nil {
+		if g := reProblemPath().FindStringSubmatch(p); g != nil {
 			line = lineOf(f.root, g[1])
 		}
 		if line > 0 {
@@ -139,7 +144,7 @@ func (f *registryFile) explain(msg string) error {
 	return errors.New(strings.Join(out, "\n"))
 }
 
-var rePathPart = regexp.MustCompile(`^([a-z_]+)(?:\[(\d+)\])?$`)
+var rePathPart = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-z_]+)(?:\[(\d+)\])?$`) })
 
 // lineOf returns the line of the node at path ("approval_rules[1].stages[0].required"),
 // or of its deepest existing ancestor; 0 when not even the first part exists.
@@ -150,7 +155,7 @@ func lineOf(root *yaml.Node, path string) int {
 	}
 	line := 0
 	for _, part := range strings.Split(path, ".") {
-		g := rePathPart.FindStringSubmatch(part)
+		g := rePathPart().FindStringSubmatch(part)
 		if g == nil || n.Kind != yaml.MappingNode {
 			return line
 		}

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 )
@@ -183,12 +184,12 @@ func leafCommand(c command, stdout, stderr io.Writer) *cobra.Command {
 	return cc
 }
 
-var unknownCommand = regexp.MustCompile(`^unknown command "(.*)" for "jit"`)
+var unknownCommand = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^unknown command "(.*)" for "jit"`) })
 
 // cliError words cobra's own errors as one line that says what to do.
 func cliError(err error) error {
 	msg := err.Error()
-	if m := unknownCommand.FindStringSubmatch(msg); m != nil {
+	if m := unknownCommand().FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("unknown command %q: see jit --help", m[1])
 	}
 	if strings.HasPrefix(msg, "unknown flag") || strings.HasPrefix(msg, "unknown shorthand flag") || strings.HasPrefix(msg, "flag needs an argument") {

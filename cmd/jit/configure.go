@@ -12,10 +12,11 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // profileName is what `jit configure` accepts as an AWS CLI profile name.
-var profileName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@-]{0,127}$`)
+var profileName = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.+@-]{0,127}$`) })
 
 // runConfigure writes an AWS CLI profile whose credential_process is
 // `jit credentials` for a ticket, or for the caller's active ticket of an
@@ -46,7 +47,7 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 			*profile = "jit-" + sel.account + "-" + sel.permissionSet
 		}
 	}
-	if !profileName.MatchString(*profile) {
+	if !profileName().MatchString(*profile) {
 		return fmt.Errorf("--profile %q: use letters, digits and _ . + @ - only", *profile)
 	}
 	if *region != "" && !regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`).MatchString(*region) {

@@ -8,6 +8,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jitaccess/jit/console/wire"
@@ -15,7 +16,7 @@ import (
 
 // accountID is a 12-digit AWS account id; anything else given to
 // --account is an account's name.
-var accountID = regexp.MustCompile(`^[0-9]{12}$`)
+var accountID = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
 
 // stringList is a repeatable string flag.
 type stringList []string
@@ -49,7 +50,7 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if a = strings.TrimSpace(a); a == "" {
 				continue
 			}
-			if !accountID.MatchString(a) {
+			if !accountID().MatchString(a) {
 				// An account by name.
 				accounts, err := api.Accounts(ctx)
 				if err != nil {

@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jitaccess/jit/broker"
@@ -53,7 +54,7 @@ func OpenAPI(version string) map[string]any {
 	}
 }
 
-var pathParam = regexp.MustCompile(`\{([a-z_]+)\}`)
+var pathParam = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{([a-z_]+)\}`) })
 
 // operation is the OpenAPI operation of r.
 func (g *generator) operation(r Route) map[string]any {
@@ -63,7 +64,7 @@ func (g *generator) operation(r Route) map[string]any {
 		"responses":   map[string]any{"default": map[string]any{"$ref": "#/components/responses/Error"}},
 	}
 	var params []any
-	for _, m := range pathParam.FindAllStringSubmatch(r.Path, -1) {
+	for _, m := range pathParam().FindAllStringSubmatch(r.Path, -1) {
 		params = append(params, map[string]any{"name": m[1], "in": "path", "required": true, "schema": map[string]any{"type": "string"}})
 	}
 	for _, q := range r.Query {

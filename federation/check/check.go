@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -190,7 +191,7 @@ func (c Config) denyList(ctx context.Context, account, role string) (r Result, m
 	return r, false
 }
 
-var performRe = regexp.MustCompile(`perform: ([a-z0-9-]+:[A-Za-z]+)`)
+var performRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`perform: ([a-z0-9-]+:[A-Za-z]+)`) })
 
 // mint assumes the permission set's role as JIT does: session name,
 // source identity, session tags and a session policy.
@@ -204,7 +205,7 @@ func (c Config) mint(ctx context.Context, account string, ps broker.PermissionSe
 		return r
 	}
 	action := "sts:AssumeRole"
-	if m := performRe.FindStringSubmatch(err.Error()); m != nil {
+	if m := performRe().FindStringSubmatch(err.Error()); m != nil {
 		action = m[1]
 	}
 	r.fail(fmt.Sprintf("trust policy of %s in %s does not allow %s for the broker (or the broker's own policy does not): %s", ps.RoleName, account, action, short(err)),

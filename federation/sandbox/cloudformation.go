@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -372,7 +373,7 @@ func (r *cfnResolver) ref(_ string, input any, template any) any {
 	return v
 }
 
-var subVarRe = regexp.MustCompile(`\$\{([^}!]+)\}`)
+var subVarRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}!]+)\}`) })
 
 func (r *cfnResolver) sub(_ string, input any, template any) any {
 	s, ok := input.(string)
@@ -380,7 +381,7 @@ func (r *cfnResolver) sub(_ string, input any, template any) any {
 		r.errs = append(r.errs, fmt.Errorf("Fn::Sub: only the string form is supported"))
 		return nil
 	}
-	return subVarRe.ReplaceAllStringFunc(s, func(m string) string {
+	return subVarRe().ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		var v any
 		if res, attr, ok := strings.Cut(name, "."); ok {

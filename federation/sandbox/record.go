@@ -25,7 +25,7 @@ type RecordedAction struct {
 	Action    string
 }
 
-var operationRe = regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`)
+var operationRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`) })
 
 // actionSet is the set of actions a Sandbox served.
 type actionSet struct {
@@ -43,7 +43,7 @@ var actionsFile struct {
 // call of sts:TagSession or sts:SetSourceIdentity, which IAM authorizes
 // separately.
 func (s *Sandbox) recordAction(c *call) {
-	if c.caller == nil || !operationRe.MatchString(c.action) {
+	if c.caller == nil || !operationRe().MatchString(c.action) {
 		return // S3 names its calls by method and path: not recorded
 	}
 	who := ""
