@@ -31,19 +31,14 @@ type BreakGlass struct {
 	// ReviewBy is when the review is due (the rule's review_within after filing).
 	ReviewBy time.Time `json:"review_by"`
 	// Notified are the rule's people and notify list when it was filed:
-	// they were told, and may see and review the ticket.
+	// those who were told then. A record only: who may see and review the
+	// ticket is the rule in force (Service.reviewRule).
 	Notified []string `json:"notified"`
-	// EscalateTo are told when the review is overdue; they may see and
-	// review the ticket too.
+	// EscalateTo is the rule's escalate_to when it was filed, a record
+	// only: an overdue review is escalated to the rule in force.
 	EscalateTo []string `json:"escalate_to"`
 	// EscalatedAt is when the overdue review was escalated (once).
 	EscalatedAt time.Time `json:"escalated_at,omitzero"`
-}
-
-// Names reports whether u is among those told of the break-glass ticket
-// (Notified or EscalateTo), by email or through a group.
-func (b *BreakGlass) Names(u User) bool {
-	return b != nil && (slices.ContainsFunc(b.Notified, u.Is) || slices.ContainsFunc(b.EscalateTo, u.Is))
 }
 
 func (b *BreakGlass) clone() *BreakGlass {
@@ -53,6 +48,53 @@ func (b *BreakGlass) clone() *BreakGlass {
 	c := *b
 	c.Notified, c.EscalateTo = slices.Clone(b.Notified), slices.Clone(b.EscalateTo)
 	return &c
+}
+
+// reviewRule returns the break-glass rule in force for t: the one that
+// would let its requester (with the groups of their sign-in when filing)
+// break glass into its account and permission set now, as activation and
+// every credential ask. ok is false when no rule does any more (the rule
+// was removed, or no longer names the requester or covers the ticket):
+// then only administrators review the ticket, and an overdue review is
+// escalated to them. EUNAVAILABLE when the registry in force cannot be
+// confirmed.
+func (s *Service) reviewRule(ctx context.Context, t *Ticket) (BreakGlassRule, bool, error) {
+	if t.BreakGlass == nil || s.cfg.BreakGlass == nil {
+		return BreakGlassRule{}, false, nil
+	}
+	return s.cfg.BreakGlass.BreakGlass(ctx, ticketRequester(t), t.AccountID, t.PermissionSet)
+}
+
+// reviewsNow reports whether the break-glass rule in force for t names u
+// (by email or through a group) among its people, notify or escalate_to:
+// those may see and review the ticket.
+func (s *Service) reviewsNow(ctx context.Context, t *Ticket, u User) (bool, error) {
+	rule, ok, err := s.reviewRule(ctx, t)
+	if err != nil || !ok {
+		return false, err
+	}
+	return slices.ContainsFunc(rule.People, u.Is) || slices.ContainsFunc(rule.Notify, u.Is) || slices.ContainsFunc(rule.EscalateTo, u.Is), nil
+}
+
+// escalationTargets returns whom an overdue review of t is escalated to:
+// the escalate_to of the break-glass rule in force, or the registry's
+// administrators when no rule covers t any more (nobody when there is no
+// stored registry to name them).
+func (s *Service) escalationTargets(ctx context.Context, t *Ticket) ([]string, error) {
+	rule, ok, err := s.reviewRule(ctx, t)
+	if err != nil {
+		return nil, err
+	} else if ok {
+		return rule.EscalateTo, nil
+	}
+	if s.cfg.RegistryStore == nil {
+		return nil, nil
+	}
+	r, _, err := s.cfg.RegistryStore.Registry(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return r.Admins, nil
 }
 
 // requestAction is the history action of filing t.
@@ -127,20 +169,32 @@ func (s *Service) notifyBreakGlass(ctx context.Context, t *Ticket) {
 }
 
 // ReviewOverdue escalates a break-glass ticket nobody reviewed by its
-// ReviewBy: its history and the audit log record it, and the rule's
-// escalate_to are told. It is run by the scheduler and is safe to repeat:
-// a ticket reviewed meanwhile, not yet due, or already escalated is left
-// alone, so the escalation happens once. A review after it still counts.
+// ReviewBy: its history and the audit log record it, and the escalate_to
+// of the break-glass rule in force are told (the administrators, when no
+// rule covers the ticket any more: escalationTargets). It is run by the
+// scheduler, and by RunOverdue when that task is lost, and is safe to
+// repeat: a ticket reviewed meanwhile, not yet due, or already escalated
+// is left alone, so the escalation happens once. A review after it still
+// counts.
 func (s *Service) ReviewOverdue(ctx context.Context, id string) error {
 	now := s.now()
+	var to []string
 	t, err := s.transition(ctx, id, func(t *Ticket) error {
 		b := t.BreakGlass
 		if b == nil || len(t.Reviews) > 0 || !b.EscalatedAt.IsZero() || now.Before(b.ReviewBy) {
 			return errNoop
 		}
+		var err error
+		if to, err = s.escalationTargets(ctx, t); err != nil {
+			return err
+		}
+		who := strings.Join(to, ", ")
+		if who == "" {
+			who = "the administrators"
+		}
 		b.EscalatedAt = now
 		t.History = append(t.History, Event{At: now, Actor: "jit", Action: ActionReviewOverdue,
-			Comment: fmt.Sprintf("nobody reviewed this break-glass ticket by %s: escalated to %s", b.ReviewBy.UTC().Format(time.RFC3339), strings.Join(b.EscalateTo, ", "))})
+			Comment: fmt.Sprintf("nobody reviewed this break-glass ticket by %s: escalated to %s", b.ReviewBy.UTC().Format(time.RFC3339), who)})
 		return nil
 	})
 	if errors.Is(err, errNoop) {
@@ -148,7 +202,7 @@ func (s *Service) ReviewOverdue(ctx context.Context, id string) error {
 	} else if err != nil {
 		return ignoreNotFound(err)
 	}
-	s.notify(ctx, Notification{Kind: NotifyReviewOverdue, TicketID: t.ID, To: slices.Clone(t.BreakGlass.EscalateTo),
+	s.notify(ctx, Notification{Kind: NotifyReviewOverdue, TicketID: t.ID, To: slices.Clone(to),
 		Message: fmt.Sprintf("review overdue: nobody reviewed break-glass ticket %s (%s broke glass into %s in %s) by %s", t.ID, t.Requester, t.PermissionSet, t.AccountID, t.BreakGlass.ReviewBy.UTC().Format(time.RFC3339))})
 	return nil
 }

@@ -199,8 +199,8 @@ type standing struct {
 	// delegator inside a delegation's window. Not asked for parties (who
 	// never decide their own ticket) nor admins (who oversee it anyway).
 	approver bool
-	// reviewer: the ticket is a break-glass ticket whose rule told the
-	// user (BreakGlass.Names), who oversees it like an approver.
+	// reviewer: the ticket is a break-glass ticket whose rule in force
+	// names the user (reviewsNow), who oversees it like an approver.
 	reviewer bool
 }
 
@@ -224,7 +224,9 @@ func (s *Service) standingOf(ctx context.Context, t *Ticket, u User, dels []Dele
 	if st.admin, err = s.isAdmin(ctx, u, t); err != nil || st.admin || st.party {
 		return st, err
 	}
-	if st.reviewer = t.BreakGlass.Names(u); st.reviewer {
+	if st.reviewer, err = s.reviewsNow(ctx, t, u); err != nil {
+		return standing{}, err
+	} else if st.reviewer {
 		return st, nil
 	}
 	if st.approver, err = s.approvesNow(ctx, t, u, dels); err != nil {

@@ -12,7 +12,7 @@ const ActionReview = "review"
 // (its activity), with an optional comment. Anyone who oversees the
 // ticket under the rules in force now (an approver of its rule, or an
 // administrator of its account; for a break-glass ticket also those its
-// rule told, BreakGlass.Names) may review it, but never one of its own
+// rule in force names, reviewsNow) may review it, but never one of its own
 // people: a review is a second person's. A break-glass ticket may be
 // reviewed while still active, and after its review was escalated. Only
 // a ticket that was granted (it went active) has activity to review;
