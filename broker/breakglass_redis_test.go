@@ -193,3 +193,81 @@ func TestBreakGlassEscalationFollowsRuleInForce(t *testing.T) {
 		t.Errorf("review by an admin of a ticket whose rule is gone: %v", err)
 	}
 }
+
+// A lost review_overdue task (an Asynq task lost in Redis's AOF window, or
+// a crash between storing the ticket and enqueueing it) does not lose the
+// escalation: the overdue sweep (RunOverdue) backs up the review deadline
+// as it backs up every other transition, and escalates exactly once; a
+// ticket whose task ran escalates once too, with the sweep after it, and
+// a lost task that turns up after the sweep changes nothing. The review is
+// due (20m) before the ticket ends (30m), so no other write on the ticket
+// would repair the lost task.
+func TestBreakGlassLostReviewTaskIsSwept(t *testing.T) {
+	r := bgRegistry()
+	r.BreakGlass[0].ReviewWithin = 20 * time.Minute
+	w := newRBGWorld(t, r)
+	ctx := context.Background()
+	lost := w.breakGlass(t, dave, "incident 14")
+	ran := w.breakGlass(t, broker.User{Email: "oc@example.com", Groups: []string{"oncall"}}, "incident 15")
+
+	// The outbox drain puts both tickets in the agenda (as it does after
+	// every write), once its grace has passed.
+	drained := 0
+	for deadline := time.Now().Add(10 * time.Second); drained < 2; time.Sleep(100 * time.Millisecond) {
+		n, err := w.svc.DrainOutbox(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if drained += n; time.Now().After(deadline) {
+			t.Fatalf("outbox drained %d tickets, want 2", drained)
+		}
+	}
+	// Then the review task of one is lost.
+	taskID := tasks.TaskID(broker.TaskReviewOverdue, lost.ID, lost.BreakGlass.ReviewBy)
+	if _, err := w.sched.Inspector().GetTaskInfo(w.sched.Queue(), taskID); err != nil {
+		t.Fatalf("review task %s not in Asynq: %v", taskID, err)
+	}
+	if err := w.sched.Inspector().DeleteTask(w.sched.Queue(), taskID); err != nil {
+		t.Fatal(err)
+	}
+
+	w.clock.Advance(20*time.Minute - time.Second)
+	if _, err := w.svc.RunOverdue(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.escalations(t, lost.ID); n != 0 {
+		t.Fatalf("escalated %d times before the deadline", n)
+	}
+
+	w.clock.Advance(time.Second + broker.OverdueGrace + time.Second)
+	if err := w.svc.ReviewOverdue(ctx, ran.ID); err != nil { // what the task that was not lost runs
+		t.Fatal(err)
+	}
+	for range 2 {
+		if _, err := w.svc.RunOverdue(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := w.escalations(t, lost.ID); n != 1 {
+		t.Fatalf("ticket whose review task was lost escalated %d times by the sweep, want 1", n)
+	}
+	if err := w.svc.ReviewOverdue(ctx, lost.ID); err != nil { // the lost task turns up after all
+		t.Fatal(err)
+	}
+	for _, id := range []string{lost.ID, ran.ID} {
+		if n := w.escalations(t, id); n != 1 {
+			t.Errorf("ticket %s escalated %d times, want 1", id, n)
+		}
+	}
+	ns := w.notes.to("sam@example.com")
+	if len(ns) != 2 || ns[0].TicketID == ns[1].TicketID {
+		t.Errorf("overdue reviews told to sam: %+v, want one per ticket", ns)
+	}
+	if got, err := w.store.Ticket(ctx, lost.ID); err != nil || got.State != broker.StateActive || got.BreakGlass.EscalatedAt.IsZero() {
+		t.Errorf("swept ticket: %v %+v, want active (it ends later) and escalated", err, got)
+	}
+	// Nothing is left to sweep until the tickets end.
+	if due, err := w.store.Overdue(ctx, w.clock.Now(), 10); err != nil || len(due) != 0 {
+		t.Errorf("agenda after the escalations: %v %v, want nothing due", due, err)
+	}
+}

@@ -81,7 +81,7 @@ func (s *Service) Repair(ctx context.Context, id string) error {
 	case StateTerminated, StateExpired:
 		err = s.cfg.Scheduler.Schedule(ctx, TaskRevoke, t.ID, endedAt(t))
 	}
-	if err == nil && t.BreakGlass != nil && len(t.Reviews) == 0 && t.BreakGlass.EscalatedAt.IsZero() {
+	if err == nil && !reviewDue(t).IsZero() {
 		err = s.scheduleBreakGlass(ctx, t) // its review deadline
 	}
 	if err != nil {

@@ -12,7 +12,7 @@ var errActivating = Errorf(ECONFLICT, "the ticket is being activated elsewhere")
 
 // Agenda lists tickets by when their next scheduled transition is due:
 // a pending ticket's approval deadline, an approved ticket's start, an
-// active ticket's end. Repair keeps it, so it follows every write within
+// active ticket's end, an unreviewed break-glass ticket's review deadline. Repair keeps it, so it follows every write within
 // the outbox's grace.
 type Agenda interface {
 	// SetDue records when the ticket's next transition is due; the zero
@@ -39,8 +39,21 @@ const (
 	overdueLockIn    = time.Second
 )
 
-// dueAt returns when t's next scheduled transition is due, or zero.
+// dueAt returns when t's next scheduled transition is due, or zero: the
+// earlier of its state's (stateDue) and its break-glass review deadline
+// (reviewDue).
 func dueAt(t *Ticket) time.Time {
+	due, review := stateDue(t), reviewDue(t)
+	if !review.IsZero() && (due.IsZero() || review.Before(due)) {
+		return review
+	}
+	return due
+}
+
+// stateDue returns when t's state is due to move on: a pending ticket's
+// approval deadline, an approved ticket's start, an active ticket's end;
+// zero for the others.
+func stateDue(t *Ticket) time.Time {
 	switch t.State {
 	case StatePending:
 		return t.ApprovalDeadline
@@ -48,6 +61,15 @@ func dueAt(t *Ticket) time.Time {
 		return t.Start
 	case StateActive:
 		return t.End
+	}
+	return time.Time{}
+}
+
+// reviewDue returns the review deadline of a break-glass ticket still
+// waiting for its review and not yet escalated (ReviewOverdue), or zero.
+func reviewDue(t *Ticket) time.Time {
+	if b := t.BreakGlass; b != nil && len(t.Reviews) == 0 && b.EscalatedAt.IsZero() {
+		return b.ReviewBy
 	}
 	return time.Time{}
 }
@@ -62,8 +84,9 @@ func (s *Service) setDue(ctx context.Context, t *Ticket) error {
 
 // RunOverdue runs every transition that is more than OverdueGrace late,
 // directly rather than through its task: the approval deadline, the
-// activation and the expiry, each of which re-checks the ticket and the
-// clock and is safe to repeat. An activation still running elsewhere (its
+// activation, the expiry and a break-glass ticket's review escalation,
+// each of which re-checks the ticket and the clock and is safe to repeat
+// (so a task that does run as well changes nothing more). An activation still running elsewhere (its
 // lock is held) is left to its holder; a holder that died loses the lock
 // within one lease. It returns how many tickets it moved on. The worker
 // runs it every second; several workers may run it at once.
@@ -100,13 +123,23 @@ func (s *Service) RunOverdue(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// runDue runs the transition due for the ticket now.
+// runDue runs the transitions due for the ticket now: the escalation of
+// its break-glass review, and its state's.
 func (s *Service) runDue(ctx context.Context, id string) error {
 	t, err := s.cfg.Store.Ticket(ctx, id)
 	if ErrorCode(err) == ENOTFOUND {
 		return s.cfg.Agenda.SetDue(ctx, id, time.Time{})
 	} else if err != nil {
 		return err
+	}
+	now := s.now()
+	if due := reviewDue(t); !due.IsZero() && !now.Before(due) {
+		if err := s.ReviewOverdue(ctx, id); err != nil {
+			return err
+		}
+	}
+	if due := stateDue(t); due.IsZero() || now.Before(due) {
+		return nil // here for its review deadline only
 	}
 	switch t.State {
 	case StatePending:
