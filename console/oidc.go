@@ -33,7 +33,9 @@ var _ TokenVerifier = (*OIDCVerifier)(nil)
 // tokens it signed for any of clientIDs (JIT's clients: the CLI's, the
 // approver page's). Groups are read from groupsClaim (DefaultGroupsClaim if
 // empty). ctx bounds discovery only; an HTTP client set with
-// oidc.ClientContext on it is used for discovery and key fetches.
+// oidc.ClientContext on it is used for discovery and key fetches. The
+// issuer's keys are fetched on first use and again, for a token signed
+// with a key JIT does not hold, at most every JWKSRefetchEvery (jwks.go).
 func NewOIDCVerifier(ctx context.Context, issuerURL string, clientIDs []string, groupsClaim string) (*OIDCVerifier, error) {
 	if issuerURL == "" {
 		return nil, errors.New("console: OIDC issuer URL is required")
@@ -50,13 +52,14 @@ func NewOIDCVerifier(ctx context.Context, issuerURL string, clientIDs []string, 
 	if groupsClaim == "" {
 		groupsClaim = DefaultGroupsClaim
 	}
-	p, err := oidc.NewProvider(ctx, issuerURL)
+	// The audience is checked in Verify, against every client ID. The
+	// issuer's keys are fetched again at most every JWKSRefetchEvery (jwks).
+	verifier, _, err := discover(ctx, issuerURL, oidc.Config{SkipClientIDCheck: true})
 	if err != nil {
 		return nil, fmt.Errorf("console: discover OIDC issuer %s: %w", issuerURL, err)
 	}
 	return &OIDCVerifier{
-		// The audience is checked in Verify, against every client ID.
-		verifier:    p.Verifier(&oidc.Config{SkipClientIDCheck: true}),
+		verifier:    verifier,
 		clientIDs:   ids,
 		groupsClaim: groupsClaim,
 	}, nil

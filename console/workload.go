@@ -43,8 +43,9 @@ const discoveryRetry = 10 * time.Second
 const discoveryTimeout = 10 * time.Second
 
 // workloadAuth verifies workload tokens with one go-oidc verifier per
-// issuer named in the registry, discovered on first use and kept (go-oidc
-// caches the issuer's keys and fetches them again for an unknown key id).
+// issuer named in the registry, discovered on first use and kept, with the
+// issuer's keys (jwks: fetched again for an unknown key id at most every
+// JWKSRefetchEvery).
 type workloadAuth struct {
 	source WorkloadSource
 	people TokenVerifier
@@ -132,15 +133,15 @@ func (a *workloadAuth) verifier(ctx context.Context, iss string) (*oidc.IDTokenV
 	}
 	dctx, cancel := context.WithTimeout(ctx, discoveryTimeout)
 	defer cancel()
-	p, err := oidc.NewProvider(dctx, iss)
+	// The audience is checked per workload (verify); the issuer's keys are
+	// fetched again at most every JWKSRefetchEvery (jwks).
+	v, _, err := discover(dctx, iss, oidc.Config{SkipClientIDCheck: true})
 	if err != nil {
 		a.mu.Lock()
 		a.failed[iss] = time.Now()
 		a.mu.Unlock()
 		return nil, broker.Errorf(broker.EUNAVAILABLE, "workload token issuer %s cannot be reached; try again", iss)
 	}
-	// The audience is checked per workload (verify).
-	v = p.Verifier(&oidc.Config{SkipClientIDCheck: true})
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	delete(a.failed, iss)
