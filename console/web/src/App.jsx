@@ -233,10 +233,17 @@ function Console({ token, onExpired, onSignOut }) {
     refresh();
   };
 
+  // A request for several accounts opens its first ticket, whose page
+  // links to the others.
   const requested = (ticket) => {
-    const words = ticket.break_glass ? `Break-glass ticket ${ticket.id} granted: it is active now, and everyone on the break-glass list was told.` : `Ticket ${ticket.id} requested.`;
+    const n = (ticket.group_tickets || []).length;
+    const words = ticket.break_glass
+      ? `Break-glass ticket ${ticket.id} granted: it is active now, and everyone on the break-glass list was told.`
+      : n > 1
+        ? `Requested for ${n} accounts: tickets ${ticket.group_tickets.join(", ")}.`
+        : `Ticket ${ticket.id} requested.`;
     flash("success", <span data-testid="flash-success">{words}</span>);
-    window.location.hash = VIEWS.mine.href;
+    window.location.hash = n > 1 ? `#/tickets/${ticket.id}` : VIEWS.mine.href;
   };
 
   const openConsole = useCallback(
@@ -264,7 +271,7 @@ function Console({ token, onExpired, onSignOut }) {
     content = (
       <div style={{ maxWidth: 800 }}>
         {me ? (
-          <RequestForm me={me} client={client} onCreated={requested} onExpired={onExpired} />
+          <RequestForm me={me} accounts={accounts} client={client} onCreated={requested} onExpired={onExpired} />
         ) : (
           <Box>
             <Spinner /> Loading what you may request…

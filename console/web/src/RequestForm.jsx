@@ -8,6 +8,7 @@ import Form from "@cloudscape-design/components/form";
 import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
+import Multiselect from "@cloudscape-design/components/multiselect";
 import SegmentedControl from "@cloudscape-design/components/segmented-control";
 import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
@@ -17,10 +18,16 @@ import Toggle from "@cloudscape-design/components/toggle";
 
 // A Go duration in hours and minutes: "30m", "1h30m", "8h".
 const DURATION = /^(\d+h)?(\d+m)?$/;
-const EMPTY = { permissionSet: "", account: "", start: "now", date: "", time: "", duration: "1h", reason: "", beneficiaries: "", breakGlass: false };
+const EMPTY = { permissionSet: "", accounts: [], start: "now", date: "", time: "", duration: "1h", reason: "", beneficiaries: "", breakGlass: false };
 const zone = Intl.DateTimeFormat().resolvedOptions().timeZone;
 
 const option = (value) => (value ? { label: value, value } : null);
+
+// accountOption labels an account with its registry name beside its id.
+function accountOption(id, names) {
+  const a = names[id];
+  return { label: a && a.name ? `${a.name} (${id})` : id, value: id };
+}
 
 function today() {
   const d = new Date();
@@ -40,7 +47,7 @@ function laterStart({ date, time }) {
 function check(f) {
   const errors = {};
   if (!f.permissionSet) errors.permissionSet = "Choose a permission set.";
-  if (!f.account) errors.account = "Choose an account.";
+  if (f.accounts.length === 0) errors.account = f.breakGlass ? "Choose an account." : "Choose one account or more.";
   if (!f.breakGlass && f.start === "later" && !laterStart(f)) errors.start = "Choose a date and a time.";
   const d = f.duration.trim();
   if (d === "" || !DURATION.test(d)) errors.duration = "Use hours and minutes, like 1h30m.";
@@ -51,10 +58,12 @@ function check(f) {
 function body(f) {
   if (f.breakGlass) {
     // Break-glass: for me, from now (the server refuses anything else).
-    return { account_id: f.account, permission_set: f.permissionSet, start: "now", duration: f.duration.trim(), reason: f.reason.trim(), break_glass: true };
+    return { account_id: f.accounts[0], permission_set: f.permissionSet, start: "now", duration: f.duration.trim(), reason: f.reason.trim(), break_glass: true };
   }
+  // Several accounts: one ticket each, all created or none (docs/multi-account.md).
+  const where = f.accounts.length > 1 ? { accounts: f.accounts } : { account_id: f.accounts[0] };
   return {
-    account_id: f.account,
+    ...where,
     permission_set: f.permissionSet,
     beneficiaries: f.beneficiaries
       .split(/[\n,]/)
@@ -69,8 +78,10 @@ function body(f) {
 // RequestForm files a ticket for what GET /me says the caller may request;
 // a person a break-glass rule names may switch to Break-glass, which
 // offers what GET /me says they may break glass into, and grants it at
-// once, without approval. onCreated gets the new ticket.
-export default function RequestForm({ me, client, onCreated, onExpired }) {
+// once, without approval. Several accounts make one request, a ticket per
+// account. onCreated gets the new ticket (the first of several). accounts
+// are the registry's accounts by id, for their names.
+export default function RequestForm({ me, accounts = {}, client, onCreated, onExpired }) {
   const glass = me.may_break_glass || [];
   const [f, setF] = useState(EMPTY);
   const [tried, setTried] = useState(false);
@@ -127,7 +138,7 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
                 <Toggle
                   data-testid="request-break-glass"
                   checked={f.breakGlass}
-                  onChange={({ detail }) => set({ breakGlass: detail.checked, permissionSet: "", account: "", start: "now", beneficiaries: "" })}
+                  onChange={({ detail }) => set({ breakGlass: detail.checked, permissionSet: "", accounts: [], start: "now", beneficiaries: "" })}
                 >
                   Grant myself access now, without approval
                 </Toggle>
@@ -148,23 +159,45 @@ export default function RequestForm({ me, client, onCreated, onExpired }) {
               <Select
                 data-testid="request-permission-set"
                 selectedOption={option(f.permissionSet)}
-                onChange={({ detail }) => set({ permissionSet: detail.selectedOption.value, account: "" })}
+                onChange={({ detail }) => set({ permissionSet: detail.selectedOption.value, accounts: [] })}
                 options={choices.map((c) => option(c.permission_set))}
                 placeholder="Choose a permission set"
                 filteringType="auto"
               />
             </FormField>
-            <FormField label="Account" errorText={errors.account}>
-              <Select
-                data-testid="request-account"
-                selectedOption={option(f.account)}
-                onChange={({ detail }) => set({ account: detail.selectedOption.value })}
-                options={(chosen ? chosen.accounts : []).map(option)}
-                placeholder="Choose an account"
-                filteringType="auto"
-                disabled={!chosen}
-              />
-            </FormField>
+            {f.breakGlass ? (
+              <FormField label="Account" errorText={errors.account}>
+                <Select
+                  data-testid="request-account"
+                  selectedOption={f.accounts.length ? accountOption(f.accounts[0], accounts) : null}
+                  onChange={({ detail }) => set({ accounts: [detail.selectedOption.value] })}
+                  options={(chosen ? chosen.accounts : []).map((id) => accountOption(id, accounts))}
+                  placeholder="Choose an account"
+                  filteringType="auto"
+                  disabled={!chosen}
+                />
+              </FormField>
+            ) : (
+              <FormField
+                label="Accounts"
+                description="Choose several to ask for the same access in each: one ticket per account, each approved by that account's approvers."
+                errorText={errors.account}
+              >
+                <Multiselect
+                  data-testid="request-account"
+                  selectedOptions={f.accounts.map((id) => accountOption(id, accounts))}
+                  onChange={({ detail }) => set({ accounts: detail.selectedOptions.map((o) => o.value) })}
+                  options={(chosen ? chosen.accounts : []).map((id) => accountOption(id, accounts))}
+                  placeholder="Choose one account or more"
+                  filteringType="auto"
+                  disabled={!chosen}
+                  keepOpen
+                  tokenLimit={5}
+                  deselectAriaLabel={(o) => `Remove ${o.label}`}
+                  i18nStrings={{ tokenLimitShowMore: "Show more", tokenLimitShowFewer: "Show fewer" }}
+                />
+              </FormField>
+            )}
             {!f.breakGlass && <FormField label="Start">
               <SegmentedControl
                 data-testid="request-start"

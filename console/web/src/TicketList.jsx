@@ -18,6 +18,8 @@ import {
   approvalWords,
   environment,
   formatDateTime,
+  groupOrder,
+  groupSummary,
   outcomeWords,
   pendingExtension,
   person,
@@ -27,8 +29,11 @@ import {
   zoned,
 } from "./format.js";
 
-// The three lists, each one server query: the server filters, sorts and
-// pages (GET /api/v1/tickets), the page shows one page at a time.
+// The lists, each one server query: the server filters, sorts and pages
+// (GET /api/v1/tickets), the page shows one page at a time. All but
+// Approvals ask grouped: a request for several accounts is one row. On
+// Approvals each row is one decision (approve, reject, bulk), so each
+// account's ticket waiting for the reader is a row of its own.
 export const LISTS = {
   approvals: {
     title: "Waiting for your approval",
@@ -39,21 +44,21 @@ export const LISTS = {
   },
   all: {
     title: "All tickets",
-    params: {},
+    params: { grouped: true },
     empty: "No tickets.",
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
   unreviewed: {
     title: "Activity to review",
-    params: { unreviewed: true },
+    params: { unreviewed: true, grouped: true },
     empty: "Every ended or break-glass ticket you oversee has been reviewed.",
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
   },
   mine: {
     title: "My tickets",
-    params: { mine: true },
+    params: { mine: true, grouped: true },
     empty: "You have no tickets.",
     idTestid: "ticket-",
     columns: ["id", "state", "account", "people", "created", "start", "window", "reason", "actions"],
@@ -134,6 +139,45 @@ export function AccountCell({ id, accounts }) {
         </span>
       )}
     </span>
+  );
+}
+
+// groupRow returns the members of t's group the reader sees in this list
+// (groups: the list's answer, by group id), when they are more than one:
+// the row then stands for all of them. null for any other row.
+function groupRow(t, groups) {
+  const members = t.group && groups && groups[t.group];
+  return members && members.length > 1 ? members : null;
+}
+
+// GroupAccounts lists the accounts of a group row, each with its ticket's
+// state (a link to it), in the order the request asked for them.
+function GroupAccounts({ t, members, accounts }) {
+  return (
+    <div data-testid={"group-accounts-" + t.id}>
+      {groupOrder(t.group_tickets || [], members).map((m) => (
+        <Box key={m.id} display="block" data-testid={"group-member-" + m.id}>
+          <AccountCell id={m.account_id} accounts={accounts} />{" "}
+          <Box variant="small" display="inline">
+            <Link href={`#/tickets/${m.id}`} ariaLabel={`Ticket ${m.id} in ${m.account_id}: ${m.state}`}>
+              {m.state}
+            </Link>
+          </Box>
+        </Box>
+      ))}
+    </div>
+  );
+}
+
+// GroupNote marks a ticket of a request for several accounts shown on its
+// own (one decision on Approvals, or the only member the reader sees).
+function GroupNote({ t }) {
+  const n = (t.group_tickets || []).length;
+  if (n < 2) return null;
+  return (
+    <Box variant="small" display="block">
+      <span data-testid={"group-note-" + t.id}>{`part of a request for ${n} accounts`}</span>
+    </Box>
   );
 }
 
@@ -260,7 +304,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const phone = usePhone();
   const [prefs, setPrefs] = useState(() => loadPrefs(kind));
   const [page, setPage] = useState(1);
-  const [data, setData] = useState({ key: null, tickets: [], total: 0 });
+  const [data, setData] = useState({ key: null, tickets: [], total: 0, groups: {} });
   const [refreshing, setRefreshing] = useState(0);
 
   const columnDefs = useMemo(() => {
@@ -270,9 +314,18 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       </Link>
     );
     const keep = () => 0; // the server sorted the page
+    const groups = data.groups;
     return {
       id: { id: "id", header: "ID", cell: idCell, isRowHeader: true },
-      state: { id: "state", header: "State", cell: (t) => <State t={t} />, minWidth: 150 },
+      state: {
+        id: "state",
+        header: "State",
+        cell: (t) => {
+          const members = groupRow(t, groups);
+          return members ? <span data-testid={"group-summary-" + t.id}>{groupSummary(members)}</span> : <State t={t} />;
+        },
+        minWidth: 150,
+      },
       approval: {
         id: "approval",
         header: "Approval",
@@ -282,14 +335,18 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       account: {
         id: "account",
         header: "Access",
-        cell: (t) => (
-          <>
-            <AccountCell id={t.account_id} accounts={accounts} />
-            <Box variant="small" display="block">
-              {t.permission_set}
-            </Box>
-          </>
-        ),
+        cell: (t) => {
+          const members = groupRow(t, groups);
+          return (
+            <>
+              {members ? <GroupAccounts t={t} members={members} accounts={accounts} /> : <AccountCell id={t.account_id} accounts={accounts} />}
+              <Box variant="small" display="block">
+                {t.permission_set}
+              </Box>
+              {!members && <GroupNote t={t} />}
+            </>
+          );
+        },
         sortingField: "account_id",
         sortingComparator: keep,
         minWidth: 150,
@@ -328,11 +385,20 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       actions: {
         id: "actions",
         header: "Actions",
-        cell: (t) => <Actions t={t} kind={kind} email={email} admin={admin} onDecide={onDecide} onConsole={onConsole} consoleBusy={consoleBusy} />,
+        // A group row's buttons would act on one account only: each
+        // account's ticket is decided, ended or withdrawn on its own page.
+        cell: (t) =>
+          groupRow(t, groups) ? (
+            <Box variant="small" color="text-body-secondary">
+              <span data-testid={"group-actions-" + t.id}>Open an account's ticket to act on it.</span>
+            </Box>
+          ) : (
+            <Actions t={t} kind={kind} email={email} admin={admin} onDecide={onDecide} onConsole={onConsole} consoleBusy={consoleBusy} />
+          ),
         minWidth: 180,
       },
     };
-  }, [kind, list.idTestid, email, admin, accounts, onDecide, onConsole, consoleBusy]);
+  }, [kind, list.idTestid, email, admin, accounts, data.groups, onDecide, onConsole, consoleBusy]);
   const columns = list.columns.map((id) => columnDefs[id]);
 
   const accountOptions = Object.values(accounts).map((a) => ({ propertyKey: "account", value: a.id, label: `${a.name} (${a.id})` }));
@@ -376,11 +442,11 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         // A page past the end (tickets decided meanwhile): the last one.
         const pages = Math.max(1, Math.ceil(res.total / prefs.pageSize));
         if (page > pages) setPage(pages);
-        setData({ key, tickets: res.tickets, total: res.total });
+        setData({ key, tickets: res.tickets, total: res.total, groups: res.groups });
       },
       (e) => {
         if (stale) return;
-        setData({ key, tickets: [], total: 0 });
+        setData({ key, tickets: [], total: 0, groups: {} });
         onFailed(e);
       }
     );

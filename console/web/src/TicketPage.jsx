@@ -4,13 +4,15 @@ import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
 import Header from "@cloudscape-design/components/header";
+import Link from "@cloudscape-design/components/link";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
 import Table from "@cloudscape-design/components/table";
 import { AUDIT_COLUMNS } from "./Audit.jsx";
 import { Details } from "./TicketDetails.jsx";
 import { AccountCell, Actions, State } from "./TicketList.jsx";
-import { approvalWords, windowWords, zoned } from "./format.js";
+import { STATUS, approvalWords, groupOrder, windowWords, zoned } from "./format.js";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
 
 // TicketPage is a ticket's own page (#/tickets/ID), opened from the lists
 // and from notifications: what the details show, the ticket's actions, and
@@ -109,12 +111,56 @@ export default function TicketPage({ id, client, email, admin, accounts, reload,
             </Box>
           )}
         </SpaceBetween>
+        {t.group && (t.group_tickets || []).length > 1 && (
+          <GroupMembers t={t} client={client} accounts={accounts} reload={reload} onExpired={onExpired} />
+        )}
       </Container>
       <Container header={<Header variant="h2">Details</Header>}>
         <Details key={`${t.id}-${t.version}`} initial={t} reload={reload} client={client} onExpired={onExpired} />
       </Container>
       <Timeline id={t.id} version={t.version} client={client} onExpired={onExpired} />
     </SpaceBetween>
+  );
+}
+
+// GroupMembers says that t is one of a request for several accounts and
+// links to the other members the reader may see (GET /tickets?group=),
+// with their account and state, read again whenever the list would be.
+function GroupMembers({ t, client, accounts, reload, onExpired }) {
+  const [members, setMembers] = useState(null);
+  useEffect(() => {
+    let stale = false;
+    client.list({ group: t.group, limit: 100 }).then(
+      (res) => !stale && setMembers(groupOrder(t.group_tickets, res.tickets)),
+      (e) => {
+        if (stale) return;
+        if (e.status === 401) onExpired();
+        setMembers([]);
+      }
+    );
+    return () => {
+      stale = true;
+    };
+  }, [client, t.group, t.group_tickets, t.version, reload, onExpired]);
+  const others = (members || []).filter((m) => m.id !== t.id);
+  return (
+    <Box margin={{ top: "s" }} data-testid="group-members">
+      <b>{`Part of a request for ${t.group_tickets.length} accounts`}</b>
+      {members !== null && others.length === 0 && <Box color="text-body-secondary">You see only this account's ticket.</Box>}
+      {others.length > 0 && (
+        <ul aria-label="The request's other accounts" style={{ margin: 0, paddingLeft: 20 }}>
+          {others.map((m) => (
+            <li key={m.id} data-testid={"group-link-" + m.id}>
+              <Link href={`#/tickets/${m.id}`} ariaLabel={`Ticket ${m.id} in ${m.account_id}`}>
+                {m.id}
+              </Link>{" "}
+              <AccountCell id={m.account_id} accounts={accounts} />{" "}
+              <StatusIndicator type={STATUS[m.state] || "info"}>{m.state}</StatusIndicator>
+            </li>
+          ))}
+        </ul>
+      )}
+    </Box>
   );
 }
 

@@ -71,7 +71,8 @@ function query(params) {
 export function api(token) {
   return {
     me: () => request(token, "GET", "/me"),
-    // body: {account_id, permission_set, beneficiaries, start, duration, reason}; answers the new ticket.
+    // body: {account_id or accounts, permission_set, beneficiaries, start, duration, reason}; answers
+    // the new ticket (with accounts, the group's first member).
     create: (body) => request(token, "POST", "/tickets", body),
     ticket: (id) => request(token, "GET", `/tickets/${enc(id)}`),
     hint: (id) => request(token, "GET", `/tickets/${enc(id)}/hint`),
@@ -80,12 +81,14 @@ export function api(token) {
       const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
       return data.events || [];
     },
-    // list answers one page: {tickets, total, next_cursor}. params are the
+    // list answers one page: {tickets, total, next, groups}. params are the
     // list's query parameters (state, mine, pending_for_me, requester,
-    // beneficiary, account, permission_set, q, sort, order, offset, limit).
+    // beneficiary, account, permission_set, q, group, grouped, sort, order,
+    // offset, limit); with grouped, groups gives each listed group's
+    // members the caller sees ({id, account_id, state}) by group id.
     list: async (params) => {
       const data = await request(token, "GET", `/tickets?${query(params)}`);
-      return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "" };
+      return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "", groups: data.groups || {} };
     },
     accounts: async () => (await request(token, "GET", "/accounts")).accounts || [],
     // audit answers one page of the audit log, newest first: {events, next}.

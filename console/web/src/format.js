@@ -174,3 +174,23 @@ export function zoneName(value = Date.now()) {
   const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date(value)).find((p) => p.type === "timeZoneName");
   return part ? part.value : "";
 }
+
+// groupSummary counts a group's members by state, most first, ties in the
+// order of a ticket's life: "3 accounts: 2 active, 1 pending".
+export function groupSummary(members) {
+  const order = Object.keys(STATUS);
+  const counts = {};
+  for (const m of members) counts[m.state] = (counts[m.state] || 0) + 1;
+  const states = Object.keys(counts).sort((a, b) => counts[b] - counts[a] || order.indexOf(a) - order.indexOf(b));
+  const n = members.length;
+  return `${n} ${n === 1 ? "account" : "accounts"}: ${states.map((s) => `${counts[s]} ${s}`).join(", ")}`;
+}
+
+// groupOrder sorts a group's members as the request asked for their accounts.
+export function groupOrder(ids, members) {
+  const at = (m) => {
+    const i = ids.indexOf(m.id);
+    return i < 0 ? ids.length : i;
+  };
+  return [...members].sort((a, b) => at(a) - at(b));
+}
