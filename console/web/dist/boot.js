@@ -6,7 +6,7 @@
   try {
     var token = sessionStorage.getItem("jit.id_token");
     if (!token || location.pathname !== "/") return;
-    var views = { "": ["approvals", "pending_for_me=true&"], "#/approvals": ["approvals", "pending_for_me=true&"], "#/tickets": ["all", ""], "#/mine": ["mine", "mine=true&"] };
+    var views = { "": ["approvals", "pending_for_me=true&"], "#/approvals": ["approvals", "pending_for_me=true&"], "#/tickets": ["all", "grouped=true&"], "#/mine": ["mine", "mine=true&grouped=true&"] };
     var v = views[location.hash];
     if (!v) return;
     var size = 25;
