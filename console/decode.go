@@ -7,6 +7,7 @@ import (
 	"io"
 	"mime"
 	"strings"
+	"unicode/utf8"
 
 	"github.com/gofiber/fiber/v2"
 
@@ -83,12 +84,26 @@ func jsonError(err error) error {
 		if typ.Field == "" {
 			return broker.Errorf(broker.EINVALID, "request body must be a JSON object")
 		}
-		return broker.Errorf(broker.EINVALID, "field %q: expected %s, got %s", typ.Field, describeType(typ.Type.String()), typ.Value)
+		return broker.Errorf(broker.EINVALID, "field %q: expected %s, got %s", clip(typ.Field), describeType(typ.Type.String()), typ.Value)
 	}
 	if field, ok := strings.CutPrefix(err.Error(), "json: unknown field "); ok {
-		return broker.Errorf(broker.EINVALID, "unknown field %s", field)
+		return broker.Errorf(broker.EINVALID, "unknown field %s", clip(field))
 	}
 	return broker.Errorf(broker.EINVALID, "malformed JSON: %s", strings.TrimPrefix(err.Error(), "json: "))
+}
+
+// clip shortens a name taken from the body to at most 64 bytes (whole
+// runes, "..." appended), so that a refusal never grows with the input.
+func clip(name string) string {
+	const most = 64
+	if len(name) <= most {
+		return name
+	}
+	cut := most
+	for cut > 0 && !utf8.RuneStart(name[cut]) {
+		cut--
+	}
+	return name[:cut] + "..."
 }
 
 // describeType names a Go type the way a JSON client thinks of it.
