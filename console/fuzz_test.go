@@ -1,8 +1,8 @@
 package console
 
 import (
+	"bytes"
 	"encoding/json"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -87,8 +87,10 @@ func FuzzDecodeJSON(f *testing.F) {
 			if err := decodeJSON(again, w, true); err != nil {
 				t.Fatalf("%T's own JSON %s is refused: %v", v, again, err)
 			}
-			if !reflect.DeepEqual(v, w) {
-				t.Fatalf("round trip of %T changed it:\n%#v\n%#v", v, v, w)
+			// Compared as JSON: an empty list and none say the same
+			// (omitempty), as the server reads them.
+			if twice, _ := json.Marshal(w); !bytes.Equal(again, twice) {
+				t.Fatalf("round trip of %T changed it:\n%s\n%s", v, again, twice)
 			}
 		}
 	})
