@@ -3,6 +3,7 @@ package main
 import (
 	"os"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +45,7 @@ func TestCredentialsCachedSpeed(t *testing.T) {
 	c50, c90 := measure("credentials", "--ticket", tk.ID)
 	v50, v90 := measure("version")
 	t.Logf("jit credentials (cached): p50 %s, p90 %s; jit version: p50 %s, p90 %s", c50, c90, v50, v90)
+	profileVsStatic(t, h, tk.ID)
 	cmd := exec.Command(jitBin, "version")
 	cmd.Env = append(os.Environ(), "GODEBUG=inittrace=1")
 	out, _ := cmd.CombinedOutput()
@@ -63,4 +65,39 @@ func TestCredentialsCachedSpeed(t *testing.T) {
 	}
 	slices.SortFunc(pkgs, func(a, b pkg) int { return int((b.ms - a.ms) * 1000) })
 	t.Logf("package initialisation: %.1f ms in %d packages; the slowest: %v", total, len(pkgs), pkgs[:min(5, len(pkgs))])
+}
+
+// profileVsStatic measures what `jit credentials` adds to an AWS CLI call:
+// /usr/bin/aws sts get-caller-identity through a credential_process profile
+// (cache filled) against the same call with the same credentials given
+// statically, interleaved so that load on the machine falls on both alike.
+func profileVsStatic(t *testing.T, h *harness, id string) {
+	needAWSCLI(t)
+	creds := h.credentials("alice@example.com", id)
+	config := filepath.Join(t.TempDir(), "config")
+	profile := "[profile speed]\nregion = us-east-1\ncredential_process = " + jitBin + " credentials --ticket " + id + "\n"
+	if err := os.WriteFile(config, []byte(profile), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	viaJit := append(h.jitCmd("alice@example.com").Env, "AWS_CONFIG_FILE="+config, "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_PAGER=")
+	static := awsEnv(creds)
+	const runs = 60
+	var withJit, without, diff []time.Duration
+	call := func(env []string, args ...string) time.Duration {
+		t0 := time.Now()
+		if out, err := h.awsCLI(env, append(args, "sts", "get-caller-identity")...); err != nil {
+			t.Fatalf("aws: %v %s", err, out)
+		}
+		return time.Since(t0)
+	}
+	for range runs {
+		a, b := call(viaJit, "--profile", "speed"), call(static)
+		withJit, without, diff = append(withJit, a), append(without, b), append(diff, a-b)
+	}
+	for _, d := range [][]time.Duration{withJit, without, diff} {
+		slices.Sort(d)
+	}
+	p, s, d := withJit[runs/2], without[runs/2], diff[runs/2]
+	t.Logf("aws sts get-caller-identity p50: %s through jit credentials, %s with static credentials; "+
+		"median paired difference %s: overhead %.1f %%", p, s, d, 100*float64(d)/float64(s))
 }
