@@ -34,9 +34,15 @@ type Audit struct {
 	// Sink, if set, gets each event's stored encoding once it is
 	// appended (a file or syslog stream for a SIEM); it must not block.
 	Sink func(raw []byte)
-	// mu serializes this process's appends, so they never race each
-	// other for the head; other processes' appends retry.
-	mu sync.Mutex
+	// turn (a one-slot semaphore) serializes this process's appends and
+	// trims, so they never race each other for the head; other
+	// processes' appends retry. last is the head this process last wrote
+	// ("" when unknown), read and written with the turn held.
+	turn chan struct{}
+	last string
+	// qmu guards queue, the events waiting to be appended (Record).
+	qmu   sync.Mutex
+	queue []*pendingEvent
 }
 
 var _ broker.AuditLog = (*Audit)(nil)
@@ -48,62 +54,140 @@ func NewAudit(rdb redis.UniversalClient, prefix string, key []byte) *Audit {
 		prefix = DefaultPrefix
 	}
 	base := prefix + ":{audit}:"
-	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", base: base + "logbase", index: base + "t:", now: time.Now}
+	return &Audit{rdb: rdb, key: key, stream: base + "log", head: base + "loghead", base: base + "logbase", index: base + "t:", now: time.Now, turn: make(chan struct{}, 1)}
 }
 
-// appendScript appends one event if the head is still what the caller
-// chained it to, and indexes it under its ticket (KEYS[3], when ARGV[4]
-// is "1").
+// appendScript appends a batch of events if the head is still what the
+// caller chained the first of them to, indexes each event with a ticket
+// under it, and sets the head to the last event's. ARGV: the head
+// expected, the new head, then per event its encoding and "1" when it is
+// indexed under KEYS[2+i] ("0": KEYS[2+i] is unused).
 var appendScript = redis.NewScript(`
 local cur = redis.call('GET', KEYS[2]) or ''
 if cur ~= ARGV[1] then return 0 end
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[3])
+for i = 1, (#ARGV - 2) / 2 do
+  local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1 + 2 * i])
+  if ARGV[2 + 2 * i] == '1' then redis.call('RPUSH', KEYS[2 + i], id) end
+end
 redis.call('SET', KEYS[2], ARGV[2])
-if ARGV[4] == '1' then redis.call('RPUSH', KEYS[3], id) end
 return 1
 `)
 
 // ticketKey is the index of a ticket's events (stream ids, oldest first).
 func (a *Audit) ticketKey(id string) string { return a.index + id }
 
-// Record signs e as the next event and appends it.
+// maxBatch bounds the events of one append (one script run).
+const maxBatch = 256
+
+// batchTimeout bounds one batch's appending, whoever's request started it.
+const batchTimeout = 10 * time.Second
+
+// pendingEvent is an event waiting to be appended; done gets the outcome.
+type pendingEvent struct {
+	e    broker.AuditEvent
+	done chan error
+}
+
+// Record signs e as the next event and appends it. Concurrent calls in a
+// process share the work (group commit): each queues its event and waits
+// for its turn, and whoever takes the turn appends everything queued by
+// then, chained in order, in one script run; a caller whose event went
+// out in another's batch returns without a turn. The head last written
+// is remembered, so a batch costs one round trip unless another process
+// appended in between.
 func (a *Audit) Record(ctx context.Context, e broker.AuditEvent) error {
 	if e.At.IsZero() {
 		e.At = a.now()
 	}
 	e.At = e.At.UTC()
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	w := &pendingEvent{e: e, done: make(chan error, 1)}
+	a.qmu.Lock()
+	a.queue = append(a.queue, w)
+	a.qmu.Unlock()
+	select {
+	case err := <-w.done:
+		return err
+	case a.turn <- struct{}{}:
+	}
+	defer func() { <-a.turn }()
+	for {
+		select {
+		case err := <-w.done:
+			return err
+		default:
+		}
+		a.qmu.Lock()
+		batch := a.queue[:min(len(a.queue), maxBatch)]
+		a.queue = a.queue[len(batch):]
+		a.qmu.Unlock()
+		// The batch is not only this caller's: its cancellation must not
+		// fail the others.
+		bctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), batchTimeout)
+		err := a.appendBatch(bctx, batch)
+		cancel()
+		for _, p := range batch {
+			p.done <- err
+		}
+	}
+}
+
+// appendBatch chains batch after the head and appends it, retrying while
+// other processes move the head. Called with the turn held.
+func (a *Audit) appendBatch(ctx context.Context, batch []*pendingEvent) error {
+	keys := []string{a.stream, a.head}
+	for _, p := range batch {
+		keys = append(keys, a.ticketKey(p.e.TicketID))
+	}
+	cur, known := a.last, a.last != ""
 	for i := range 100 {
 		if i > 0 {
 			time.Sleep(time.Duration(rand.IntN(1000*i)) * time.Microsecond) // another replica won: back off a little
 		}
-		cur, err := a.rdb.Get(ctx, a.head).Result()
-		if err != nil && !errors.Is(err, redis.Nil) {
-			return fmt.Errorf("audit head: %w", err)
+		if !known {
+			head, err := a.rdb.Get(ctx, a.head).Result()
+			if err != nil && !errors.Is(err, redis.Nil) {
+				return fmt.Errorf("audit head: %w", err)
+			}
+			cur = head
 		}
 		seq, mac := parseHead(cur)
-		e.Seq, e.Prev = seq+1, mac
-		e.MAC = broker.AuditMAC(a.key, e)
-		b, err := json.Marshal(e)
-		if err != nil {
-			return err
+		args := []any{cur, ""}
+		raw := make([][]byte, len(batch))
+		for j, p := range batch {
+			e := p.e
+			seq++
+			e.Seq, e.Prev = seq, mac
+			e.MAC = broker.AuditMAC(a.key, e)
+			b, err := json.Marshal(e)
+			if err != nil {
+				return err
+			}
+			mac, raw[j] = e.MAC, b
+			indexed := "0"
+			if e.TicketID != "" {
+				indexed = "1"
+			}
+			args = append(args, string(b), indexed)
 		}
-		indexed := "0"
-		if e.TicketID != "" {
-			indexed = "1"
-		}
-		ok, err := appendScript.Run(ctx, a.rdb, []string{a.stream, a.head, a.ticketKey(e.TicketID)}, cur, fmt.Sprintf("%d %s", e.Seq, e.MAC), string(b), indexed).Int()
+		next := fmt.Sprintf("%d %s", seq, mac)
+		args[1] = next
+		ok, err := appendScript.Run(ctx, a.rdb, keys, args...).Int()
 		if err != nil {
+			a.last = ""
 			return fmt.Errorf("audit append: %w", err)
 		}
 		if ok == 1 {
+			a.last = next
 			if a.Sink != nil {
-				a.Sink(b)
+				for _, b := range raw {
+					a.Sink(b)
+				}
 			}
 			return nil
 		}
+		known = false
 	}
+	a.last = ""
 	return broker.Errorf(broker.ECONFLICT, "the audit log is changing too often")
 }
 
@@ -288,8 +372,8 @@ func (a *Audit) trimmedAt(ctx context.Context) (*broker.AuditCheckpoint, error) 
 // returns how many events it removed. The stream keeps the newer events
 // unchanged, so exported checkpoints of them still verify.
 func (a *Audit) Trim(ctx context.Context, before time.Time) (int64, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
+	a.turn <- struct{}{}
+	defer func() { <-a.turn }()
 	msgs, err := a.rdb.XRevRangeN(ctx, a.stream, "("+strconv.FormatInt(before.UnixMilli(), 10), "-", 1).Result()
 	if err != nil {
 		return 0, fmt.Errorf("audit read: %w", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -338,4 +339,62 @@ func (c countReads) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
 
 func (c countReads) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
 	return next
+}
+
+// countScripts counts script runs (EVALSHA and EVAL).
+type countScripts struct{ n *atomic.Int64 }
+
+func (c countScripts) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c countScripts) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		if name := strings.ToLower(cmd.Name()); name == "evalsha" || name == "eval" {
+			c.n.Add(1)
+		}
+		return next(ctx, cmd)
+	}
+}
+
+func (c countScripts) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return next
+}
+
+// Concurrent appends in one process go out together (group commit): 300
+// events from 300 goroutines, one of them with a cancelled request, take
+// fewer script runs than events, and all land in one unbroken chain,
+// each indexed under its ticket.
+func TestAuditGroupCommit(t *testing.T) {
+	a, rdb := newAuditLog(t, 0)
+	var runs atomic.Int64
+	rdb.AddHook(countScripts{&runs})
+	cancelled, cancel := context.WithCancel(t.Context())
+	cancel()
+	const n = 300
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			ctx := t.Context()
+			if i == 7 {
+				ctx = cancelled // its batch still lands for the others
+			}
+			e := broker.AuditEvent{Type: "ticket.request", Actor: fmt.Sprintf("u%d@example.com", i), TicketID: fmt.Sprintf("g%d", i%5)}
+			if err := a.Record(ctx, e); err != nil {
+				t.Error(i, err)
+			}
+		})
+	}
+	wg.Wait()
+	if got, err := a.Verify(t.Context(), nil); err != nil || got != n {
+		t.Fatalf("Verify = %d, %v; want %d events, nil", got, err, n)
+	}
+	if r := runs.Load(); r >= n {
+		t.Errorf("%d script runs for %d concurrent events: nothing was batched", r, n)
+	}
+	for k := range 5 {
+		evs, _, err := a.Query(t.Context(), broker.AuditQuery{TicketID: fmt.Sprintf("g%d", k), Limit: 1000}, nil)
+		if err != nil || len(evs) != n/5 {
+			t.Errorf("ticket g%d: %d events, %v; want %d", k, len(evs), err, n/5)
+		}
+	}
+	t.Logf("%d events in %d script runs", n, runs.Load())
 }
