@@ -129,8 +129,25 @@ func usableBy(t *Ticket, email string, now time.Time) error {
 			return Errorf(ECONFLICT, "%s said they were done with ticket %s at %s; it cannot be used by them any more", email, t.ID, d.At.Format(time.RFC3339))
 		}
 	}
+	n := 0
+	for _, ss := range t.Sessions {
+		if ss.User == email {
+			n++
+		}
+	}
+	if n >= MaxSessionsPerUser {
+		return Errorf(ECONFLICT, "%s has been issued %d sessions of ticket %s, the most one person may have; use the ones issued (jit credentials caches them until they expire) or request a new ticket", email, n, t.ID)
+	}
 	return nil
 }
+
+// MaxSessionsPerUser caps the sessions one beneficiary is issued for one
+// ticket. Every session is recorded on the ticket (its access key ties
+// CloudTrail activity to it), so without a cap one caller minting in a
+// loop would grow the ticket, and every read and write of it, without
+// bound. A 12-hour ticket used through the CLI's cache needs about one
+// session an hour per machine.
+const MaxSessionsPerUser = 500
 
 // usable returns why new sessions for t cannot be issued now, or nil.
 func usable(t *Ticket, now time.Time) error {

@@ -376,3 +376,30 @@ func TestInvisibleReasonIsEmpty(t *testing.T) {
 		t.Errorf("%d tickets stored from empty reasons", w.store.Len())
 	}
 }
+
+// One beneficiary is issued at most MaxSessionsPerUser sessions of a
+// ticket: the next call is refused before anything is minted, so a caller
+// minting in a loop cannot grow the ticket without bound.
+func TestCredentialsSessionCap(t *testing.T) {
+	w := newEWorld(t, broker.ServiceConfig{})
+	tk := w.approved(t, alice)
+	w.clock.Advance(time.Hour)
+	if err := w.svc.Activate(context.Background(), tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	for i := range broker.MaxSessionsPerUser {
+		if _, err := w.svc.Credentials(as(alice), tk.ID); err != nil {
+			t.Fatalf("session %d: %v", i+1, err)
+		}
+	}
+	_, err := w.svc.Credentials(as(alice), tk.ID)
+	if broker.ErrorCode(err) != broker.ECONFLICT || !strings.Contains(broker.ErrorMessage(err), "500 sessions") {
+		t.Fatalf("one more: %v, want conflict naming the cap", err)
+	}
+	if n := w.minter.n.Load(); n != broker.MaxSessionsPerUser {
+		t.Errorf("%d sessions minted, want %d", n, broker.MaxSessionsPerUser)
+	}
+	if got, _ := w.svc.Ticket(as(alice), tk.ID); len(got.Sessions) != broker.MaxSessionsPerUser {
+		t.Errorf("%d sessions recorded, want %d", len(got.Sessions), broker.MaxSessionsPerUser)
+	}
+}
