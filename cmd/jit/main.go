@@ -55,7 +55,8 @@ Client commands (server from --url, JIT_URL or jit login; token from
   jit delegations list | delete ID | decline ID
   jit preapprove --for EMAIL --account ID --permission-set NAME (--duration 7d | --until RFC3339) --reason TEXT
                                            approve that person's own tickets inside the window at once
-  jit preapprovals list | revoke ID
+  jit preapprovals list [--all] [--person EMAIL] [--account A] [--permission-set P] [--ended true|false] | revoke ID
+                                           mine (made by or for me); --all: everyone's (admins)
   jit credentials (--ticket ID | --ticket GROUP --account A | --account A --permission-set NAME)
                                            credential_process for the AWS CLI (A: account id or name)
   jit configure (--ticket ID | --ticket GROUP --account A | --account A --permission-set NAME) [--profile NAME]
