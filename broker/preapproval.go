@@ -1,9 +1,13 @@
 package broker
 
 import (
+	"cmp"
 	"context"
+	"encoding/base64"
 	"fmt"
 	"net/mail"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -49,10 +53,12 @@ func (p PreApproval) Covers(t *Ticket, now time.Time) bool {
 }
 
 // PreApprovalFilter selects pre-approvals made by or for a person; set
-// fields are combined with OR, and empty ones match nothing.
+// fields are combined with OR, and empty ones match nothing. All selects
+// every pre-approval the store keeps (By and For are then ignored).
 type PreApprovalFilter struct {
 	By  string
 	For string
+	All bool
 }
 
 // PreApprovalStore keeps pre-approvals, each until a while after its end.
@@ -182,22 +188,140 @@ func (s *Service) approvesSome(ctx context.Context, t *Ticket, u User, now time.
 	return false
 }
 
-// PreApprovals lists the pre-approvals the caller made or that are for
-// the caller, revoked and ended ones included while they are kept.
-// Errors: EUNAUTHENTICATED.
-func (s *Service) PreApprovals(ctx context.Context) ([]PreApproval, error) {
+// PreApprovalQuery selects and pages the pre-approvals a caller lists
+// (ListPreApprovals). Empty fields match everything; set ones are
+// combined with AND.
+type PreApprovalQuery struct {
+	// All lists everyone's pre-approvals (administrators only); else the
+	// caller's own: those they made or that are for them.
+	All bool
+	// Person: only those for this person (email, case-insensitive).
+	Person string
+	// AccountID and PermissionSet must match exactly.
+	AccountID, PermissionSet string
+	// Ended: true for those no longer in force (revoked, or past their
+	// end), false for those in force (now or from a later start).
+	Ended *bool
+	// Cursor, from a previous page's NextCursor, starts after that page.
+	Cursor string
+	// Limit is the page size: 1 to MaxPageSize (default MaxPageSize).
+	Limit int
+}
+
+// PreApprovalPage is one page of ListPreApprovals, by start then id.
+type PreApprovalPage struct {
+	PreApprovals []PreApproval
+	// Total counts every pre-approval the query matches, on every page.
+	Total int
+	// NextCursor continues after this page; empty on the last page.
+	NextCursor string
+}
+
+// ListPreApprovals lists one page of pre-approvals, by start: the
+// caller's own (made by or for them), or with q.All everyone's, for
+// administrators. Revoked and ended ones are included while they are
+// kept (q.Ended filters them). Errors: EUNAUTHENTICATED, EINVALID,
+// EFORBIDDEN (q.All by someone who is not an administrator).
+func (s *Service) ListPreApprovals(ctx context.Context, q PreApprovalQuery) (PreApprovalPage, error) {
 	u, err := caller(ctx)
 	if err != nil {
-		return nil, err
+		return PreApprovalPage{}, err
 	}
+	if err := q.check(); err != nil {
+		return PreApprovalPage{}, err
+	}
+	f := PreApprovalFilter{By: u.Email, For: u.Email}
+	if q.All {
+		if ok, err := s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", ""); err != nil {
+			return PreApprovalPage{}, err
+		} else if !ok {
+			return PreApprovalPage{}, Errorf(EFORBIDDEN, "only administrators may list everyone's pre-approvals (all=true); without it you see those you made or that are for you")
+		}
+		f = PreApprovalFilter{All: true}
+	}
+	page := PreApprovalPage{PreApprovals: []PreApproval{}}
 	if s.cfg.PreApprovals == nil {
-		return []PreApproval{}, nil
+		return page, nil
 	}
-	ps, err := s.cfg.PreApprovals.PreApprovals(ctx, PreApprovalFilter{By: u.Email, For: u.Email})
-	if ps == nil {
-		ps = []PreApproval{}
+	ps, err := s.cfg.PreApprovals.PreApprovals(ctx, f)
+	if err != nil {
+		return PreApprovalPage{}, err
 	}
-	return ps, err
+	now := s.now()
+	var matched []PreApproval
+	for _, p := range ps {
+		if q.matches(p, now) {
+			matched = append(matched, p)
+		}
+	}
+	slices.SortFunc(matched, comparePreApprovals)
+	page.Total = len(matched)
+	start := 0
+	if q.Cursor != "" {
+		after, err := decodePreApprovalCursor(q.Cursor)
+		if err != nil {
+			return PreApprovalPage{}, err
+		}
+		start, _ = slices.BinarySearchFunc(matched, after, comparePreApprovals)
+		if start < len(matched) && comparePreApprovals(matched[start], after) == 0 {
+			start++
+		}
+	}
+	end := min(start+q.Limit, len(matched))
+	page.PreApprovals = append(page.PreApprovals, matched[start:end]...)
+	if end < len(matched) && end > start {
+		last := matched[end-1]
+		page.NextCursor = base64.RawURLEncoding.EncodeToString(fmt.Appendf(nil, "%d\x00%s", last.Start.UnixNano(), last.ID))
+	}
+	return page, nil
+}
+
+// check validates q and fills in its defaults.
+func (q *PreApprovalQuery) check() error {
+	switch {
+	case q.Limit == 0:
+		q.Limit = MaxPageSize
+	case q.Limit < 0 || q.Limit > MaxPageSize:
+		return Errorf(EINVALID, "limit must be between 1 and %d", MaxPageSize)
+	}
+	if q.AccountID != "" && !accountIDPattern().MatchString(q.AccountID) {
+		return Errorf(EINVALID, "account %q must be 12 digits", q.AccountID)
+	}
+	if len(q.Person) > maxEmailLength || len(q.PermissionSet) > maxEmailLength {
+		return Errorf(EINVALID, "person and permission_set may have at most %d characters", maxEmailLength)
+	}
+	q.Person = NormalizeEmail(q.Person)
+	return nil
+}
+
+// matches reports whether p passes q's filters at now.
+func (q *PreApprovalQuery) matches(p PreApproval, now time.Time) bool {
+	ended := p.RevokedAt != nil || !now.Before(p.End)
+	return (q.Person == "" || NormalizeEmail(p.For) == q.Person) &&
+		(q.AccountID == "" || p.AccountID == q.AccountID) &&
+		(q.PermissionSet == "" || p.PermissionSet == q.PermissionSet) &&
+		(q.Ended == nil || *q.Ended == ended)
+}
+
+// comparePreApprovals orders by start, then id.
+func comparePreApprovals(a, b PreApproval) int {
+	return cmp.Or(a.Start.Compare(b.Start), strings.Compare(a.ID, b.ID))
+}
+
+// decodePreApprovalCursor reads a NextCursor: the start and id of the
+// last pre-approval of a page.
+func decodePreApprovalCursor(c string) (PreApproval, error) {
+	bad := Errorf(EINVALID, "cursor is not one this list returned")
+	raw, err := base64.RawURLEncoding.DecodeString(c)
+	if err != nil {
+		return PreApproval{}, bad
+	}
+	nanos, id, ok := strings.Cut(string(raw), "\x00")
+	n, err := strconv.ParseInt(nanos, 10, 64)
+	if !ok || err != nil || id == "" {
+		return PreApproval{}, bad
+	}
+	return PreApproval{ID: id, Start: time.Unix(0, n).UTC()}, nil
 }
 
 // RevokePreApproval revokes a pre-approval: it approves nothing from now

@@ -2,6 +2,8 @@ package console
 
 import (
 	"context"
+	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -15,8 +17,10 @@ type PreApprover interface {
 	// PreApprove pre-approves a person's tickets for a window.
 	// EUNAUTHENTICATED, EINVALID, ENOTFOUND, EFORBIDDEN, EUNAVAILABLE.
 	PreApprove(ctx context.Context, in broker.PreApproveInput) (*broker.PreApproval, error)
-	// PreApprovals lists those the caller made or that are for them. EUNAUTHENTICATED.
-	PreApprovals(ctx context.Context) ([]broker.PreApproval, error)
+	// ListPreApprovals lists a page of those the caller made or that are
+	// for them, or everyone's for administrators. EUNAUTHENTICATED,
+	// EINVALID, EFORBIDDEN.
+	ListPreApprovals(ctx context.Context, q broker.PreApprovalQuery) (broker.PreApprovalPage, error)
 	// RevokePreApproval revokes one. EUNAUTHENTICATED, ENOTFOUND, ECONFLICT.
 	RevokePreApproval(ctx context.Context, id string) (*broker.PreApproval, error)
 }
@@ -57,17 +61,46 @@ func (s *server) createPreApproval(c *fiber.Ctx, p PreApprover) error {
 	return c.Status(fiber.StatusCreated).JSON(wire.NewPreApproval(*out))
 }
 
-// listPreApprovals answers GET /api/v1/preapprovals.
+// listPreApprovals answers GET /api/v1/preapprovals with the query
+// parameters all, person, account, permission_set, ended, cursor and
+// limit (wire.PreApprovalQuery).
 func (s *server) listPreApprovals(c *fiber.Ctx, p PreApprover) error {
-	ps, err := p.PreApprovals(c.UserContext())
+	q, err := preApprovalQuery(c)
 	if err != nil {
 		return err
 	}
-	out := wire.PreApprovals{PreApprovals: make([]broker.PreApproval, 0, len(ps))}
-	for _, x := range ps {
+	page, err := p.ListPreApprovals(c.UserContext(), q)
+	if err != nil {
+		return err
+	}
+	out := wire.PreApprovals{PreApprovals: make([]broker.PreApproval, 0, len(page.PreApprovals)), Total: page.Total, NextCursor: page.NextCursor}
+	for _, x := range page.PreApprovals {
 		out.PreApprovals = append(out.PreApprovals, wire.NewPreApproval(x))
 	}
 	return c.JSON(out)
+}
+
+// preApprovalQuery reads the list's query parameters.
+func preApprovalQuery(c *fiber.Ctx) (broker.PreApprovalQuery, error) {
+	str := func(name string) string { return strings.TrimSpace(utils.CopyString(c.Query(name))) }
+	q := broker.PreApprovalQuery{Person: str("person"), AccountID: str("account"), PermissionSet: str("permission_set"), Cursor: str("cursor")}
+	var err error
+	if q.All, err = queryBool(c, "all"); err != nil {
+		return q, err
+	}
+	if str("ended") != "" {
+		ended, err := queryBool(c, "ended")
+		if err != nil {
+			return q, err
+		}
+		q.Ended = &ended
+	}
+	if v := str("limit"); v != "" {
+		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit <= 0 {
+			return q, broker.Errorf(broker.EINVALID, "limit must be a positive integer")
+		}
+	}
+	return q, nil
 }
 
 // revokePreApproval answers DELETE /api/v1/preapprovals/:id: 200 with

@@ -29,16 +29,23 @@ func (s *Store) preApprovalKey(id string) string     { return s.preApprovalBase(
 func (s *Store) preApprovalsBy(email string) string  { return s.preApprovalBase() + "by:" + email }
 func (s *Store) preApprovalsFor(email string) string { return s.preApprovalBase() + "for:" + email }
 
+// preApprovalsAll is the index of every pre-approval: a sorted set of
+// ids scored by the time (Unix seconds) their record expires, so that the
+// expired ones are cut from it by score. Pre-approvals stored before it
+// existed are not in it.
+func (s *Store) preApprovalsAll() string { return s.preApprovalBase() + "all" }
+
 // preApprovalTTL is how long p's keys live: until preApprovalKeep after
 // its end.
 func preApprovalTTL(p broker.PreApproval) time.Duration {
 	return max(time.Until(p.End.Add(preApprovalKeep)), time.Minute)
 }
 
-// CreatePreApproval stores p, indexed by its author and its subject; every
-// key expires preApprovalKeep after p's end. The index sets' expiry moves
-// to the latest of their members'; ids whose record is gone are skipped
-// when read.
+// CreatePreApproval stores p, indexed by its author and its subject, and
+// in the index of all (preApprovalsAll); every key expires preApprovalKeep
+// after p's end. The index sets' expiry moves to the latest of their
+// members'; ids whose record is gone are skipped when read, and cut from
+// the index of all here.
 func (s *Store) CreatePreApproval(ctx context.Context, p broker.PreApproval) error {
 	if p.ID == "" || p.By == "" || p.For == "" {
 		return broker.Errorf(broker.EINVALID, "pre-approval id, by and for are required")
@@ -52,6 +59,11 @@ func (s *Store) CreatePreApproval(ctx context.Context, p broker.PreApproval) err
 		tx.SetNX(ctx, s.preApprovalKey(p.ID), data, ttl)
 		for _, k := range []string{s.preApprovalsBy(p.By), s.preApprovalsFor(p.For)} {
 			tx.SAdd(ctx, k, p.ID)
+		}
+		now := time.Now()
+		tx.ZAdd(ctx, s.preApprovalsAll(), redis.Z{Score: float64(now.Add(ttl).Unix()), Member: p.ID})
+		tx.ZRemRangeByScore(ctx, s.preApprovalsAll(), "-inf", fmt.Sprint(now.Unix()))
+		for _, k := range []string{s.preApprovalsBy(p.By), s.preApprovalsFor(p.For), s.preApprovalsAll()} {
 			tx.ExpireGT(ctx, k, ttl)
 			tx.ExpireNX(ctx, k, ttl)
 		}
@@ -63,8 +75,17 @@ func (s *Store) CreatePreApproval(ctx context.Context, p broker.PreApproval) err
 	return nil
 }
 
-// PreApprovals returns those by f.By or for f.For, by start.
+// PreApprovals returns those by f.By or for f.For, or with f.All those in
+// the index of all whose record has not expired, by start.
 func (s *Store) PreApprovals(ctx context.Context, f broker.PreApprovalFilter) ([]broker.PreApproval, error) {
+	if f.All {
+		ids, err := s.rdb.ZRangeByScore(ctx, s.preApprovalsAll(), &redis.ZRangeBy{Min: fmt.Sprint(time.Now().Unix()), Max: "+inf"}).Result()
+		if err != nil {
+			return nil, fmt.Errorf("list pre-approvals: %w", err)
+		}
+		slices.Sort(ids)
+		return s.loadPreApprovals(ctx, s.rdb, ids)
+	}
 	var keys []string
 	if f.By != "" {
 		keys = append(keys, s.preApprovalsBy(f.By))

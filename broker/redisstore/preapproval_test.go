@@ -2,8 +2,11 @@ package redisstore
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/jitaccess/jit/broker"
 )
@@ -51,5 +54,44 @@ func TestPreApprovals_createListRevoke(t *testing.T) {
 	}
 	if _, err := s.PreApproval(ctx, "nope"); broker.ErrorCode(err) != broker.ENOTFOUND {
 		t.Fatalf("unknown: %v, want not found", err)
+	}
+}
+
+// The index of all pre-approvals lists everyone's, is cut of expired ids
+// when one is stored, skips ids whose record is gone, and expires with
+// its latest member.
+func TestPreApprovals_all(t *testing.T) {
+	s, rdb, _ := newStore(t)
+	ctx := context.Background()
+	start := time.Now().UTC().Truncate(time.Second)
+	mk := func(id, by, who string, days int) broker.PreApproval {
+		return broker.PreApproval{ID: id, By: by, For: who, AccountID: "111111111111", PermissionSet: "ReadOnlyAccess",
+			Start: start, End: start.Add(time.Duration(days) * 24 * time.Hour), Reason: "r", CreatedAt: start}
+	}
+	if ps, err := s.PreApprovals(ctx, broker.PreApprovalFilter{All: true}); err != nil || len(ps) != 0 {
+		t.Fatalf("all, empty store: %v %v", ps, err)
+	}
+	for _, p := range []broker.PreApproval{mk("p1", "bob@x.com", "alice@x.com", 7), mk("p2", "dave@x.com", "erin@x.com", 1)} {
+		if err := s.CreatePreApproval(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// An id whose record expired long ago (score in the past): cut by the next store.
+	rdb.ZAdd(ctx, s.preApprovalsAll(), redis.Z{Score: float64(time.Now().Add(-time.Hour).Unix()), Member: "old"})
+	// An id whose record is gone though its score says otherwise: skipped.
+	rdb.ZAdd(ctx, s.preApprovalsAll(), redis.Z{Score: float64(time.Now().Add(time.Hour).Unix()), Member: "gone"})
+	ps, err := s.PreApprovals(ctx, broker.PreApprovalFilter{All: true, By: "nobody@x.com"})
+	if err != nil || len(ps) != 2 || ps[0].ID != "p1" || ps[1].ID != "p2" {
+		t.Fatalf("all: %+v %v, want p1 and p2", ps, err)
+	}
+	if err := s.CreatePreApproval(ctx, mk("p3", "bob@x.com", "frank@x.com", 2)); err != nil {
+		t.Fatal(err)
+	}
+	if got := rdb.ZRange(ctx, s.preApprovalsAll(), 0, -1).Val(); len(got) != 4 || slices.Contains(got, "old") {
+		t.Fatalf("index after a store: %v, want p1 p2 p3 gone, without old", got)
+	}
+	ttl := rdb.TTL(ctx, s.preApprovalsAll()).Val()
+	if want := 7*24*time.Hour + preApprovalKeep; ttl < want-time.Minute || ttl > want {
+		t.Fatalf("index ttl %s, want about %s (its latest member's)", ttl, want)
 	}
 }

@@ -40,14 +40,7 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err := sel.check(); err != nil {
 		return err
 	}
-	if *profile == "" {
-		if sel.ticket != "" {
-			*profile = "jit-" + sel.ticket
-		} else {
-			*profile = "jit-" + sel.account + "-" + sel.permissionSet
-		}
-	}
-	if !profileName().MatchString(*profile) {
+	if *profile != "" && !profileName().MatchString(*profile) {
 		return fmt.Errorf("--profile %q: use letters, digits and _ . + @ - only", *profile)
 	}
 	if *region != "" && !regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-\d+$`).MatchString(*region) {
@@ -58,6 +51,16 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	if err := sel.exists(ctx, c); err != nil {
 		return err
+	}
+	if *profile == "" {
+		if sel.ticket != "" {
+			*profile = "jit-" + sel.ticket
+		} else {
+			*profile = "jit-" + sel.account + "-" + sel.permissionSet
+		}
+		if !profileName().MatchString(*profile) {
+			return fmt.Errorf("cannot name a profile %q: give --profile", *profile)
+		}
 	}
 	self, err := selfPath()
 	if err != nil {
@@ -112,13 +115,24 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 
 // exists checks with the server that the selection names something the
 // caller can use, so a typo fails here rather than later inside the AWS
-// CLI: the ticket can be read, or the pair is one the caller may request.
+// CLI: the ticket can be read (--ticket GROUP --account A becomes the
+// member's ticket id), or the pair is one the caller may request.
 func (s *ticketSelector) exists(ctx context.Context, c clientFlags) error {
 	if s.ticket != "" {
-		if _, err := c.api().Ticket(ctx, s.ticket); err != nil {
+		// A group's member is written as its own ticket id.
+		id, err := s.member(ctx, c.api())
+		if err == nil {
+			_, err = c.api().Ticket(ctx, id)
+		}
+		if err != nil {
 			return fmt.Errorf("ticket %s: %w", s.ticket, err)
 		}
+		s.ticket, s.account = id, ""
 		return nil
+	}
+	account, err := accountIDOf(ctx, c.api(), s.account)
+	if err != nil {
+		return err
 	}
 	me, err := whoami(ctx, c)
 	if err != nil {
@@ -128,7 +142,7 @@ func (s *ticketSelector) exists(ctx context.Context, c clientFlags) error {
 		return nil
 	}
 	for _, r := range me.MayRequest {
-		if strings.EqualFold(r.PermissionSet, s.permissionSet) && slices.Contains(r.Accounts, s.account) {
+		if strings.EqualFold(r.PermissionSet, s.permissionSet) && slices.Contains(r.Accounts, account) {
 			return nil
 		}
 	}

@@ -2,18 +2,20 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 )
 
+// runConsole opens an AWS console sign-in link for a ticket (or a
+// group's member, or my active ticket of a pair: ticketSelector) in the
 // browser, or prints it with --url-only or when no browser can be opened
 // (GET /tickets/{id}/console).
 func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var c clientFlags
 	fs := newFlagSet("console", stderr)
 	c.bind(fs, false)
-	ticket := fs.String("ticket", "", "ticket id")
+	var sel ticketSelector
+	sel.bind(fs)
 	region := fs.String("region", "", "open the console in this region")
 	dest := fs.String("destination", "", "console URL to open (default: console home)")
 	urlOnly := fs.Bool("url-only", false, "print the sign-in link instead of opening it")
@@ -22,15 +24,19 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	} else if len(pos) > 0 {
 		return fmt.Errorf("unexpected argument %q", pos[0])
 	}
-	if *ticket == "" {
-		return errors.New("--ticket is required")
+	if err := sel.check(); err != nil {
+		return err
 	}
 	if err := c.check(); err != nil {
 		return err
 	}
-	link, err := c.api().ConsoleURL(ctx, *ticket, *region, *dest)
+	ticket, err := sel.resolve(ctx, c)
 	if err != nil {
-		return fmt.Errorf("no console link for ticket %s: %w", *ticket, err)
+		return err
+	}
+	link, err := c.api().ConsoleURL(ctx, ticket, *region, *dest)
+	if err != nil {
+		return fmt.Errorf("no console link for ticket %s: %w", ticket, err)
 	}
 	if !*urlOnly && openBrowser(link) == nil {
 		fmt.Fprintln(stderr, "Opened the AWS console in your browser (the link works once, for a few minutes).")

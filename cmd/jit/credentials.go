@@ -62,17 +62,31 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 // when it may be served (see runCredentials), else a new one from the
 // server.
 func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache bool) (wire.CredentialProcess, error) {
+	cached := func(ticket string) (wire.CredentialProcess, string, bool) {
+		path := cachePath(c.url, ticket, c.cacheIdentity())
+		if !noCache && path != "" {
+			if doc, ok := readCached(path); ok && stillActive(ctx, c, ticket, path) {
+				return doc, path, true
+			}
+		}
+		return wire.CredentialProcess{}, path, false
+	}
+	if sel.ticket != "" && sel.account == "" {
+		// Sessions are cached under ticket ids (a group's under its
+		// members'): a hit needs no question whether --ticket names a group.
+		if doc, _, ok := cached(sel.ticket); ok {
+			return doc, nil
+		}
+	}
 	ticket, err := sel.resolve(ctx, c)
 	if err != nil {
 		return wire.CredentialProcess{}, err
 	}
-	path := cachePath(c.url, ticket, c.cacheIdentity())
-	if !noCache && path != "" {
-		if doc, ok := readCached(path); ok && stillActive(ctx, c, ticket, path) {
-			return doc, nil
-		}
+	doc, path, ok := cached(ticket)
+	if ok {
+		return doc, nil
 	}
-	doc, err := c.api().Credentials(ctx, ticket)
+	doc, err = c.api().Credentials(ctx, ticket)
 	if err != nil {
 		if path != "" {
 			os.Remove(path)

@@ -38,14 +38,16 @@ Client commands (server from --url, JIT_URL or jit login; token from
   jit request --break-glass --account ID --permission-set NAME --duration 1h --reason TEXT
                                            emergency: access now, no approval (a break-glass rule; reviewed after)
   jit tickets list [--state S[,S]] [--mine] [--pending-for-me] [--unreviewed] [--break-glass] [--requester E] [--beneficiary E] [--account ID] [--permission-set P] [--from T] [--to T] [--search TEXT] [--sort created|start|end|account] [--order asc|desc]
-  jit tickets get ID
+  jit tickets get ID                       a ticket; a group's id: each member, one line each
   jit tickets watch [--mine]               follow ticket changes, one line each
   jit approve ID [--revision N] [--comment TEXT]
   jit reject ID [--revision N] --comment TEXT
-  jit terminate ID [--comment TEXT]
+  jit terminate ID [--comment TEXT]        ID: a ticket, or a group (several accounts in one request):
+                                           then each member, one line each, non-zero if one failed
   jit review ID [--comment TEXT]           mark what an ended (or break-glass) ticket did as reviewed (a second person)
   jit cancel ID [--comment TEXT]           withdraw my pending or approved ticket
   jit done ID [--comment TEXT]             end my active ticket now ("I'm done")
+                                           (review, cancel, done: ID may be a group's, as for terminate)
   jit extend ID (--end RFC3339 | --duration D) --reason TEXT
   jit edit ID [--start T] [--end T | --duration D] [--reason TEXT] [--for EMAIL]... [--permission-set NAME]
                                            change a rejected ticket and resend it
@@ -53,13 +55,15 @@ Client commands (server from --url, JIT_URL or jit login; token from
   jit delegations list | delete ID | decline ID
   jit preapprove --for EMAIL --account ID --permission-set NAME (--duration 7d | --until RFC3339) --reason TEXT
                                            approve that person's own tickets inside the window at once
-  jit preapprovals list | revoke ID
-  jit credentials (--ticket ID | --account ID --permission-set NAME)
-                                           credential_process for the AWS CLI
-  jit configure (--ticket ID | --account ID --permission-set NAME) [--profile NAME]
+  jit preapprovals list [--all] [--person EMAIL] [--account A] [--permission-set P] [--ended true|false] | revoke ID
+                                           mine (made by or for me); --all: everyone's (admins)
+  jit credentials (--ticket ID | --ticket GROUP --account A | --account A --permission-set NAME)
+                                           credential_process for the AWS CLI (A: account id or name)
+  jit configure (--ticket ID | --ticket GROUP --account A | --account A --permission-set NAME) [--profile NAME]
                                            write an AWS CLI profile that uses jit credentials
-  jit exec --ticket ID -- COMMAND [ARG]... run a command with the ticket's credentials
-  jit console --ticket ID [--url-only] [--region R] [--destination URL]
+  jit exec --ticket ID [--account A] -- COMMAND [ARG]...
+                                           run a command with the ticket's credentials
+  jit console --ticket ID [--account A] [--url-only] [--region R] [--destination URL]
                                            open (or print) an AWS console sign-in link
   jit activity ID                          what was done in AWS during the ticket (CloudTrail)
   jit hint ID [--policy]                   least privilege: the actions the ticket used vs what its permission set grants

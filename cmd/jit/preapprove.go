@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -73,8 +74,9 @@ func parseDays(s string) (time.Duration, error) {
 	return 0, fmt.Errorf("--duration %q must be a number of days (7d) or a duration (36h)", s)
 }
 
-// runPreApprovals runs `jit preapprovals list` and `jit preapprovals
-// revoke ID`.
+// runPreApprovals runs `jit preapprovals list [--all] [--person E]
+// [--account A] [--permission-set P] [--ended true|false]` and `jit
+// preapprovals revoke ID`.
 func runPreApprovals(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		return errors.New("usage: jit preapprovals list | revoke ID")
@@ -82,6 +84,15 @@ func runPreApprovals(ctx context.Context, args []string, stdout, stderr io.Write
 	var c clientFlags
 	fs := newFlagSet("preapprovals "+args[0], stderr)
 	c.bind(fs, true)
+	var all *bool
+	var person, account, permissionSet, ended *string
+	if args[0] == "list" {
+		all = fs.Bool("all", false, "everyone's pre-approvals (administrators)")
+		person = fs.String("person", "", "only those for this email")
+		account = fs.String("account", "", "only those for this account (id or name)")
+		permissionSet = fs.String("permission-set", "", "only those for this permission set")
+		ended = fs.String("ended", "", "true: only those no longer in force (revoked or past their end); false: only those in force")
+	}
 	pos, err := parseFlags(fs, args[1:])
 	if err != nil {
 		return err
@@ -91,12 +102,36 @@ func runPreApprovals(ctx context.Context, args []string, stdout, stderr io.Write
 		if len(pos) > 0 {
 			return fmt.Errorf("unexpected argument %q", pos[0])
 		}
+		if *ended != "" && *ended != "true" && *ended != "false" {
+			return fmt.Errorf("--ended must be true or false, not %q", *ended)
+		}
 		if err := c.check(); err != nil {
 			return err
 		}
-		out, err := c.api().PreApprovals(ctx)
+		api := c.api()
+		q := url.Values{}
+		if *all {
+			q.Set("all", "true")
+		}
+		if *account != "" {
+			id, err := accountIDOf(ctx, api, *account)
+			if err != nil {
+				return err
+			}
+			q.Set("account", id)
+		}
+		for param, v := range map[string]string{"person": *person, "permission_set": *permissionSet, "ended": *ended} {
+			if v != "" {
+				q.Set(param, v)
+			}
+		}
+		// Every page: the server pages the list (next_cursor).
+		out, err := api.AllPreApprovals(ctx, q)
 		if err != nil {
 			return err
+		}
+		if out.PreApprovals == nil {
+			out.PreApprovals = []broker.PreApproval{}
 		}
 		return printPreApprovals(stdout, c.output, out, out.PreApprovals)
 	case "revoke":

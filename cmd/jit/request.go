@@ -50,19 +50,11 @@ func runRequest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			if a = strings.TrimSpace(a); a == "" {
 				continue
 			}
-			if !accountID().MatchString(a) {
-				// An account by name.
-				accounts, err := api.Accounts(ctx)
-				if err != nil {
-					return err
-				}
-				id, ok := resolveAccount(accounts, a)
-				if !ok {
-					return fmt.Errorf("unknown account %q: give its 12-digit id or its name (jit whoami lists what you may request)", a)
-				}
-				a = id
+			id, err := accountIDOf(ctx, api, a)
+			if err != nil {
+				return err
 			}
-			ids = append(ids, a)
+			ids = append(ids, id)
 		}
 	}
 	switch len(ids) {

@@ -98,13 +98,22 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 		if err != nil {
 			return err
 		} else if len(pos) != 1 {
-			return errors.New("usage: jit tickets get ID")
+			return errors.New("usage: jit tickets get ID (a ticket or a group)")
 		}
 		if err := c.check(); err != nil {
 			return err
 		}
-		t, err := c.api().Ticket(ctx, pos[0])
+		api := c.api()
+		tk, g, err := lookup(ctx, api, pos[0])
 		if err != nil {
+			return err
+		} else if g != nil {
+			return eachMember(g, c.output, c.accountNames(ctx), stdout, func(id string) (wire.Ticket, error) { return api.Ticket(ctx, id) })
+		}
+		t := wire.Ticket{}
+		if tk != nil {
+			t = *tk
+		} else if t, err = api.Ticket(ctx, pos[0]); err != nil {
 			return err
 		}
 		if c.output != "json" {
@@ -115,8 +124,10 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	return fmt.Errorf("unknown tickets command %q: use list, get or watch", args[0])
 }
 
-// runDecide runs approve, reject, terminate, cancel and done, which share
-// their shape: a ticket id, an optional comment, the ticket printed.
+// runDecide runs approve, reject, terminate, review, cancel and done,
+// which share their shape: a ticket id, an optional comment, the ticket
+// printed. All but approve and reject also take a group's id: each member
+// the caller may act on is acted on, one line each (eachMember).
 // approve and reject also send the revision decided: --revision, or the
 // ticket's current revision, read first and shown on stderr, so an
 // approval never lands on a revision edited in between.
@@ -172,7 +183,14 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 		call := map[string]func(context.Context, string, wire.Comment) (wire.Ticket, error){
 			"terminate": api.Terminate, "cancel": api.Cancel, "done": api.Done, "review": api.Review,
 		}[verb]
-		t, err = call(ctx, id, wire.Comment{Comment: *comment})
+		act := func(id string) (wire.Ticket, error) { return call(ctx, id, wire.Comment{Comment: *comment}) }
+		// ID may name a group (several accounts in one request): each member.
+		if _, g, err := lookup(ctx, api, id); err != nil {
+			return err
+		} else if g != nil {
+			return eachMember(g, c.output, c.accountNames(ctx), stdout, act)
+		}
+		t, err = act(id)
 	}
 	if err != nil {
 		return err

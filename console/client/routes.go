@@ -209,10 +209,28 @@ func (c *Client) PreApprove(ctx context.Context, in wire.PreApprove) (broker.Pre
 	return out, c.do(ctx, "POST", "/api/v1/preapprovals", nil, in, &out)
 }
 
-// PreApprovals is GET /api/v1/preapprovals.
-func (c *Client) PreApprovals(ctx context.Context) (wire.PreApprovals, error) {
+// PreApprovals is GET /api/v1/preapprovals: one page; q holds
+// wire.PreApprovalQuery's parameters (nil: the caller's own).
+func (c *Client) PreApprovals(ctx context.Context, q url.Values) (wire.PreApprovals, error) {
 	var out wire.PreApprovals
-	return out, c.do(ctx, "GET", "/api/v1/preapprovals", nil, nil, &out)
+	return out, c.do(ctx, "GET", "/api/v1/preapprovals", q, nil, &out)
+}
+
+// AllPreApprovals is PreApprovals of every page, following next_cursor.
+func (c *Client) AllPreApprovals(ctx context.Context, q url.Values) (wire.PreApprovals, error) {
+	q = cloneValues(q)
+	var all wire.PreApprovals
+	for {
+		page, err := c.PreApprovals(ctx, q)
+		if err != nil {
+			return wire.PreApprovals{}, err
+		}
+		all.PreApprovals, all.Total = append(all.PreApprovals, page.PreApprovals...), page.Total
+		if page.NextCursor == "" {
+			return all, nil
+		}
+		q.Set("cursor", page.NextCursor)
+	}
 }
 
 // RevokePreApproval is DELETE /api/v1/preapprovals/{id}.

@@ -72,9 +72,13 @@ func NewPreApproval(p broker.PreApproval) broker.PreApproval {
 	return p
 }
 
-// PreApprovals is the body of GET /api/v1/preapprovals.
+// PreApprovals is the body of GET /api/v1/preapprovals: one page.
 type PreApprovals struct {
 	PreApprovals []broker.PreApproval `json:"preapprovals"`
+	// Total counts every pre-approval the query matches, on every page.
+	Total int `json:"total"`
+	// NextCursor, as cursor, gives the next page; empty on the last.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // Me is the body of GET /api/v1/me: who the caller is and, when the

@@ -67,6 +67,17 @@ var TicketQuery = []Param{
 	integer("limit", "page size, 1-1000 (default 1000)"),
 }
 
+// PreApprovalQuery are the query parameters of GET /api/v1/preapprovals.
+var PreApprovalQuery = []Param{
+	boolean("all", "everyone's pre-approvals (administrators; others get 403 forbidden), not only those the caller made or that are for the caller"),
+	str("person", "only those for this email"),
+	str("account", "only those for this account id"),
+	str("permission_set", "only those for this permission set"),
+	boolean("ended", "true: only those no longer in force (revoked or past their end); false: only those in force"),
+	str("cursor", "the next_cursor of the previous page"),
+	integer("limit", "page size, 1-1000 (default 1000)"),
+}
+
 // AuditQuery are the query parameters of GET /api/v1/audit.
 var AuditQuery = []Param{
 	str("ticket", "only this ticket's events"),
@@ -125,7 +136,7 @@ var Routes = []Route{
 	{Method: "DELETE", Path: "/api/v1/delegations/{id}", Summary: "End a delegation", Status: 204},
 
 	{Method: "POST", Path: "/api/v1/preapprovals", Summary: "Pre-approve a person's tickets for an account and permission set for a window (at most 30 days)", Request: PreApprove{}, Response: broker.PreApproval{}, Status: 201},
-	{Method: "GET", Path: "/api/v1/preapprovals", Summary: "Pre-approvals the caller made or that are for the caller", Response: PreApprovals{}},
+	{Method: "GET", Path: "/api/v1/preapprovals", Summary: "Pre-approvals the caller made or that are for the caller, or everyone's (all=true, administrators), one page, by start", Response: PreApprovals{}, Query: PreApprovalQuery},
 	{Method: "DELETE", Path: "/api/v1/preapprovals/{id}", Summary: "Revoke a pre-approval (tickets it approved keep their approval)", Response: broker.PreApproval{}},
 
 	{Method: "GET", Path: "/api/v1/registry", Summary: "The whole registry with its version", Response: broker.RegistryVersion{}},
