@@ -127,14 +127,15 @@ func TestPreApproval(t *testing.T) {
 		t.Fatalf("nothing stored by refused requests: %d %v", code, m)
 	}
 
-	// bob pre-approves alice's ReadOnlyAccess in prod for a week, through the CLI.
-	out, errOut, err := h.jit("bob@example.com", "preapprove", "--output", "json", "--for", "alice@example.com", "--account", prod,
+	// bob pre-approves alice's ReadOnlyAccess in prod for a week, through
+	// the CLI, naming the account by its name.
+	out, errOut, err := h.jit("bob@example.com", "preapprove", "--output", "json", "--for", "alice@example.com", "--account", "prod",
 		"--permission-set", "ReadOnlyAccess", "--duration", "7d", "--reason", "on duty this week")
 	if err != nil {
 		t.Fatalf("jit preapprove: %v %s", err, errOut)
 	}
 	var pre broker.PreApproval
-	if err := json.Unmarshal([]byte(out), &pre); err != nil || pre.ID == "" || pre.End.Sub(pre.Start) != 7*24*time.Hour {
+	if err := json.Unmarshal([]byte(out), &pre); err != nil || pre.ID == "" || pre.AccountID != prod || pre.End.Sub(pre.Start) != 7*24*time.Hour {
 		t.Fatalf("preapprove output %v: %s", err, out)
 	}
 

@@ -24,7 +24,7 @@ func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs := newFlagSet("preapprove", stderr)
 	c.bind(fs, true)
 	fs.StringVar(&in.For, "for", "", "the person pre-approved (email)")
-	fs.StringVar(&in.AccountID, "account", "", "account id (12 digits)")
+	fs.StringVar(&in.AccountID, "account", "", "account (12-digit id or name)")
 	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
 	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
 	fs.StringVar(&in.End, "until", "", "end, RFC 3339")
@@ -55,7 +55,13 @@ func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if in.Start == "now" {
 		in.Start = ""
 	}
-	p, err := c.api().PreApprove(ctx, in)
+	api := c.api()
+	id, err := accountIDOf(ctx, api, in.AccountID)
+	if err != nil {
+		return err
+	}
+	in.AccountID = id
+	p, err := api.PreApprove(ctx, in)
 	if err != nil {
 		return err
 	}
