@@ -4,7 +4,6 @@ import AppLayout from "@cloudscape-design/components/app-layout";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import Container from "@cloudscape-design/components/container";
-import Flashbar from "@cloudscape-design/components/flashbar";
 import SideNavigation from "@cloudscape-design/components/side-navigation";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Spinner from "@cloudscape-design/components/spinner";
@@ -13,10 +12,13 @@ import Link from "@cloudscape-design/components/link";
 import TopNavigation from "@cloudscape-design/components/top-navigation";
 import { api } from "./api.js";
 import { CALLBACK_PATH, clearToken, decodePayload, finishLogin, signOut, startLogin, storedToken } from "./auth.js";
-import DecisionModal, { pastTense } from "./DecisionModal.jsx";
+import { pastTense } from "./decided.js";
 import TicketList, { usePhone } from "./TicketList.jsx";
 
-// The lists load first; the other screens and dialogs when first used.
+// The lists load first; the other screens, the dialogs and the messages
+// when first used.
+const Flashbar = lazy(() => import("@cloudscape-design/components/flashbar"));
+const DecisionModal = lazy(() => import("./DecisionModal.jsx"));
 const RequestForm = lazy(() => import("./RequestForm.jsx"));
 const BulkModal = lazy(() => import("./BulkModal.jsx"));
 const ChangeModal = lazy(() => import("./ChangeModal.jsx"));
@@ -52,7 +54,11 @@ function routeFromHash() {
 
 // App signs the user in, then shows the console.
 export default function App() {
-  const [phase, setPhase] = useState({ name: "loading" });
+  // A stored token shows the console in the very first render.
+  const [phase, setPhase] = useState(() => {
+    const token = window.location.pathname !== CALLBACK_PATH && storedToken();
+    return token ? { name: "ready", token } : { name: "loading" };
+  });
 
   const login = useCallback(() => {
     setPhase({ name: "redirecting" });
@@ -60,6 +66,7 @@ export default function App() {
   }, []);
 
   useEffect(() => {
+    if (phase.name === "ready") return;
     if (window.location.pathname === CALLBACK_PATH) {
       finishLogin()
         .then((token) => setPhase({ name: "ready", token }))
@@ -69,6 +76,8 @@ export default function App() {
     const token = storedToken();
     if (token) setPhase({ name: "ready", token });
     else login();
+    // Only on the first render: later phases are the user's doing.
+    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [login]);
 
   const expired = useCallback(() => {
@@ -369,7 +378,13 @@ function Console({ token, onExpired, onSignOut }) {
             ]}
           />
         }
-        notifications={<Flashbar items={flashes} />}
+        notifications={
+          flashes.length > 0 && (
+            <Suspense fallback={null}>
+              <Flashbar items={flashes} />
+            </Suspense>
+          )
+        }
         content={
           <SpaceBetween size="m">
             {phone && (
@@ -405,15 +420,15 @@ function Console({ token, onExpired, onSignOut }) {
           </SpaceBetween>
         }
       />
-      <DecisionModal
+      <Suspense fallback={null}>
+      {decision && <DecisionModal
         decision={decision}
         terminateReasonRequired={terminateReason !== "optional"}
         client={client}
         onDismiss={() => setDecision(null)}
         onDone={decided}
         onExpired={onExpired}
-      />
-      <Suspense fallback={null}>
+      />}
       {change && <ChangeModal
         change={change}
         client={client}

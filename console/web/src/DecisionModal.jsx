@@ -6,21 +6,8 @@ import FormField from "@cloudscape-design/components/form-field";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Textarea from "@cloudscape-design/components/textarea";
-import { alreadyDecided } from "./decided.js";
+import { KINDS, alreadyDecided } from "./decided.js";
 import { formatDateTime, formatWindow, pendingExtension, role } from "./format.js";
-
-const KINDS = {
-  approve: { verb: "Approve", past: "approved" },
-  reject: { verb: "Reject", past: "rejected" },
-  terminate: { verb: "Terminate", past: "terminated" },
-  done: { verb: "End access", past: "ended" },
-  cancel: { verb: "Cancel request", past: "cancelled" },
-  review: { verb: "Mark reviewed", past: "reviewed" },
-};
-
-export function pastTense(kind) {
-  return KINDS[kind].past;
-}
 
 function explanation(kind, t) {
   const ext = pendingExtension(t);

@@ -1,16 +1,14 @@
-import { useEffect, useMemo, useState } from "react";
+import { Suspense, lazy, useEffect, useMemo, useRef, useState } from "react";
 import { useCollection } from "@cloudscape-design/collection-hooks";
 import Badge from "@cloudscape-design/components/badge";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
-import Cards from "@cloudscape-design/components/cards";
-import CollectionPreferences from "@cloudscape-design/components/collection-preferences";
 import Header from "@cloudscape-design/components/header";
 import Link from "@cloudscape-design/components/link";
 import Pagination from "@cloudscape-design/components/pagination";
 import Popover from "@cloudscape-design/components/popover";
-import PropertyFilter from "@cloudscape-design/components/property-filter";
 import SpaceBetween from "@cloudscape-design/components/space-between";
+import Spinner from "@cloudscape-design/components/spinner";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
 import {
@@ -28,6 +26,13 @@ import {
   zoneName,
   zoned,
 } from "./format.js";
+
+// The first screen is the table and its rows: the filter, the
+// preferences and the phone's cards come a moment later, in chunks of
+// their own; until then a placeholder of the same size holds their place.
+const PropertyFilter = lazy(() => import("@cloudscape-design/components/property-filter"));
+const CollectionPreferences = lazy(() => import("@cloudscape-design/components/collection-preferences"));
+const Cards = lazy(() => import("@cloudscape-design/components/cards"));
 
 // The lists, each one server query: the server filters, sorts and pages
 // (GET /api/v1/tickets), the page shows one page at a time. All but
@@ -98,6 +103,11 @@ function queryParams(query) {
   if (states.length) out.state = states.join(",");
   if (text.length) out.q = text.join(" ");
   return out;
+}
+
+// listParams are the list's query parameters but the offset.
+function listParams(list, query, sortField, descending, pageSize) {
+  return { ...list.params, ...queryParams(query), sort: SORTS[sortField] || "created", order: descending ? "desc" : "asc", limit: pageSize };
 }
 
 // phone reports whether the screen is narrow enough for cards.
@@ -304,7 +314,15 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const phone = usePhone();
   const [prefs, setPrefs] = useState(() => loadPrefs(kind));
   const [page, setPage] = useState(1);
-  const [data, setData] = useState({ key: null, tickets: [], total: 0, groups: {} });
+  // The first page as boot.js fetched it, if it is here already: the rows
+  // then come in the first render (the query is the default one: no
+  // filter, newest first).
+  const [data, setData] = useState(() => {
+    const params = listParams(list, {}, "created_at", true, prefs.pageSize);
+    const res = client.listNow({ ...params, offset: 0 });
+    return res ? { key: JSON.stringify(params), ...res } : { key: null, tickets: [], total: 0, groups: {} };
+  });
+  const early = useRef(data.key); // that page's key, until the first fetch below
   const [refreshing, setRefreshing] = useState(0);
 
   const columnDefs = useMemo(() => {
@@ -422,19 +440,17 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const [selected, setSelected] = useState([]);
 
   const sortField = (collectionProps.sortingColumn && collectionProps.sortingColumn.sortingField) || "created_at";
-  const params = {
-    ...list.params,
-    ...queryParams(propertyFilterProps.query),
-    sort: SORTS[sortField] || "created",
-    order: collectionProps.sortingDescending ? "desc" : "asc",
-    limit: prefs.pageSize,
-  };
+  const params = listParams(list, propertyFilterProps.query, sortField, collectionProps.sortingDescending, prefs.pageSize);
   const key = JSON.stringify(params);
   // A new query starts on page 1, with nothing selected.
   useEffect(() => setPage(1), [key]);
-  useEffect(() => setSelected([]), [key, page]);
+  useEffect(() => setSelected((s) => (s.length ? [] : s)), [key, page]);
 
   useEffect(() => {
+    // The page boot.js fetched is shown already: no second call for it.
+    const first = early.current;
+    early.current = null;
+    if (first !== null && first === key && page === 1) return;
     let stale = false;
     client.list({ ...params, offset: (page - 1) * prefs.pageSize }).then(
       (res) => {
@@ -497,7 +513,9 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   );
   const filter = (
     <div data-testid="filter">
-      <PropertyFilter {...propertyFilterProps} filteringPlaceholder="Filter tickets by state, account, people or text" expandToViewport countText={`${total} matches`} />
+      <Suspense fallback={<div style={{ height: 32 }} />}>
+        <PropertyFilter {...propertyFilterProps} filteringPlaceholder="Filter tickets by state, account, people or text" expandToViewport countText={`${total} matches`} />
+      </Suspense>
     </div>
   );
   const pagination = (
@@ -512,6 +530,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   );
   const preferences = (
     <div data-testid="preferences">
+    <Suspense fallback={<Button variant="icon" iconName="settings" ariaLabel="Preferences" disabled />}>
     <CollectionPreferences
       title="Preferences"
       confirmLabel="Confirm"
@@ -531,6 +550,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         options: columns.map((c) => ({ id: c.id, label: c.header, alwaysVisible: c.id === "id" || c.id === "actions" })),
       }}
     />
+    </Suspense>
     </div>
   );
   const selection =
@@ -551,6 +571,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   if (phone) {
     return (
       <div data-testid="ticket-cards">
+        <Suspense fallback={<Box padding="l"><Spinner /> Loading tickets</Box>}>
         <Cards
           {...collectionProps}
           {...selection}
@@ -578,6 +599,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
           cardsPerRow={[{ cards: 1 }]}
           ariaLabels={{ ...(selection.ariaLabels || {}), cardsLabel: list.title }}
         />
+        </Suspense>
       </div>
     );
   }

@@ -11,32 +11,45 @@ export class ApiError extends Error {
   }
 }
 
-// prefetched takes boot.js's answer for this GET, once.
+// prefetched takes boot.js's answer for this GET, once: a promise of the
+// reply read whole, or null.
 function prefetched(token, method, path) {
   const first = window.__jitFirstList;
   if (!first || method !== "GET" || first.url !== `/api/v1${path}` || first.token !== token) return null;
   window.__jitFirstList = null;
-  return first.response;
+  return first.answer;
 }
 
-async function request(token, method, path, body) {
+// send makes the call and reads the reply whole: {ok, status, statusText, text}.
+async function send(token, method, path, body) {
+  const early = prefetched(token, method, path);
+  if (early) return early;
   const headers = { Accept: "application/json", Authorization: `Bearer ${token}` };
   const init = { method, headers };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
   }
-  let res;
+  const res = await fetch(`/api/v1${path}`, init);
+  return { ok: res.ok, status: res.status, statusText: res.statusText, text: await res.text() };
+}
+
+async function request(token, method, path, body) {
+  let reply;
   try {
-    res = (await prefetched(token, method, path)) || (await fetch(`/api/v1${path}`, init));
+    reply = await send(token, method, path, body);
   } catch (e) {
     throw new ApiError(0, "network", `Network error: ${e.message}`);
   }
+  return decode(reply);
+}
+
+// decode answers a reply's JSON, or throws its error as an ApiError.
+function decode(res) {
   let data = null;
-  const text = await res.text();
-  if (text) {
+  if (res.text) {
     try {
-      data = JSON.parse(text);
+      data = JSON.parse(res.text);
     } catch {
       data = null;
     }
@@ -58,6 +71,20 @@ async function request(token, method, path, body) {
   return data;
 }
 
+// peek answers boot.js's answer for this GET at once, if it has come and
+// is a success (taking it), else null: the caller then asks as usual.
+function peek(token, path) {
+  const first = window.__jitFirstList;
+  if (!first || !first.read || !first.read.ok || first.url !== `/api/v1${path}` || first.token !== token) return null;
+  try {
+    const data = decode(first.read);
+    window.__jitFirstList = null;
+    return data;
+  } catch {
+    return null;
+  }
+}
+
 const enc = encodeURIComponent;
 
 // query encodes the set parameters of params (not undefined, "" or false).
@@ -65,6 +92,10 @@ function query(params) {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params || {})) if (v !== undefined && v !== "" && v !== false) q.set(k, String(v));
   return q;
+}
+
+function listPage(data) {
+  return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "", groups: data.groups || {} };
 }
 
 // api binds the calls to one token.
@@ -86,9 +117,11 @@ export function api(token) {
     // beneficiary, account, permission_set, q, group, grouped, sort, order,
     // offset, limit); with grouped, groups gives each listed group's
     // members the caller sees ({id, account_id, state}) by group id.
-    list: async (params) => {
-      const data = await request(token, "GET", `/tickets?${query(params)}`);
-      return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "", groups: data.groups || {} };
+    list: async (params) => listPage(await request(token, "GET", `/tickets?${query(params)}`)),
+    // listNow is list's page at once when boot.js has it already, else null.
+    listNow: (params) => {
+      const data = peek(token, `/tickets?${query(params)}`);
+      return data && listPage(data);
     },
     accounts: async () => (await request(token, "GET", "/accounts")).accounts || [],
     // audit answers one page of the audit log, newest first: {events, next}.
@@ -102,51 +135,66 @@ export function api(token) {
     // events calls onEvent(ticketEvent) for every ticket change the server
     // announces (GET /api/v1/events, server-sent events read with fetch,
     // which can send the bearer token), and onOpen on each (re)connection.
-    // The server ends a stream every 25 s; it reconnects until stop().
+    // The server ends a stream every 25 s; it reconnects until stop(). A
+    // page left (pagehide) closes its stream at once, and one shown again
+    // from the back-forward cache opens a new one: a stream kept open by a
+    // page out of sight holds one of the browser's six connections to the
+    // server, and a few reloads would leave the next page none.
     events: (onEvent, onOpen) => {
-      const ctl = new AbortController();
+      let ctl = null;
       let stopped = false;
-      const run = async () => {
-        while (!stopped) {
-          try {
-            const res = await fetch("/api/v1/events", { headers: { Authorization: `Bearer ${token}` }, signal: ctl.signal });
-            if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
-            const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-            let buf = "";
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              buf += value;
-              let cut;
-              while ((cut = buf.indexOf("\n\n")) >= 0) {
-                const block = buf.slice(0, cut);
-                buf = buf.slice(cut + 2);
-                let name = "message";
-                let data = "";
-                for (const line of block.split("\n")) {
-                  if (line.startsWith("event: ")) name = line.slice(7);
-                  else if (line.startsWith("data: ")) data += line.slice(6);
-                }
-                if (name === "ready") onOpen && onOpen();
-                else if (name === "ticket") {
-                  try {
-                    onEvent(JSON.parse(data));
-                  } catch {
-                    // a malformed event is skipped
-                  }
-                }
+      const read = async (signal) => {
+        const res = await fetch("/api/v1/events", { headers: { Authorization: `Bearer ${token}` }, signal });
+        if (!res.ok || !res.body) throw new Error(`events: ${res.status}`);
+        const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
+        let buf = "";
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) return;
+          buf += value;
+          let cut;
+          while ((cut = buf.indexOf("\n\n")) >= 0) {
+            const block = buf.slice(0, cut);
+            buf = buf.slice(cut + 2);
+            let name = "message";
+            let data = "";
+            for (const line of block.split("\n")) {
+              if (line.startsWith("event: ")) name = line.slice(7);
+              else if (line.startsWith("data: ")) data += line.slice(6);
+            }
+            if (name === "ready") onOpen && onOpen();
+            else if (name === "ticket") {
+              try {
+                onEvent(JSON.parse(data));
+              } catch {
+                // a malformed event is skipped
               }
             }
+          }
+        }
+      };
+      const run = async () => {
+        const mine = new AbortController();
+        ctl = mine;
+        while (!stopped && ctl === mine) {
+          try {
+            await read(mine.signal);
           } catch {
-            if (stopped) return;
+            if (mine.signal.aborted) return;
             await new Promise((r) => setTimeout(r, 3000)); // the server is away: try again soon
           }
         }
       };
+      const hide = () => ctl && ctl.abort();
+      const show = (e) => e.persisted && !stopped && run();
+      window.addEventListener("pagehide", hide);
+      window.addEventListener("pageshow", show);
       run();
       return () => {
         stopped = true;
-        ctl.abort();
+        window.removeEventListener("pagehide", hide);
+        window.removeEventListener("pageshow", show);
+        hide();
       };
     },
     // approve and reject send the revision the page showed; the server

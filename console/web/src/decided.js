@@ -1,3 +1,17 @@
+// KINDS are the decisions on one ticket, in words.
+export const KINDS = {
+  approve: { verb: "Approve", past: "approved" },
+  reject: { verb: "Reject", past: "rejected" },
+  terminate: { verb: "Terminate", past: "terminated" },
+  done: { verb: "End access", past: "ended" },
+  cancel: { verb: "Cancel request", past: "cancelled" },
+  review: { verb: "Mark reviewed", past: "reviewed" },
+};
+
+export function pastTense(kind) {
+  return KINDS[kind].past;
+}
+
 // alreadyDecided tells a refusal that lost a race from other errors: when
 // the server says 409 and the ticket, read again, is no longer the
 // revision and round the page showed, someone else decided it. It

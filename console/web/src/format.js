@@ -170,8 +170,10 @@ function guessEnvironment(name) {
 }
 
 // zoneName is the reader's time zone as the page shows it ("UTC", "CET").
+const zoneOnly = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" });
+
 export function zoneName(value = Date.now()) {
-  const part = new Intl.DateTimeFormat(undefined, { timeZoneName: "short" }).formatToParts(new Date(value)).find((p) => p.type === "timeZoneName");
+  const part = zoneOnly.formatToParts(new Date(value)).find((p) => p.type === "timeZoneName");
   return part ? part.value : "";
 }
 
