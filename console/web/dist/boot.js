@@ -15,10 +15,14 @@
       if (p && p.pageSize) size = p.pageSize;
     } catch (e) {}
     var url = "/api/v1/tickets?" + v[1] + "sort=created&order=desc&limit=" + size + "&offset=0";
-    window.__jitFirstList = {
-      url: url,
-      token: token,
-      response: fetch(url, { headers: { Accept: "application/json", Authorization: "Bearer " + token } }),
-    };
+    // answer promises the reply read whole ({ok, status, statusText,
+    // text}); read holds it once it is here, so that a list that renders
+    // after it came draws its rows in its first render (api.js peek).
+    var first = (window.__jitFirstList = { url: url, token: token });
+    first.answer = fetch(url, { headers: { Accept: "application/json", Authorization: "Bearer " + token } }).then(function (r) {
+      return r.text().then(function (text) {
+        return (first.read = { ok: r.ok, status: r.status, statusText: r.statusText, text: text });
+      });
+    });
   } catch (e) {}
 })();
