@@ -11,7 +11,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"github.com/jitaccess/jit/broker"
@@ -133,12 +135,27 @@ func TestApproverPagePagingThousand(t *testing.T) {
 	b.axe("approvals")
 
 	// The figure for docs/benchmarks.md (not asserted): from navigating to
-	// the signed-in page to its first row of 1,000, three times.
+	// the signed-in page to its first row of 1,000, three times. The page's
+	// own clock says when the row appeared (performance.now() counts from
+	// the navigation's start; a mutation observer installed before the
+	// page's scripts notes it); the test's wall time polls every 100 ms.
+	probe := fmt.Sprintf(`new MutationObserver((_, o) => {
+		if (document.querySelector(%q)) { window.__firstRow = performance.now(); o.disconnect(); }
+	}).observe(document, {childList: true, subtree: true});`, testid("pending-"+ids[999]))
+	b.do("probe", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: probe})
+		return chromedp.Void{}, err
+	})
 	for range 3 {
 		start := time.Now()
 		b.do("load again", chromedp.Navigate("about:blank"), chromedp.Navigate(h.apiURL+"/#/approvals"))
 		b.waitText(testid("pending-"+ids[999]), ids[999])
-		t.Logf("navigation to the first row of 1000 pending tickets: %d ms", time.Since(start).Milliseconds())
+		wall := time.Since(start)
+		inPage, err := chromedp.Run(b.ctx, chromedp.Evaluate[float64](`window.__firstRow || 0`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("navigation to the first row of 1000 pending tickets: %.0f ms by the page's clock (%d ms polled)", inPage, wall.Milliseconds())
 	}
 
 	b.do("last page", chromedp.Click(chromedp.CSS(`[data-testid="pagination"] button[aria-label="Page 40 of the tickets"]`)))
