@@ -108,6 +108,15 @@ func (s *Scheduler) Inspector() *asynq.Inspector { return s.inspector }
 // Queue returns the name of the queue the Scheduler puts tasks in.
 func (s *Scheduler) Queue() string { return s.cfg.Queue }
 
+// handOverLead is how much earlier than its due time a task is handed to
+// Asynq. Asynq keeps due times in whole seconds and moves due tasks to
+// the queue only once their second has begun, then a worker polling an
+// empty queue picks them up 50-150 ms later: a task due on a whole second
+// (ticket times are whole seconds) would run 0-250 ms late. Handed over a
+// second early, it is in a worker in time and the handler waits for the
+// exact due time (waitUntil).
+const handOverLead = time.Second
+
 // Schedule arranges for kind to run for the ticket at the given time, or
 // now if that has passed. The task id is TaskID(kind, ticketID, at), so the
 // same job scheduled twice runs once. A job with the same id that ran out of
@@ -129,7 +138,7 @@ func (s *Scheduler) Schedule(ctx context.Context, kind broker.TaskKind, ticketID
 	opts := []asynq.Option{
 		asynq.TaskID(id),
 		asynq.Queue(s.cfg.Queue),
-		asynq.ProcessAt(at),
+		asynq.ProcessAt(at.Add(-handOverLead)),
 		asynq.MaxRetry(s.cfg.MaxRetry),
 		asynq.Timeout(s.cfg.Timeout),
 	}

@@ -50,7 +50,7 @@ func TestScheduleTwiceRunsOnce(t *testing.T) {
 	q := newQueue(t)
 	s := newScheduler(t, q)
 	ctx := context.Background()
-	at := time.Now().Add(time.Second)
+	at := time.Now().Add(3 * time.Second)
 
 	var wg sync.WaitGroup
 	errs := make(chan error, 5)
@@ -80,7 +80,7 @@ func TestScheduleTwiceRunsOnce(t *testing.T) {
 
 	l := newFakeLifecycle()
 	startWorker(t, q, l, ServerConfig{})
-	l.waitCall(t, time.Second+runWithin)
+	l.waitCall(t, 3*time.Second+runWithin)
 	id := TaskID(broker.TaskExpire, "t1", at)
 	eventually(t, runWithin, "task completed", func() bool { return taskState(t, s, id) == asynq.TaskStateCompleted })
 
@@ -108,7 +108,7 @@ func TestUnschedule(t *testing.T) {
 	if err := s.Unschedule(ctx, broker.TaskExpire, "t1"); err != nil {
 		t.Fatalf("Unschedule of nothing: %v", err)
 	}
-	at := time.Now().Add(time.Second)
+	at := time.Now().Add(3 * time.Second)
 	for _, k := range []broker.TaskKind{broker.TaskActivate, broker.TaskExpire} {
 		if err := s.Schedule(ctx, k, "t1", at); err != nil {
 			t.Fatalf("Schedule %s: %v", k, err)
@@ -130,7 +130,7 @@ func TestUnschedule(t *testing.T) {
 
 	l := newFakeLifecycle()
 	startWorker(t, q, l, ServerConfig{})
-	c := l.waitCall(t, time.Second+runWithin)
+	c := l.waitCall(t, 3*time.Second+runWithin)
 	if c.Kind != broker.TaskExpire {
 		t.Errorf("got call %+v, want only Expire", c)
 	}
