@@ -17,6 +17,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/jitaccess/jit/broker"
+	"github.com/jitaccess/jit/internal/fake"
 )
 
 // jwksIssuer is an OIDC issuer on httptest whose key set can be rotated
@@ -103,24 +104,6 @@ func (i *jwksIssuer) token(t *testing.T, kid string) string {
 	return tok
 }
 
-// jwksClock is a clock the test moves.
-type jwksClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *jwksClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *jwksClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.now = c.now.Add(d)
-	c.mu.Unlock()
-}
-
 // The people's verifier: 100 tokens with made-up key ids make JIT fetch
 // the issuer's keys once, not 100 times, and are refused as badly signed
 // (401); within JWKSRefetchEvery of that fetch, more of them fetch
@@ -128,7 +111,7 @@ func (c *jwksClock) Advance(d time.Duration) {
 // passed since the last fetch, and refused before.
 func TestJWKSRefetchIsBounded(t *testing.T) {
 	iss := newJWKSIssuer(t)
-	clock := &jwksClock{now: time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)}
+	clock := fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC))
 	v, keys, err := discover(t.Context(), iss.srv.URL, oidcConfig())
 	if err != nil {
 		t.Fatal(err)
@@ -207,7 +190,7 @@ func TestJWKSFetchFailureIsUnavailable(t *testing.T) {
 		http.Error(w, "down", http.StatusBadGateway)
 	}))
 	t.Cleanup(srv.Close)
-	clock := &jwksClock{now: time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC)}
+	clock := fake.NewClock(time.Date(2030, 1, 2, 9, 0, 0, 0, time.UTC))
 	v, keys, err := discover(t.Context(), srv.URL, oidcConfig())
 	if err != nil {
 		t.Fatal(err)
