@@ -69,7 +69,7 @@ func (s *Service) Credentials(ctx context.Context, id string) (Credentials, erro
 		return Credentials{}, err
 	}
 	s.crash(CrashCredentialsMinted)
-	_, err = s.transition(ctx, id, func(t *Ticket) error {
+	_, err = s.transitionFrom(ctx, id, t, func(t *Ticket) error {
 		if err := usableBy(t, u.Email, s.now()); err != nil {
 			return err
 		}

@@ -172,9 +172,20 @@ func caller(ctx context.Context) (User, error) {
 // with a compare-and-set, retrying when another writer got there first. fn
 // sees the current state each time and returns an error to give up.
 func (s *Service) transition(ctx context.Context, id string, fn func(t *Ticket) error) (*Ticket, error) {
+	return s.transitionFrom(ctx, id, nil, fn)
+}
+
+// transitionFrom is transition whose first try starts from a copy of read,
+// the ticket as the caller just read it from the store (nil: read it), so
+// a caller that already holds it saves a read. A stale copy fails the
+// compare-and-set and the next try reads the ticket again.
+func (s *Service) transitionFrom(ctx context.Context, id string, read *Ticket, fn func(t *Ticket) error) (*Ticket, error) {
 	for range casRetries {
-		t, err := s.cfg.Store.Ticket(ctx, id)
-		if err != nil {
+		var t *Ticket
+		var err error
+		if read != nil {
+			t, read = read.Clone(), nil
+		} else if t, err = s.cfg.Store.Ticket(ctx, id); err != nil {
 			return nil, err
 		}
 		n := len(t.History)
