@@ -152,18 +152,21 @@ func TestExtend(t *testing.T) {
 	startWorker(t, q, l, ServerConfig{})
 	ctx := context.Background()
 
-	oldEnd := time.Now().Add(time.Second)
+	// Both ends more than handOverLead away: their tasks wait in Asynq's
+	// schedule, where Unschedule can still delete them. (A task already
+	// handed to a worker finds the ticket's new end and does nothing.)
+	oldEnd := time.Now().Add(handOverLead + 2*time.Second)
 	if err := s.Schedule(ctx, broker.TaskExpire, "t1", oldEnd); err != nil {
 		t.Fatal(err)
 	}
-	newEnd := time.Now().Add(2500 * time.Millisecond)
+	newEnd := time.Now().Add(handOverLead + 3500*time.Millisecond)
 	if err := s.Unschedule(ctx, broker.TaskExpire, "t1"); err != nil {
 		t.Fatalf("Unschedule: %v", err)
 	}
 	if err := s.Schedule(ctx, broker.TaskExpire, "t1", newEnd); err != nil {
 		t.Fatalf("Schedule: %v", err)
 	}
-	c := l.waitCall(t, 2500*time.Millisecond+runWithin)
+	c := l.waitCall(t, handOverLead+3500*time.Millisecond+runWithin)
 	if c.At.Before(newEnd) {
 		t.Errorf("expired at %s, before the new end %s", c.At.Format(time.RFC3339Nano), newEnd.Format(time.RFC3339Nano))
 	}
