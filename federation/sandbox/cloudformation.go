@@ -5,11 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/awslabs/goformation/v7"
 	"github.com/awslabs/goformation/v7/cloudformation"
@@ -373,7 +371,7 @@ func (r *cfnResolver) ref(_ string, input any, template any) any {
 	return v
 }
 
-var subVarRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\$\{([^}!]+)\}`) })
+var subVarRe = lazy(`\$\{([^}!]+)\}`)
 
 func (r *cfnResolver) sub(_ string, input any, template any) any {
 	s, ok := input.(string)
@@ -381,7 +379,7 @@ func (r *cfnResolver) sub(_ string, input any, template any) any {
 		r.errs = append(r.errs, fmt.Errorf("Fn::Sub: only the string form is supported"))
 		return nil
 	}
-	return subVarRe().ReplaceAllStringFunc(s, func(m string) string {
+	return subVarRe.re().ReplaceAllStringFunc(s, func(m string) string {
 		name := m[2 : len(m)-1]
 		var v any
 		if res, attr, ok := strings.Cut(name, "."); ok {

@@ -6,10 +6,8 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"slices"
 	"strings"
-	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -103,12 +101,12 @@ const (
 )
 
 var (
-	accountIDRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9]{12}$`) })
-	iamNameRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[\w+=,.@-]+$`) })
-	iamPathRe    = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^/([\x21-\x7E]*/)?$`) })
-	accessKeyRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^AKIA[A-Z0-9]{12,124}$`) })
-	partitionsRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^(aws|aws-cn|aws-us-gov)$`) })
-	regionRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`) })
+	accountIDRe  = lazy(`^[0-9]{12}$`)
+	iamNameRe    = lazy(`^[\w+=,.@-]+$`)
+	iamPathRe    = lazy(`^/([\x21-\x7E]*/)?$`)
+	accessKeyRe  = lazy(`^AKIA[A-Z0-9]{12,124}$`)
+	partitionsRe = lazy(`^(aws|aws-cn|aws-us-gov)$`)
+	regionRe     = lazy(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
 )
 
 // LoadFixture reads a YAML fixture from path. Unknown keys are rejected,
@@ -213,10 +211,10 @@ func (f Fixture) withDefaults() Fixture {
 
 // validate checks a fixture that already has its defaults.
 func (f Fixture) validate() error {
-	if !partitionsRe().MatchString(f.Partition) {
+	if !partitionsRe.MatchString(f.Partition) {
 		return fmt.Errorf("partition: %q is not aws, aws-cn or aws-us-gov", f.Partition)
 	}
-	if !regionRe().MatchString(f.Region) {
+	if !regionRe.MatchString(f.Region) {
 		return fmt.Errorf("region: %q is not a region name", f.Region)
 	}
 	if len(f.Accounts) == 0 {
@@ -224,7 +222,7 @@ func (f Fixture) validate() error {
 	}
 	accounts := map[string]bool{}
 	for i, a := range f.Accounts {
-		if !accountIDRe().MatchString(a.ID) {
+		if !accountIDRe.MatchString(a.ID) {
 			return fmt.Errorf("accounts[%d].id: %q is not 12 digits", i, a.ID)
 		}
 		if accounts[a.ID] {
@@ -238,7 +236,7 @@ func (f Fixture) validate() error {
 		if !accounts[r.Account] {
 			return fmt.Errorf("%s.account: %q is not one of the fixture's accounts", field, r.Account)
 		}
-		if len(r.Name) > 64 || !iamNameRe().MatchString(r.Name) {
+		if len(r.Name) > 64 || !iamNameRe.MatchString(r.Name) {
 			return fmt.Errorf("%s.name: %q must be 1-64 characters of [\\w+=,.@-]", field, r.Name)
 		}
 		key := r.Account + "/" + strings.ToLower(r.Name)
@@ -246,14 +244,14 @@ func (f Fixture) validate() error {
 			return fmt.Errorf("%s.name: duplicate role %s in account %s (names are case-insensitive)", field, r.Name, r.Account)
 		}
 		roles[key] = true
-		if len(r.Path) > 512 || !iamPathRe().MatchString(r.Path) {
+		if len(r.Path) > 512 || !iamPathRe.MatchString(r.Path) {
 			return fmt.Errorf("%s.path: %q must start and end with /", field, r.Path)
 		}
 		if r.MaxSessionDuration < 3600 || r.MaxSessionDuration > 43200 {
 			return fmt.Errorf("%s.max_session_duration: %d is outside 3600..43200", field, r.MaxSessionDuration)
 		}
 		for j, p := range r.TrustedPrincipals {
-			if p != "*" && !accountIDRe().MatchString(p) && !strings.HasPrefix(p, "arn:"+f.Partition+":") {
+			if p != "*" && !accountIDRe.MatchString(p) && !strings.HasPrefix(p, "arn:"+f.Partition+":") {
 				return fmt.Errorf("%s.trusted_principals[%d]: %q is not \"*\", an account id or an ARN of partition %s", field, j, p, f.Partition)
 			}
 		}
@@ -264,7 +262,7 @@ func (f Fixture) validate() error {
 		}
 		total := 0
 		for name, doc := range r.Policies {
-			if len(name) > 128 || !iamNameRe().MatchString(name) {
+			if len(name) > 128 || !iamNameRe.MatchString(name) {
 				return fmt.Errorf("%s.policies[%s]: name must be 1-128 characters of [\\w+=,.@-]", field, name)
 			}
 			if _, err := parsePolicy(doc, false); err != nil {
@@ -296,10 +294,10 @@ func (f Fixture) validate() error {
 		if !accounts[u.Account] {
 			return fmt.Errorf("%s.account: %q is not one of the fixture's accounts", field, u.Account)
 		}
-		if len(u.Name) > 64 || !iamNameRe().MatchString(u.Name) {
+		if len(u.Name) > 64 || !iamNameRe.MatchString(u.Name) {
 			return fmt.Errorf("%s.name: %q must be 1-64 characters of [\\w+=,.@-]", field, u.Name)
 		}
-		if !accessKeyRe().MatchString(u.AccessKeyID) {
+		if !accessKeyRe.MatchString(u.AccessKeyID) {
 			return fmt.Errorf("%s.access_key_id: %q must be AKIA followed by 12 or more of [A-Z0-9]", field, u.AccessKeyID)
 		}
 		if keys[u.AccessKeyID] {

@@ -5,11 +5,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	"unicode/utf8"
 )
@@ -90,15 +88,15 @@ var (
 	psDescriptionRe   = modelRe(`[\x{0009}\x{000A}\x{000D}\x{0020}-\x{007E}\x{00A1}-\x{00FF}]*`)
 	isUserNameRe      = modelRe(`[\p{L}\p{M}\p{S}\p{N}\p{P}]+`)
 	isStringRe        = modelRe(`[\p{L}\p{M}\p{S}\p{N}\p{P}\t\n\r  　]+`)
-	emailRe           = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[^\s@]+@[^\s@]+\.[^\s@]+$`) })
-	isoDurationRe     = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^PT(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?$`) })
-	storeIDFixtureRe  = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^d-[0-9a-f]{10}$`) })
+	emailRe           = lazy(`^[^\s@]+@[^\s@]+\.[^\s@]+$`)
+	isoDurationRe     = lazy(`^PT(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?$`)
+	storeIDFixtureRe  = lazy(`^d-[0-9a-f]{10}$`)
 )
 
 // parseSessionDuration reads the ISO-8601 durations permission sets use
 // (PT<h>H<m>M<s>S) and checks AWS's 1..12 hour range.
 func parseSessionDuration(s string) (time.Duration, error) {
-	m := isoDurationRe().FindStringSubmatch(s)
+	m := isoDurationRe.re().FindStringSubmatch(s)
 	if m == nil || s == "PT" {
 		return 0, fmt.Errorf("%q is not an ISO-8601 duration such as PT8H", s)
 	}
@@ -152,7 +150,7 @@ func (ic IdentityCenter) resolved(f Fixture) IdentityCenter {
 // (and the accounts' emails, which Organizations reports).
 func (f Fixture) validateIdentityCenter(accounts, managed map[string]bool) error {
 	for i, a := range f.Accounts {
-		if a.Email != "" && (len(a.Email) < 6 || len(a.Email) > 64 || !emailRe().MatchString(a.Email)) {
+		if a.Email != "" && (len(a.Email) < 6 || len(a.Email) > 64 || !emailRe.MatchString(a.Email)) {
 			return fmt.Errorf("accounts[%d].email: %q is not an email address of 6-64 characters", i, a.Email)
 		}
 	}
@@ -167,7 +165,7 @@ func (f Fixture) validateIdentityCenter(accounts, managed map[string]bool) error
 	if !instanceARNRe.MatchString(ic.InstanceARN) || !strings.HasPrefix(ic.InstanceARN, "arn:"+f.Partition+":") {
 		return fmt.Errorf("%s.instance_arn: %q is not arn:%s:sso:::instance/ssoins-<16 characters>", field, ic.InstanceARN, f.Partition)
 	}
-	if !storeIDFixtureRe().MatchString(ic.IdentityStoreID) {
+	if !storeIDFixtureRe.MatchString(ic.IdentityStoreID) {
 		return fmt.Errorf("%s.identity_store_id: %q is not d-<10 hex digits>", field, ic.IdentityStoreID)
 	}
 	names := map[string]bool{}
@@ -207,7 +205,7 @@ func (f Fixture) validateIdentityCenter(accounts, managed map[string]bool) error
 		}
 		for j, ref := range refs {
 			path, name := splitPolicyRef(ref)
-			if len(name) > 128 || !iamNameRe().MatchString(name) || !iamPathRe().MatchString(path) {
+			if len(name) > 128 || !iamNameRe.MatchString(name) || !iamPathRe.MatchString(path) {
 				return fmt.Errorf("%s.customer_managed_policies[%d]: %q is not a policy name with an optional path", pf, j, ref)
 			}
 		}
@@ -222,7 +220,7 @@ func (f Fixture) validateIdentityCenter(accounts, managed map[string]bool) error
 			return fmt.Errorf("%s.user_name: duplicate user %s (user names are case-insensitive)", uf, u.UserName)
 		}
 		users[strings.ToLower(u.UserName)] = true
-		if !emailRe().MatchString(u.Email) || utf8.RuneCountInString(u.Email) > 1024 {
+		if !emailRe.MatchString(u.Email) || utf8.RuneCountInString(u.Email) > 1024 {
 			return fmt.Errorf("%s.email: %q is not an email address", uf, u.Email)
 		}
 		if emails[strings.ToLower(u.Email)] {

@@ -102,10 +102,10 @@ func (f Fixture) validateManaged(accounts map[string]bool) (known map[string]boo
 		if !accounts[mp.Account] {
 			return nil, fmt.Errorf("%s.account: %q is not one of the fixture's accounts", field, mp.Account)
 		}
-		if len(mp.Name) > 128 || !iamNameRe().MatchString(mp.Name) {
+		if len(mp.Name) > 128 || !iamNameRe.MatchString(mp.Name) {
 			return nil, fmt.Errorf("%s.name: %q must be 1-128 characters of [\\w+=,.@-]", field, mp.Name)
 		}
-		if mp.Path != "" && (len(mp.Path) > 512 || !iamPathRe().MatchString(mp.Path)) {
+		if mp.Path != "" && (len(mp.Path) > 512 || !iamPathRe.MatchString(mp.Path)) {
 			return nil, fmt.Errorf("%s.path: %q must start and end with /", field, mp.Path)
 		}
 		if _, err := parsePolicy(mp.Document, false); err != nil {

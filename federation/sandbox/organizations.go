@@ -154,7 +154,7 @@ func (s *Sandbox) describeAccount(c *call) (any, *apiError) {
 	if len(id) > 12 {
 		return nil, invalidInput("MAX_LENGTH_EXCEEDED", "You provided a value that exceeds the maximum length for AccountId.")
 	}
-	if !accountIDRe().MatchString(id) {
+	if !accountIDRe.MatchString(id) {
 		return nil, invalidInput("INVALID_PATTERN", "You provided a value that does not match the required pattern.")
 	}
 	arn := fmt.Sprintf("arn:%s:organizations::%s:account/%s/%s", s.partition, s.ic.org.mgmt, s.ic.org.id, id)

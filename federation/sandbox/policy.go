@@ -4,11 +4,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode"
 )
 
@@ -58,7 +56,7 @@ var operators = map[string]bool{
 	"Null": false,
 }
 
-var actionRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^([a-zA-Z0-9-]+:[a-zA-Z0-9*?]+|\*)$`) })
+var actionRe = lazy(`^([a-zA-Z0-9-]+:[a-zA-Z0-9*?]+|\*)$`)
 
 // maxRolePolicyBytes is IAM's budget for all inline policies of a role
 // together, whitespace not counted.
@@ -162,7 +160,7 @@ func parseStatement(m map[string]any, allowPrincipal bool) (statement, error) {
 		return st, err
 	}
 	for _, a := range st.actions {
-		if !actionRe().MatchString(a) {
+		if !actionRe.MatchString(a) {
 			return st, errors.New("Actions/Conditions must be prefaced by a vendor, e.g., iam, sdb, ec2, etc.")
 		}
 	}

@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"os"
-	"regexp"
 	"sort"
 	"strings"
 	"sync"
@@ -25,7 +24,7 @@ type RecordedAction struct {
 	Action    string
 }
 
-var operationRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Z][A-Za-z0-9]*$`) })
+var operationRe = lazy(`^[A-Z][A-Za-z0-9]*$`)
 
 // actionSet is the set of actions a Sandbox served.
 type actionSet struct {
@@ -43,7 +42,7 @@ var actionsFile struct {
 // call of sts:TagSession or sts:SetSourceIdentity, which IAM authorizes
 // separately.
 func (s *Sandbox) recordAction(c *call) {
-	if c.caller == nil || !operationRe().MatchString(c.action) {
+	if c.caller == nil || !operationRe.MatchString(c.action) {
 		return // S3 names its calls by method and path: not recorded
 	}
 	who := ""

@@ -303,7 +303,7 @@ func (s *Sandbox) assumeRole(c *call) *apiError {
 func (s *Sandbox) roleByARN(arn string) (rs *role, invalid bool) {
 	parts := strings.SplitN(arn, ":", 6)
 	if len(parts) != 6 || parts[0] != "arn" || parts[1] != s.partition || parts[2] != "iam" || parts[3] != "" ||
-		!accountIDRe().MatchString(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
+		!accountIDRe.MatchString(parts[4]) || !strings.HasPrefix(parts[5], "role/") {
 		return nil, true
 	}
 	res := parts[5][len("role"):]

@@ -81,23 +81,25 @@ func (v *validation) err() *apiError {
 
 // modelRe compiles a pattern from the API model, anchored as the model's
 // patterns are applied to the whole value.
-func modelRe(p string) *lazyRe { return &lazyRe{src: `^(?:` + p + `)$`} }
+func modelRe(p string) *lazyRe { return lazy(`^(?:` + p + `)$`) }
 
 // lazyRe is a regular expression compiled on its first use. The sandbox is
 // linked into the jit binary, whose client commands (jit credentials, on
-// every AWS CLI call) should not pay at start for compiling the models'
-// patterns (Unicode classes, most of the package's initialisation).
+// every AWS CLI call) should not pay at start for compiling the sandbox's
+// patterns (the models' Unicode classes are most of the package's
+// initialisation).
 type lazyRe struct {
-	src  string
-	once sync.Once
-	re   *regexp.Regexp
+	src string
+	re  func() *regexp.Regexp
+}
+
+// lazy returns src, to be compiled on first use.
+func lazy(src string) *lazyRe {
+	return &lazyRe{src: src, re: sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(src) })}
 }
 
 // MatchString is regexp.Regexp's.
-func (l *lazyRe) MatchString(s string) bool {
-	l.once.Do(func() { l.re = regexp.MustCompile(l.src) })
-	return l.re.MatchString(s)
-}
+func (l *lazyRe) MatchString(s string) bool { return l.re().MatchString(s) }
 
 // String is the expression's source.
 func (l *lazyRe) String() string { return l.src }
