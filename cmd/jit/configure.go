@@ -119,15 +119,21 @@ func runConfigure(ctx context.Context, args []string, stdout, stderr io.Writer) 
 // member's ticket id), or the pair is one the caller may request.
 func (s *ticketSelector) exists(ctx context.Context, c clientFlags) error {
 	if s.ticket != "" {
-		// A group's member is written as its own ticket id.
-		id, err := s.member(ctx, c.api())
-		if err == nil {
-			_, err = c.api().Ticket(ctx, id)
-		}
+		// A group's member is written as its own ticket id. With
+		// --account, resolve has read the ticket (or the group) already.
+		var member string
+		err := s.use(ctx, c, func(id string) error {
+			member = id
+			if s.account != "" {
+				return nil
+			}
+			_, err := c.api().Ticket(ctx, id)
+			return err
+		})
 		if err != nil {
 			return fmt.Errorf("ticket %s: %w", s.ticket, err)
 		}
-		s.ticket, s.account = id, ""
+		s.ticket, s.account = member, ""
 		return nil
 	}
 	account, err := accountIDOf(ctx, c.api(), s.account)

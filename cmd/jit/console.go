@@ -30,13 +30,15 @@ func runConsole(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	if err := c.check(); err != nil {
 		return err
 	}
-	ticket, err := sel.resolve(ctx, c)
+	var link string
+	err := sel.use(ctx, c, func(ticket string) (err error) {
+		if link, err = c.api().ConsoleURL(ctx, ticket, *region, *dest); err != nil {
+			return fmt.Errorf("no console link for ticket %s: %w", ticket, err)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
-	}
-	link, err := c.api().ConsoleURL(ctx, ticket, *region, *dest)
-	if err != nil {
-		return fmt.Errorf("no console link for ticket %s: %w", ticket, err)
 	}
 	if !*urlOnly && openBrowser(link) == nil {
 		fmt.Fprintln(stderr, "Opened the AWS console in your browser (the link works once, for a few minutes).")

@@ -71,35 +71,33 @@ func sessionFor(ctx context.Context, c clientFlags, sel ticketSelector, noCache 
 		}
 		return wire.CredentialProcess{}, path, false
 	}
-	if sel.ticket != "" && sel.account == "" {
-		// Sessions are cached under ticket ids (a group's under its
-		// members'): a hit needs no question whether --ticket names a group.
-		if doc, _, ok := cached(sel.ticket); ok {
-			return doc, nil
+	// Sessions are cached under ticket ids (a group's under its members'):
+	// a hit on --ticket asks the server nothing (sel.use tries the id as a
+	// ticket first).
+	var doc wire.CredentialProcess
+	err := sel.use(ctx, c, func(ticket string) error {
+		d, path, ok := cached(ticket)
+		if ok {
+			doc = d
+			return nil
 		}
-	}
-	ticket, err := sel.resolve(ctx, c)
-	if err != nil {
-		return wire.CredentialProcess{}, err
-	}
-	doc, path, ok := cached(ticket)
-	if ok {
-		return doc, nil
-	}
-	doc, err = c.api().Credentials(ctx, ticket)
-	if err != nil {
+		d, err := c.api().Credentials(ctx, ticket)
+		if err != nil {
+			if path != "" {
+				os.Remove(path)
+			}
+			return fmt.Errorf("no credentials for ticket %s: %w", ticket, err)
+		}
+		if _, err := time.Parse(time.RFC3339, d.Expiration); d.Version != 1 || d.AccessKeyID == "" || err != nil {
+			return errors.New("the server's answer is not a credential_process document")
+		}
 		if path != "" {
-			os.Remove(path)
+			writeCached(path, d)
 		}
-		return doc, fmt.Errorf("no credentials for ticket %s: %w", ticket, err)
-	}
-	if _, err := time.Parse(time.RFC3339, doc.Expiration); doc.Version != 1 || doc.AccessKeyID == "" || err != nil {
-		return doc, errors.New("the server's answer is not a credential_process document")
-	}
-	if path != "" {
-		writeCached(path, doc)
-	}
-	return doc, nil
+		doc = d
+		return nil
+	})
+	return doc, err
 }
 
 // cacheIdentity keys the credential cache: the signed-in user, so a

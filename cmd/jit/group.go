@@ -22,22 +22,14 @@ type group struct {
 	seen    map[string]wire.Ticket
 }
 
-// lookup asks the server what a command's ID names, never guessing from
-// the string: a ticket the caller may see (GET /api/v1/tickets/ID: the
-// ticket), else a group with a member they may see (GET
-// /api/v1/tickets?group=ID: the group). Neither (both nil): the command
-// goes on with ID as a ticket id, and the server's answer says why not.
-func lookup(ctx context.Context, api *client.Client, id string) (*wire.Ticket, *group, error) {
-	t, err := api.Ticket(ctx, id)
-	if err == nil {
-		return &t, nil, nil
-	}
-	if !client.IsCode(err, broker.ENOTFOUND) {
-		return nil, nil, err
-	}
+// lookupGroup asks the server whether id names a group with a member the
+// caller may see (GET /api/v1/tickets?group=ID), never guessing from the
+// string; nil when it does not. Commands ask only after the server did not
+// know id as a ticket, so a ticket id costs no extra request.
+func lookupGroup(ctx context.Context, api *client.Client, id string) (*group, error) {
 	ts, err := api.AllTickets(ctx, url.Values{"group": {id}})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	g := &group{id: id, seen: map[string]wire.Ticket{}}
 	for _, t := range ts {
@@ -50,9 +42,22 @@ func lookup(ctx context.Context, api *client.Client, id string) (*wire.Ticket, *
 		}
 	}
 	if len(g.seen) == 0 {
-		return nil, nil, nil
+		return nil, nil
 	}
-	return nil, g, nil
+	return g, nil
+}
+
+// notFoundGroup returns the group id names when err is the server's "not
+// found" for id as a ticket and id names a group; nil otherwise.
+func notFoundGroup(ctx context.Context, api *client.Client, id string, err error) *group {
+	if !client.IsCode(err, broker.ENOTFOUND) {
+		return nil
+	}
+	g, gerr := lookupGroup(ctx, api, id)
+	if gerr != nil {
+		return nil
+	}
+	return g
 }
 
 // memberResult is one member's outcome of a command on a group

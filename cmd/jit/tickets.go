@@ -104,16 +104,10 @@ func runTickets(ctx context.Context, args []string, stdout, stderr io.Writer) er
 			return err
 		}
 		api := c.api()
-		tk, g, err := lookup(ctx, api, pos[0])
-		if err != nil {
-			return err
-		} else if g != nil {
+		t, err := api.Ticket(ctx, pos[0])
+		if g := notFoundGroup(ctx, api, pos[0], err); g != nil {
 			return eachMember(g, c.output, c.accountNames(ctx), stdout, func(id string) (wire.Ticket, error) { return api.Ticket(ctx, id) })
-		}
-		t := wire.Ticket{}
-		if tk != nil {
-			t = *tk
-		} else if t, err = api.Ticket(ctx, pos[0]); err != nil {
+		} else if err != nil {
 			return err
 		}
 		if c.output != "json" {
@@ -185,12 +179,11 @@ func runDecide(ctx context.Context, verb string, args []string, stdout, stderr i
 		}[verb]
 		act := func(id string) (wire.Ticket, error) { return call(ctx, id, wire.Comment{Comment: *comment}) }
 		// ID may name a group (several accounts in one request): each member.
-		if _, g, err := lookup(ctx, api, id); err != nil {
-			return err
-		} else if g != nil {
-			return eachMember(g, c.output, c.accountNames(ctx), stdout, act)
+		if t, err = act(id); err != nil {
+			if g := notFoundGroup(ctx, api, id, err); g != nil {
+				return eachMember(g, c.output, c.accountNames(ctx), stdout, act)
+			}
 		}
-		t, err = act(id)
 	}
 	if err != nil {
 		return err

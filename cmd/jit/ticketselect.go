@@ -49,7 +49,10 @@ func (s *ticketSelector) check() error {
 // one that ends last.
 func (s *ticketSelector) resolve(ctx context.Context, c clientFlags) (string, error) {
 	api := c.api()
-	if s.ticket != "" {
+	switch {
+	case s.ticket != "" && s.account == "":
+		return s.ticket, nil // a group's id is found out by use
+	case s.ticket != "":
 		return s.member(ctx, api)
 	}
 	account, err := accountIDOf(ctx, api, s.account)
@@ -92,24 +95,47 @@ func (s *ticketSelector) resolve(ctx context.Context, c clientFlags) (string, er
 	return best.ID, nil
 }
 
-// member is the ticket --ticket names: the ticket itself, or the member
-// of the group it names in --account (group.pick). --account with a
-// ticket's id must be that ticket's account.
+// member is the ticket --ticket names in --account: the ticket itself,
+// which must be in that account, or the group's member there
+// (group.pick).
 func (s *ticketSelector) member(ctx context.Context, api *client.Client) (string, error) {
-	t, g, err := lookup(ctx, api, s.ticket)
-	switch {
-	case err != nil:
-		return "", err
-	case g != nil:
+	t, err := api.Ticket(ctx, s.ticket)
+	if g := notFoundGroup(ctx, api, s.ticket, err); g != nil {
 		return g.pick(ctx, api, s.account)
-	case t != nil && s.account != "":
-		want, err := accountIDOf(ctx, api, s.account)
-		if err != nil {
-			return "", err
-		}
-		if t.AccountID != want {
-			return "", fmt.Errorf("ticket %s is for account %s, not %s", shown(t.ID), shown(t.AccountID), shown(s.account))
-		}
+	} else if err != nil {
+		return "", err
+	}
+	want, err := accountIDOf(ctx, api, s.account)
+	if err != nil {
+		return "", err
+	}
+	if t.AccountID != want {
+		return "", fmt.Errorf("ticket %s is for account %s, not %s", shown(t.ID), shown(t.AccountID), shown(s.account))
 	}
 	return s.ticket, nil
+}
+
+// use runs fn with the ticket the selection names (resolve). --ticket
+// without --account is tried as a ticket first: only when the server does
+// not know it is it asked about as a group, and fn runs again with the
+// group's member the caller sees (several: the error lists their
+// accounts, group.pick).
+func (s *ticketSelector) use(ctx context.Context, c clientFlags, fn func(id string) error) error {
+	id, err := s.resolve(ctx, c)
+	if err != nil {
+		return err
+	}
+	err = fn(id)
+	if s.ticket == "" || s.account != "" {
+		return err
+	}
+	api := c.api()
+	g := notFoundGroup(ctx, api, s.ticket, err)
+	if g == nil {
+		return err
+	}
+	if id, err = g.pick(ctx, api, ""); err != nil {
+		return err
+	}
+	return fn(id)
 }
