@@ -11,11 +11,18 @@ export class ApiError extends Error {
   }
 }
 
+// firstList is boot.js's early request when it is this GET with this
+// token, else null.
+function firstList(token, method, path) {
+  const first = window.__jitFirstList;
+  return first && method === "GET" && first.url === `/api/v1${path}` && first.token === token ? first : null;
+}
+
 // prefetched takes boot.js's answer for this GET, once: a promise of the
 // reply read whole, or null.
 function prefetched(token, method, path) {
-  const first = window.__jitFirstList;
-  if (!first || method !== "GET" || first.url !== `/api/v1${path}` || first.token !== token) return null;
+  const first = firstList(token, method, path);
+  if (!first) return null;
   window.__jitFirstList = null;
   return first.answer;
 }
@@ -74,8 +81,8 @@ function decode(res) {
 // peek answers boot.js's answer for this GET at once, if it has come and
 // is a success (taking it), else null: the caller then asks as usual.
 function peek(token, path) {
-  const first = window.__jitFirstList;
-  if (!first || !first.read || !first.read.ok || first.url !== `/api/v1${path}` || first.token !== token) return null;
+  const first = firstList(token, "GET", path);
+  if (!first || !first.read || !first.read.ok) return null;
   try {
     const data = decode(first.read);
     window.__jitFirstList = null;
