@@ -67,6 +67,7 @@ type memberResult struct {
 	AccountID string       `json:"account_id,omitempty"`
 	Ticket    *wire.Ticket `json:"ticket,omitempty"`
 	Error     *wire.Error  `json:"error,omitempty"`
+	err       error        // what Error says, for the text output
 }
 
 // eachMember runs act on every member of g, one after the other: a
@@ -82,7 +83,7 @@ func eachMember(g *group, output string, names map[string]string, w io.Writer, a
 		t, err := act(id)
 		if err != nil {
 			failed++
-			r.Error = errorOf(err)
+			r.Error, r.err = errorOf(err), err
 		} else {
 			r.Ticket, r.AccountID = &t, t.AccountID
 		}
@@ -99,8 +100,8 @@ func eachMember(g *group, output string, names map[string]string, w io.Writer, a
 				label = accountLabel(r.AccountID, names)
 			}
 			what := ""
-			if r.Error != nil {
-				what = (&client.Error{Code: r.Error.Code, Message: r.Error.Message}).Error()
+			if r.err != nil {
+				what = r.err.Error()
 			} else {
 				what = shown(string(r.Ticket.State))
 			}
