@@ -2,7 +2,9 @@ package broker_test
 
 import (
 	"context"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -14,10 +16,16 @@ import (
 )
 
 // eMinter counts the sessions it mints.
-type eMinter struct{ n atomic.Int32 }
+type eMinter struct {
+	n      atomic.Int32
+	during func() // if set, runs while the session is being minted
+}
 
 func (m *eMinter) Mint(context.Context, broker.MintRequest) (broker.Credentials, error) {
 	m.n.Add(1)
+	if m.during != nil {
+		m.during()
+	}
 	return broker.Credentials{AccessKeyID: "ASIATEST", Expiration: time.Now().Add(time.Hour)}, nil
 }
 
@@ -61,7 +69,10 @@ func newEWorld(t *testing.T, cfg broker.ServiceConfig) *eWorld {
 	}
 	w.static = &broker.StaticRegistry{Accounts: w.reg.Accounts, PermissionSets: w.reg.PermissionSets}
 	cfg.Store, cfg.Scheduler, cfg.Registry, cfg.Authorizer = w.store, &dSched{}, w.static, w.authz
-	cfg.Approvals, cfg.Minter, cfg.Revoker, cfg.Clock = approvals.New(w.authz), w.minter, dNoop{}, w.clock
+	cfg.Approvals, cfg.Minter, cfg.Clock = approvals.New(w.authz), w.minter, w.clock
+	if cfg.Revoker == nil {
+		cfg.Revoker = dNoop{}
+	}
 	if cfg.Directory == nil {
 		cfg.Directory = broker.ListDirectory{Domains: []string{"example.com"}}
 	}
@@ -401,5 +412,53 @@ func TestCredentialsSessionCap(t *testing.T) {
 	}
 	if got, _ := w.svc.Ticket(as(alice), tk.ID); len(got.Sessions) != broker.MaxSessionsPerUser {
 		t.Errorf("%d sessions recorded, want %d", len(got.Sessions), broker.MaxSessionsPerUser)
+	}
+}
+
+// eRevoker records the revocations asked for.
+type eRevoker struct {
+	mu   sync.Mutex
+	reqs []broker.RevokeRequest
+}
+
+func (r *eRevoker) Revoke(_ context.Context, req broker.RevokeRequest) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.reqs = append(r.reqs, req)
+	return nil
+}
+
+// A cut racing a new session: bob terminates the ticket while alice's
+// session is being minted. The session is not recorded on the ticket as
+// if it were usable, Credentials refuses, and when it returns the role's
+// deny entry for the ticket is in place: it names the ticket (its session
+// tag), so it covers the session minted in between as well.
+func TestCredentialsRacingTerminate(t *testing.T) {
+	rev := &eRevoker{}
+	w := newEWorld(t, broker.ServiceConfig{Revoker: rev})
+	tk := w.approved(t, alice)
+	w.clock.Advance(time.Hour)
+	if err := w.svc.Activate(context.Background(), tk.ID); err != nil {
+		t.Fatal(err)
+	}
+	w.minter.during = func() {
+		if _, err := w.svc.Terminate(as(bob), tk.ID, "cut"); err != nil {
+			t.Errorf("terminate: %v", err)
+		}
+	}
+	_, err := w.svc.Credentials(as(alice), tk.ID)
+	if broker.ErrorCode(err) != broker.ECONFLICT || !strings.Contains(broker.ErrorMessage(err), "terminated") {
+		t.Fatalf("credentials racing terminate: %v, want conflict saying terminated", err)
+	}
+	got, _ := w.svc.Ticket(as(bob), tk.ID)
+	if got.State != broker.StateTerminated || len(got.Sessions) != 0 {
+		t.Errorf("ticket %s with %d sessions, want terminated with none recorded", got.State, len(got.Sessions))
+	}
+	rev.mu.Lock()
+	defer rev.mu.Unlock()
+	if !slices.ContainsFunc(rev.reqs, func(r broker.RevokeRequest) bool {
+		return r.TicketID == tk.ID && r.RoleName == "ReadOnlyAccess" && r.User == "" && !r.Until.Before(got.End)
+	}) {
+		t.Errorf("revocations %+v: none denies the ticket's role until its end", rev.reqs)
 	}
 }
