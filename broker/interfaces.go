@@ -14,7 +14,8 @@ type TicketStore interface {
 	CreateTicket(ctx context.Context, t *Ticket) error
 	// Ticket returns the ticket with the given id. ENOTFOUND if there is none.
 	Ticket(ctx context.Context, id string) (*Ticket, error)
-	// Tickets returns the tickets matching f, newest first.
+	// Tickets returns the tickets matching f, newest first (oldest first
+	// with f.Asc), ties broken by id, starting past f.After when set.
 	Tickets(ctx context.Context, f TicketFilter) ([]*Ticket, error)
 	// UpdateTicket replaces the stored ticket if its version is still
 	// t.Version, and sets t.Version to the new version. ECONFLICT if another
@@ -36,7 +37,22 @@ type TicketFilter struct {
 	// All lifts the store's cap on how many tickets one call returns
 	// (Limit is then ignored): ListTickets counts and pages them itself.
 	All bool
+	// After, when set, starts the read just past this position in the
+	// read's order, so that a long index is read a piece at a time.
+	After *IndexPos
+	// Asc reads oldest first (default newest first).
+	Asc bool
 }
+
+// IndexPos is a ticket's place in the store's order: its CreatedAt in
+// unix microseconds, ties broken by id.
+type IndexPos struct {
+	Micros int64
+	ID     string
+}
+
+// PosOf returns t's place in the store's order.
+func PosOf(t *Ticket) IndexPos { return IndexPos{Micros: t.CreatedAt.UnixMicro(), ID: t.ID} }
 
 // TaskKind names a scheduled job about one ticket.
 type TaskKind string

@@ -69,8 +69,12 @@ type TicketQuery struct {
 // TicketPage is one page of ListTickets.
 type TicketPage struct {
 	Tickets []*Ticket
-	// Total counts every ticket the query matches, on every page.
-	Total int
+	// Total counts every ticket the query matches, on every page; when
+	// TotalIsMinimum, only those read so far (more may match: a list in
+	// creation order is read only as far as its page, and a page after a
+	// cursor does not count the ones before it).
+	Total          int
+	TotalIsMinimum bool
 	// NextCursor continues after this page; empty on the last page.
 	NextCursor string
 	// Groups, in a Grouped list, are the members of each group listed
@@ -88,48 +92,63 @@ type GroupMember struct {
 }
 
 // ListTickets returns one page of the tickets the caller may see (as
-// Tickets, without its cap) that match q, in q's order, with how many
-// match in all. Errors: EUNAUTHENTICATED, EINVALID (an unknown state or
-// sort, a bad cursor or limit).
+// Tickets, without its cap) that match q, in q's order. In creation order
+// (the default) the tickets are read only as far as the page needs (and
+// what the first read brought in besides), so a first page costs the same
+// however many tickets are stored; Total then counts the matches read and
+// TotalIsMinimum says whether more may follow. In any other order every
+// match is read, sorted and counted. Errors: EUNAUTHENTICATED, EINVALID
+// (an unknown state or sort, a bad cursor or limit), EUNAVAILABLE.
 func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, error) {
 	if err := q.check(); err != nil {
 		return TicketPage{}, err
 	}
-	in := ListInput{Mine: q.Mine, PendingForMe: q.PendingForMe, All: true}
-	if len(q.States) == 1 {
-		in.State = q.States[0] // the store's state index narrows the read
-	}
-	ts, err := s.Tickets(ctx, in)
+	u, err := caller(ctx)
 	if err != nil {
 		return TicketPage{}, err
 	}
-	matched := make([]*Ticket, 0, len(ts))
-	for _, t := range ts {
-		if q.matches(t) {
-			matched = append(matched, t)
-		}
-	}
-	var groups map[string][]GroupMember
-	if q.Grouped {
-		matched, groups = collapseGroups(matched)
-	}
-	slices.SortFunc(matched, q.compare)
-	page := TicketPage{Total: len(matched)}
-	start := min(q.Offset, len(matched))
+	var after *IndexPos
+	skip := q.Offset
 	if q.Cursor != "" {
-		after, err := q.decodeCursor()
+		k, err := q.decodeCursor()
 		if err != nil {
 			return TicketPage{}, err
 		}
-		start, _ = slices.BinarySearchFunc(matched, after, func(t *Ticket, k sortKey) int { return q.compareKeys(q.key(t), k) })
-		if start < len(matched) && q.key(matched[start]) == after {
-			start++
+		after, skip = &IndexPos{Micros: k.created, ID: k.id}, 0
+	}
+	in := ListInput{Mine: q.Mine, PendingForMe: q.PendingForMe}
+	if len(q.States) == 1 {
+		in.State = q.States[0] // the store's state index narrows the read
+	}
+	inOrder := q.Sort == SortCreated && !q.Unreviewed
+	if !inOrder {
+		after = nil // the cursor is found in the sorted list below
+	}
+	st, err := s.view(ctx, u, in, q.Asc && inOrder, after)
+	if err != nil {
+		return TicketPage{}, err
+	}
+	rows, groups, complete, err := s.rows(ctx, st, q, skip+q.Limit+1, inOrder)
+	if err != nil {
+		return TicketPage{}, err
+	}
+	// In order, only a group's first member can be out of place.
+	slices.SortFunc(rows, q.compare)
+	if !inOrder {
+		if q.Cursor != "" {
+			k, _ := q.decodeCursor()
+			skip, _ = slices.BinarySearchFunc(rows, k, func(t *Ticket, k sortKey) int { return q.compareKeys(q.key(t), k) })
+			if skip < len(rows) && q.key(rows[skip]) == k {
+				skip++
+			}
 		}
 	}
-	end := min(start+q.Limit, len(matched))
-	page.Tickets = matched[start:end]
-	if end < len(matched) && end > start {
-		page.NextCursor = q.cursor(q.key(matched[end-1]))
+	page := TicketPage{Total: len(rows), TotalIsMinimum: !complete || q.Cursor != ""}
+	start := min(skip, len(rows))
+	end := min(start+q.Limit, len(rows))
+	page.Tickets = rows[start:end]
+	if end < len(rows) && end > start {
+		page.NextCursor = q.cursor(q.key(rows[end-1]))
 	}
 	for _, t := range page.Tickets {
 		if m, ok := groups[t.Group]; ok {
@@ -142,37 +161,79 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	return page, nil
 }
 
-// collapseGroups keeps, of each group's members in ts, the first in the
-// group's order, and returns every member by group.
-func collapseGroups(ts []*Ticket) ([]*Ticket, map[string][]GroupMember) {
-	byGroup := map[string][]*Ticket{}
-	for _, t := range ts {
-		if t.Group != "" {
-			byGroup[t.Group] = append(byGroup[t.Group], t)
+// rows reads st for q: the tickets q matches, a group as its first member
+// in the group's order (with all its members the view keeps and q matches,
+// by group id) when q.Grouped, in q's order when inOrder. In order it
+// stops once it holds need rows the stream has passed and nothing more is
+// buffered; complete reports whether it read to the end.
+func (s *Service) rows(ctx context.Context, st *stream, q TicketQuery, need int, inOrder bool) (rows []*Ticket, groups map[string][]GroupMember, complete bool, err error) {
+	groups = map[string][]GroupMember{}
+	// A group's first member may lie past the stream's position (the
+	// stream met a later one first): such rows are not counted as read
+	// until the stream passes them.
+	var ahead []*Ticket
+	for {
+		if inOrder && len(rows)-len(ahead) >= need && !st.buffered() {
+			return rows, groups, false, nil
 		}
-	}
-	groups := make(map[string][]GroupMember, len(byGroup))
-	out := ts[:0:0]
-	for _, t := range ts {
-		members, ok := byGroup[t.Group]
-		if !ok {
-			out = append(out, t)
+		t, err := st.next(ctx)
+		if err != nil || t == nil {
+			return rows, groups, err == nil, err
+		}
+		ahead = slices.DeleteFunc(ahead, func(r *Ticket) bool { return !st.before(t, r) })
+		if !q.matches(t) {
 			continue
 		}
-		if _, done := groups[t.Group]; done {
-			continue
+		if q.Grouped && t.Group != "" {
+			if _, done := groups[t.Group]; done {
+				continue
+			}
+			members, err := s.groupRows(ctx, st, q, t)
+			if err != nil {
+				return nil, nil, false, err
+			}
+			list := make([]GroupMember, len(members))
+			for i, m := range members {
+				list[i] = GroupMember{ID: m.ID, AccountID: m.AccountID, State: m.State}
+			}
+			groups[t.Group] = list
+			if st.startsPast(members[0]) {
+				continue // listed on an earlier page
+			}
+			if cur := t; st.before(cur, members[0]) {
+				ahead = append(ahead, members[0])
+			}
+			t = members[0]
 		}
-		slices.SortFunc(members, func(a, b *Ticket) int {
-			return cmp.Compare(slices.Index(a.GroupTickets, a.ID), slices.Index(a.GroupTickets, b.ID))
-		})
-		list := make([]GroupMember, len(members))
-		for i, m := range members {
-			list[i] = GroupMember{ID: m.ID, AccountID: m.AccountID, State: m.State}
-		}
-		groups[t.Group] = list
-		out = append(out, members[0])
+		rows = append(rows, t)
 	}
-	return out, groups
+}
+
+// groupRows returns the members of t's group that st's view keeps and q
+// matches (t among them), in the group's order.
+func (s *Service) groupRows(ctx context.Context, st *stream, q TicketQuery, t *Ticket) ([]*Ticket, error) {
+	var out []*Ticket
+	for _, id := range t.GroupTickets {
+		m := t
+		if id != t.ID {
+			var err error
+			if m, err = s.cfg.Store.Ticket(ctx, id); ErrorCode(err) == ENOTFOUND {
+				continue
+			} else if err != nil {
+				return nil, err
+			}
+			if ok, err := st.keep(ctx, m); err != nil {
+				return nil, err
+			} else if !ok || !q.matches(m) {
+				continue
+			}
+		}
+		out = append(out, m)
+	}
+	if len(out) == 0 { // t names no members: a group of its own
+		out = []*Ticket{t}
+	}
+	return out, nil
 }
 
 // check validates q and fills in its defaults.
@@ -244,7 +305,7 @@ type sortKey struct {
 }
 
 func (q *TicketQuery) key(t *Ticket) sortKey {
-	k := sortKey{created: t.CreatedAt.UnixNano(), id: t.ID}
+	k := sortKey{created: t.CreatedAt.UnixMicro(), id: t.ID}
 	if q.Unreviewed && t.BreakGlass == nil {
 		k.rank = 1
 	}

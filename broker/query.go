@@ -3,7 +3,6 @@ package broker
 import (
 	"context"
 	"math"
-	"slices"
 )
 
 // Ticket returns a ticket the caller may see: its requester, beneficiaries,
@@ -39,8 +38,8 @@ type ListInput struct {
 	All bool
 }
 
-// Tickets lists the tickets the caller may see, newest first.
-// Errors: EUNAUTHENTICATED, EINVALID.
+// Tickets lists the tickets the caller may see, newest first (see view
+// for who sees what). Errors: EUNAUTHENTICATED, EINVALID, EUNAVAILABLE.
 func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) {
 	u, err := caller(ctx)
 	if err != nil {
@@ -55,134 +54,22 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 	if in.All {
 		in.Limit = math.MaxInt
 	}
-	if in.PendingForMe {
-		return s.pendingFor(ctx, u, in)
-	}
-	admin, err := s.cfg.Authorizer.Allowed(ctx, u, ActAdminister, "", "")
+	st, err := s.view(ctx, u, in, false, nil)
 	if err != nil {
 		return nil, err
 	}
-	var filters []TicketFilter
-	switch {
-	case in.Mine || !admin:
-		filters = []TicketFilter{{State: in.State, Requester: u.Email}, {State: in.State, Beneficiary: u.Email}}
-	default:
-		filters = []TicketFilter{{State: in.State}}
-	}
-	var out []*Ticket
-	add := func(t *Ticket) {
-		if !slices.ContainsFunc(out, func(o *Ticket) bool { return o.ID == t.ID }) {
-			out = append(out, t)
-		}
-	}
-	for _, f := range filters {
-		f.Limit, f.All = in.Limit, in.All
-		ts, err := s.cfg.Store.Tickets(ctx, f)
+	out := []*Ticket{}
+	for len(out) < in.Limit {
+		t, err := st.next(ctx)
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range ts {
-			add(t)
+		if t == nil {
+			break
 		}
+		out = append(out, t)
 	}
-	if !in.Mine && !admin {
-		// Approvers see what they approve now, under the rules and
-		// delegations in force (standingOf).
-		dels, err := s.delegationsTo(ctx, u.Email, s.now())
-		if err != nil {
-			return nil, err
-		}
-		ts, err := s.cfg.Store.Tickets(ctx, TicketFilter{State: in.State, Limit: in.Limit, All: in.All})
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range ts {
-			if t.Involves(u.Email) {
-				continue // already listed
-			}
-			st, err := s.standingOf(ctx, t, u, dels)
-			if err != nil {
-				return nil, err
-			}
-			if st.approver || st.reviewer {
-				add(t)
-			}
-		}
-	}
-	return newestFirst(out, in.Limit), nil
-}
-
-// pendingFor returns the tickets waiting for u's decision now: those
-// whose open round, planned under the rule in force (see liveRound), u
-// may decide now.
-func (s *Service) pendingFor(ctx context.Context, u User, in ListInput) ([]*Ticket, error) {
-	now := s.now()
-	dels, err := s.delegationsTo(ctx, u.Email, now)
-	if err != nil {
-		return nil, err
-	}
-	// The store indexes pending approvers by the stored plan, which a rule
-	// changed since does not update: the newest pending tickets are read
-	// too, and the rule in force decides for each.
-	var filters []TicketFilter
-	if in.State == "" || in.State == StatePending {
-		keys := approverKeys(u)
-		for _, d := range dels {
-			if !slices.Contains(keys, d.From) {
-				keys = append(keys, d.From)
-			}
-		}
-		if !in.All { // every pending ticket is read below anyway
-			for _, k := range keys {
-				filters = append(filters, TicketFilter{State: StatePending, PendingApprover: k})
-			}
-		}
-		filters = append(filters, TicketFilter{State: StatePending})
-	}
-	if in.State == "" || in.State == StateActive {
-		filters = append(filters, TicketFilter{State: StateActive})
-	}
-	var out []*Ticket
-	for _, f := range filters {
-		f.Limit, f.All = in.Limit, in.All
-		ts, err := s.cfg.Store.Tickets(ctx, f)
-		if err != nil {
-			return nil, err
-		}
-		for _, t := range ts {
-			if slices.ContainsFunc(out, func(o *Ticket) bool { return o.ID == t.ID }) {
-				continue
-			}
-			if r, ok := t.OpenRound(); !ok || decidable(t, r, now) != nil {
-				continue // too late: the deadline or expiry task will close it
-			}
-			c := t.Clone()
-			if _, err := s.liveDecision(ctx, c, u, dels, now); err == nil {
-				out = append(out, t)
-			} else if ErrorCode(err) == EUNAVAILABLE {
-				return nil, err
-			}
-		}
-	}
-	return newestFirst(out, in.Limit), nil
-}
-
-// approverKeys returns the names under which the store indexes u as a
-// pending approver: the email and "group:<name>" for each group.
-func approverKeys(u User) []string {
-	keys := []string{u.Email}
-	for _, g := range u.Groups {
-		keys = append(keys, GroupPrefix+g)
-	}
-	return keys
-}
-
-func newestFirst(ts []*Ticket, limit int) []*Ticket {
-	slices.SortFunc(ts, func(a, b *Ticket) int { return b.CreatedAt.Compare(a.CreatedAt) })
-	if len(ts) > limit {
-		ts = ts[:limit]
-	}
-	return ts
+	return out, nil
 }
 
 // standing is what a user may do with a ticket under the registry and

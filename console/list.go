@@ -52,7 +52,7 @@ func (s *server) listTickets(c *fiber.Ctx) error {
 	if err != nil {
 		return err
 	}
-	return c.JSON(wire.TicketList{Tickets: ts, Total: page.Total, NextCursor: page.NextCursor, Groups: page.Groups})
+	return c.JSON(wire.TicketList{Tickets: ts, Total: page.Total, TotalIsMinimum: page.TotalIsMinimum, NextCursor: page.NextCursor, Groups: page.Groups})
 }
 
 // ticketQuery reads the list's query parameters.

@@ -10,12 +10,13 @@ import (
 	"github.com/redis/go-redis/v9"
 )
 
-// Tickets returns the tickets matching f, newest first: at most f.Limit, or
-// at most 1000 when f.Limit is 0 (or more than 1000). It reads the most
-// selective index among the fields set in f (pending approver, beneficiary,
-// requester, state, else all tickets) and checks every field of f on the
-// tickets themselves. Index entries whose ticket has vanished are skipped.
-// f.All lifts the cap.
+// Tickets returns the tickets matching f, newest first (oldest first with
+// f.Asc), ties broken by id, starting past f.After when it is set: at most
+// f.Limit, or at most 1000 when f.Limit is 0 (or more than 1000). It reads
+// the most selective index among the fields set in f (pending approver,
+// beneficiary, requester, state, else all tickets) and checks every field
+// of f on the tickets themselves. Index entries whose ticket has vanished
+// are skipped. f.All lifts the cap.
 func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
 	limit := f.Limit
 	if limit <= 0 || limit > maxLimit {
@@ -30,20 +31,33 @@ func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.T
 	key, exact := s.pickIndex(f)
 	// An exact index needs only as many entries as the limit (plus any whose
 	// ticket vanished); otherwise read pages and filter in Go.
-	page := limit
+	page := min(limit, maxLimit)
 	if !exact {
 		page = s.pageSize
+	}
+	// Members of one score are ordered by id, in the read's direction.
+	from, to := "+inf", "-inf"
+	if f.Asc {
+		from, to = to, from
+	}
+	passed := func(redis.Z) bool { return false }
+	if f.After != nil {
+		from = strconv.FormatInt(f.After.Micros, 10)
+		passed = func(z redis.Z) bool {
+			id, _ := z.Member.(string)
+			return int64(z.Score) == f.After.Micros && (id == f.After.ID || (id < f.After.ID) == f.Asc)
+		}
 	}
 
 	out := make([]*broker.Ticket, 0, min(limit, 64))
 	seen := make(map[string]bool)
 	// Page by score rather than by rank, so tickets created or deleted
-	// meanwhile do not shift the window: each page starts at the lowest
+	// meanwhile do not shift the window: each page starts at the last
 	// score of the previous one, skipping the members already read there.
-	upper, offset := "+inf", int64(0)
+	offset := int64(0)
 	for len(out) < limit {
 		zs, err := s.rdb.ZRangeArgsWithScores(ctx, redis.ZRangeArgs{
-			Key: key, Start: upper, Stop: "-inf", ByScore: true, Rev: true,
+			Key: key, Start: from, Stop: to, ByScore: true, Rev: !f.Asc,
 			Offset: offset, Count: int64(page),
 		}).Result()
 		if err != nil {
@@ -54,7 +68,7 @@ func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.T
 		}
 		ids := make([]string, 0, len(zs))
 		for _, z := range zs {
-			if id, ok := z.Member.(string); ok && !seen[id] {
+			if id, ok := z.Member.(string); ok && !seen[id] && !passed(z) {
 				seen[id] = true
 				ids = append(ids, id)
 			}
@@ -72,10 +86,10 @@ func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.T
 			break
 		}
 		last := zs[len(zs)-1].Score
-		if lastStr := strconv.FormatFloat(last, 'f', -1, 64); lastStr == upper {
+		if lastStr := strconv.FormatFloat(last, 'f', -1, 64); lastStr == from {
 			offset += int64(len(zs))
 		} else {
-			upper, offset = lastStr, 0
+			from, offset = lastStr, 0
 			for _, z := range zs {
 				if z.Score == last {
 					offset++

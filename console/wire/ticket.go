@@ -140,11 +140,14 @@ func NewTicket(t *broker.Ticket, d *broker.Deciding) Ticket {
 
 // TicketList is the body of GET /api/v1/tickets: one page of the tickets
 // the query matches, how many match in all, and the cursor of the next
-// page (absent on the last one).
+// page (absent on the last one). A list in creation order (the default)
+// is read only as far as its page: total then counts the tickets read,
+// and total_is_minimum says more may match.
 type TicketList struct {
-	Tickets    []Ticket `json:"tickets"`
-	Total      int      `json:"total"`
-	NextCursor string   `json:"next_cursor,omitempty"`
+	Tickets        []Ticket `json:"tickets"`
+	Total          int      `json:"total"`
+	TotalIsMinimum bool     `json:"total_is_minimum,omitempty"`
+	NextCursor     string   `json:"next_cursor,omitempty"`
 	// Groups, with grouped=true, are the members of each group listed
 	// (those the caller may see), by group id.
 	Groups map[string][]broker.GroupMember `json:"groups,omitempty"`
