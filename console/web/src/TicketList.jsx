@@ -457,8 +457,8 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
         if (stale) return;
         // A page past the end (tickets decided meanwhile): the last one.
         const pages = Math.max(1, Math.ceil(res.total / prefs.pageSize));
-        if (page > pages) setPage(pages);
-        setData({ key, tickets: res.tickets, total: res.total, groups: res.groups });
+        if (page > pages && !res.minimum) setPage(pages);
+        setData({ key, tickets: res.tickets, total: res.total, minimum: res.minimum, groups: res.groups });
       },
       (e) => {
         if (stale) return;
@@ -475,14 +475,18 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
 
   const loading = data.key === null;
   const total = data.total;
+  // Past a first page the server may not have counted every match: the
+  // count then reads "100+" and the pages go on (open end).
+  const more = !!data.minimum;
+  const count = `${total}${more ? "+" : ""}`;
   const first = total === 0 ? 0 : (page - 1) * prefs.pageSize + 1;
   const last = Math.min(total, (page - 1) * prefs.pageSize + data.tickets.length);
-  const showing = loading ? "Loading…" : total === 0 ? "No tickets" : `Showing ${first}–${last} of ${total}`;
+  const showing = loading ? "Loading…" : total === 0 ? "No tickets" : `Showing ${first}–${last} of ${count}`;
 
   const header = (
     <Header
       variant={phone ? "h1" : "awsui-h1-sticky"}
-      counter={loading ? undefined : `(${total})`}
+      counter={loading ? undefined : `(${count})`}
       description={<span data-testid="showing">{showing}</span>}
       actions={
         <SpaceBetween direction="horizontal" size="xs">
@@ -514,7 +518,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
   const filter = (
     <div data-testid="filter">
       <Suspense fallback={<div style={{ height: 32 }} />}>
-        <PropertyFilter {...propertyFilterProps} filteringPlaceholder="Filter tickets by state, account, people or text" expandToViewport countText={`${total} matches`} />
+        <PropertyFilter {...propertyFilterProps} filteringPlaceholder="Filter tickets by state, account, people or text" expandToViewport countText={`${count} matches`} />
       </Suspense>
     </div>
   );
@@ -523,6 +527,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       <Pagination
         currentPageIndex={page}
         pagesCount={Math.max(1, Math.ceil(total / prefs.pageSize))}
+        openEnd={more}
         onChange={({ detail }) => setPage(detail.currentPageIndex)}
         ariaLabels={{ nextPageLabel: "Next page", previousPageLabel: "Previous page", pageLabel: (n) => `Page ${n} of the tickets` }}
       />
@@ -621,7 +626,7 @@ export default function TicketList({ kind, client, email, admin, accounts, reloa
       filter={filter}
       pagination={pagination}
       preferences={preferences}
-      renderAriaLive={({ firstIndex, lastIndex, totalItemsCount }) => `Showing tickets ${firstIndex} to ${lastIndex} of ${totalItemsCount}`}
+      renderAriaLive={({ firstIndex, lastIndex }) => `Showing tickets ${firstIndex} to ${lastIndex} of ${more ? `more than ${total}` : total}`}
       totalItemsCount={total}
       firstIndex={first}
     />

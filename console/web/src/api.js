@@ -102,7 +102,7 @@ function query(params) {
 }
 
 function listPage(data) {
-  return { tickets: data.tickets || [], total: data.total || 0, next: data.next_cursor || "", groups: data.groups || {} };
+  return { tickets: data.tickets || [], total: data.total || 0, minimum: !!data.total_is_minimum, next: data.next_cursor || "", groups: data.groups || {} };
 }
 
 // api binds the calls to one token.
@@ -119,7 +119,9 @@ export function api(token) {
       const data = await request(token, "GET", `/tickets/${enc(id)}/activity`);
       return data.events || [];
     },
-    // list answers one page: {tickets, total, next, groups}. params are the
+    // list answers one page: {tickets, total, minimum, next, groups}, minimum
+    // when more than total may match (the server read only as far as this
+    // page, in creation order). params are the
     // list's query parameters (state, mine, pending_for_me, requester,
     // beneficiary, account, permission_set, q, group, grouped, sort, order,
     // offset, limit); with grouped, groups gives each listed group's
