@@ -107,22 +107,28 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	if err != nil {
 		return TicketPage{}, err
 	}
-	var after *IndexPos
-	skip := q.Offset
+	var cursor *sortKey
 	if q.Cursor != "" {
 		k, err := q.decodeCursor()
 		if err != nil {
 			return TicketPage{}, err
 		}
-		after, skip = &IndexPos{Micros: k.created, ID: k.id}, 0
+		cursor = &k
 	}
 	in := ListInput{Mine: q.Mine, PendingForMe: q.PendingForMe}
 	if len(q.States) == 1 {
 		in.State = q.States[0] // the store's state index narrows the read
 	}
+	// In creation order the stream starts past the cursor; in any other
+	// the cursor is found in the sorted list.
 	inOrder := q.Sort == SortCreated && !q.Unreviewed
-	if !inOrder {
-		after = nil // the cursor is found in the sorted list below
+	var after *IndexPos
+	skip := q.Offset
+	if cursor != nil {
+		skip = 0
+		if inOrder {
+			after = &IndexPos{Micros: cursor.created, ID: cursor.id}
+		}
 	}
 	st, err := s.view(ctx, u, in, q.Asc && inOrder, after)
 	if err != nil {
@@ -134,13 +140,10 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	}
 	// In order, only a group's first member can be out of place.
 	slices.SortFunc(rows, q.compare)
-	if !inOrder {
-		if q.Cursor != "" {
-			k, _ := q.decodeCursor()
-			skip, _ = slices.BinarySearchFunc(rows, k, func(t *Ticket, k sortKey) int { return q.compareKeys(q.key(t), k) })
-			if skip < len(rows) && q.key(rows[skip]) == k {
-				skip++
-			}
+	if cursor != nil && !inOrder {
+		skip, _ = slices.BinarySearchFunc(rows, *cursor, func(t *Ticket, k sortKey) int { return q.compareKeys(q.key(t), k) })
+		if skip < len(rows) && q.key(rows[skip]) == *cursor {
+			skip++
 		}
 	}
 	page := TicketPage{Total: len(rows), TotalIsMinimum: !complete || q.Cursor != ""}

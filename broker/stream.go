@@ -18,8 +18,6 @@ type stream struct {
 	after *IndexPos
 	keep  func(context.Context, *Ticket) (bool, error)
 	seen  map[string]bool
-	// read counts the tickets taken from the store, kept or not.
-	read int
 }
 
 // source is one store index read a piece at a time.
@@ -56,7 +54,6 @@ func (st *stream) next(ctx context.Context) (*Ticket, error) {
 			continue
 		}
 		st.seen[t.ID] = true
-		st.read++
 		ok, err := st.keep(ctx, t)
 		if err != nil {
 			return nil, err
