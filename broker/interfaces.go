@@ -29,11 +29,10 @@ type TicketStore interface {
 // TicketFilter selects tickets; empty fields match everything. The fields
 // that are set are combined with AND.
 type TicketFilter struct {
-	State           State
-	Requester       string
-	Beneficiary     string
-	PendingApprover string
-	Limit           int
+	State       State
+	Requester   string
+	Beneficiary string
+	Limit       int
 	// All lifts the store's cap on how many tickets one call returns
 	// (Limit is then ignored): ListTickets counts and pages them itself.
 	All bool

@@ -124,8 +124,8 @@ func (st *stream) buffered() bool {
 // other members) is judged the same:
 //   - PendingForMe: the ticket's open round (a pending ticket's, or an
 //     active ticket's extension) is one u may decide now (liveDecision);
-//     the store's approver index follows the stored plan, which a rule
-//     changed since does not update, so every pending ticket is read.
+//     every pending ticket is a candidate, since a rule changed since a
+//     ticket was filed changes who decides it.
 //   - Mine, and everyone who does not administer JIT: tickets u requested
 //     or benefits from; unless Mine, also those u approves or reviews now
 //     (standingOf).

@@ -13,13 +13,13 @@
 //	<prefix>:{tickets}:idx:state:<state>         sorted set: ids of tickets in that state
 //	<prefix>:{tickets}:idx:requester:<email>     sorted set: ids of tickets filed by email
 //	<prefix>:{tickets}:idx:beneficiary:<email>   sorted set: ids of tickets email benefits from
-//	<prefix>:{tickets}:idx:approver:<email>      sorted set: ids of pending tickets email may decide now
 //
 // Index members are ticket ids scored by the ticket's CreatedAt in unix
 // microseconds (exact in a float64 until the year 2255), so reading an index
-// in reverse yields the newest tickets first. The approver index holds a
-// ticket only while it is pending: PendingApprovers mean nothing in any other
-// state.
+// in reverse yields the newest tickets first. Who may decide a ticket is not
+// indexed: it follows the rules in force, which a stored index would not
+// (earlier versions kept idx:approver:<email> by the stored plan; a ticket's
+// change or deletion clears its entries there).
 //
 // # Atomicity
 //

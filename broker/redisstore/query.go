@@ -13,8 +13,8 @@ import (
 // Tickets returns the tickets matching f, newest first (oldest first with
 // f.Asc), ties broken by id, starting past f.After when it is set: at most
 // f.Limit, or at most 1000 when f.Limit is 0 (or more than 1000). It reads
-// the most selective index among the fields set in f (pending approver,
-// beneficiary, requester, state, else all tickets) and checks every field
+// the most selective index among the fields set in f (beneficiary,
+// requester, state, else all tickets) and checks every field
 // of f on the tickets themselves. Index entries whose ticket has vanished
 // are skipped. f.All lifts the cap.
 func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
@@ -24,9 +24,6 @@ func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.T
 	}
 	if f.All {
 		limit = math.MaxInt
-	}
-	if f.PendingApprover != "" && f.State != "" && f.State != broker.StatePending {
-		return []*broker.Ticket{}, nil // the approver index only holds pending tickets
 	}
 	key, exact := s.pickIndex(f)
 	// An exact index needs only as many entries as the limit (plus any whose
@@ -104,15 +101,12 @@ func (s *Store) Tickets(ctx context.Context, f broker.TicketFilter) ([]*broker.T
 // decides the match (no other field of f is set).
 func (s *Store) pickIndex(f broker.TicketFilter) (key string, exact bool) {
 	set := 0
-	for _, v := range []string{string(f.State), f.Requester, f.Beneficiary, f.PendingApprover} {
+	for _, v := range []string{string(f.State), f.Requester, f.Beneficiary} {
 		if v != "" {
 			set++
 		}
 	}
 	switch {
-	case f.PendingApprover != "":
-		// The approver index holds pending tickets only, so it covers State too.
-		return s.approverKey(f.PendingApprover), set == 1 || (set == 2 && f.State == broker.StatePending)
 	case f.Beneficiary != "":
 		return s.beneficiaryKey(f.Beneficiary), set == 1
 	case f.Requester != "":

@@ -90,9 +90,21 @@ func (s *Store) indexKeys(t *broker.Ticket) []string {
 		if t.Requester != "" {
 			add(s.pendingKey(t.Requester))
 		}
+	}
+	return keys
+}
+
+// writtenKeys are the index keys a stored ticket may have entries in:
+// indexKeys, and the approver indexes of its pending approvers, which
+// JIT wrote before lists were read under the rules in force and reads no
+// more (lists decide under the
+// rules in force); a ticket's change or deletion clears them.
+func (s *Store) writtenKeys(t *broker.Ticket) []string {
+	keys := s.indexKeys(t)
+	if t.State == broker.StatePending {
 		for _, a := range t.PendingApprovers {
 			if a != "" {
-				add(s.approverKey(a))
+				keys = append(keys, s.approverKey(a))
 			}
 		}
 	}
@@ -110,8 +122,6 @@ func matches(t *broker.Ticket, f broker.TicketFilter) bool {
 	case f.Requester != "" && t.Requester != f.Requester:
 		return false
 	case f.Beneficiary != "" && !t.IsBeneficiary(f.Beneficiary):
-		return false
-	case f.PendingApprover != "" && (t.State != broker.StatePending || !slices.Contains(t.PendingApprovers, f.PendingApprover)):
 		return false
 	}
 	return true

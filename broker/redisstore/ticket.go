@@ -104,7 +104,7 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 	// one read above, so the stale keys computed from it are exact.
 	add := s.indexKeys(t)
 	var stale []string
-	for _, k := range s.indexKeys(old) {
+	for _, k := range s.writtenKeys(old) {
 		if !slices.Contains(add, k) {
 			stale = append(stale, k)
 		}
@@ -162,7 +162,7 @@ func (s *Store) DeleteTicket(ctx context.Context, id string) error {
 		} else if err != nil {
 			return err
 		}
-		keys := append([]string{s.ticketKey(id), s.outboxKey()}, s.indexKeys(old)...)
+		keys := append([]string{s.ticketKey(id), s.outboxKey()}, s.writtenKeys(old)...)
 		res, err := deleteScript.Run(ctx, s.rdb, keys, digest(raw), id).Int()
 		if err != nil {
 			return fmt.Errorf("delete ticket %s: %w", id, err)

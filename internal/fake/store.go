@@ -1,9 +1,11 @@
 package fake
 
 import (
+	"cmp"
 	"context"
 	"slices"
 	"sort"
+	"strings"
 	"sync"
 
 	"github.com/jitaccess/jit/broker"
@@ -86,26 +88,28 @@ func (s *Store) Ticket(_ context.Context, id string) (*broker.Ticket, error) {
 }
 
 // Tickets returns copies of the tickets matching f (state, requester,
-// beneficiary, pending approver), newest first, at most f.Limit unless
-// f.All.
+// beneficiary), newest first (oldest first with f.Asc), ties by id,
+// starting past f.After, at most f.Limit unless f.All.
 func (s *Store) Tickets(_ context.Context, f broker.TicketFilter) ([]*broker.Ticket, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	order := func(a, b broker.IndexPos) int {
+		c := cmp.Or(cmp.Compare(a.Micros, b.Micros), strings.Compare(a.ID, b.ID))
+		if f.Asc {
+			return c
+		}
+		return -c
+	}
 	var out []*broker.Ticket
 	for _, t := range s.m {
 		if (f.State != "" && t.State != f.State) || (f.Requester != "" && t.Requester != f.Requester) ||
 			(f.Beneficiary != "" && !slices.Contains(t.Beneficiaries, f.Beneficiary)) ||
-			(f.PendingApprover != "" && !slices.Contains(t.PendingApprovers, f.PendingApprover)) {
+			(f.After != nil && order(broker.PosOf(t), *f.After) <= 0) {
 			continue
 		}
 		out = append(out, t.Clone())
 	}
-	sort.Slice(out, func(i, j int) bool {
-		if !out[i].CreatedAt.Equal(out[j].CreatedAt) {
-			return out[i].CreatedAt.After(out[j].CreatedAt)
-		}
-		return out[i].ID > out[j].ID
-	})
+	slices.SortFunc(out, func(a, b *broker.Ticket) int { return order(broker.PosOf(a), broker.PosOf(b)) })
 	if !f.All && f.Limit > 0 && len(out) > f.Limit {
 		out = out[:f.Limit]
 	}
