@@ -35,6 +35,7 @@ type Store struct {
 	base       string // "<prefix>:{tickets}:"
 	pageSize   int
 	maxPending int
+	reads      reads
 }
 
 var _ broker.TicketStore = (*Store)(nil)

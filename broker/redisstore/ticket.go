@@ -49,7 +49,10 @@ func (s *Store) CreateTicket(ctx context.Context, t *broker.Ticket) error {
 
 // Ticket returns the ticket with the given id. ENOTFOUND if there is none.
 func (s *Store) Ticket(ctx context.Context, id string) (*broker.Ticket, error) {
-	t, _, err := s.get(ctx, id)
+	t, raw, err := s.get(ctx, id)
+	if err == nil {
+		s.reads.put(id, readEntry{version: t.Version, digest: digest(raw), keys: s.writtenKeys(t)})
+	}
 	return t, err
 }
 
@@ -87,12 +90,16 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 	if t == nil || t.ID == "" {
 		return broker.Errorf(broker.EINVALID, "ticket id is required")
 	}
-	old, raw, err := s.get(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	if old.Version != t.Version {
-		return conflict(t)
+	read, cached := s.reads.take(t.ID, t.Version)
+	if !cached {
+		old, raw, err := s.get(ctx, t.ID)
+		if err != nil {
+			return err
+		}
+		if old.Version != t.Version {
+			return conflict(t)
+		}
+		read = readEntry{version: old.Version, digest: digest(raw), keys: s.writtenKeys(old)}
 	}
 	next := *t
 	next.Version = t.Version + 1
@@ -101,10 +108,10 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 		return fmt.Errorf("encode ticket %s: %w", t.ID, err)
 	}
 	// The script applies the change only if the stored ticket is still the
-	// one read above, so the stale keys computed from it are exact.
+	// one read, so the stale keys computed from it are exact.
 	add := s.indexKeys(t)
 	var stale []string
-	for _, k := range s.writtenKeys(old) {
+	for _, k := range read.keys {
 		if !slices.Contains(add, k) {
 			stale = append(stale, k)
 		}
@@ -113,22 +120,27 @@ func (s *Store) UpdateTicket(ctx context.Context, t *broker.Ticket) error {
 	keys = append(keys, s.ticketKey(t.ID), s.outboxKey())
 	keys = append(keys, stale...)
 	keys = append(keys, add...)
-	res, err := updateScript.Run(ctx, s.rdb, keys, t.Version, digest(raw), data, score(t), t.ID, len(stale), s.maxPending, s.pendingIndex(t, keys)).Int()
+	res, err := updateScript.Run(ctx, s.rdb, keys, t.Version, read.digest, data, score(t), t.ID, len(stale), s.maxPending, s.pendingIndex(t, keys)).Int()
 	if err != nil {
 		return fmt.Errorf("update ticket %s: %w", t.ID, err)
 	}
 	switch res {
 	case resOK:
 		t.Version = next.Version
+		s.reads.put(t.ID, readEntry{version: next.Version, digest: digest(data), keys: add})
 		s.announce(ctx, t.ID)
 		return nil
 	case resNotFound:
 		return broker.Errorf(broker.ENOTFOUND, "ticket %s not found", t.ID)
 	case resCapped:
 		return s.capped(t)
-	default:
-		return conflict(t)
+	case resConflict:
+		if cached { // what this process remembered is not what is stored: read it
+			s.reads.drop(t.ID)
+			return s.UpdateTicket(ctx, t)
+		}
 	}
+	return conflict(t)
 }
 
 // pendingIndex is the 1-based position in keys of t's requester's pending
@@ -168,6 +180,7 @@ func (s *Store) DeleteTicket(ctx context.Context, id string) error {
 			return fmt.Errorf("delete ticket %s: %w", id, err)
 		}
 		if res == resOK {
+			s.reads.drop(id)
 			return nil
 		}
 	}
