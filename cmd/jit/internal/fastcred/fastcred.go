@@ -1,19 +1,21 @@
 // Package fastcred serves `jit credentials` from a small cache entry
 // before the rest of the jit binary is initialised.
 //
+// When the command line is `jit credentials ...` and there is a fast entry
+// for exactly that command line and environment (Key) that may be served
+// now (Entry.Check), init prints it and exits; in every other case it does
+// nothing and jit runs as usual.
+//
 // Go initialises a binary's packages one at a time: of those whose imports
 // are all initialised, the first in import path order (since Go 1.21).
 // This package imports only standard packages that are initialised in the
-// first 1.5 ms or so, so its init runs before the AWS SDK, Prometheus and
-// the rest of jit (5-8 ms, whichever command runs). Adding an import can
-// undo that: path/filepath, for one, waits for every ready package whose
-// path sorts before "path", most of the github.com ones. cmd/jit's
-// TestCredentialsFastPath checks that no github.com/aws package has been
-// initialised when an entry is served. When the command line is
-// `jit credentials ...` and there is a fast entry for exactly that command
-// line and environment (Key) that may be served now (Entry.Check), init
-// prints it and exits; in every other case it does nothing and jit runs as
-// usual.
+// first millisecond or so, so its init runs after about 75 small packages
+// and before the AWS SDK's service packages, Prometheus and the rest of
+// jit (5-6 ms, whichever command runs). Adding an import can undo that:
+// path/filepath, for one, waits for every ready package whose path sorts
+// before "path", most of the github.com ones. cmd/jit's
+// TestCredentialsFastPath checks that no AWS service package and no
+// Prometheus package has been initialised when an entry is served.
 //
 // cmd/jit's credentials.go (the slow path) saves the entry after serving a
 // session for --ticket ID and removes it when it fails; jit login and jit
