@@ -22,6 +22,7 @@ import (
 	"github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/jitaccess/jit/cmd/jit/internal/fastcred"
 	"github.com/jitaccess/jit/console/client"
 	"github.com/jitaccess/jit/console/wire"
 )
@@ -132,6 +133,9 @@ func runLogin(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	login.Email = me.Email
 	if err := store.save(*server, login); err != nil {
 		return fmt.Errorf("cannot keep the sign-in: %w", err)
+	}
+	if err := fastcred.RemoveAll(); err != nil { // none may be served for the sign-in before
+		return fmt.Errorf("cannot remove the fast credential cache: %w", err)
 	}
 	if err := saveUserConfig(userConfig{URL: *server}); err != nil {
 		return fmt.Errorf("cannot remember the server URL: %w", err)
@@ -386,6 +390,9 @@ func runLogout(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	l, ok, _ := store.load(normServer(*server))
 	if err := store.remove(normServer(*server)); err != nil {
 		return fmt.Errorf("cannot remove the sign-in: %w", err)
+	}
+	if err := fastcred.RemoveAll(); err != nil { // it would serve sessions without a sign-in
+		return fmt.Errorf("cannot remove the fast credential cache: %w", err)
 	}
 	note := ""
 	if ok && l.RefreshToken != "" && l.RevokeURL != "" {

@@ -86,6 +86,8 @@ command's flags.
 `
 
 func main() {
+	// `jit credentials` may have been answered before main, from the init
+	// of package fastcred (imported by credentials.go).
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

@@ -43,14 +43,23 @@ func configDir() (string, error) {
 	return filepath.Join(home, ".config", "jit"), nil
 }
 
+// userConfigPath is config.yaml in configDir.
+func userConfigPath() (string, error) {
+	dir, err := configDir()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(dir, "config.yaml"), nil
+}
+
 // loadUserConfig reads config.yaml; a missing file is the zero config.
 func loadUserConfig() (userConfig, error) {
 	var c userConfig
-	dir, err := configDir()
+	path, err := userConfigPath()
 	if err != nil {
 		return c, err
 	}
-	b, err := os.ReadFile(filepath.Join(dir, "config.yaml"))
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return c, nil
 	}
@@ -58,14 +67,14 @@ func loadUserConfig() (userConfig, error) {
 		return c, err
 	}
 	if err := yaml.Unmarshal(b, &c); err != nil {
-		return c, fmt.Errorf("%s: %w", filepath.Join(dir, "config.yaml"), err)
+		return c, fmt.Errorf("%s: %w", path, err)
 	}
 	return c, nil
 }
 
 // saveUserConfig writes config.yaml readable by the user only.
 func saveUserConfig(c userConfig) error {
-	dir, err := configDir()
+	path, err := userConfigPath()
 	if err != nil {
 		return err
 	}
@@ -73,7 +82,7 @@ func saveUserConfig(c userConfig) error {
 	if err != nil {
 		return err
 	}
-	return writePrivateFile(filepath.Join(dir, "config.yaml"), b)
+	return writePrivateFile(path, b)
 }
 
 // serverURLDefault is the default of every client command's --url:
