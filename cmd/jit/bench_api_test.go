@@ -23,6 +23,7 @@ import (
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/federation/sandbox"
+	"github.com/redis/go-redis/v9"
 )
 
 // benchVerifier takes the bearer token as the user's email.
@@ -156,8 +157,10 @@ func BenchmarkAPICreateApprove(b *testing.B) {
 // BenchmarkCredentials: sessions minted through the API, 20 callers at
 // once, each for their own active role ticket (mints of one ticket take
 // turns: each records its session in the ticket), against its floor: the
-// ticket read from Redis and one AssumeRole of the role against the
-// sandbox, without the broker around them. Each reports calls/s and p99;
+// same Redis round trips as one call (recorded, then sent again as they
+// were) and one AssumeRole of the role against the sandbox, without the
+// broker around them; and, for comparison, the ticket's read and the
+// AssumeRole alone (read-and-assume). Each reports calls/s and p99;
 // the ratio of the two rates is what the broker costs.
 func BenchmarkCredentials(b *testing.B) {
 	const callers = 20
@@ -224,7 +227,8 @@ func BenchmarkCredentials(b *testing.B) {
 			return nil
 		})
 	})
-	b.Run("floor", func(b *testing.B) {
+	// For comparison: the ticket's read and the AssumeRole alone.
+	b.Run("read-and-assume", func(b *testing.B) {
 		run(b, func(c int) error {
 			ctx := context.Background()
 			if err := api.sys.rdb.Get(ctx, "jit:{tickets}:t:"+ids[c]).Err(); err != nil {
@@ -235,4 +239,92 @@ func BenchmarkCredentials(b *testing.B) {
 			return err
 		})
 	})
+	// The floor sends the Redis round trips one call sends (recorded from
+	// one more call of each caller) as they are, answers unread.
+	rec := &roundTrips{}
+	api.sys.rdb.AddHook(rec)
+	trips := make([][]roundTrip, callers)
+	for c := range callers {
+		rec.start()
+		if code, out, _ := api.call(fmt.Sprintf("mint%02d@example.com", c), "POST", "/api/v1/tickets/"+ids[c]+"/credentials", map[string]any{}); code != http.StatusOK {
+			b.Fatalf("credentials: %d %v", code, out)
+		}
+		trips[c] = rec.stop()
+	}
+	b.Logf("one call's Redis round trips: %d (%v)", len(trips[0]), roundTripNames(trips[0]))
+	b.Run("floor", func(b *testing.B) {
+		run(b, func(c int) error {
+			ctx := context.Background()
+			for _, t := range trips[c] {
+				pipe := api.sys.rdb.Pipeline()
+				for _, args := range t {
+					pipe.Do(ctx, args...)
+				}
+				pipe.Exec(ctx) // a script refused (the version, the audit head moved) is still a round trip
+			}
+			_, err := stsc.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::111111111111:role/ReadOnlyAccess"),
+				RoleSessionName: aws.String("floor"), DurationSeconds: aws.Int32(900)})
+			return err
+		})
+	})
+}
+
+// roundTrip is one round trip to Redis: a command, or a pipeline's.
+type roundTrip [][]any
+
+// roundTrips records the round trips a client sends while started.
+type roundTrips struct {
+	mu  sync.Mutex
+	on  bool
+	got []roundTrip
+}
+
+func (r *roundTrips) start() { r.mu.Lock(); r.on, r.got = true, nil; r.mu.Unlock() }
+
+func (r *roundTrips) stop() []roundTrip {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.on = false
+	return r.got
+}
+
+func (r *roundTrips) add(cmds ...redis.Cmder) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.on {
+		return
+	}
+	var t roundTrip
+	for _, c := range cmds {
+		t = append(t, slices.Clone(c.Args()))
+	}
+	r.got = append(r.got, t)
+}
+
+func (r *roundTrips) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (r *roundTrips) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		r.add(cmd)
+		return next(ctx, cmd)
+	}
+}
+
+func (r *roundTrips) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		r.add(cmds...)
+		return next(ctx, cmds)
+	}
+}
+
+func roundTripNames(ts []roundTrip) []string {
+	var out []string
+	for _, t := range ts {
+		var names []string
+		for _, args := range t {
+			names = append(names, fmt.Sprint(args[0]))
+		}
+		out = append(out, strings.Join(names, "+"))
+	}
+	return out
 }
