@@ -178,18 +178,7 @@ func TestCredentialsFastPathLogout(t *testing.T) {
 	h := newHarness(t)
 	m := newUserMachine(t)
 	h.deviceLogin(m, "alice@example.com")
-	out, errOut, code := m.jit("request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "fast", "--output", "json")
-	if code != 0 {
-		t.Fatalf("request: %d %s", code, errOut)
-	}
-	var tk broker.Ticket
-	if err := json.Unmarshal([]byte(out), &tk); err != nil {
-		t.Fatal(err)
-	}
-	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
-		t.Fatalf("approve: %v %s", err, errOut)
-	}
-	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	tk := h.activeFor(m, "fast")
 	creds := func() (string, string, bool, error) {
 		cmd := exec.Command(jitBin, "credentials", "--ticket", tk.ID)
 		cmd.Env = m.env

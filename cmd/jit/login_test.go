@@ -310,6 +310,26 @@ func TestLoginWithIndependentProvider(t *testing.T) {
 
 // deviceLogin signs the user in with `jit login --no-browser` (the device
 // grant of the harness's devoidc issuer), as user.
+// activeFor files a ReadOnlyAccess ticket in 111111111111 through m's
+// `jit request` (its sign-in), has bob approve it and waits until it is
+// active.
+func (h *harness) activeFor(m *userMachine, reason string) broker.Ticket {
+	h.t.Helper()
+	out, errOut, code := m.jit("request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", reason, "--output", "json")
+	if code != 0 {
+		h.t.Fatalf("request: %d %s", code, errOut)
+	}
+	var tk broker.Ticket
+	if err := json.Unmarshal([]byte(out), &tk); err != nil {
+		h.t.Fatal(err)
+	}
+	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
+		h.t.Fatalf("approve: %v %s", err, errOut)
+	}
+	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	return tk
+}
+
 func (h *harness) deviceLogin(m *userMachine, user string) string {
 	h.t.Helper()
 	return m.login(func(link string, _ io.Writer) {
@@ -356,18 +376,7 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 		}
 	}
 
-	out, errOut, code := m.jit("request", "--account", "111111111111", "--permission-set", "ReadOnlyAccess", "--duration", "1h", "--reason", "login test", "--output", "json")
-	if code != 0 {
-		t.Fatalf("request: %d %s", code, errOut)
-	}
-	var tk broker.Ticket
-	if err := json.Unmarshal([]byte(out), &tk); err != nil {
-		t.Fatal(err)
-	}
-	if _, errOut, err := h.jit("bob@example.com", "approve", tk.ID); err != nil {
-		t.Fatalf("approve: %v %s", err, errOut)
-	}
-	h.waitState(tk.ID, broker.StateActive, 10*time.Second)
+	tk := h.activeFor(m, "login test")
 
 	// An AWS config file with comments and profiles of its own.
 	orig := "# my AWS settings\n[default]\nregion=eu-west-1   ; inline\n\n# production, via SSO\n[profile prod]\nsso_session = corp\ns3 =\n  max_concurrent_requests = 20\n\n[sso-session corp]\nsso_start_url = https://corp.example.com/start\n"
@@ -442,7 +451,7 @@ func TestDeviceLoginConfigureAndAWSCLI(t *testing.T) {
 
 	// jit exec: credentials in the command's environment, not on jit's
 	// output; the command's exit code is jit's.
-	out, errOut, code = m.jit("exec", "--ticket", tk.ID, "--", "sh", "-c",
+	out, errOut, code := m.jit("exec", "--ticket", tk.ID, "--", "sh", "-c",
 		`test -n "$AWS_ACCESS_KEY_ID" && test -n "$AWS_SECRET_ACCESS_KEY" && test -n "$AWS_SESSION_TOKEN" && test -n "$AWS_CREDENTIAL_EXPIRATION" && exit 7`)
 	if code != 7 || out != "" || errOut != "" {
 		t.Fatalf("jit exec: code %d, stdout %q, stderr %q; want 7 and no output", code, out, errOut)
