@@ -203,7 +203,7 @@ func (s *Service) rows(ctx context.Context, st *stream, q TicketQuery, need int,
 			if st.startsPast(members[0]) {
 				continue // listed on an earlier page
 			}
-			if cur := t; st.before(cur, members[0]) {
+			if st.before(t, members[0]) {
 				ahead = append(ahead, members[0])
 			}
 			t = members[0]
