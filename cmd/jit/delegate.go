@@ -21,33 +21,25 @@ func runDelegate(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	fs := newFlagSet("delegate", stderr)
 	c.bind(fs, true)
 	fs.StringVar(&in.To, "to", "", "delegate's email")
-	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
-	fs.StringVar(&in.End, "end", "", "end, RFC 3339")
-	dur := fs.Duration("duration", 0, "how long (instead of --end), e.g. 168h")
+	var w windowFlags
+	w.bind(fs, "end", "how long (instead of --end): 7d, 168h, ...")
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
 	}
-	switch {
-	case in.To == "":
+	if in.To == "" {
 		return errors.New("--to is required")
-	case in.End == "" && *dur <= 0:
-		return errors.New("give --end or --duration")
-	case in.End != "" && *dur > 0:
-		return errors.New("give --end or --duration, not both")
 	}
-	if *dur > 0 {
-		from := time.Now().UTC()
-		if in.Start != "now" {
-			t, err := time.Parse(time.RFC3339, in.Start)
-			if err != nil {
-				return errors.New("--start must be now or an RFC 3339 time")
-			}
-			from = t
+	var dur time.Duration
+	var err error
+	if in.Start, in.End, dur, err = w.parse(); err != nil {
+		return err
+	}
+	if dur > 0 {
+		from, err := w.startTime(time.Now().UTC())
+		if err != nil {
+			return err
 		}
-		in.End = from.Add(*dur).Format(time.RFC3339)
-	}
-	if in.Start == "now" {
-		in.Start = ""
+		in.End = from.Add(dur).Format(time.RFC3339)
 	}
 	d, err := c.api().Delegate(ctx, in)
 	if err != nil {

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/url"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -26,9 +25,8 @@ func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer)
 	fs.StringVar(&in.For, "for", "", "the person pre-approved (email)")
 	fs.StringVar(&in.AccountID, "account", "", "account (12-digit id or name)")
 	fs.StringVar(&in.PermissionSet, "permission-set", "", "permission set name")
-	fs.StringVar(&in.Start, "start", "now", "start: now or RFC 3339")
-	fs.StringVar(&in.End, "until", "", "end, RFC 3339")
-	dur := fs.String("duration", "", "how long (instead of --until): 7d, 36h, ... (at most 30d)")
+	var w windowFlags
+	w.bind(fs, "until", "how long (instead of --until): 7d, 36h, ... (at most 30d)")
 	fs.StringVar(&in.Reason, "reason", "", "why (required)")
 	if err := c.parseNoArgs(fs, args); err != nil {
 		return err
@@ -38,22 +36,17 @@ func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return errors.New("--for is required")
 	case in.AccountID == "" || in.PermissionSet == "":
 		return errors.New("--account and --permission-set are required")
-	case in.End == "" && *dur == "":
-		return errors.New("give --until or --duration")
-	case in.End != "" && *dur != "":
-		return errors.New("give --until or --duration, not both")
-	case strings.TrimSpace(in.Reason) == "":
+	}
+	start, end, dur, err := w.parse()
+	if err != nil {
+		return err
+	}
+	if strings.TrimSpace(in.Reason) == "" {
 		return errors.New("--reason is required")
 	}
-	if *dur != "" {
-		d, err := parseDays(*dur)
-		if err != nil {
-			return err
-		}
-		in.Duration = d.String()
-	}
-	if in.Start == "now" {
-		in.Start = ""
+	in.Start, in.End = start, end
+	if dur > 0 {
+		in.Duration = dur.String()
 	}
 	api := c.api()
 	id, err := accountIDOf(ctx, api, in.AccountID)
@@ -66,18 +59,6 @@ func runPreApprove(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return printPreApprovals(stdout, c.output, &p, []broker.PreApproval{p})
-}
-
-// parseDays reads a Go duration or a whole number of days ("7d").
-func parseDays(s string) (time.Duration, error) {
-	if n, ok := strings.CutSuffix(s, "d"); ok {
-		if days, err := strconv.Atoi(n); err == nil && days > 0 {
-			return time.Duration(days) * 24 * time.Hour, nil
-		}
-	} else if d, err := time.ParseDuration(s); err == nil && d > 0 {
-		return d, nil
-	}
-	return 0, fmt.Errorf("--duration %q must be a number of days (7d) or a duration (36h)", s)
 }
 
 // runPreApprovals runs `jit preapprovals list [--all] [--person E]
