@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"math"
 )
 
 // Ticket returns a ticket the caller may see: its requester, beneficiaries,
@@ -33,9 +32,9 @@ type ListInput struct {
 	// themself or as a delegate: pending tickets and active tickets with a
 	// pending extension.
 	PendingForMe bool
-	Limit        int
-	// All returns every match, without the cap of 500 (ListTickets).
-	All bool
+	// Limit caps the list: 1 to 500 (default 500). ListTickets pages
+	// instead.
+	Limit int
 }
 
 // Tickets lists the tickets the caller may see, newest first (see view
@@ -50,9 +49,6 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 	}
 	if in.Limit <= 0 || in.Limit > 500 {
 		in.Limit = 500
-	}
-	if in.All {
-		in.Limit = math.MaxInt
 	}
 	st, err := s.view(ctx, u, in, false, nil)
 	if err != nil {

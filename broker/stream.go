@@ -117,8 +117,8 @@ func (st *stream) buffered() bool {
 }
 
 // view returns the stream of the tickets u may see in the view in selects
-// (in.State narrows the indexes read; in.Limit and in.All are the
-// caller's), oldest first when asc, starting past after when it is set.
+// (in.State narrows the indexes read; in.Limit is the caller's), oldest
+// first when asc, starting past after when it is set.
 // Each view's rule is checked on every ticket against the rules and
 // delegations in force, so a ticket read out of its index (a group's
 // other members) is judged the same:
