@@ -2,12 +2,10 @@ package console
 
 import (
 	"context"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gofiber/fiber/v2"
-	"github.com/gofiber/fiber/v2/utils"
 
 	"github.com/jitaccess/jit/broker"
 	"github.com/jitaccess/jit/console/wire"
@@ -57,7 +55,7 @@ func (s *server) listTickets(c *fiber.Ctx) error {
 
 // ticketQuery reads the list's query parameters.
 func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
-	str := func(name string) string { return strings.TrimSpace(utils.CopyString(c.Query(name))) }
+	str := func(name string) string { return queryStr(c, name) }
 	q := broker.TicketQuery{
 		Requester: str("requester"), Beneficiary: str("beneficiary"), AccountID: str("account"),
 		PermissionSet: str("permission_set"), Text: str("q"), Group: str("group"), Sort: str("sort"), Cursor: str("cursor"),
@@ -95,14 +93,9 @@ func ticketQuery(c *fiber.Ctx) (broker.TicketQuery, error) {
 			return q, err
 		}
 	}
-	for name, dst := range map[string]*int{"limit": &q.Limit, "offset": &q.Offset} {
-		if v := str(name); v != "" {
-			n, err := strconv.Atoi(v)
-			if err != nil || n < 0 || (name == "limit" && n == 0) {
-				return q, broker.Errorf(broker.EINVALID, "%s must be a positive integer", name)
-			}
-			*dst = n
-		}
+	if q.Limit, err = queryCount(c, "limit", 1); err != nil {
+		return q, err
 	}
-	return q, nil
+	q.Offset, err = queryCount(c, "offset", 0)
+	return q, err
 }

@@ -2,8 +2,6 @@ package console
 
 import (
 	"context"
-	"strconv"
-	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -82,7 +80,7 @@ func (s *server) listPreApprovals(c *fiber.Ctx, p PreApprover) error {
 
 // preApprovalQuery reads the list's query parameters.
 func preApprovalQuery(c *fiber.Ctx) (broker.PreApprovalQuery, error) {
-	str := func(name string) string { return strings.TrimSpace(utils.CopyString(c.Query(name))) }
+	str := func(name string) string { return queryStr(c, name) }
 	q := broker.PreApprovalQuery{Person: str("person"), AccountID: str("account"), PermissionSet: str("permission_set"), Cursor: str("cursor")}
 	var err error
 	if q.All, err = queryBool(c, "all"); err != nil {
@@ -95,12 +93,8 @@ func preApprovalQuery(c *fiber.Ctx) (broker.PreApprovalQuery, error) {
 		}
 		q.Ended = &ended
 	}
-	if v := str("limit"); v != "" {
-		if q.Limit, err = strconv.Atoi(v); err != nil || q.Limit <= 0 {
-			return q, broker.Errorf(broker.EINVALID, "limit must be a positive integer")
-		}
-	}
-	return q, nil
+	q.Limit, err = queryCount(c, "limit", 1)
+	return q, err
 }
 
 // revokePreApproval answers DELETE /api/v1/preapprovals/:id: 200 with

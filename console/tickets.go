@@ -3,6 +3,7 @@ package console
 import (
 	"context"
 	"strconv"
+	"strings"
 
 	"github.com/gofiber/fiber/v2"
 	"github.com/gofiber/fiber/v2/utils"
@@ -26,6 +27,26 @@ func (s *server) createTicket(c *fiber.Ctx) error {
 }
 
 // queryBool parses an optional boolean query parameter.
+// queryStr is a query parameter, trimmed (and copied: fiber reuses its
+// buffers).
+func queryStr(c *fiber.Ctx, name string) string {
+	return strings.TrimSpace(utils.CopyString(c.Query(name)))
+}
+
+// queryCount is a query parameter that counts: absent is 0, else at
+// least min (0 for an offset, 1 for a limit). EINVALID otherwise.
+func queryCount(c *fiber.Ctx, name string, min int) (int, error) {
+	v := queryStr(c, name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < min {
+		return 0, broker.Errorf(broker.EINVALID, "%s must be a positive integer", name)
+	}
+	return n, nil
+}
+
 func queryBool(c *fiber.Ctx, name string) (bool, error) {
 	v := c.Query(name)
 	if v == "" {
