@@ -38,11 +38,11 @@ const recheckAfter = fastcred.RecheckAfter
 //
 // The fast path: after serving --ticket ID, a fast entry keyed by the
 // exact command line and the environment that matters (fastcred.Key)
-// keeps what was printed, and the next identical call prints it from the
-// init of package fastcred, before the rest of jit is initialised
-// (docs/benchmarks.md: 3.5-5.5 ms instead of 9-10). It is served only while this function would print
-// the same without asking the server: the session's cache file holds that
-// document and was written or checked less than recheckAfter ago, the
+// names the session's cache file, and the next identical call prints that
+// file from the init of package fastcred, before the rest of jit is
+// initialised (docs/benchmarks.md: 3.5-5.5 ms instead of 9-10). It is
+// served only while this function would print the same without asking
+// the server: the cache file was written or checked less than recheckAfter ago, the
 // session is more than cacheMargin from its expiry, the sign-in's ID token
 // is not due for refreshing, and the user config file is unchanged. Once
 // a minute the slow path therefore runs and checks the ticket and the
@@ -90,7 +90,7 @@ func runCredentials(ctx context.Context, args []string, stdout, stderr io.Writer
 	return nil
 }
 
-// saveFast keeps what `jit credentials args` printed for the fast path
+// saveFast keeps the fast entry of `jit credentials args`, which printed out
 // (see runCredentials); config is the user config file and its stamp
 // before it was read. A group's id has no cache file of its own: nothing
 // is saved (fastcred.Save saves only an entry it would serve).
@@ -113,7 +113,7 @@ func saveFast(args []string, c clientFlags, ticket string, doc wire.CredentialPr
 	if main == "" {
 		return
 	}
-	_ = fastcred.Save(args, fastcred.Entry{Main: main, Until: until, Config: config[0], ConfigStamp: config[1], Out: out})
+	_ = fastcred.Save(args, fastcred.Entry{Main: main, Until: until, Config: config[0], ConfigStamp: config[1]}, out)
 }
 
 // sessionFor returns a session for the selected ticket: from the cache

@@ -19,12 +19,13 @@
 //
 // cmd/jit's credentials.go (the slow path) saves the entry after serving a
 // session for --ticket ID and removes it when it fails; jit login and jit
-// logout remove them all. An entry holds exactly what the slow path printed
-// and is served only while the slow path, run instead, would print the same
-// without asking the server anything: the session's cache file holds that
-// same document and was written or checked less than RecheckAfter ago, the
-// session (and the sign-in's ID token) is not yet due for renewal, and the
-// user's config file is as it was.
+// logout remove them all. An entry names the session's cache file, which
+// holds exactly what the slow path prints (the session is not copied), and
+// is served only while the slow path, run instead, would print the same
+// without asking the server anything: the cache file was written or
+// checked less than RecheckAfter ago, the session (and the sign-in's ID
+// token) is not yet due for renewal, and the user's config file is as it
+// was.
 package fastcred
 
 import (
@@ -83,10 +84,11 @@ func Serve(args []string, now time.Time) ([]byte, bool) {
 		return nil, false
 	}
 	e, err := Parse(b)
-	if err != nil || e.Check(now) != nil {
+	if err != nil {
 		return nil, false
 	}
-	return e.Out, true
+	out, err := e.Serve(now)
+	return out, err == nil
 }
 
 // CacheDir is the directory of jit's credential cache: JIT_CACHE_DIR, else
@@ -141,8 +143,9 @@ func entryPath(args []string) string {
 
 // Entry is one fast entry.
 type Entry struct {
-	// Main is the session's cache file; it must hold Out without its
-	// final newline, written or checked less than RecheckAfter ago.
+	// Main is the session's cache file: one line, what the slow path
+	// prints without its final newline, served when it was written or
+	// checked less than RecheckAfter ago.
 	Main string
 	// Until is when the entry stops being served: the session's renewal
 	// (its expiry less the cache margin), or sooner the sign-in's.
@@ -150,25 +153,21 @@ type Entry struct {
 	// Config is the user config file and ConfigStamp its Stamp when the
 	// slow path read it.
 	Config, ConfigStamp string
-	// Out is exactly what the slow path printed.
-	Out []byte
 }
 
-const header = "jit fast credentials 1\n"
+const header = "jit fast credentials 2\n"
 
-// Marshal is the entry's file: a header of one line each, a blank line,
-// then Out.
+// Marshal is the entry's file: a header of one line each.
 func (e Entry) Marshal() ([]byte, error) {
-	if strings.ContainsAny(e.Main+e.Config+e.ConfigStamp, "\n") || len(e.Out) == 0 || bytes.IndexByte(e.Out, '\n') != len(e.Out)-1 {
-		return nil, errors.New("a newline in a path, or Out not one line")
+	if strings.ContainsAny(e.Main+e.Config+e.ConfigStamp, "\n") {
+		return nil, errors.New("a newline in a path")
 	}
 	var b bytes.Buffer
 	b.WriteString(header)
 	b.WriteString("main " + e.Main + "\n")
 	b.WriteString("until " + strconv.FormatInt(e.Until.Unix(), 10) + "\n")
 	b.WriteString("config " + e.Config + "\n")
-	b.WriteString("stamp " + e.ConfigStamp + "\n\n")
-	b.Write(e.Out)
+	b.WriteString("stamp " + e.ConfigStamp + "\n")
 	return b.Bytes(), nil
 }
 
@@ -188,37 +187,37 @@ func Parse(b []byte) (Entry, error) {
 		}
 		v[i], rest = string(val), after
 	}
-	out, ok := bytes.CutPrefix(rest, []byte("\n"))
 	until, err := strconv.ParseInt(v[1], 10, 64)
-	if !ok || err != nil || len(out) == 0 || bytes.IndexByte(out, '\n') != len(out)-1 {
-		return Entry{}, bad // Out is one line
+	if err != nil || len(rest) != 0 {
+		return Entry{}, bad
 	}
-	return Entry{Main: v[0], Until: time.Unix(until, 0), Config: v[2], ConfigStamp: v[3], Out: out}, nil
+	return Entry{Main: v[0], Until: time.Unix(until, 0), Config: v[2], ConfigStamp: v[3]}, nil
 }
 
-// Check says why e may not be served at now, if it may not.
-func (e Entry) Check(now time.Time) error {
+// Serve returns what e serves at now, the session's cache file and a
+// newline, or why it may not be served.
+func (e Entry) Serve(now time.Time) ([]byte, error) {
 	if !now.Before(e.Until) {
-		return errors.New("due for renewal")
+		return nil, errors.New("due for renewal")
 	}
 	if Stamp(e.Config) != e.ConfigStamp {
-		return errors.New("the config file changed")
+		return nil, errors.New("the config file changed")
 	}
 	fi, err := os.Stat(e.Main)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if now.Sub(fi.ModTime()) >= RecheckAfter {
-		return errors.New("due for a check of the ticket")
+		return nil, errors.New("due for a check of the ticket")
 	}
 	main, err := os.ReadFile(e.Main)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if !bytes.Equal(append(main, '\n'), e.Out) {
-		return errors.New("the cache file holds another session")
+	if len(main) == 0 || bytes.IndexByte(main, '\n') >= 0 {
+		return nil, errors.New("the cache file is not one document")
 	}
-	return nil
+	return append(main, '\n'), nil
 }
 
 // Stamp is the modification time and size of a file, "-" if it cannot be
@@ -232,10 +231,15 @@ func Stamp(path string) string {
 }
 
 // Save stores e as the fast entry of `jit credentials args`, readable by
-// the user only, if it may be served now.
-func Save(args []string, e Entry) error {
-	if err := e.Check(time.Now()); err != nil {
+// the user only, if it may be served now and serves what the slow path
+// printed.
+func Save(args []string, e Entry, printed []byte) error {
+	out, err := e.Serve(time.Now())
+	if err != nil {
 		return err
+	}
+	if !bytes.Equal(out, printed) {
+		return errors.New("the cache file holds another session")
 	}
 	b, err := e.Marshal()
 	if err != nil {

@@ -9,8 +9,9 @@ import (
 )
 
 // setup gives the test its own cache directory and a session cache file
-// and config file, and returns an entry for them that may be served.
-func setup(t *testing.T) Entry {
+// and config file, and returns an entry for them that may be served, and
+// what it serves.
+func setup(t *testing.T) (Entry, []byte) {
 	t.Helper()
 	dir := t.TempDir()
 	t.Setenv("JIT_CACHE_DIR", dir)
@@ -23,11 +24,11 @@ func setup(t *testing.T) Entry {
 	if err := os.WriteFile(config, []byte("url: http://x\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return Entry{Main: main, Until: time.Now().Add(time.Hour).Truncate(time.Second), Config: config, ConfigStamp: Stamp(config), Out: append(doc, '\n')}
+	return Entry{Main: main, Until: time.Now().Add(time.Hour).Truncate(time.Second), Config: config, ConfigStamp: Stamp(config)}, append(doc, '\n')
 }
 
 func TestEntryRoundTrip(t *testing.T) {
-	e := setup(t)
+	e, _ := setup(t)
 	b, err := e.Marshal()
 	if err != nil {
 		t.Fatal(err)
@@ -36,7 +37,7 @@ func TestEntryRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Main != e.Main || !got.Until.Equal(e.Until) || got.Config != e.Config || got.ConfigStamp != e.ConfigStamp || !bytes.Equal(got.Out, e.Out) {
+	if got.Main != e.Main || !got.Until.Equal(e.Until) || got.Config != e.Config || got.ConfigStamp != e.ConfigStamp {
 		t.Fatalf("round trip: %+v, want %+v", got, e)
 	}
 	// Every truncation, and a line changed, is refused.
@@ -47,15 +48,15 @@ func TestEntryRoundTrip(t *testing.T) {
 	}
 	for _, bad := range [][]byte{
 		bytes.Replace(b, []byte("until "), []byte("until x"), 1),
-		bytes.Replace(b, []byte("jit fast credentials 1"), []byte("jit fast credentials 2"), 1),
+		bytes.Replace(b, []byte("jit fast credentials 2"), []byte("jit fast credentials 1"), 1),
 		append(bytes.Clone(b), "more\n"...),
 	} {
 		if _, err := Parse(bad); err == nil {
 			t.Fatalf("parsed %q", bad)
 		}
 	}
-	// A path with a newline, or an Out that is not one line, is not written.
-	for _, bad := range []Entry{{Main: "a\nb", Config: "c", ConfigStamp: "-", Out: []byte("x\n")}, {Main: "a", Config: "c", ConfigStamp: "-", Out: []byte("x")}} {
+	// A path with a newline is not written.
+	for _, bad := range []Entry{{Main: "a\nb", Config: "c", ConfigStamp: "-"}, {Main: "a", Config: "c\n", ConfigStamp: "-"}} {
 		if _, err := bad.Marshal(); err == nil {
 			t.Fatalf("marshalled %+v", bad)
 		}
@@ -63,9 +64,12 @@ func TestEntryRoundTrip(t *testing.T) {
 }
 
 func TestSaveServe(t *testing.T) {
-	e := setup(t)
+	e, printed := setup(t)
 	args := []string{"--ticket", "T1"}
-	if err := Save(args, e); err != nil {
+	if err := Save(args, e, []byte("{\"another\":\"session\"}\n")); err == nil {
+		t.Error("saved an entry for a session other than the cache file's")
+	}
+	if err := Save(args, e, printed); err != nil {
 		t.Fatal(err)
 	}
 	fi, err := os.Stat(dir())
@@ -76,7 +80,7 @@ func TestSaveServe(t *testing.T) {
 		t.Fatalf("entry: %v %v, want 0600", err, fi.Mode())
 	}
 	now := time.Now()
-	if out, ok := Serve(args, now); !ok || !bytes.Equal(out, e.Out) {
+	if out, ok := Serve(args, now); !ok || !bytes.Equal(out, printed) {
 		t.Fatalf("Serve: %q %v", out, ok)
 	}
 	for _, other := range [][]string{{"--ticket", "T2"}, {"--ticket", "T1", "--no-cache"}, {"--ticket", "T1", "-h"}, {"--ticket=T1"}} {
@@ -92,7 +96,7 @@ func TestSaveServe(t *testing.T) {
 	})
 	// No entry is served for --no-cache or help even when there is one.
 	for _, guarded := range [][]string{{"--ticket", "T1", "--no-cache"}, {"--ticket", "T1", "--help"}, {"help"}} {
-		if err := Save(guarded, e); err != nil {
+		if err := Save(guarded, e, printed); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := Serve(guarded, now); ok {
@@ -106,11 +110,20 @@ func TestSaveServe(t *testing.T) {
 	if _, ok := Serve(args, now.Add(RecheckAfter)); ok {
 		t.Error("served with the cache file RecheckAfter old")
 	}
-	os.WriteFile(e.Main, []byte(`{"Version":1,"AccessKeyId":"ASIA2"}`), 0o600)
-	if _, ok := Serve(args, now); ok {
-		t.Error("served while the cache file holds another session")
+	// The session is the cache file's, never a copy: a session the slow
+	// path wrote there since is the one served.
+	renewed := []byte(`{"Version":1,"AccessKeyId":"ASIA2"}`)
+	os.WriteFile(e.Main, renewed, 0o600)
+	if out, ok := Serve(args, now); !ok || !bytes.Equal(out, append(renewed, '\n')) {
+		t.Errorf("served %q with the cache file holding %s", out, renewed)
 	}
-	os.WriteFile(e.Main, e.Out[:len(e.Out)-1], 0o600)
+	for _, bad := range []string{"", "{}\n{}"} {
+		os.WriteFile(e.Main, []byte(bad), 0o600)
+		if _, ok := Serve(args, now); ok {
+			t.Errorf("served a cache file holding %q", bad)
+		}
+	}
+	os.WriteFile(e.Main, printed[:len(printed)-1], 0o600)
 	if _, ok := Serve(args, time.Now()); !ok {
 		t.Fatal("not served with the cache file as it was")
 	}
@@ -123,7 +136,7 @@ func TestSaveServe(t *testing.T) {
 		t.Error("served after the config file was removed")
 	}
 	e.ConfigStamp = Stamp(e.Config)
-	if e.ConfigStamp != "-" || Save(args, e) != nil {
+	if e.ConfigStamp != "-" || Save(args, e, printed) != nil {
 		t.Fatalf("stamp of a missing file %q", e.ConfigStamp)
 	}
 	if _, ok := Serve(args, time.Now()); !ok {
@@ -133,7 +146,7 @@ func TestSaveServe(t *testing.T) {
 	if _, ok := Serve(args, time.Now()); ok {
 		t.Error("served without the cache file")
 	}
-	if err := Save(args, e); err == nil {
+	if err := Save(args, e, printed); err == nil {
 		t.Error("saved an entry that may not be served")
 	}
 
