@@ -134,6 +134,7 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	if err != nil {
 		return TicketPage{}, err
 	}
+	st.match = q.matches
 	rows, groups, complete, err := s.rows(ctx, st, q, skip+q.Limit+1, inOrder)
 	if err != nil {
 		return TicketPage{}, err
@@ -164,11 +165,11 @@ func (s *Service) ListTickets(ctx context.Context, q TicketQuery) (TicketPage, e
 	return page, nil
 }
 
-// rows reads st for q: the tickets q matches, a group as its first member
-// in the group's order (with all its members the view keeps and q matches,
-// by group id) when q.Grouped, in q's order when inOrder. In order it
-// stops once it holds need rows the stream has passed and nothing more is
-// buffered; complete reports whether it read to the end.
+// rows reads st (which checks q's filter: stream.match) for q: its
+// tickets, a group as its first member in the group's order (with all its
+// members the stream admits, by group id) when q.Grouped. In order
+// (inOrder) it stops once it holds need rows the stream has passed and
+// nothing more is buffered; complete reports whether it read to the end.
 func (s *Service) rows(ctx context.Context, st *stream, q TicketQuery, need int, inOrder bool) (rows []*Ticket, groups map[string][]GroupMember, complete bool, err error) {
 	groups = map[string][]GroupMember{}
 	// A group's first member may lie past the stream's position (the
@@ -176,22 +177,20 @@ func (s *Service) rows(ctx context.Context, st *stream, q TicketQuery, need int,
 	// until the stream passes them.
 	var ahead []*Ticket
 	for {
-		if inOrder && len(rows)-len(ahead) >= need && !st.buffered() {
-			return rows, groups, false, nil
+		enough := inOrder && len(rows)-len(ahead) >= need
+		t, err := st.next(ctx, !enough)
+		if err != nil {
+			return nil, nil, false, err
 		}
-		t, err := st.next(ctx)
-		if err != nil || t == nil {
-			return rows, groups, err == nil, err
+		if t == nil {
+			return rows, groups, st.exhausted(), nil
 		}
 		ahead = slices.DeleteFunc(ahead, func(r *Ticket) bool { return !st.before(t, r) })
-		if !q.matches(t) {
-			continue
-		}
 		if q.Grouped && t.Group != "" {
 			if _, done := groups[t.Group]; done {
 				continue
 			}
-			members, err := s.groupRows(ctx, st, q, t)
+			members, err := s.groupRows(ctx, st, t)
 			if err != nil {
 				return nil, nil, false, err
 			}
@@ -212,9 +211,9 @@ func (s *Service) rows(ctx context.Context, st *stream, q TicketQuery, need int,
 	}
 }
 
-// groupRows returns the members of t's group that st's view keeps and q
-// matches (t among them), in the group's order.
-func (s *Service) groupRows(ctx context.Context, st *stream, q TicketQuery, t *Ticket) ([]*Ticket, error) {
+// groupRows returns the members of t's group that st admits (t among
+// them), in the group's order.
+func (s *Service) groupRows(ctx context.Context, st *stream, t *Ticket) ([]*Ticket, error) {
 	var out []*Ticket
 	for _, id := range t.GroupTickets {
 		m := t
@@ -225,9 +224,9 @@ func (s *Service) groupRows(ctx context.Context, st *stream, q TicketQuery, t *T
 			} else if err != nil {
 				return nil, err
 			}
-			if ok, err := st.keep(ctx, m); err != nil {
+			if ok, err := st.admits(ctx, m); err != nil {
 				return nil, err
-			} else if !ok || !q.matches(m) {
+			} else if !ok {
 				continue
 			}
 		}

@@ -56,7 +56,7 @@ func (s *Service) Tickets(ctx context.Context, in ListInput) ([]*Ticket, error) 
 	}
 	out := []*Ticket{}
 	for len(out) < in.Limit {
-		t, err := st.next(ctx)
+		t, err := st.next(ctx, true)
 		if err != nil {
 			return nil, err
 		}

@@ -16,7 +16,11 @@ type stream struct {
 	asc     bool
 	// after is where the stream starts (nil: at the beginning).
 	after *IndexPos
+	// keep is the view's rule (see Service.view); match, when set, the
+	// caller's own filter, which is checked first: it costs nothing next
+	// to the rules in force.
 	keep  func(context.Context, *Ticket) (bool, error)
+	match func(*Ticket) bool
 	seen  map[string]bool
 }
 
@@ -33,9 +37,14 @@ type source struct {
 // list (a requester's own, say) to be read and counted in one go.
 const firstChunk = 50
 
-// next returns the next ticket the view keeps, or nil after the last.
-func (st *stream) next(ctx context.Context) (*Ticket, error) {
+// next returns the next ticket the stream admits, or nil after the last.
+// With read false it reads nothing more from the store: it returns nil as
+// soon as it would have to (exhausted tells the two nils apart).
+func (st *stream) next(ctx context.Context, read bool) (*Ticket, error) {
 	for {
+		if !read && !st.buffered() {
+			return nil, nil
+		}
 		var best *source
 		for _, src := range st.sources {
 			if err := src.fill(ctx); err != nil {
@@ -54,7 +63,7 @@ func (st *stream) next(ctx context.Context) (*Ticket, error) {
 			continue
 		}
 		st.seen[t.ID] = true
-		ok, err := st.keep(ctx, t)
+		ok, err := st.admits(ctx, t)
 		if err != nil {
 			return nil, err
 		}
@@ -62,6 +71,14 @@ func (st *stream) next(ctx context.Context) (*Ticket, error) {
 			return t, nil
 		}
 	}
+}
+
+// admits reports whether t passes the caller's filter and the view's rule.
+func (st *stream) admits(ctx context.Context, t *Ticket) (bool, error) {
+	if st.match != nil && !st.match(t) {
+		return false, nil
+	}
+	return st.keep(ctx, t)
 }
 
 // before reports whether a comes before b in the stream's order.
@@ -110,6 +127,16 @@ func (src *source) fill(ctx context.Context) error {
 func (st *stream) buffered() bool {
 	for _, src := range st.sources {
 		if len(src.buf) == 0 && !src.done {
+			return false
+		}
+	}
+	return true
+}
+
+// exhausted reports whether every source has been read to its end.
+func (st *stream) exhausted() bool {
+	for _, src := range st.sources {
+		if len(src.buf) > 0 || !src.done {
 			return false
 		}
 	}
